@@ -1,0 +1,74 @@
+"""The interfaces (ports) through which the engine reaches the outside world.
+
+Adapters implement these: the paper broker, Interactive Brokers, OANDA;
+replay and live market data feeds. The engine depends only on this module
+and on :mod:`live_trading.domain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol, runtime_checkable
+
+from live_trading.domain.orders import BrokerReport, Execution, OrderAck, OrderRequest
+from live_trading.domain.values import Bar
+
+ReportListener = Callable[[BrokerReport], Awaitable[None]]
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """Order routing to a broker.
+
+    Reports (fills, cancellations) are delivered to the listener set with
+    :meth:`set_listener`, awaited one at a time and in the order the broker
+    produced them.
+    """
+
+    name: str
+
+    def set_listener(self, listener: ReportListener) -> None: ...
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    async def submit_order(self, request: OrderRequest) -> OrderAck:
+        """Send an order. Never raises for a broker-side rejection: the ack
+        says ``accepted=False`` with the reason. Raises ``ConnectionError``
+        when the broker cannot be reached (the order was not sent)."""
+        ...
+
+    async def cancel_order(self, client_order_id: str) -> None:
+        """Cancel a working order; a report follows. Unknown or finished
+        orders are ignored."""
+        ...
+
+    async def open_orders(self, account: str) -> list[OrderRequest]: ...
+
+    async def executions(self, account: str) -> list[Execution]: ...
+
+    async def positions(self, account: str) -> dict[str, float]:
+        """Net position per asset (``"USD-CAD"``), signed: + long, - short."""
+        ...
+
+
+@runtime_checkable
+class SimulatedMarket(Protocol):
+    """A broker that works orders against bars it is shown (the paper broker)."""
+
+    async def on_bar(self, account: str, asset: str, bar: Bar) -> None:
+        """Work ``account``'s orders on ``asset`` against ``bar``; fills are
+        reported to the listener before this returns."""
+        ...
+
+    async def fill_at_last_price(self, account: str, asset: str) -> None:
+        """Fill ``account``'s pending market orders at the last price seen,
+        for when no further bar will come (the feed has ended)."""
+        ...
+
+
+class BarFeed(Protocol):
+    """A source of closed bars for one asset and bar size, oldest first."""
+
+    def bars(self) -> AsyncIterator[Bar]: ...
