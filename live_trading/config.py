@@ -1,0 +1,118 @@
+"""Settings: environment variables over ``config/config.yaml`` over defaults.
+
+One typed :class:`Settings` object is built at start-up by the composition
+root (:mod:`live_trading.bootstrap`) and passed down; nothing else reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from live_trading.domain.protection import StopLossType, TakeProfitType
+
+
+class CrashRecoveryMode(StrEnum):
+    CLOSE_ALL = "CLOSE_ALL"
+    RESUME = "RESUME"
+    EMERGENCY_EXIT = "EMERGENCY_EXIT"
+
+
+class BrokerType(StrEnum):
+    PAPER = "PAPER"
+    IBKR = "IBKR"
+    OANDA = "OANDA"
+
+
+class RiskDefaults(BaseModel):
+    """Risk limits and the defaults of a new operation's risk settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_position_size: float = Field(1_000_000, gt=0)
+    max_daily_loss: float = Field(500, gt=0)
+    default_stop_loss_type: StopLossType = StopLossType.ATR
+    default_stop_loss_value: float = Field(1.5, gt=0)
+    default_take_profit_type: TakeProfitType = TakeProfitType.RISK_REWARD
+    default_take_profit_value: float = Field(2.0, gt=0)
+    default_crash_recovery_mode: CrashRecoveryMode = CrashRecoveryMode.CLOSE_ALL
+    default_emergency_stop_loss_pct: float = Field(0.05, gt=0, le=1)
+    default_data_retention_bars: int = Field(1000, ge=50)
+    default_quantity: float = Field(10_000, gt=0)
+    default_initial_capital: float = Field(100_000, gt=0)
+
+
+class PaperBrokerSettings(BaseModel):
+    """Fill model of the paper broker, in basis points of price."""
+
+    model_config = ConfigDict(frozen=True)
+
+    half_spread_bps: float = Field(0.5, ge=0)
+    slippage_bps: float = Field(0.0, ge=0)
+    commission_bps: float = Field(0.2, ge=0)
+    commission_minimum: float = Field(0.0, ge=0)
+
+
+class LoggingSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    level: str = "INFO"
+    journal_retention_days: int = Field(90, ge=1)
+
+
+def _default_config_file() -> Path:
+    return Path(os.environ.get("CONFIG_FILE", "config/config.yaml"))
+
+
+class Settings(BaseSettings):
+    """All settings of the program.
+
+    Store: ``MONGODB_URL`` selects an external MongoDB; unset, an embedded
+    SecantusDB server is started with its data under ``DATA_DIR``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="__", case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    mongodb_url: str | None = None
+    mongodb_db_name: str = "trading_bot"
+    data_dir: Path = Path("./var")
+    replay_data_dir: Path | None = None
+    replay_speed: float = Field(0.0, ge=0)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    broker_type: BrokerType = BrokerType.PAPER
+    risk_management: RiskDefaults = RiskDefaults()
+    paper_broker: PaperBrokerSettings = PaperBrokerSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_default_config_file())
+        return (init_settings, env_settings, dotenv_settings, yaml_source)
+
+    def resolved_replay_dir(self) -> Path:
+        """``REPLAY_DATA_DIR``, or the sample data shipped with the package."""
+        if self.replay_data_dir is not None:
+            return self.replay_data_dir
+        from live_trading.data.replay import default_replay_dir
+
+        return default_replay_dir()

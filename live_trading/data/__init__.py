@@ -1,0 +1,1 @@
+"""Market data: CSV bar import and the replay feed."""

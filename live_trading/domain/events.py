@@ -1,0 +1,148 @@
+"""Journal events: what happened to a trading operation, in the past tense.
+
+Each event is stored as one journal entry: ``action_type`` is the event's
+``ACTION_TYPE`` and ``action_data`` its fields (:func:`event_data`). Prices in
+quote currency, quantities in units of the base asset (positive), times aware
+UTC. The fold in :mod:`live_trading.domain.projection` reads them back as
+plain mappings, so that an entry read from the store and one just written are
+projected identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    ACTION_TYPE: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OperationCreated(Event):
+    """A trading operation was created. ``spec``: its validated configuration
+    (asset, bar_sizes, primary_bar_size, strategy_name, strategy_config,
+    stop-loss / take-profit types and values, crash_recovery_mode,
+    emergency_stop_loss_pct, data_retention_bars, quantity, initial_capital,
+    broker)."""
+
+    ACTION_TYPE: ClassVar[str] = "OPERATION_CREATED"
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationUpdated(Event):
+    """Some settings of an operation changed; ``changes`` holds the new values."""
+
+    ACTION_TYPE: ClassVar[str] = "OPERATION_UPDATED"
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationPaused(Event):
+    ACTION_TYPE: ClassVar[str] = "OPERATION_PAUSED"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResumed(Event):
+    ACTION_TYPE: ClassVar[str] = "OPERATION_RESUMED"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OperationCloseRequested(Event):
+    """Closing was asked for: no new positions; the open one is flattened."""
+
+    ACTION_TYPE: ClassVar[str] = "OPERATION_CLOSE_REQUESTED"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OperationClosed(Event):
+    ACTION_TYPE: ClassVar[str] = "OPERATION_CLOSED"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignalGenerated(Event):
+    """The strategy asked for a position (``target`` LONG, SHORT or None for
+    flat) on the close of ``bar`` (time, open, high, low, close, volume);
+    ``decision`` says what the engine did about it."""
+
+    ACTION_TYPE: ClassVar[str] = "SIGNAL_GENERATED"
+    bar_size: str
+    bar: dict[str, Any]
+    target: str | None
+    reason: str
+    indicators: dict[str, float]
+    decision: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSubmitted(Event):
+    """Write-ahead intent: journaled before the broker is called.
+
+    ``role`` is ENTRY, EXIT, STOP_LOSS or TAKE_PROFIT. Entry orders carry the
+    ``stop_loss`` and ``take_profit`` levels of their bracket.
+    """
+
+    ACTION_TYPE: ClassVar[str] = "ORDER_SUBMITTED"
+    client_order_id: str
+    role: str
+    side: str
+    order_type: str
+    quantity: float
+    limit_price: float | None = None
+    stop_price: float | None = None
+    parent_client_order_id: str | None = None
+    oco_group: str | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted(Event):
+    ACTION_TYPE: ClassVar[str] = "ORDER_ACCEPTED"
+    client_order_id: str
+    broker_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected(Event):
+    ACTION_TYPE: ClassVar[str] = "ORDER_REJECTED"
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled(Event):
+    ACTION_TYPE: ClassVar[str] = "ORDER_CANCELLED"
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled(Event):
+    """A fill (execution) reported by the broker; ``execution_id`` is the
+    broker's id of the fill and is recorded once only. ``commission`` in
+    quote currency."""
+
+    ACTION_TYPE: ClassVar[str] = "ORDER_FILLED"
+    execution_id: str
+    client_order_id: str
+    broker_order_id: str
+    side: str
+    quantity: float
+    price: float
+    commission: float
+    executed_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def event_data(event: Event) -> dict[str, Any]:
+    """The ``action_data`` of a journal entry for ``event``."""
+    return {f.name: getattr(event, f.name) for f in fields(event)}

@@ -1,0 +1,1 @@
+"""The journal (append-only, source of truth), its projector and the read models."""

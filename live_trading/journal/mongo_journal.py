@@ -1,0 +1,147 @@
+"""The journal in MongoDB: atomic append with projection, reads, rebuild writes.
+
+Each append inserts the new entries and writes the read-model documents they
+changed in one multi-document transaction, so the journal and the read
+models never disagree. Sequence conflicts are caught by the unique index on
+(operation_id, sequence_number); a retried entry by the unique ``event_id``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReplaceOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from live_trading.domain.projection import Changes, JournalRecord
+from live_trading.store.mongo import Store
+
+JOURNAL = "journal"
+OBJECT_ID_FIELDS = frozenset({
+    "_id", "operation_id", "order_id", "position_id", "parent_order_id",
+    "related_entry_transaction_id", "entry_transaction_id", "exit_transaction_id",
+})
+
+
+class JournalConflictError(RuntimeError):
+    """An append did not state the operation's next sequence number: another
+    writer appended first. Nothing was written."""
+
+
+class DuplicateEventError(RuntimeError):
+    """An entry with this ``event_id`` is already in the journal."""
+
+
+def encode_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A read-model document as stored: id fields as ObjectId, None omitted."""
+    encoded = {}
+    for key, value in doc.items():
+        if value is None:
+            continue
+        if key in OBJECT_ID_FIELDS and isinstance(value, str):
+            value = ObjectId(value)
+        encoded[key] = value
+    return encoded
+
+
+def encode_record(record: JournalRecord) -> dict[str, Any]:
+    entry = {
+        "_id": ObjectId(record.entry_id), "operation_id": ObjectId(record.operation_id),
+        "sequence_number": record.sequence_number, "action_type": record.action_type,
+        "action_data": record.action_data, "timestamp": record.timestamp,
+        "source": record.source, "event_id": record.event_id,
+    }
+    if record.user:
+        entry["user"] = record.user
+    return entry
+
+
+def decode_record(raw: dict[str, Any]) -> JournalRecord:
+    return JournalRecord(
+        entry_id=str(raw["_id"]), operation_id=str(raw["operation_id"]),
+        sequence_number=raw["sequence_number"], action_type=raw["action_type"],
+        action_data=raw.get("action_data") or {}, timestamp=raw["timestamp"],
+        source=raw["source"], event_id=raw["event_id"], user=raw.get("user"),
+    )
+
+
+def _raise_duplicate(error: Exception) -> None:
+    details = getattr(error, "details", None) or {}
+    write_errors = details.get("writeErrors") or [details]
+    pattern = (write_errors[0] or {}).get("keyPattern") or {}
+    message = str(error)
+    if "event_id" in pattern or "event_id" in message:
+        raise DuplicateEventError(message) from error
+    raise JournalConflictError(
+        f"journal append conflict (another writer took the sequence number): {message}"
+    ) from error
+
+
+class MongoJournal:
+    """Journal persistence on a :class:`Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.entries = store.db[JOURNAL]
+
+    async def commit(self, records: list[JournalRecord], changes: Changes) -> None:
+        """Insert ``records`` and write ``changes`` in one transaction.
+
+        Raises:
+            JournalConflictError: a sequence number was already taken.
+            DuplicateEventError: an event id was already recorded.
+        """
+        entries = [encode_record(r) for r in records]
+
+        async def work(session: AsyncClientSession) -> None:
+            try:
+                await self.entries.insert_many(entries, ordered=True, session=session)
+            except (DuplicateKeyError, BulkWriteError) as error:
+                _raise_duplicate(error)
+            await self.write_documents(changes, session=session)
+
+        async with self.store.client.start_session() as session:
+            await session.with_transaction(work)
+
+    async def write_documents(self, changes: Changes,
+                              session: AsyncClientSession | None = None) -> None:
+        """Upsert read-model documents (whole-document replace)."""
+        by_collection: dict[str, list[ReplaceOne]] = defaultdict(list)
+        for (collection, doc_id), doc in changes.items():
+            encoded = encode_document(doc)
+            by_collection[collection].append(
+                ReplaceOne({"_id": encoded["_id"]}, encoded, upsert=True))
+        for collection, requests in by_collection.items():
+            await self.store.db[collection].bulk_write(requests, ordered=True, session=session)
+
+    async def read(self, operation_id: str, after_sequence: int = 0,
+                   limit: int | None = None) -> list[JournalRecord]:
+        """Entries of one operation with sequence > ``after_sequence``, in order."""
+        cursor = self.entries.find(
+            {"operation_id": ObjectId(operation_id),
+             "sequence_number": {"$gt": after_sequence}},
+        ).sort("sequence_number", 1)
+        if limit:
+            cursor = cursor.limit(limit)
+        return [decode_record(raw) async for raw in cursor]
+
+    async def scan(self) -> AsyncIterator[JournalRecord]:
+        """Every entry, grouped by operation, in sequence order."""
+        cursor = self.entries.find({}).sort([("operation_id", 1), ("sequence_number", 1)])
+        async for raw in cursor:
+            yield decode_record(raw)
+
+    async def operation_ids(self) -> list[str]:
+        return sorted(str(oid) for oid in await self.entries.distinct("operation_id"))
+
+    async def find_event(self, event_id: str) -> JournalRecord | None:
+        raw = await self.entries.find_one({"event_id": event_id})
+        return decode_record(raw) if raw else None
+
+    async def drop_read_models(self, collections: Iterable[str]) -> None:
+        for name in collections:
+            await self.store.db[name].delete_many({})

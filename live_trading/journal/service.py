@@ -1,0 +1,173 @@
+"""The journal service: record events for an operation, atomically projected.
+
+:meth:`JournalService.record` is the only way anything is written: it takes
+events, gives them the operation's next sequence numbers, folds them into the
+operation's state (computing the read-model changes) and commits entries and
+changes in one transaction. Per-operation state is cached in memory and
+rebuilt from the journal when missing or after a failed append.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+from typing import Any
+
+import bson
+from bson import ObjectId
+from bson.codec_options import CodecOptions
+
+from live_trading.domain.events import Event, event_data
+from live_trading.domain.projection import (
+    Changes,
+    JournalRecord,
+    OperationState,
+    apply,
+    fold,
+)
+from live_trading.domain.values import utc_now
+
+from .mongo_journal import JournalConflictError, MongoJournal
+
+log = logging.getLogger("live_trading.journal")
+
+Subscriber = Callable[[list[JournalRecord], Changes], Awaitable[None]]
+_BSON_OPTIONS = CodecOptions(tz_aware=True, tzinfo=UTC)
+
+
+def normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as it will read back from the store (a BSON round trip):
+    times truncated to milliseconds, tuples as lists, enums as strings."""
+    return bson.decode(bson.encode({"d": data}), codec_options=_BSON_OPTIONS)["d"]
+
+
+class UnknownOperationError(KeyError):
+    """No journal entry exists for this operation id."""
+
+
+class JournalService:
+    """Append events per operation; keep and serve each operation's state."""
+
+    def __init__(self, journal: MongoJournal) -> None:
+        self.journal = journal
+        self._states: dict[str, OperationState] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber(records, changes)`` after each committed append."""
+        self._subscribers.append(subscriber)
+
+    def lock(self, operation_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(operation_id, asyncio.Lock())
+
+    async def state(self, operation_id: str) -> OperationState:
+        """The operation's current state, folded from the journal if not cached.
+
+        Raises:
+            UnknownOperationError: the operation has no journal entries.
+        """
+        state = self._states.get(operation_id)
+        if state is None:
+            records = await self.journal.read(operation_id)
+            if not records:
+                raise UnknownOperationError(operation_id)
+            state, _ = fold(operation_id, records)
+            self._states[operation_id] = state
+        return state
+
+    async def record(self, operation_id: str, events: list[Event], *, source: str,
+                     user: str | None = None, expected_sequence: int | None = None,
+                     new_operation: bool = False) -> list[JournalRecord]:
+        """Append ``events`` to the operation's journal, atomically projected.
+
+        ``expected_sequence`` is the last sequence number the caller has seen;
+        when given and not current, nothing is written.
+
+        Raises:
+            JournalConflictError: the sequence moved on (here or in another
+                process); the cached state is dropped.
+            ProjectionError: an event cannot be applied; nothing is written.
+        """
+        async with self.lock(operation_id):
+            if new_operation:
+                state = self._states.setdefault(operation_id, OperationState(operation_id))
+            else:
+                state = await self.state(operation_id)
+            if expected_sequence is not None and expected_sequence != state.last_sequence:
+                raise JournalConflictError(
+                    f"operation {operation_id}: expected sequence {expected_sequence} "
+                    f"but the journal is at {state.last_sequence}"
+                )
+            records = self._make_records(state, events, source, user)
+            try:
+                changes: Changes = {}
+                for record in records:
+                    changes.update(apply(state, record))
+                await self.journal.commit(records, changes)
+            except BaseException:
+                self._states.pop(operation_id, None)
+                raise
+        await self._notify(records, changes)
+        return records
+
+    def _make_records(self, state: OperationState, events: list[Event], source: str,
+                      user: str | None) -> list[JournalRecord]:
+        now = utc_now()
+        return [
+            JournalRecord(
+                entry_id=str(ObjectId()), operation_id=state.operation_id,
+                sequence_number=state.last_sequence + i, action_type=event.ACTION_TYPE,
+                action_data=normalise(event_data(event)), timestamp=now, source=source,
+                event_id=str(uuid.uuid4()), user=user,
+            )
+            for i, event in enumerate(events, start=1)
+        ]
+
+    async def _notify(self, records: list[JournalRecord], changes: Changes) -> None:
+        for subscriber in self._subscribers:
+            try:
+                await subscriber(records, changes)
+            except Exception:  # noqa: BLE001 - a listener must not undo a commit
+                log.exception("journal subscriber failed")
+
+    def forget(self, operation_id: str | None = None) -> None:
+        """Drop cached state (all operations when ``operation_id`` is None)."""
+        if operation_id is None:
+            self._states.clear()
+        else:
+            self._states.pop(operation_id, None)
+
+
+async def rebuild_projections(journal: MongoJournal) -> dict[str, int]:
+    """Drop every read model and rebuild it from the journal.
+
+    Returns the number of documents written per collection.
+    """
+    from live_trading.journal.documents import READ_MODELS
+
+    await journal.drop_read_models(READ_MODELS)
+    counts: dict[str, int] = dict.fromkeys(READ_MODELS, 0)
+    current: str | None = None
+    batch: list[JournalRecord] = []
+    async for record in journal.scan():
+        if record.operation_id != current and batch:
+            await _write_fold(journal, current, batch, counts)
+            batch = []
+        current = record.operation_id
+        batch.append(record)
+    if batch:
+        await _write_fold(journal, current, batch, counts)
+    return counts
+
+
+async def _write_fold(journal: MongoJournal, operation_id: str | None,
+                      records: list[JournalRecord], counts: dict[str, int]) -> None:
+    assert operation_id is not None
+    _, documents = fold(operation_id, records)
+    await journal.write_documents(documents)
+    for collection, _doc_id in documents:
+        counts[collection] += 1

@@ -1,0 +1,1 @@
+"""MongoDB connection: an external server, or the embedded SecantusDB child process."""

@@ -1,0 +1,70 @@
+"""Connecting to the store: an external MongoDB or the embedded server.
+
+:class:`Store` owns the PyMongo async client, the database handle (which
+decodes times as aware UTC datetimes) and, in embedded mode, the SecantusDB
+child process. Beanie is initialised on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+
+from beanie import init_beanie
+from bson.codec_options import CodecOptions
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .embedded import EmbeddedServer
+
+log = logging.getLogger("live_trading.store")
+
+CODEC_OPTIONS = CodecOptions(tz_aware=True, tzinfo=UTC)
+
+
+@dataclass
+class Store:
+    client: AsyncMongoClient
+    db: AsyncDatabase
+    url: str
+    embedded: EmbeddedServer | None = field(default=None)
+
+    async def ping(self) -> bool:
+        try:
+            await self.db.command("ping")
+            return True
+        except Exception:  # noqa: BLE001 - health reporting must not raise
+            return False
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+
+
+async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
+                     *, sync_on_commit: bool = True) -> Store:
+    """Connect to ``mongodb_url``, or start/reuse the embedded server.
+
+    Raises:
+        EmbeddedServerError: the embedded server could not be started.
+        pymongo.errors.ServerSelectionTimeoutError: the store did not answer.
+    """
+    embedded = None
+    url = mongodb_url
+    if not url:
+        embedded = EmbeddedServer(data_dir, sync_on_commit=sync_on_commit)
+        url = await asyncio.to_thread(embedded.start)
+    client: AsyncMongoClient = AsyncMongoClient(
+        url, tz_aware=True, tzinfo=UTC, serverSelectionTimeoutMS=20_000
+    )
+    db = client.get_database(db_name, codec_options=CODEC_OPTIONS)
+    await db.command("ping")
+    from live_trading.journal.documents import ALL_DOCUMENTS
+
+    await init_beanie(database=db, document_models=ALL_DOCUMENTS)
+    log.info("store ready: database %s", db_name)
+    return Store(client=client, db=db, url=url, embedded=embedded)

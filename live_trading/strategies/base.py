@@ -1,0 +1,88 @@
+"""The strategy interface.
+
+A strategy object holds only its parameters and is never mutated. Everything
+that changes from bar to bar (indicator windows, the last wanted position)
+lives in a separate *state* object created by :meth:`Strategy.new_state` and
+held by the caller (the engine's adapter). After a restart the caller rebuilds
+the state by creating a fresh one and replaying the last
+:attr:`Strategy.warmup_bars` closed bars through :meth:`Strategy.on_bar`,
+oldest first, so no strategy state needs to be persisted.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from live_trading.domain.values import Bar, PositionSide
+
+P = TypeVar("P", bound=BaseModel)
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A change of the position a strategy wants.
+
+    Attributes:
+        target: the wanted position: ``LONG``, ``SHORT``, or ``None`` for flat.
+        reason: human-readable cause, e.g. ``"SMA(10) crossed above SMA(30)"``.
+        indicators: indicator values at the signal bar, by name (price units
+            for price-like indicators).
+    """
+
+    target: PositionSide | None
+    reason: str
+    indicators: dict[str, float] = field(default_factory=dict)
+
+
+class Strategy(ABC, Generic[P, S]):
+    """Base class of all strategies.
+
+    Subclasses set the class attributes ``name`` (the registry key) and
+    ``params_model`` (a pydantic v2 model of the parameters with
+    ``extra="forbid"``) and implement :meth:`new_state` and :meth:`on_bar`.
+    """
+
+    name: ClassVar[str]
+    params_model: ClassVar[type[BaseModel]]
+
+    def __init__(self, params: P) -> None:
+        if not isinstance(params, self.params_model):
+            raise TypeError(
+                f"{type(self).__name__} expects {self.params_model.__name__}, "
+                f"got {type(params).__name__}"
+            )
+        self._params = params
+
+    @property
+    def params(self) -> P:
+        """The validated parameters (a pydantic model instance)."""
+        return self._params
+
+    @property
+    def warmup_bars(self) -> int:
+        """Closed bars that must be seen before a signal can be produced.
+
+        The earliest signal can come on bar number ``warmup_bars + 1``; to
+        rebuild a state, replay at least this many bars. Default 0.
+        """
+        return 0
+
+    @abstractmethod
+    def new_state(self) -> S:
+        """A fresh, empty state for :meth:`on_bar`."""
+
+    @abstractmethod
+    def on_bar(self, state: S, bar: Bar) -> Signal | None:
+        """Process one *closed* primary bar (oldest first), updating ``state``.
+
+        Returns a :class:`Signal` only when the wanted position changes,
+        otherwise ``None``.
+        """
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._params!r})"
