@@ -67,6 +67,15 @@ class OperationClosed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OperationFailed(Event):
+    """The engine could not run the operation (e.g. its market data is
+    missing); it stays in status ``error`` until resumed."""
+
+    ACTION_TYPE: ClassVar[str] = "OPERATION_FAILED"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SignalGenerated(Event):
     """The strategy asked for a position (``target`` LONG, SHORT or None for
     flat) on the close of ``bar`` (time, open, high, low, close, volume);

@@ -366,6 +366,7 @@ _HANDLERS: dict[str, Callable[[OperationState, JournalRecord, Changes], None]] =
     "OPERATION_RESUMED": _status_setter("active"),
     "OPERATION_CLOSE_REQUESTED": _status_setter("closing"),
     "OPERATION_CLOSED": _status_setter("closed"),
+    "OPERATION_FAILED": _status_setter("error"),
     "SIGNAL_GENERATED": _on_signal,
     "ORDER_SUBMITTED": _on_order_submitted,
     "ORDER_ACCEPTED": _on_order_accepted,

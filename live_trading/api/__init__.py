@@ -1,0 +1,1 @@
+"""FastAPI adapter: REST endpoints over the engine and the read models."""

@@ -1,0 +1,53 @@
+"""The FastAPI application and its lifespan (store + engine)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from live_trading.bootstrap import open_services
+from live_trading.config import Settings
+
+from .errors import install_error_handlers
+from .routers import history, operations, positions, system
+
+
+DEMO_OPERATION = {"asset": "USD-CAD", "bar_sizes": ["1 hour"],
+                  "strategy_name": "MomentumStrategy"}
+
+
+async def _create_demo(services) -> None:
+    from live_trading.engine.specs import OperationCreate
+    from live_trading.journal.documents import TradingOperation
+
+    if await TradingOperation.find({}).count() == 0:
+        await services.engine.create_operation(OperationCreate(**DEMO_OPERATION),
+                                               source="cli/demo")
+
+
+def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
+    """The API with its lifespan: opens the store, starts the engine (and,
+    with ``demo``, creates the demo operation when there is none)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await open_services(settings)
+        app.state.services = services
+        await services.engine.start()
+        if demo:
+            await _create_demo(services)
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(title="live_trading", version="0.1.0", lifespan=lifespan,
+                  description="Event-sourced live trading: operations, orders, positions, "
+                              "trades and the journal they are projected from.")
+    install_error_handlers(app)
+    for router in (operations.router, history.router, positions.router, system.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,97 @@
+"""An operation's positions, transactions, trades, orders, statistics and journal."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from beanie import Document
+from fastapi import APIRouter, Query
+
+from live_trading.api.deps import EngineDep, Limit, Offset, ServicesDep
+from live_trading.api.routers.operations import load_operation
+from live_trading.api.serialize import document_json, journal_json
+from live_trading.domain.pnl import pnl_pct, unrealized_pnl
+from live_trading.domain.stats import trade_stats
+from live_trading.journal.documents import Order, Position, Trade, Transaction
+
+router = APIRouter(prefix="/api/operations/{operation_id}", tags=["history"])
+SortOrder = Literal["asc", "desc"]
+
+
+async def _page(model: type[Document], operation_id: str, time_field: str, limit: int,
+                offset: int, sort: SortOrder) -> list[dict[str, Any]]:
+    operation = await load_operation(operation_id)
+    key = ("+" if sort == "asc" else "-") + time_field
+    found = model.find({"operation_id": operation.id}).sort(key, "+_id" if sort == "asc"
+                                                             else "-_id")
+    return [document_json(d) for d in await found.skip(offset).limit(limit).to_list()]
+
+
+def mark_position(doc: dict[str, Any], mark: float | None) -> dict[str, Any]:
+    """Fill an open position's current price and unrealized P/L (quote
+    currency, before commissions) from the last bar's close."""
+    if doc["status"] == "OPEN" and mark is not None:
+        quantity = abs(doc["quantity"])
+        pnl = unrealized_pnl(doc["position_type"], doc["entry_price"], mark, quantity)
+        doc.update(current_price=mark, unrealized_pnl=pnl,
+                   unrealized_pnl_pct=pnl_pct(pnl, doc["entry_price"], quantity))
+    return doc
+
+
+@router.get("/positions")
+async def positions(operation_id: str, engine: EngineDep, limit: Limit = 100,
+                    offset: Offset = 0, sort: SortOrder = "desc") -> list[dict[str, Any]]:
+    """Positions, open ones marked to the last price."""
+    docs = await _page(Position, operation_id, "opened_at", limit, offset, sort)
+    mark = engine.last_price(operation_id)
+    return [mark_position(d, mark) for d in docs]
+
+
+@router.get("/transactions")
+async def transactions(operation_id: str, limit: Limit = 100, offset: Offset = 0,
+                       sort: SortOrder = "asc") -> list[dict[str, Any]]:
+    """Every BUY/SELL fill, ENTRY or EXIT."""
+    return await _page(Transaction, operation_id, "executed_at", limit, offset, sort)
+
+
+@router.get("/trades")
+async def trades(operation_id: str, limit: Limit = 100, offset: Offset = 0,
+                 sort: SortOrder = "asc") -> list[dict[str, Any]]:
+    """Completed round trips with net P/L."""
+    return await _page(Trade, operation_id, "exit_time", limit, offset, sort)
+
+
+@router.get("/orders")
+async def orders(operation_id: str, limit: Limit = 100, offset: Offset = 0,
+                 sort: SortOrder = "asc") -> list[dict[str, Any]]:
+    """Every order placed, with its status and fills."""
+    return await _page(Order, operation_id, "placed_at", limit, offset, sort)
+
+
+@router.get("/stats")
+async def stats(operation_id: str, engine: EngineDep) -> dict[str, Any]:
+    """Trade statistics and the open position's unrealized P/L."""
+    operation = await load_operation(operation_id)
+    closed = await Trade.find({"operation_id": operation.id}).sort("+exit_time").to_list()
+    result = trade_stats([t.pnl for t in closed], [t.total_commission for t in closed])
+    open_positions = await Position.find({"operation_id": operation.id,
+                                          "status": "OPEN"}).to_list()
+    mark = engine.last_price(operation_id)
+    unrealized = sum(mark_position(document_json(p), mark)["unrealized_pnl"]
+                     for p in open_positions)
+    return {"operation_id": operation_id, "status": operation.status,
+            "asset": operation.asset, **result.as_dict(), "unrealized_pnl": unrealized,
+            "open_positions": len(open_positions),
+            "initial_capital": operation.initial_capital,
+            "current_capital": operation.current_capital,
+            "total_pnl_pct": operation.total_pnl_pct}
+
+
+@router.get("/journal")
+async def journal(operation_id: str, services: ServicesDep,
+                  after_sequence: int = Query(0, ge=0), limit: Limit = 1000
+                  ) -> list[dict[str, Any]]:
+    """Journal entries with sequence number > after_sequence, in order."""
+    operation = await load_operation(operation_id)
+    records = await services.journal_store.read(str(operation.id), after_sequence, limit)
+    return [journal_json(r) for r in records]

@@ -1,0 +1,74 @@
+"""Composition root: the only module that wires adapters to the core.
+
+:func:`open_services` opens the store, builds the journal service, the broker
+and the engine for the given settings; the API's lifespan and the CLI both
+use it, so they run the exact same object graph.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from live_trading.brokers.paper import PaperBroker, PaperBrokerConfig
+from live_trading.config import BrokerType, Settings
+from live_trading.data.replay import ReplayFeed, replay_file_path
+from live_trading.domain.values import Asset, BarSize
+from live_trading.engine.ports import BarFeed
+from live_trading.engine.runner import RunnerDeps
+from live_trading.engine.trading_engine import TradingEngine
+from live_trading.journal.mongo_journal import MongoJournal
+from live_trading.journal.service import JournalService
+from live_trading.store.market_data import MarketDataStore
+from live_trading.store.mongo import Store, open_store
+
+log = logging.getLogger("live_trading")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    journal_store: MongoJournal
+    journal: JournalService
+    market_data: MarketDataStore
+    engine: TradingEngine
+
+    async def close(self) -> None:
+        await self.engine.stop()
+        await self.store.close()
+
+
+def build_broker(settings: Settings) -> PaperBroker:
+    if settings.broker_type is not BrokerType.PAPER:
+        raise SystemExit(f"BROKER_TYPE={settings.broker_type.value} is not available yet; "
+                         "use PAPER")
+    paper = settings.paper_broker
+    return PaperBroker(PaperBrokerConfig(
+        half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
+        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum))
+
+
+def replay_feed_factory(settings: Settings):
+    directory = settings.resolved_replay_dir()
+
+    def factory(asset: Asset, bar_size: BarSize, after: datetime | None) -> BarFeed:
+        path = replay_file_path(directory, asset, bar_size)
+        return ReplayFeed(path, speed=settings.replay_speed, after=after)
+
+    return factory
+
+
+async def open_services(settings: Settings, *, sync_on_commit: bool = True) -> Services:
+    """Open the store and build every service (the engine is not started)."""
+    store = await open_store(settings.mongodb_url, settings.mongodb_db_name,
+                             settings.data_dir, sync_on_commit=sync_on_commit)
+    journal_store = MongoJournal(store)
+    journal = JournalService(journal_store)
+    market_data = MarketDataStore(store)
+    broker = build_broker(settings)
+    deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=broker,
+                      feed_factory=replay_feed_factory(settings))
+    engine = TradingEngine(deps, settings)
+    return Services(settings, store, journal_store, journal, market_data, engine)

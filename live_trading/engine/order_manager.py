@@ -1,0 +1,225 @@
+"""Order management for one operation: signals and requests to broker orders.
+
+Write-ahead: every order is journaled as ORDER_SUBMITTED (with its client
+order id) *before* the broker is called, and the broker's answer is journaled
+after. Fills and cancellations come back through :meth:`on_report`; a fill
+whose execution id is already in the journal is ignored.
+
+Client order ids are ``LT-<operation id>-<sequence number of the intent>``:
+unique, and they name their operation, so a report can be routed by id alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from live_trading.domain import events as ev
+from live_trading.domain.orders import (
+    BrokerReport,
+    Execution,
+    OrderAck,
+    OrderCancelled,
+    OrderRequest,
+)
+from live_trading.domain.projection import OperationState, ProjectionError
+from live_trading.domain.protection import ProtectionRule, protective_levels
+from live_trading.domain.values import Bar, OrderType, PositionSide, Side
+from live_trading.journal.service import JournalService
+from live_trading.strategies import Signal
+
+from .ports import Broker
+
+log = logging.getLogger("live_trading.engine")
+
+PROTECTIVE_ROLES = ("STOP_LOSS", "TAKE_PROFIT")
+
+
+def client_order_id(operation_id: str, sequence_number: int) -> str:
+    return f"LT-{operation_id}-{sequence_number}"
+
+
+def operation_of(client_id: str) -> str | None:
+    """The operation id inside a client order id, or None if not ours."""
+    parts = client_id.split("-")
+    return parts[1] if len(parts) == 3 and parts[0] == "LT" else None
+
+
+@dataclass
+class _Plan:
+    """Events to journal, then broker requests to send, in order."""
+
+    events: list[ev.Event]
+    requests: list[OrderRequest]
+
+
+class OrderManager:
+    def __init__(self, operation_id: str, asset: str, journal: JournalService,
+                 broker: Broker) -> None:
+        self.operation_id = operation_id
+        self.asset = asset
+        self.journal = journal
+        self.broker = broker
+
+    async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
+                        source: str = "engine") -> None:
+        """Act on a strategy signal: close the open position if it is on the
+        other side, open the wanted one with its stop-loss and take-profit."""
+        state = await self.journal.state(self.operation_id)
+        current = state.position.side if state.position else None
+        target = PositionSide(signal.target) if signal.target else None
+        if target == current:
+            return
+        if state.status != "active":
+            await self._journal_signal(signal, bar, bar_size, f"ignored: operation "
+                                                              f"{state.status}", source)
+            return
+        await self._cancel_working(state, exclude_roles=())
+        state = await self.journal.state(self.operation_id)
+        plan = _Plan([], [])
+        seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
+        if current is not None:
+            seq = self._plan_exit(state, plan, seq, f"signal: {signal.reason}")
+        decision = self._plan_entry(state, plan, seq, target, current, bar, atr)
+        plan.events.insert(0, _signal_event(signal, bar, bar_size, decision))
+        await self._execute(plan, source)
+
+    async def flatten(self, reason: str, source: str, user: str | None = None) -> bool:
+        """Cancel working orders and close the open position at market.
+
+        Returns True if there is a position to close (an exit is working).
+        """
+        state = await self.journal.state(self.operation_id)
+        await self._cancel_working(state, exclude_roles=("EXIT",))
+        state = await self.journal.state(self.operation_id)
+        if state.position is None:
+            return False
+        if any(o["order_role"] == "EXIT" for o in state.working_orders()):
+            return True
+        plan = _Plan([], [])
+        self._plan_exit(state, plan, state.last_sequence, reason)
+        await self._execute(plan, source, user)
+        return True
+
+    async def on_report(self, report: BrokerReport) -> None:
+        """Journal a broker report (fills once per execution id)."""
+        state = await self.journal.state(self.operation_id)
+        order = state.orders.get(report.client_order_id)
+        if order is None:
+            log.warning("report for unknown order %s ignored", report.client_order_id)
+            return
+        if isinstance(report, Execution):
+            if report.execution_id in state.execution_ids:
+                return
+            try:
+                await self.journal.record(self.operation_id, [_fill_event(report)],
+                                          source="engine")
+            except ProjectionError as error:
+                log.error("fill %s not journaled: %s", report.execution_id, error)
+        elif isinstance(report, OrderCancelled) and order["status"] in ("PENDING", "SUBMITTED"):
+            await self.journal.record(
+                self.operation_id,
+                [ev.OrderCancelled(report.client_order_id, report.reason)], source="engine")
+
+    def _plan_exit(self, state: OperationState, plan: _Plan, seq: int, reason: str) -> int:
+        position = state.position
+        assert position is not None
+        seq += 1
+        self._add_order(plan, seq, "EXIT", position.side.exit_side, position.open_quantity,
+                        reason=reason)
+        return seq
+
+    def _plan_entry(self, state: OperationState, plan: _Plan, seq: int,
+                    target: PositionSide | None, current: PositionSide | None,
+                    bar: Bar, atr: float | None) -> str:
+        closing = f"close {current.value}" if current and current != target else ""
+        if target is None or target == current:
+            return closing or "no change"
+        spec = state.operation or {}
+        rule = ProtectionRule(spec["stop_loss_type"], spec["stop_loss_value"],
+                              spec["take_profit_type"], spec["take_profit_value"])
+        try:
+            levels = protective_levels(target, bar.close, rule, atr)
+        except ValueError as error:
+            return f"{closing + '; ' if closing else ''}entry skipped: {error}"
+        entry_id = client_order_id(self.operation_id, seq + 1)
+        oco = f"OCO-{entry_id}"
+        qty = float(spec["quantity"])
+        self._add_order(plan, seq + 1, "ENTRY", target.entry_side, qty,
+                        stop_loss=levels.stop_loss, take_profit=levels.take_profit)
+        self._add_order(plan, seq + 2, "STOP_LOSS", target.exit_side, qty, OrderType.STOP,
+                        stop_price=levels.stop_loss, parent=entry_id, oco=oco)
+        self._add_order(plan, seq + 3, "TAKE_PROFIT", target.exit_side, qty, OrderType.LIMIT,
+                        limit_price=levels.take_profit, parent=entry_id, oco=oco)
+        opened = f"open {target.value} SL {levels.stop_loss:.6g} TP {levels.take_profit:.6g}"
+        return f"{closing}; {opened}" if closing else opened
+
+    def _add_order(self, plan: _Plan, seq: int, role: str, side: Side, quantity: float,
+                   order_type: OrderType = OrderType.MARKET, *, stop_price: float | None = None,
+                   limit_price: float | None = None, parent: str | None = None,
+                   oco: str | None = None, stop_loss: float | None = None,
+                   take_profit: float | None = None, reason: str = "") -> None:
+        cid = client_order_id(self.operation_id, seq)
+        plan.events.append(ev.OrderSubmitted(
+            client_order_id=cid, role=role, side=side.value, order_type=order_type.value,
+            quantity=quantity, limit_price=limit_price, stop_price=stop_price,
+            parent_client_order_id=parent, oco_group=oco, stop_loss=stop_loss,
+            take_profit=take_profit, reason=reason))
+        plan.requests.append(OrderRequest(
+            client_order_id=cid, account=self.operation_id, asset=self.asset, side=side,
+            quantity=quantity, order_type=order_type, limit_price=limit_price,
+            stop_price=stop_price, parent_client_order_id=parent, oco_group=oco))
+
+    async def _execute(self, plan: _Plan, source: str, user: str | None = None) -> None:
+        if not plan.events:
+            return
+        await self.journal.record(self.operation_id, plan.events, source=source, user=user)
+        acks: list[ev.Event] = []
+        for request in plan.requests:
+            acks.append(_ack_event(await self._submit(request)))
+        if acks:
+            await self.journal.record(self.operation_id, acks, source=source, user=user)
+
+    async def _submit(self, request: OrderRequest) -> OrderAck:
+        try:
+            return await self.broker.submit_order(request)
+        except ConnectionError as error:
+            log.error("order %s not sent: %s", request.client_order_id, error)
+            return OrderAck(request.client_order_id, None, False, f"broker unreachable: {error}")
+
+    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[str, ...]) -> None:
+        for order in state.working_orders():
+            if order["order_role"] not in exclude_roles:
+                await self.broker.cancel_order(order["client_order_id"])
+
+    async def _journal_signal(self, signal: Signal, bar: Bar, bar_size: str, decision: str,
+                              source: str) -> None:
+        event = _signal_event(signal, bar, bar_size, decision)
+        await self.journal.record(self.operation_id, [event], source=source)
+
+
+def bar_data(bar: Bar) -> dict[str, Any]:
+    return {"time": bar.time, "open": bar.open, "high": bar.high, "low": bar.low,
+            "close": bar.close, "volume": bar.volume}
+
+
+def _signal_event(signal: Signal, bar: Bar, bar_size: str, decision: str) -> ev.SignalGenerated:
+    target = signal.target.value if signal.target else None
+    return ev.SignalGenerated(bar_size=bar_size, bar=bar_data(bar), target=target,
+                              reason=signal.reason, indicators=dict(signal.indicators),
+                              decision=decision)
+
+
+def _fill_event(report: Execution) -> ev.OrderFilled:
+    return ev.OrderFilled(
+        execution_id=report.execution_id, client_order_id=report.client_order_id,
+        broker_order_id=report.broker_order_id, side=report.side.value,
+        quantity=report.quantity, price=report.price, commission=report.commission,
+        executed_at=report.time)
+
+
+def _ack_event(ack: OrderAck) -> ev.Event:
+    if ack.accepted and ack.broker_order_id:
+        return ev.OrderAccepted(ack.client_order_id, ack.broker_order_id)
+    return ev.OrderRejected(ack.client_order_id, ack.reason or "rejected")

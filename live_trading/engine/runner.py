@@ -1,0 +1,183 @@
+"""One runner per operation: bars in, strategy, orders out.
+
+For each closed bar of the operation's primary bar size, in order:
+
+1. the paper broker (when the broker is simulated) works the operation's
+   orders against the bar; fills are journaled as they are reported;
+2. ATR(14) and the strategy see the bar; a signal goes to the order manager;
+3. an operation being closed is flattened instead;
+4. the bar is stored in ``market_data_{bar_size}``, which is also where a
+   restarted runner resumes its feed and warms its strategy up from.
+
+Pause keeps the data flowing and the protective orders working, but the
+strategy's signals are only journaled, not acted on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from live_trading.data.indicators import ATR
+from live_trading.domain import events as ev
+from live_trading.domain.values import Asset, Bar, BarSize
+from live_trading.journal.service import JournalService
+from live_trading.store.market_data import MarketDataStore
+from live_trading.strategies import Signal, create_strategy
+
+from .errors import InvalidStateError
+from .order_manager import OrderManager
+from .ports import BarFeed, Broker, SimulatedMarket
+
+log = logging.getLogger("live_trading.engine")
+
+ATR_PERIOD = 14
+TRIM_EVERY_BARS = 250
+FeedFactory = Callable[[Asset, BarSize, datetime | None], BarFeed]
+
+
+@dataclass
+class RunnerDeps:
+    journal: JournalService
+    market_data: MarketDataStore
+    broker: Broker
+    market: SimulatedMarket | None
+    feed_factory: FeedFactory
+
+
+class OperationRunner:
+    def __init__(self, operation_id: str, deps: RunnerDeps) -> None:
+        self.operation_id = operation_id
+        self.deps = deps
+        self.lock = asyncio.Lock()
+        self.feed_done = False
+        self.bars_processed = 0
+        self.last_bar: Bar | None = None
+        self.orders: OrderManager | None = None
+        self._strategy_config: dict[str, Any] | None = None
+
+    async def run(self) -> None:
+        """Run until the feed ends or the operation is closed."""
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded, the engine goes on
+            log.exception("operation %s failed", self.operation_id)
+            await self.deps.journal.record(
+                self.operation_id, [ev.OperationFailed(f"{type(error).__name__}: {error}")],
+                source="engine")
+
+    async def _run(self) -> None:
+        spec = await self._spec()
+        self.asset = Asset.parse(spec["asset"])
+        self.bar_size = BarSize(spec["primary_bar_size"])
+        self.orders = OrderManager(self.operation_id, self.asset.name, self.deps.journal,
+                                   self.deps.broker)
+        cursor = await self._warm_up(spec)
+        feed = self.deps.feed_factory(self.asset, self.bar_size, cursor)
+        async for bar in feed.bars():
+            await self.on_bar(bar)
+            if (await self._spec())["status"] == "closed":
+                return
+        self.feed_done = True
+        async with self.lock:
+            await self._settle("engine")
+        log.info("operation %s: feed ended after %d bars", self.operation_id,
+                 self.bars_processed)
+
+    async def _spec(self) -> dict[str, Any]:
+        state = await self.deps.journal.state(self.operation_id)
+        assert state.operation is not None
+        return state.operation
+
+    async def _warm_up(self, spec: dict[str, Any]) -> datetime | None:
+        """Rebuild strategy state from stored bars; return the resume point."""
+        self._build_strategy(spec)
+        bars = await self.deps.market_data.last_bars(
+            self.operation_id, self.bar_size, spec["data_retention_bars"])
+        for bar in bars:
+            self._observe(bar)
+        self.last_bar = bars[-1] if bars else None
+        state = await self.deps.journal.state(self.operation_id)
+        times = [t for t in (self.last_bar and self.last_bar.time, state.last_bar_time) if t]
+        return max(times) if times else None
+
+    def _build_strategy(self, spec: dict[str, Any]) -> None:
+        self.strategy = create_strategy(spec["strategy_name"], spec["strategy_config"])
+        self.strategy_state = self.strategy.new_state()
+        self.atr = ATR(ATR_PERIOD)
+        self._strategy_config = dict(spec["strategy_config"])
+
+    def _observe(self, bar: Bar) -> Signal | None:
+        self.atr.update(bar)
+        return self.strategy.on_bar(self.strategy_state, bar)
+
+    async def on_bar(self, bar: Bar) -> None:
+        async with self.lock:
+            spec = await self._spec()
+            if spec["strategy_config"] != self._strategy_config:
+                await self._warm_up(spec)
+            if self.deps.market is not None:
+                await self.deps.market.on_bar(self.operation_id, self.asset.name, bar)
+            self.last_bar = bar
+            signal = self._observe(bar)
+            status = (await self._spec())["status"]
+            if status == "closing":
+                await self._progress_close("engine")
+            elif signal is not None and status in ("active", "paused"):
+                assert self.orders is not None
+                await self.orders.on_signal(signal, bar, self.bar_size.value, self.atr.value)
+            await self._store_bar(bar, spec)
+
+    async def _store_bar(self, bar: Bar, spec: dict[str, Any]) -> None:
+        indicators = {"atr": self.atr.value} if self.atr.ready else {}
+        await self.deps.market_data.save(self.operation_id, self.asset, self.bar_size, bar,
+                                         indicators)
+        self.bars_processed += 1
+        if self.bars_processed % TRIM_EVERY_BARS == 0:
+            await self.deps.market_data.trim(self.operation_id, self.bar_size,
+                                             spec["data_retention_bars"])
+
+    async def close_position(self, position_id: str, source: str, user: str | None) -> None:
+        """Close the open position ``position_id`` at market.
+
+        Raises:
+            InvalidStateError: that position is not the operation's open one.
+        """
+        async with self.lock:
+            state = await self.deps.journal.state(self.operation_id)
+            if state.position is None or state.position.doc["_id"] != position_id:
+                raise InvalidStateError(f"position {position_id} is not open")
+            assert self.orders is not None
+            await self.orders.flatten("closed by hand", source, user)
+            await self._settle(source)
+
+    async def close(self, source: str, user: str | None) -> None:
+        """Stop opening positions, flatten, and close the operation when flat."""
+        async with self.lock:
+            await self.deps.journal.record(
+                self.operation_id, [ev.OperationCloseRequested("close requested")],
+                source=source, user=user)
+            await self._progress_close(source, user)
+
+    async def _settle(self, source: str) -> None:
+        """After the feed has ended, fill what would wait for a next bar."""
+        if self.feed_done and self.deps.market is not None and self.orders is not None:
+            await self.deps.market.fill_at_last_price(self.operation_id, self.asset.name)
+        if (await self._spec())["status"] == "closing":
+            await self._progress_close(source)
+
+    async def _progress_close(self, source: str, user: str | None = None) -> None:
+        assert self.orders is not None
+        await self.orders.flatten("operation closing", source, user)
+        if self.feed_done and self.deps.market is not None:
+            await self.deps.market.fill_at_last_price(self.operation_id, self.asset.name)
+        state = await self.deps.journal.state(self.operation_id)
+        if state.status == "closing" and state.position is None and not state.working_orders():
+            await self.deps.journal.record(
+                self.operation_id, [ev.OperationClosed("flat")], source=source, user=user)

@@ -1,0 +1,199 @@
+"""Validation of an operation's configuration (create and update).
+
+The API uses these pydantic models as request bodies, so a bad field gets a
+422 that names it; the engine uses :func:`resolve_spec` to fill defaults
+from the settings and check what needs the settings (market data present,
+position size limit). Nothing is journaled unless the whole spec is valid.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from live_trading.config import BrokerType, CrashRecoveryMode, RiskDefaults
+from live_trading.data.replay import replay_file_path
+from live_trading.domain.protection import StopLossType, TakeProfitType
+from live_trading.domain.values import Asset, BarSize
+from live_trading.strategies import create_strategy, strategy_names, validate_params
+
+MUTABLE_FIELDS = frozenset({
+    "strategy_config", "stop_loss_type", "stop_loss_value", "take_profit_type",
+    "take_profit_value", "crash_recovery_mode", "emergency_stop_loss_pct",
+    "data_retention_bars", "quantity",
+})
+
+
+class InvalidSpecError(ValueError):
+    """A field of an operation's configuration is invalid.
+
+    ``field`` names it (``"asset"``, ``"strategy_config.fast_period"``).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+class OperationFields(BaseModel):
+    """Settings shared by create and update; every one optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy_config: dict[str, Any] | None = None
+    stop_loss_type: StopLossType | None = None
+    stop_loss_value: float | None = Field(None, gt=0)
+    take_profit_type: TakeProfitType | None = None
+    take_profit_value: float | None = Field(None, gt=0)
+    crash_recovery_mode: CrashRecoveryMode | None = None
+    emergency_stop_loss_pct: float | None = Field(None, gt=0, le=1)
+    data_retention_bars: int | None = Field(None, ge=50, le=1_000_000)
+    quantity: float | None = Field(None, gt=0)
+
+    _check_finite = field_validator(
+        "stop_loss_value", "take_profit_value", "quantity", "emergency_stop_loss_pct"
+    )(_finite)
+
+
+class OperationCreate(OperationFields):
+    """Body of ``POST /api/operations``. Unset risk settings take the
+    defaults of ``config/config.yaml``."""
+
+    asset: str = Field(..., examples=["USD-CAD"])
+    bar_sizes: list[str] = Field(..., min_length=1, max_length=7, examples=[["1 hour"]])
+    primary_bar_size: str | None = None
+    strategy_name: str = Field(..., examples=["MomentumStrategy"])
+    initial_capital: float | None = Field(None, gt=0)
+    broker: BrokerType = BrokerType.PAPER
+
+    _check_capital = field_validator("initial_capital")(_finite)
+
+    @field_validator("asset")
+    @classmethod
+    def _asset(cls, value: str) -> str:
+        return Asset.parse(value).name
+
+    @field_validator("bar_sizes")
+    @classmethod
+    def _bar_sizes(cls, value: list[str]) -> list[str]:
+        sizes = [BarSize.parse(v).value for v in value]
+        return list(dict.fromkeys(sizes))
+
+    @field_validator("primary_bar_size")
+    @classmethod
+    def _primary(cls, value: str | None) -> str | None:
+        return None if value is None else BarSize.parse(value).value
+
+    @field_validator("strategy_name")
+    @classmethod
+    def _strategy(cls, value: str) -> str:
+        if value not in strategy_names():
+            raise ValueError(f"unknown strategy {value!r}; known: {', '.join(strategy_names())}")
+        return value
+
+
+class OperationUpdate(OperationFields):
+    """Body of ``PUT /api/operations/{id}``: only these settings can change."""
+
+
+def _strategy_config(name: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    try:
+        return validate_params(name, params or {})
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "strategy_config"
+        raise InvalidSpecError(f"strategy_config.{where}", first["msg"]) from None
+
+
+def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path | None
+                 ) -> dict[str, Any]:
+    """The full, validated spec of a new operation (the OPERATION_CREATED data).
+
+    Raises:
+        InvalidSpecError: naming the field at fault.
+    """
+    primary = body.primary_bar_size or body.bar_sizes[0]
+    if primary not in body.bar_sizes:
+        raise InvalidSpecError("primary_bar_size", f"{primary!r} is not one of bar_sizes")
+    if body.broker is not BrokerType.PAPER:
+        raise InvalidSpecError("broker", f"broker {body.broker.value} is not available yet")
+    if replay_dir is not None:
+        path = replay_file_path(replay_dir, Asset.parse(body.asset), BarSize(primary))
+        if not path.exists():
+            raise InvalidSpecError("asset", f"no market data for {body.asset} {primary}: "
+                                   f"{path.name} not found in the replay data directory")
+    spec = {
+        "asset": body.asset, "bar_sizes": body.bar_sizes, "primary_bar_size": primary,
+        "strategy_name": body.strategy_name,
+        "initial_capital": body.initial_capital or defaults.default_initial_capital,
+        "broker": body.broker.value,
+        **_risk_fields(body, defaults),
+    }
+    spec["strategy_config"] = _strategy_config(body.strategy_name, body.strategy_config)
+    check_spec(spec, defaults)
+    return spec
+
+
+def _risk_fields(body: OperationFields, defaults: RiskDefaults) -> dict[str, Any]:
+    def pick(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
+    return {
+        "stop_loss_type": str(pick(body.stop_loss_type, defaults.default_stop_loss_type)),
+        "stop_loss_value": pick(body.stop_loss_value, defaults.default_stop_loss_value),
+        "take_profit_type": str(pick(body.take_profit_type, defaults.default_take_profit_type)),
+        "take_profit_value": pick(body.take_profit_value, defaults.default_take_profit_value),
+        "crash_recovery_mode": str(pick(body.crash_recovery_mode,
+                                        defaults.default_crash_recovery_mode)),
+        "emergency_stop_loss_pct": pick(body.emergency_stop_loss_pct,
+                                        defaults.default_emergency_stop_loss_pct),
+        "data_retention_bars": pick(body.data_retention_bars,
+                                    defaults.default_data_retention_bars),
+        "quantity": pick(body.quantity, defaults.default_quantity),
+    }
+
+
+def check_spec(spec: dict[str, Any], defaults: RiskDefaults) -> None:
+    """Cross-field checks of a complete spec.
+
+    Raises:
+        InvalidSpecError: naming the field at fault.
+    """
+    if spec["quantity"] > defaults.max_position_size:
+        raise InvalidSpecError("quantity", f"exceeds max_position_size "
+                                           f"{defaults.max_position_size:g}")
+    if spec["stop_loss_type"] == StopLossType.PERCENTAGE and spec["stop_loss_value"] >= 1:
+        raise InvalidSpecError("stop_loss_value", "a PERCENTAGE stop must be below 1 (100 %)")
+    warmup = create_strategy(spec["strategy_name"], spec["strategy_config"]).warmup_bars
+    if spec["data_retention_bars"] <= warmup:
+        raise InvalidSpecError("data_retention_bars",
+                               f"must exceed the strategy's warm-up of {warmup} bars")
+
+
+def updated_spec(current: dict[str, Any], body: OperationUpdate, defaults: RiskDefaults
+                 ) -> dict[str, Any]:
+    """The changed settings of an update, validated against the whole spec.
+
+    Returns only the fields whose value changes (empty: nothing to do).
+
+    Raises:
+        InvalidSpecError: naming the field at fault.
+    """
+    given = body.model_dump(exclude_none=True)
+    if "strategy_config" in given:
+        given["strategy_config"] = _strategy_config(current["strategy_name"],
+                                                    given["strategy_config"])
+    given = {k: (str(v) if hasattr(v, "value") else v) for k, v in given.items()}
+    merged = {**current, **given}
+    check_spec(merged, defaults)
+    return {k: v for k, v in given.items() if current.get(k) != v}

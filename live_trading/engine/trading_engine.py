@@ -1,0 +1,170 @@
+"""The trading engine: the one facade the API and the CLI drive.
+
+It owns one :class:`OperationRunner` per operation that is not closed,
+routes broker reports to them by client order id, and carries out the
+commands of users (create, update, pause, resume, close, close a position).
+Every command is journaled with its ``source`` and ``user``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from beanie.operators import In
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from live_trading.config import Settings
+from live_trading.domain import events as ev
+from live_trading.domain.orders import BrokerReport
+from live_trading.journal.documents import Position, TradingOperation
+from live_trading.journal.service import JournalService, UnknownOperationError
+
+from .errors import InvalidStateError, OperationNotFoundError
+from .order_manager import operation_of
+from .runner import OperationRunner, RunnerDeps
+from .specs import OperationCreate, OperationUpdate, resolve_spec, updated_spec
+
+log = logging.getLogger("live_trading.engine")
+
+RUNNING_STATUSES = ("active", "paused", "closing")
+
+
+def _object_id(value: str, what: str) -> str:
+    try:
+        return str(ObjectId(value))
+    except (InvalidId, TypeError):
+        raise OperationNotFoundError(f"no {what} {value!r}") from None
+
+
+class TradingEngine:
+    def __init__(self, deps: RunnerDeps, settings: Settings) -> None:
+        self.deps = deps
+        self.settings = settings
+        self.journal: JournalService = deps.journal
+        self.runners: dict[str, OperationRunner] = {}
+        self.tasks: dict[str, asyncio.Task] = {}
+        deps.broker.set_listener(self._route)
+
+    async def start(self) -> None:
+        """Connect the broker and start a runner for every open operation."""
+        await self.deps.broker.connect()
+        operations = await TradingOperation.find(
+            In(TradingOperation.status, list(RUNNING_STATUSES))).to_list()
+        for operation in operations:
+            self._launch(str(operation.id))
+
+    async def stop(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
+        await self.deps.broker.disconnect()
+
+    async def wait_idle(self) -> None:
+        """Wait until every runner's feed has ended (for replays and tests)."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    def last_price(self, operation_id: str) -> float | None:
+        """Close of the last bar the operation's runner saw (quote currency)."""
+        runner = self.runners.get(operation_id)
+        return runner.last_bar.close if runner and runner.last_bar else None
+
+    def _launch(self, operation_id: str) -> None:
+        runner = OperationRunner(operation_id, self.deps)
+        self.runners[operation_id] = runner
+        self.tasks[operation_id] = asyncio.create_task(
+            runner.run(), name=f"operation-{operation_id}")
+
+    async def _route(self, report: BrokerReport) -> None:
+        operation_id = operation_of(report.client_order_id)
+        runner = self.runners.get(operation_id or "")
+        if runner is None or runner.orders is None:
+            log.warning("broker report for %s has no runner", report.client_order_id)
+            return
+        await runner.orders.on_report(report)
+
+    async def _state(self, operation_id: str):
+        operation_id = _object_id(operation_id, "operation")
+        try:
+            return await self.journal.state(operation_id)
+        except UnknownOperationError:
+            raise OperationNotFoundError(f"no operation {operation_id}") from None
+
+    async def create_operation(self, body: OperationCreate, *, source: str,
+                               user: str | None = None) -> str:
+        """Validate, journal OPERATION_CREATED and start trading it.
+
+        Raises:
+            InvalidSpecError: a field is invalid; nothing is journaled.
+        """
+        spec = resolve_spec(body, self.settings.risk_management,
+                            self.settings.resolved_replay_dir())
+        operation_id = str(ObjectId())
+        await self.journal.record(operation_id, [ev.OperationCreated(spec)], source=source,
+                                  user=user, new_operation=True)
+        self._launch(operation_id)
+        return operation_id
+
+    async def update_operation(self, operation_id: str, body: OperationUpdate, *,
+                               source: str, user: str | None = None) -> dict:
+        """Change settings; returns the changed fields (may be empty)."""
+        state = await self._state(operation_id)
+        if state.status == "closed":
+            raise InvalidStateError("a closed operation cannot be changed")
+        changes = updated_spec(state.operation, body, self.settings.risk_management)
+        if changes:
+            await self.journal.record(state.operation_id, [ev.OperationUpdated(changes)],
+                                      source=source, user=user)
+        return changes
+
+    async def pause(self, operation_id: str, *, source: str, user: str | None = None) -> None:
+        state = await self._state(operation_id)
+        if state.status != "active":
+            raise InvalidStateError(f"only an active operation can be paused "
+                                    f"(status: {state.status})")
+        await self.journal.record(state.operation_id, [ev.OperationPaused("paused")],
+                                  source=source, user=user)
+
+    async def resume(self, operation_id: str, *, source: str, user: str | None = None) -> None:
+        state = await self._state(operation_id)
+        if state.status not in ("paused", "error"):
+            raise InvalidStateError(f"only a paused operation can be resumed "
+                                    f"(status: {state.status})")
+        await self.journal.record(state.operation_id, [ev.OperationResumed("resumed")],
+                                  source=source, user=user)
+        if state.operation_id not in self.tasks or self.tasks[state.operation_id].done():
+            if self.runners.get(state.operation_id) is None or state.status == "error":
+                self._launch(state.operation_id)
+
+    async def close(self, operation_id: str, *, source: str, user: str | None = None) -> None:
+        """Close an operation: flatten its position, then mark it closed."""
+        state = await self._state(operation_id)
+        if state.status == "closed":
+            return
+        runner = self.runners.get(state.operation_id)
+        if runner is not None and runner.orders is not None:
+            await runner.close(source, user)
+            return
+        if state.position is not None or state.working_orders():
+            raise InvalidStateError("the operation has a position but no running engine")
+        await self.journal.record(
+            state.operation_id,
+            [ev.OperationCloseRequested("close requested"), ev.OperationClosed("flat")],
+            source=source, user=user)
+
+    async def close_position(self, position_id: str, *, source: str,
+                             user: str | None = None) -> str:
+        """Close an open position at market; returns its operation id."""
+        position = await Position.get(_object_id(position_id, "position"))
+        if position is None:
+            raise OperationNotFoundError(f"no position {position_id}")
+        if position.status != "OPEN":
+            raise InvalidStateError(f"position {position_id} is already closed")
+        operation_id = str(position.operation_id)
+        runner = self.runners.get(operation_id)
+        if runner is None or runner.orders is None:
+            raise InvalidStateError("the position's operation has no running engine")
+        await runner.close_position(str(position.id), source, user)
+        return operation_id
