@@ -76,6 +76,17 @@ class OperationFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class MarketDataRejected(Event):
+    """Rows of a market data file that were skipped, each with its 1-based
+    line number and the reason (broken OHLC rule, time out of order...).
+    Journaled once per operation and file."""
+
+    ACTION_TYPE: ClassVar[str] = "MARKET_DATA_REJECTED"
+    file: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
 class SignalGenerated(Event):
     """The strategy asked for a position (``target`` LONG, SHORT or None for
     flat) on the close of ``bar`` (time, open, high, low, close, volume);

@@ -83,6 +83,7 @@ class OperationState:
     position: OpenPosition | None = None
     execution_ids: set[str] = field(default_factory=set)
     last_bar_time: datetime | None = None
+    rejected_data_files: set[str] = field(default_factory=set)
 
     @property
     def status(self) -> str | None:
@@ -167,6 +168,10 @@ def _status_setter(status: str) -> Callable[[OperationState, JournalRecord, Chan
 
 def _on_signal(state: OperationState, record: JournalRecord, changes: Changes) -> None:
     state.last_bar_time = record.action_data["bar"]["time"]
+
+
+def _on_data_rejected(state: OperationState, record: JournalRecord, changes: Changes) -> None:
+    state.rejected_data_files.add(record.action_data["file"])
 
 
 def _on_order_submitted(state: OperationState, record: JournalRecord, changes: Changes) -> None:
@@ -368,6 +373,7 @@ _HANDLERS: dict[str, Callable[[OperationState, JournalRecord, Changes], None]] =
     "OPERATION_CLOSED": _status_setter("closed"),
     "OPERATION_FAILED": _status_setter("error"),
     "SIGNAL_GENERATED": _on_signal,
+    "MARKET_DATA_REJECTED": _on_data_rejected,
     "ORDER_SUBMITTED": _on_order_submitted,
     "ORDER_ACCEPTED": _on_order_accepted,
     "ORDER_REJECTED": _on_order_ended("REJECTED"),

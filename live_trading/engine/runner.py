@@ -81,14 +81,31 @@ class OperationRunner:
         cursor = await self._warm_up(spec)
         feed = self.deps.feed_factory(self.asset, self.bar_size, cursor)
         async for bar in feed.bars():
+            await self._report_rejected(feed)
             await self.on_bar(bar)
             if (await self._spec())["status"] == "closed":
                 return
+        await self._report_rejected(feed)
         self.feed_done = True
+        await self.deps.market_data.trim(self.operation_id, self.bar_size,
+                                         (await self._spec())["data_retention_bars"])
         async with self.lock:
             await self._settle("engine")
         log.info("operation %s: feed ended after %d bars", self.operation_id,
                  self.bars_processed)
+
+    async def _report_rejected(self, feed: BarFeed) -> None:
+        """Journal the feed's rejected rows once per operation and file."""
+        rejected = getattr(feed, "rejected", None)
+        name = getattr(getattr(feed, "path", None), "name", None)
+        if not rejected or not name:
+            return
+        state = await self.deps.journal.state(self.operation_id)
+        if name in state.rejected_data_files:
+            return
+        rows = [{"line": r.line, "reason": r.reason} for r in rejected]
+        await self.deps.journal.record(
+            self.operation_id, [ev.MarketDataRejected(name, rows)], source="engine")
 
     async def _spec(self) -> dict[str, Any]:
         state = await self.deps.journal.state(self.operation_id)

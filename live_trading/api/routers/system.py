@@ -44,7 +44,8 @@ async def health(services: ServicesDep) -> JSONResponse:
         "status": "ok" if store_ok else "degraded",
         "store": {"ok": store_ok, "embedded": services.store.embedded is not None},
         "engine": {"runners": len(engine.runners),
-                   "running": sum(1 for t in engine.tasks.values() if not t.done())},
+                   "running": sum(1 for t in engine.tasks.values() if not t.done()),
+                   "bars_processed": sum(r.bars_processed for r in engine.runners.values())},
         "broker": {"name": engine.deps.broker.name},
     }
     return JSONResponse(status_code=200 if store_ok else 503, content=body)

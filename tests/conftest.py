@@ -1,0 +1,123 @@
+"""Shared fixtures: a real MongoDB wire-protocol server (SecantusDB) for the
+whole session, a fresh database per test module, and helpers to run the real
+``live-trading`` server as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from live_trading.bootstrap import Services, open_services
+from live_trading.config import Settings
+from live_trading.store.embedded import EmbeddedServer
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SAMPLE_DATA = ROOT / "live_trading" / "sample_data"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SecantusDB server for the test session (no fsync per commit: speed)."""
+    server = EmbeddedServer(tmp_path_factory.mktemp("secantus"), sync_on_commit=False)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+def unique_db() -> str:
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+def make_settings(mongo_url: str, **overrides) -> Settings:
+    values = {"mongodb_url": mongo_url, "mongodb_db_name": unique_db(), "replay_speed": 0.0}
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def services(mongo_url: str) -> AsyncIterator[Services]:
+    svc = await open_services(make_settings(mongo_url))
+    yield svc
+    await svc.engine.stop()
+    await svc.store.client.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """``live-trading run`` in a subprocess, reached over real HTTP."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, *args: str, timeout_s: float = 60) -> LiveServer:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(BIN / "live-trading"), "run", "--port", str(self.port), *args],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(self.log_path.read_text()[-3000:])
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def wait_idle(self, timeout_s: float = 300) -> dict:
+        """Wait until no runner is running (every replay has ended)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            health = httpx.get(f"{self.url}/health", timeout=5).json()
+            if health["engine"]["running"] == 0:
+                return health
+            time.sleep(0.5)
+        raise TimeoutError("replay did not finish")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture
+def replay_dir(tmp_path: Path) -> Path:
+    """A replay directory holding copies of the real sample files."""
+    target = tmp_path / "replay"
+    target.mkdir()
+    for path in SAMPLE_DATA.glob("*.csv"):
+        shutil.copy(path, target / path.name)
+    return target

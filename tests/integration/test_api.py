@@ -1,0 +1,155 @@
+"""The REST API over real HTTP: validation, lifecycle commands, manual close.
+
+The server replays the first 120 hourly USD-CAD bars, after which the
+MomentumStrategy operation holds an open SHORT position (2 trades closed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from bson import ObjectId
+from pymongo import MongoClient
+
+from tests.conftest import SAMPLE_DATA, LiveServer, unique_db
+
+BARS = 120
+VALID = {"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy"}
+
+
+@pytest.fixture(scope="module")
+def api(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
+    data = tmp_path_factory.mktemp("replay")
+    lines = (SAMPLE_DATA / "USDCAD_1h.csv").read_text().splitlines()[: BARS + 1]
+    (data / "USDCAD_1h.csv").write_text("\n".join(lines) + "\n")
+    db_name = unique_db()
+    server = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": db_name,
+                         "REPLAY_DATA_DIR": str(data)},
+                        tmp_path_factory.mktemp("logs") / "server.log").start()
+    db = MongoClient(mongo_url, tz_aware=True)[db_name]
+    with server.client() as http:
+        yield http, db, server
+    server.stop()
+
+
+def _create(http: httpx.Client, **overrides) -> dict:
+    response = http.post("/api/operations", json={**VALID, **overrides})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"strategy_name": "NoSuchStrategy"}, ["body", "strategy_name"]),
+    ({"asset": "USDCAD"}, ["body", "asset"]),
+    ({"asset": "GBP-JPY"}, ["body", "asset"]),
+    ({"bar_sizes": ["2 hours"]}, ["body", "bar_sizes"]),
+    ({"bar_sizes": []}, ["body", "bar_sizes"]),
+    ({"primary_bar_size": "1 day"}, ["body", "primary_bar_size"]),
+    ({"stop_loss_value": -1}, ["body", "stop_loss_value"]),
+    ({"stop_loss_type": "MAGIC"}, ["body", "stop_loss_type"]),
+    ({"take_profit_type": "RISK_REWARDS"}, ["body", "take_profit_type"]),
+    ({"quantity": 0}, ["body", "quantity"]),
+    ({"quantity": 1e12}, ["body", "quantity"]),
+    ({"emergency_stop_loss_pct": 1.5}, ["body", "emergency_stop_loss_pct"]),
+    ({"crash_recovery_mode": "PRAY"}, ["body", "crash_recovery_mode"]),
+    ({"data_retention_bars": 10}, ["body", "data_retention_bars"]),
+    ({"strategy_config": {"fast_period": 50, "slow_period": 10}},
+     ["body", "strategy_config", "fast_period"]),
+    ({"strategy_config": {"window": 3}}, ["body", "strategy_config", "window"]),
+    ({"colour": "red"}, ["body", "colour"]),
+])
+def test_bad_operation_input_is_422_naming_the_field_and_journals_nothing(api, body, field):
+    http, db, _ = api
+    journal_before = db.journal.count_documents({})
+    operations_before = db.trading_operations.count_documents({})
+    response = http.post("/api/operations", json={**VALID, **body})
+    assert response.status_code == 422, response.text
+    locations = [error["loc"] for error in response.json()["detail"]]
+    assert any(loc[: len(field)] == field for loc in locations), locations
+    assert db.journal.count_documents({}) == journal_before
+    assert db.trading_operations.count_documents({}) == operations_before
+
+
+def test_unknown_ids_are_404(api) -> None:
+    http, _, _ = api
+    assert http.get(f"/api/operations/{ObjectId()}").status_code == 404
+    assert http.get("/api/operations/not-an-id/trades").status_code == 404
+    assert http.post(f"/api/positions/{ObjectId()}/close").status_code == 404
+
+
+def test_limits_are_validated(api) -> None:
+    http, _, _ = api
+    assert http.get("/api/operations", params={"limit": 10_001}).status_code == 422
+    assert http.get("/api/operations", params={"offset": -1}).status_code == 422
+
+
+def test_close_a_position_by_hand_is_journaled_as_manual(api, mongo_url) -> None:
+    http, db, server = api
+    operation = _create(http)
+    op_id = operation["id"]
+    server.wait_idle()
+    positions = http.get(f"/api/operations/{op_id}/positions").json()
+    open_positions = [p for p in positions if p["status"] == "OPEN"]
+    assert len(open_positions) == 1 and open_positions[0]["position_type"] == "SHORT"
+    position = open_positions[0]
+    assert position["current_price"] != position["entry_price"]
+    trades_before = http.get(f"/api/operations/{op_id}/trades").json()
+    last_seq = http.get(f"/api/operations/{op_id}").json()["last_sequence_number"]
+
+    response = http.post(f"/api/positions/{position['id']}/close")
+    assert response.status_code == 200, response.text
+
+    new_entries = http.get(f"/api/operations/{op_id}/journal",
+                           params={"after_sequence": last_seq}).json()
+    manual = [e for e in new_entries if e["source"] == "api/manual"]
+    assert any(e["action_type"] == "ORDER_SUBMITTED" and e["action_data"]["role"] == "EXIT"
+               for e in manual)
+    assert any(e["action_type"] == "ORDER_FILLED" for e in new_entries)
+    trades = http.get(f"/api/operations/{op_id}/trades").json()
+    assert len(trades) == len(trades_before) + 1
+    assert trades[-1]["exit_reason"] == "EXIT"
+    closed = http.get(f"/api/operations/{op_id}/positions").json()
+    assert all(p["status"] == "CLOSED" for p in closed)
+    assert http.post(f"/api/positions/{position['id']}/close").status_code == 409
+
+
+def test_pause_resume_update_close_lifecycle(api) -> None:
+    http, db, server = api
+    op_id = _create(http, quantity=5000)["id"]
+    assert http.post(f"/api/operations/{op_id}/pause").json()["status"] == "paused"
+    assert http.post(f"/api/operations/{op_id}/pause").status_code == 409
+    assert http.post(f"/api/operations/{op_id}/resume").json()["status"] == "active"
+
+    bad = http.put(f"/api/operations/{op_id}", json={"asset": "EUR-USD"})
+    assert bad.status_code == 422
+    bad = http.put(f"/api/operations/{op_id}",
+                   json={"strategy_config": {"fast_period": 40, "slow_period": 30}})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "strategy_config", "fast_period"]
+    changed = http.put(f"/api/operations/{op_id}", json={"take_profit_value": 3.0})
+    assert changed.status_code == 200 and changed.json()["take_profit_value"] == 3.0
+
+    server.wait_idle()
+    closed = http.delete(f"/api/operations/{op_id}")
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert http.delete(f"/api/operations/{op_id}").json()["status"] == "closed"
+    assert http.post(f"/api/operations/{op_id}/pause").status_code == 409
+    assert http.put(f"/api/operations/{op_id}", json={"quantity": 1}).status_code == 409
+    positions = http.get(f"/api/operations/{op_id}/positions").json()
+    assert positions and all(p["status"] == "CLOSED" for p in positions)
+    actions = [e["action_type"] for e in http.get(f"/api/operations/{op_id}/journal").json()]
+    for expected in ("OPERATION_PAUSED", "OPERATION_RESUMED", "OPERATION_UPDATED",
+                     "OPERATION_CLOSE_REQUESTED", "OPERATION_CLOSED"):
+        assert expected in actions
+    assert db.trading_operations.count_documents({"_id": ObjectId(op_id)}) == 1
+
+
+def test_overall_stats_add_up(api) -> None:
+    http, db, _ = api
+    overall = http.get("/api/stats/overall").json()
+    pnl = sum(t["pnl"] for t in db.trades.find({}))
+    assert overall["trade_count"] == db.trades.count_documents({})
+    assert abs(overall["realized_pnl"] - pnl) < 1e-9
+    assert overall["operations"] == db.trading_operations.count_documents({})
