@@ -72,9 +72,10 @@ def decode_record(raw: dict[str, Any]) -> JournalRecord:
 def _raise_duplicate(error: Exception) -> None:
     details = getattr(error, "details", None) or {}
     write_errors = details.get("writeErrors") or [details]
-    pattern = (write_errors[0] or {}).get("keyPattern") or {}
-    message = str(error)
-    if "event_id" in pattern or "event_id" in message:
+    first = write_errors[0] or {}
+    pattern = first.get("keyPattern") or {}
+    message = str(first.get("errmsg") or error)
+    if "event_id" in pattern or "index: event_id_unique" in message:
         raise DuplicateEventError(message) from error
     raise JournalConflictError(
         f"journal append conflict (another writer took the sequence number): {message}"
