@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Shared set-up, sourced by run-dev.sh and test.sh: creates .venv with
+# Python >= 3.11 and installs the project with the given extras (the embedded
+# database server included). Re-installs only when pyproject.toml changed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+EXTRAS="${1:-embedded}"
+
+find_python() {
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "error: Python >= 3.11 is required (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  PY="$(find_python)"
+  echo "creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+STAMP=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${EXTRAS//,/_}"
+if [ ! -f "$STAMP" ]; then
+  echo "installing live_trading[$EXTRAS] into .venv"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
+  rm -f .venv/.installed-*
+  touch "$STAMP"
+fi
+export PATH="$ROOT/.venv/bin:$PATH"
