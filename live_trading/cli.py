@@ -108,13 +108,14 @@ def recover(as_json: bool = typer.Option(False, "--json", help="print the report
     if as_json:
         console.print_json(json.dumps(report, default=str))
         return
-    table = Table("operation", "asset", "status", "seq", "position", "working orders", "P/L")
+    table = Table("asset", "status", "seq", "position", "working", "P/L")
+    table.add_column("operation", no_wrap=True)
     for op in report["operations"]:
         pos = op["open_position"]
-        table.add_row(op["operation_id"], str(op["asset"]), str(op["status"]),
-                      str(op["last_sequence"]),
+        table.add_row(str(op["asset"]), str(op["status"]), str(op["last_sequence"]),
                       f"{pos['side']} {pos['quantity']:g} @ {pos['entry_price']:.5f}" if pos
-                      else "flat", str(len(op["working_orders"])), f"{op['total_pnl'] or 0:.2f}")
+                      else "flat", str(len(op["working_orders"])),
+                      f"{op['total_pnl'] or 0:.2f}", op["operation_id"])
     console.print(table)
     console.print(f"projections rebuilt: {report['projections']}")
 
