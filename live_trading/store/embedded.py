@@ -14,8 +14,10 @@ Lifecycle, per data directory:
   directory and answers; a server recorded there whose process is dead, or
   that does not answer, is stale: it is killed if still alive and replaced;
 * a reused server whose owner has died is adopted (we stop it on shutdown);
-  one whose owner is alive (``live-trading run`` while a CLI command runs) is
-  borrowed and left running;
+  one whose owner is alive (``live-trading run`` while a CLI command runs, or
+  another user in this same process) is borrowed and left running;
+* a recorded pid is only ever killed if it runs ``secantusd-py`` (a pid may
+  have been reused by an unrelated process since the record was written);
 * a file lock serialises concurrent starts on the same directory.
 """
 
@@ -71,6 +73,23 @@ def _pid_alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][:1] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _is_server_process(pid: int) -> bool:
+    """True when ``pid`` runs the SecantusDB server (guards against pid reuse)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return SERVER_PROGRAM.encode() in fh.read()
+    except OSError:
+        return False
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid``'s exit status if it is our child, so no zombie stays."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def _answers(url: str, timeout_s: float = 2.0) -> bool:
@@ -136,7 +155,7 @@ class EmbeddedServer:
             if record and _pid_alive(record.pid) and _answers(record.url):
                 self._reuse(record)
             else:
-                if record and _pid_alive(record.pid):
+                if record and _pid_alive(record.pid) and _is_server_process(record.pid):
                     log.warning("killing unresponsive embedded server pid %s", record.pid)
                     self._kill(record.pid)
                 self._spawn()
@@ -155,7 +174,7 @@ class EmbeddedServer:
         self._owned = False
 
     def _reuse(self, record: ServerRecord) -> None:
-        if record.owner_pid != os.getpid() and _pid_alive(record.owner_pid):
+        if _pid_alive(record.owner_pid):
             log.info("using embedded server pid %s owned by pid %s", record.pid, record.owner_pid)
             self._record, self._owned = record, False
             return
@@ -205,14 +224,15 @@ class EmbeddedServer:
         except ProcessLookupError:
             return
         deadline = time.monotonic() + 15
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            try:  # reap it if it is our child
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
+        while True:
+            _reap(pid)
+            if not _pid_alive(pid) or time.monotonic() > deadline:
+                break
             time.sleep(0.05)
         if _pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+        _reap(pid)
 
     def _read_record(self) -> ServerRecord | None:
         try:
