@@ -14,8 +14,9 @@ id; a trade's id is its EXIT transaction's id.
 P/L rules are those of :mod:`live_trading.domain.pnl`. A fill on the side of
 the open position (or with none open) is an ENTRY; a fill on the other side
 is an EXIT of at most the open quantity. Each EXIT makes one trade, charged
-the exit's commission and the entry's commission pro rata to the quantity it
-closes (the last exit takes what is left, so commissions add up exactly).
+the exit's commission and the entry commission not yet charged, pro rata to
+the share of the open quantity it closes (the last exit takes what is left,
+so commissions add up exactly, scale-ins included).
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ def apply(state: OperationState, record: JournalRecord) -> Changes:
             f"operation {state.operation_id}: expected sequence "
             f"{state.last_sequence + 1}, got {record.sequence_number}"
         )
+    if state.operation is None and record.action_type != "OPERATION_CREATED":
+        raise ProjectionError(f"operation {state.operation_id}: {record.action_type} "
+                              "before OPERATION_CREATED")
     changes: Changes = {}
     handler = _HANDLERS.get(record.action_type)
     if handler is not None:
@@ -243,7 +247,13 @@ def _on_order_filled(state: OperationState, record: JournalRecord, changes: Chan
 
 
 def _fill_order(order: dict[str, Any], data: Mapping[str, Any]) -> None:
+    if data["side"] != order["action"]:
+        raise ProjectionError(f"fill {data['execution_id']} is a {data['side']} but order "
+                              f"{order['client_order_id']} is a {order['action']}")
     filled = order["filled_quantity"] + data["quantity"]
+    if filled > order["quantity"] * (1 + QTY_EPSILON):
+        raise ProjectionError(f"fill {data['execution_id']} over-fills order "
+                              f"{order['client_order_id']} ({filled} > {order['quantity']})")
     previous = (order["avg_fill_price"] or 0.0) * order["filled_quantity"]
     order["avg_fill_price"] = (previous + data["price"] * data["quantity"]) / filled
     order["filled_quantity"] = filled
@@ -312,10 +322,8 @@ def _exit(state: OperationState, record: JournalRecord, order: dict[str, Any],
             f"{position.open_quantity} is open"
         )
     closes_all = quantity >= position.open_quantity * (1 - QTY_EPSILON)
-    if closes_all:
-        entry_share = position.entry_commission - position.allocated_commission
-    else:
-        entry_share = position.entry_commission * quantity / position.entry_quantity
+    unallocated = position.entry_commission - position.allocated_commission
+    entry_share = unallocated if closes_all else unallocated * quantity / position.open_quantity
     position.allocated_commission += entry_share
     commission = entry_share + data["commission"]
     gross = gross_pnl(position.side, doc["entry_price"], data["price"], quantity)
