@@ -11,11 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from live_trading.brokers.paper import PaperBroker, PaperBrokerConfig
+from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
 from live_trading.config import BrokerType, Settings
 from live_trading.data.replay import ReplayFeed, replay_file_path
 from live_trading.domain.values import Asset, BarSize
 from live_trading.engine.ports import BarFeed
+from live_trading.engine.recovery import RecoveryService
 from live_trading.engine.runner import RunnerDeps
 from live_trading.engine.trading_engine import TradingEngine
 from live_trading.journal.mongo_journal import MongoJournal
@@ -34,20 +35,34 @@ class Services:
     journal: JournalService
     market_data: MarketDataStore
     engine: TradingEngine
+    recovery: RecoveryService
+    last_recovery: dict | None = None
+
+    async def start(self, *, recover: bool = True) -> None:
+        """Connect the broker, run start-up recovery, then start the runners."""
+        await self.engine.deps.broker.connect()
+        if recover:
+            self.last_recovery = await self.recovery.run()
+        await self.engine.start()
 
     async def close(self) -> None:
         await self.engine.stop()
         await self.store.close()
 
 
-def build_broker(settings: Settings) -> PaperBroker:
+def build_broker(settings: Settings, store: Store) -> PaperBroker:
+    """The broker adapter for ``BROKER_TYPE``. The paper broker keeps its own
+    durable state in the database ``<MONGODB_DB_NAME>_paper_broker``, apart
+    from the journal, as a real broker would."""
     if settings.broker_type is not BrokerType.PAPER:
         raise SystemExit(f"BROKER_TYPE={settings.broker_type.value} is not available yet; "
                          "use PAPER")
     paper = settings.paper_broker
-    return PaperBroker(PaperBrokerConfig(
+    config = PaperBrokerConfig(
         half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
-        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum))
+        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum)
+    paper_store = MongoPaperStore(store.client, f"{settings.mongodb_db_name}_paper_broker")
+    return PaperBroker(config, store=paper_store)
 
 
 def replay_feed_factory(settings: Settings):
@@ -65,10 +80,13 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True) -> S
     store = await open_store(settings.mongodb_url, settings.mongodb_db_name,
                              settings.data_dir, sync_on_commit=sync_on_commit)
     journal_store = MongoJournal(store)
+    await journal_store.ensure_indexes()
     journal = JournalService(journal_store)
     market_data = MarketDataStore(store)
-    broker = build_broker(settings)
+    broker = build_broker(settings, store)
     deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=broker,
                       feed_factory=replay_feed_factory(settings))
     engine = TradingEngine(deps, settings)
-    return Services(settings, store, journal_store, journal, market_data, engine)
+    recovery = RecoveryService(journal, journal_store, broker, market_data,
+                               settings.logging.journal_retention_days)
+    return Services(settings, store, journal_store, journal, market_data, engine, recovery)

@@ -73,60 +73,78 @@ def run(host: str = typer.Option(None, help="bind address (API_HOST)"),
                 port=port or settings.api_port, log_level=settings.logging.level.lower())
 
 
-def _operation_summary(services: Services) -> Callable[[str], Awaitable[dict[str, Any]]]:
-    async def summary(operation_id: str) -> dict[str, Any]:
-        state = await services.journal.state(operation_id)
-        operation = state.operation or {}
-        position = state.position
-        return {
-            "operation_id": operation_id, "asset": operation.get("asset"),
-            "strategy": operation.get("strategy_name"), "status": state.status,
-            "last_sequence": state.last_sequence,
-            "open_position": None if position is None else {
-                "id": position.doc["_id"], "side": position.side.value,
-                "quantity": position.open_quantity, "entry_price": position.doc["entry_price"]},
-            "working_orders": [o["client_order_id"] for o in state.working_orders()],
-            "total_pnl": operation.get("total_pnl"), "trades": operation.get("trade_count"),
-        }
-
-    return summary
+def _print_recovery(report: dict[str, Any]) -> None:
+    title = "recovery plan (dry run: nothing done)" if report["dry_run"] else "recovery report"
+    table = Table("asset", "status", "mode", "in flight", "fills to adopt", "orders adopt/cancel",
+                  "positions", title=title)
+    table.add_column("operation", no_wrap=True)
+    for op in report["operations"]:
+        positions = "; ".join(f"{p['side']} {p['quantity']:g}: {p['action']} ({p['reason']})"
+                              for p in op["positions"]) or "flat"
+        table.add_row(str(op["asset"]), str(op.get("status")), str(op["mode"]),
+                      str(len(op["in_flight"])), str(len(op["fills_to_adopt"])),
+                      f"{len(op['orders_to_adopt'])}/{len(op['orders_to_cancel'])}", positions,
+                      op["operation_id"])
+    console.print(table)
+    if not report["dry_run"]:
+        console.print(f"archived journal entries: {report['archived_entries']}")
 
 
 @app.command()
-def recover(as_json: bool = typer.Option(False, "--json", help="print the report as JSON")
+def recover(dry_run: bool = typer.Option(False, "--dry-run",
+                                         help="print the plan, change nothing"),
+            as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+            rebuild: bool = typer.Option(False, help="also rebuild every projection first")
             ) -> None:
-    """Replay the journal, rebuild the projections and report each operation."""
+    """Recover after a crash: replay the journal, reconcile with the broker,
+    apply each operation's crash-recovery mode (run by `run` at start too)."""
     from live_trading.journal.service import rebuild_projections
 
     async def work(services: Services) -> dict[str, Any]:
-        counts = await rebuild_projections(services.journal_store)
-        summary = _operation_summary(services)
-        operations = [await summary(op) for op in await services.journal_store.operation_ids()]
-        return {"projections": counts, "operations": operations}
+        if rebuild and not dry_run:
+            await rebuild_projections(services.journal_store)
+        await services.engine.deps.broker.connect()
+        return await services.recovery.run(dry_run=dry_run)
 
     report = _with_services(work)
     if as_json:
-        console.print_json(json.dumps(report, default=str))
-        return
-    table = Table("asset", "status", "seq", "position", "working", "P/L")
-    table.add_column("operation", no_wrap=True)
-    for op in report["operations"]:
-        pos = op["open_position"]
-        table.add_row(str(op["asset"]), str(op["status"]), str(op["last_sequence"]),
-                      f"{pos['side']} {pos['quantity']:g} @ {pos['entry_price']:.5f}" if pos
-                      else "flat", str(len(op["working_orders"])),
-                      f"{op['total_pnl'] or 0:.2f}", op["operation_id"])
-    console.print(table)
-    console.print(f"projections rebuilt: {report['projections']}")
+        print(json.dumps(report, default=str, indent=2))
+    else:
+        _print_recovery(report)
+
+
+def _journal_verify() -> None:
+    from live_trading.journal.verify import verify_journal
+
+    problems = _with_services(lambda services: verify_journal(services.journal_store))
+    bad = {op: found for op, found in problems.items() if found}
+    for op, found in bad.items():
+        for problem in found:
+            err.print(f"[red]{op}[/red]: {problem}")
+    console.print(f"{len(problems)} operations checked, {len(bad)} with problems")
+    if bad:
+        raise typer.Exit(1)
+
+
+def _journal_archive() -> None:
+    moved = _with_services(lambda services: services.recovery.archive_closed())
+    console.print(f"archived journal entries: {moved}")
 
 
 @app.command()
-def journal(operation_id: str, after: int = typer.Option(0, help="after this sequence number"),
+def journal(operation_id: str = typer.Argument(
+                ..., help="an operation id, or `verify` (check every operation's sequence "
+                          "and that projections equal a rebuild; exit 1 if not), or `archive` "
+                          "(move old entries of closed operations to journal_archive)"),
+            after: int = typer.Option(0, help="after this sequence number"),
             limit: int = typer.Option(0, help="at most this many entries (0: all)"),
             as_json: bool = typer.Option(False, "--json", help="print JSON lines")) -> None:
-    """Print an operation's journal entries in sequence order."""
+    """Print an operation's journal entries in sequence order (or verify/archive)."""
     from bson import ObjectId
 
+    if operation_id in ("verify", "archive"):
+        (_journal_verify if operation_id == "verify" else _journal_archive)()
+        return
     if not ObjectId.is_valid(operation_id):
         err.print(f"[red]error:[/red] {operation_id!r} is not an operation id")
         raise typer.Exit(2)

@@ -29,11 +29,15 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="session")
 def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A SecantusDB server for the test session (no fsync per commit: speed)."""
-    server = EmbeddedServer(tmp_path_factory.mktemp("secantus"), sync_on_commit=False)
-    url = server.start()
+    """A wire-protocol server for the test session: ``LT_TEST_SERVER`` picks
+    it, ``secantus`` (default, no fsync per commit: speed), ``nx`` (nx-27017)
+    or a ``mongodb://`` URL; see ``tests/servers.py``, ``docs/store-servers.md``."""
+    from tests.servers import start_test_server
+
+    kind = os.environ.get("LT_TEST_SERVER", "secantus")
+    url, stop = start_test_server(kind, tmp_path_factory.mktemp("store-server"))
     yield url
-    server.stop()
+    stop()
 
 
 def unique_db() -> str:

@@ -11,7 +11,7 @@ from live_trading.bootstrap import open_services
 from live_trading.config import Settings
 
 from .errors import install_error_handlers
-from .routers import history, operations, positions, system
+from .routers import history, operations, positions, recovery, system
 
 
 DEMO_OPERATION = {"asset": "USD-CAD", "bar_sizes": ["1 hour"],
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await open_services(settings)
         app.state.services = services
-        await services.engine.start()
+        await services.start()
         if demo:
             await _create_demo(services)
         try:
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
                   description="Event-sourced live trading: operations, orders, positions, "
                               "trades and the journal they are projected from.")
     install_error_handlers(app)
-    for router in (operations.router, history.router, positions.router, system.router):
+    for router in (operations.router, history.router, positions.router, recovery.router,
+                   system.router):
         app.include_router(router)
     return app

@@ -163,6 +163,41 @@ class OrderFilled(Event):
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RecoveryStarted(Event):
+    """Start-up recovery began for this operation (journal at ``last_sequence``)."""
+
+    ACTION_TYPE: ClassVar[str] = "RECOVERY_STARTED"
+    mode: str
+    last_sequence: int
+    in_flight: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationMismatch(Event):
+    """The journal and the broker disagreed. ``kind``: ``fill`` (a fill the
+    journal missed), ``order`` (an order's state differs), ``unknown_order``
+    (the broker works an order the journal does not know) or ``position``.
+    Both views are recorded, and what was done about it."""
+
+    ACTION_TYPE: ClassVar[str] = "RECONCILIATION_MISMATCH"
+    kind: str
+    key: str
+    journal_view: dict[str, Any]
+    broker_view: dict[str, Any]
+    resolution: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCompleted(Event):
+    """Recovery of this operation ended; ``actions`` lists what it did."""
+
+    ACTION_TYPE: ClassVar[str] = "RECOVERY_COMPLETED"
+    mode: str
+    actions: list[str]
+    resumed: bool
+
+
 def event_data(event: Event) -> dict[str, Any]:
     """The ``action_data`` of a journal entry for ``event``."""
     return {f.name: getattr(event, f.name) for f in fields(event)}

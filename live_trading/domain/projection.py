@@ -83,6 +83,7 @@ class OperationState:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     position: OpenPosition | None = None
     execution_ids: set[str] = field(default_factory=set)
+    last_execution_id: str | None = None
     last_bar_time: datetime | None = None
     rejected_data_files: set[str] = field(default_factory=set)
 
@@ -236,6 +237,7 @@ def _on_order_filled(state: OperationState, record: JournalRecord, changes: Chan
     _fill_order(order, data)
     _put(changes, ORDERS, order)
     state.execution_ids.add(data["execution_id"])
+    state.last_execution_id = data["execution_id"]
     side = Side(data["side"])
     position = state.position
     if position is None or side is position.side.entry_side:

@@ -26,6 +26,7 @@ from live_trading.domain.orders import (
 from live_trading.domain.projection import OperationState, ProjectionError
 from live_trading.domain.protection import ProtectionRule, protective_levels
 from live_trading.domain.values import Bar, OrderType, PositionSide, Side
+from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
 
@@ -112,8 +113,9 @@ class OrderManager:
         if isinstance(report, Execution):
             if report.execution_id in state.execution_ids:
                 return
+            fault_point("before_fill_journal")
             try:
-                await self.journal.record(self.operation_id, [_fill_event(report)],
+                await self.journal.record(self.operation_id, [fill_event(report)],
                                           source="engine")
             except ProjectionError as error:
                 log.error("fill %s not journaled: %s", report.execution_id, error)
@@ -175,9 +177,11 @@ class OrderManager:
         if not plan.events:
             return
         await self.journal.record(self.operation_id, plan.events, source=source, user=user)
+        fault_point("after_intent")
         acks: list[ev.Event] = []
         for request in plan.requests:
             acks.append(_ack_event(await self._submit(request)))
+            fault_point("after_broker_submit")
         if acks:
             await self.journal.record(self.operation_id, acks, source=source, user=user)
 
@@ -211,7 +215,7 @@ def _signal_event(signal: Signal, bar: Bar, bar_size: str, decision: str) -> ev.
                               decision=decision)
 
 
-def _fill_event(report: Execution) -> ev.OrderFilled:
+def fill_event(report: Execution) -> ev.OrderFilled:
     return ev.OrderFilled(
         execution_id=report.execution_id, client_order_id=report.client_order_id,
         broker_order_id=report.broker_order_id, side=report.side.value,

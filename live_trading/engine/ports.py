@@ -48,6 +48,15 @@ class Broker(Protocol):
 
     async def executions(self, account: str) -> list[Execution]: ...
 
+    async def executions_since(self, account: str, after_execution_id: str | None
+                               ) -> list[Execution]:
+        """Fills after ``after_execution_id`` (all when None or unknown)."""
+        ...
+
+    async def broker_order_id(self, client_order_id: str) -> str | None:
+        """The broker's id of an order it accepted, found by our client id."""
+        ...
+
     async def positions(self, account: str) -> dict[str, float]:
         """Net position per asset (``"USD-CAD"``), signed: + long, - short."""
         ...

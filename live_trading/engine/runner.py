@@ -25,6 +25,7 @@ from typing import Any
 from live_trading.data.indicators import ATR
 from live_trading.domain import events as ev
 from live_trading.domain.values import Asset, Bar, BarSize
+from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.store.market_data import MarketDataStore
 from live_trading.strategies import Signal, create_strategy
@@ -113,16 +114,19 @@ class OperationRunner:
         return state.operation
 
     async def _warm_up(self, spec: dict[str, Any]) -> datetime | None:
-        """Rebuild strategy state from stored bars; return the resume point."""
+        """Rebuild strategy state from stored bars; return the resume point.
+
+        The feed resumes after the last *stored* bar. A bar processed but not
+        stored before a crash is shown again: the paper broker ignores a bar
+        it has already worked, and a signal already journaled for it is not
+        acted on twice (see :meth:`on_bar`)."""
         self._build_strategy(spec)
         bars = await self.deps.market_data.last_bars(
             self.operation_id, self.bar_size, spec["data_retention_bars"])
         for bar in bars:
             self._observe(bar)
         self.last_bar = bars[-1] if bars else None
-        state = await self.deps.journal.state(self.operation_id)
-        times = [t for t in (self.last_bar and self.last_bar.time, state.last_bar_time) if t]
-        return max(times) if times else None
+        return self.last_bar.time if self.last_bar else None
 
     def _build_strategy(self, spec: dict[str, Any]) -> None:
         self.strategy = create_strategy(spec["strategy_name"], spec["strategy_config"])
@@ -141,12 +145,14 @@ class OperationRunner:
                 await self._warm_up(spec)
             if self.deps.market is not None:
                 await self.deps.market.on_bar(self.operation_id, self.asset.name, bar)
+            fault_point("after_bar")
             self.last_bar = bar
             signal = self._observe(bar)
-            status = (await self._spec())["status"]
-            if status == "closing":
+            state = await self.deps.journal.state(self.operation_id)
+            already = state.last_bar_time is not None and bar.time <= state.last_bar_time
+            if state.status == "closing":
                 await self._progress_close("engine")
-            elif signal is not None and status in ("active", "paused"):
+            elif signal is not None and state.status in ("active", "paused") and not already:
                 assert self.orders is not None
                 await self.orders.on_signal(signal, bar, self.bar_size.value, self.atr.value)
             await self._store_bar(bar, spec)

@@ -48,8 +48,8 @@ class TradingEngine:
         deps.broker.set_listener(self._route)
 
     async def start(self) -> None:
-        """Connect the broker and start a runner for every open operation."""
-        await self.deps.broker.connect()
+        """Start a runner for every open operation (the broker is connected
+        and recovery has run: see :meth:`Services.start`)."""
         operations = await TradingOperation.find(
             In(TradingOperation.status, list(RUNNING_STATUSES))).to_list()
         for operation in operations:

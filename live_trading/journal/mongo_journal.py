@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -18,9 +19,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from live_trading.domain.projection import Changes, JournalRecord
+from live_trading.faults import fault_point
 from live_trading.store.mongo import Store
 
 JOURNAL = "journal"
+ARCHIVE = "journal_archive"
+CHECKPOINTS = "projection_checkpoints"
 OBJECT_ID_FIELDS = frozenset({
     "_id", "operation_id", "order_id", "position_id", "parent_order_id",
     "related_entry_transaction_id", "entry_transaction_id", "exit_transaction_id",
@@ -88,9 +92,19 @@ class MongoJournal:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.entries = store.db[JOURNAL]
+        self.archive = store.db[ARCHIVE]
+        self.checkpoints = store.db[CHECKPOINTS]
 
-    async def commit(self, records: list[JournalRecord], changes: Changes) -> None:
-        """Insert ``records`` and write ``changes`` in one transaction.
+    async def ensure_indexes(self) -> None:
+        """The archive keeps the journal's unique indexes."""
+        await self.archive.create_index([("operation_id", 1), ("sequence_number", 1)],
+                                        unique=True, name="operation_sequence_unique")
+        await self.archive.create_index([("event_id", 1)], unique=True, name="event_id_unique")
+
+    async def commit(self, records: list[JournalRecord], changes: Changes,
+                     checkpoint: dict[str, Any] | None = None) -> None:
+        """Insert ``records``, write ``changes`` and the operation's
+        ``checkpoint`` (a state snapshot) in one transaction.
 
         Raises:
             JournalConflictError: a sequence number was already taken.
@@ -103,7 +117,12 @@ class MongoJournal:
                 await self.entries.insert_many(entries, ordered=True, session=session)
             except (DuplicateKeyError, BulkWriteError) as error:
                 _raise_duplicate(error)
+            fault_point("during_projection")
             await self.write_documents(changes, session=session)
+            if checkpoint is not None:
+                oid = ObjectId(checkpoint["operation_id"])
+                await self.checkpoints.replace_one(
+                    {"_id": oid}, {"_id": oid, **checkpoint}, upsert=True, session=session)
 
         async with self.store.client.start_session() as session:
             await session.with_transaction(work)
@@ -121,27 +140,59 @@ class MongoJournal:
 
     async def read(self, operation_id: str, after_sequence: int = 0,
                    limit: int | None = None) -> list[JournalRecord]:
-        """Entries of one operation with sequence > ``after_sequence``, in order."""
-        cursor = self.entries.find(
-            {"operation_id": ObjectId(operation_id),
-             "sequence_number": {"$gt": after_sequence}},
-        ).sort("sequence_number", 1)
-        if limit:
-            cursor = cursor.limit(limit)
-        return [decode_record(raw) async for raw in cursor]
+        """Entries of one operation with sequence > ``after_sequence``, in
+        order, archived ones included (the archive holds a prefix)."""
+        query = {"operation_id": ObjectId(operation_id),
+                 "sequence_number": {"$gt": after_sequence}}
+        records: list[JournalRecord] = []
+        for collection in (self.archive, self.entries):
+            cursor = collection.find(query).sort("sequence_number", 1)
+            if limit:
+                cursor = cursor.limit(limit - len(records))
+            records.extend([decode_record(raw) async for raw in cursor])
+            if limit and len(records) >= limit:
+                break
+        return records
 
     async def scan(self) -> AsyncIterator[JournalRecord]:
-        """Every entry, grouped by operation, in sequence order."""
-        cursor = self.entries.find({}).sort([("operation_id", 1), ("sequence_number", 1)])
-        async for raw in cursor:
-            yield decode_record(raw)
+        """Every entry (archive included), by operation, in sequence order."""
+        for operation_id in await self.operation_ids():
+            for record in await self.read(operation_id):
+                yield record
 
     async def operation_ids(self) -> list[str]:
-        return sorted(str(oid) for oid in await self.entries.distinct("operation_id"))
+        live = await self.entries.distinct("operation_id")
+        archived = await self.archive.distinct("operation_id")
+        return sorted({str(oid) for oid in [*live, *archived]})
 
-    async def find_event(self, event_id: str) -> JournalRecord | None:
-        raw = await self.entries.find_one({"event_id": event_id})
-        return decode_record(raw) if raw else None
+    async def find_events(self, event_ids: list[str]) -> list[JournalRecord]:
+        found: list[JournalRecord] = []
+        for collection in (self.entries, self.archive):
+            cursor = collection.find({"event_id": {"$in": event_ids}})
+            found.extend([decode_record(raw) async for raw in cursor])
+        return found
+
+    async def load_checkpoint(self, operation_id: str) -> dict[str, Any] | None:
+        return await self.checkpoints.find_one({"_id": ObjectId(operation_id)})
+
+    async def archive_entries(self, operation_id: str, before: datetime) -> int:
+        """Move the operation's entries older than ``before`` to the archive,
+        in one transaction (copied, then removed from the journal)."""
+        query = {"operation_id": ObjectId(operation_id), "timestamp": {"$lt": before}}
+        moved = 0
+
+        async def work(session: AsyncClientSession) -> None:
+            nonlocal moved
+            entries = await self.entries.find(query, session=session).to_list(None)
+            if entries:
+                await self.archive.insert_many(entries, ordered=True, session=session)
+                result = await self.entries.delete_many(
+                    {"_id": {"$in": [e["_id"] for e in entries]}}, session=session)
+                moved = result.deleted_count
+
+        async with self.store.client.start_session() as session:
+            await session.with_transaction(work)
+        return moved
 
     async def drop_read_models(self, collections: Iterable[str]) -> None:
         for name in collections:

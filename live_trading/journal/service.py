@@ -21,6 +21,8 @@ from bson import ObjectId
 from bson.codec_options import CodecOptions
 
 from live_trading.domain.events import Event, event_data
+from pymongo.errors import ConnectionFailure
+
 from live_trading.domain.projection import (
     Changes,
     JournalRecord,
@@ -28,14 +30,16 @@ from live_trading.domain.projection import (
     apply,
     fold,
 )
+from live_trading.domain.snapshot import state_from_snapshot, state_to_snapshot
 from live_trading.domain.values import utc_now
 
-from .mongo_journal import JournalConflictError, MongoJournal
+from .mongo_journal import DuplicateEventError, JournalConflictError, MongoJournal
 
 log = logging.getLogger("live_trading.journal")
 
 Subscriber = Callable[[list[JournalRecord], Changes], Awaitable[None]]
 _BSON_OPTIONS = CodecOptions(tz_aware=True, tzinfo=UTC)
+CHECKPOINT_EVERY = 250  # entries between two checkpoints of an operation's state
 
 
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
@@ -72,11 +76,28 @@ class JournalService:
         """
         state = self._states.get(operation_id)
         if state is None:
-            records = await self.journal.read(operation_id)
-            if not records:
-                raise UnknownOperationError(operation_id)
-            state, _ = fold(operation_id, records)
+            state = await self.load_state(operation_id)
             self._states[operation_id] = state
+        return state
+
+    async def load_state(self, operation_id: str, *, use_checkpoint: bool = True
+                         ) -> OperationState:
+        """Fold the operation's state from its checkpoint and the entries
+        after it (or from the first entry).
+
+        Raises:
+            UnknownOperationError: the operation has no journal entries.
+        """
+        snapshot = await self.journal.load_checkpoint(operation_id) if use_checkpoint else None
+        if snapshot is not None:
+            state = state_from_snapshot(snapshot)
+            for record in await self.journal.read(operation_id, state.last_sequence):
+                apply(state, record)
+            return state
+        records = await self.journal.read(operation_id)
+        if not records:
+            raise UnknownOperationError(operation_id)
+        state, _ = fold(operation_id, records)
         return state
 
     async def record(self, operation_id: str, events: list[Event], *, source: str,
@@ -107,12 +128,32 @@ class JournalService:
                 changes: Changes = {}
                 for record in records:
                     changes.update(apply(state, record))
-                await self.journal.commit(records, changes)
+                await self._commit(state, records, changes)
             except BaseException:
                 self._states.pop(operation_id, None)
                 raise
         await self._notify(records, changes)
         return records
+
+    async def _commit(self, state: OperationState, records: list[JournalRecord],
+                      changes: Changes) -> None:
+        """Commit; after an ambiguous failure (connection lost around the
+        commit), retry once with the same event ids: if the first attempt had
+        in fact committed, the entries are found and the append succeeds once."""
+        crossed = (state.last_sequence // CHECKPOINT_EVERY
+                   > (records[0].sequence_number - 1) // CHECKPOINT_EVERY)
+        checkpoint = normalise(state_to_snapshot(state)) if crossed else None
+        try:
+            await self.journal.commit(records, changes, checkpoint)
+        except ConnectionFailure:
+            log.warning("journal commit interrupted; retrying with the same event ids")
+            try:
+                await self.journal.commit(records, changes, checkpoint)
+            except DuplicateEventError:
+                stored = await self.journal.find_events([r.event_id for r in records])
+                if sorted(r.sequence_number for r in stored) != [
+                        r.sequence_number for r in records]:
+                    raise
 
     def _make_records(self, state: OperationState, events: list[Event], source: str,
                       user: str | None) -> list[JournalRecord]:

@@ -19,7 +19,7 @@ def _raw_line(path: Path, number: int) -> str:
 
 
 async def _run(services, asset: str) -> str:
-    await services.engine.start()
+    await services.start()
     op = await services.engine.create_operation(
         OperationCreate(asset=asset, bar_sizes=["1h"], strategy_name="MomentumStrategy"),
         source="test")
@@ -61,7 +61,7 @@ async def test_an_unseen_instrument_with_a_messy_file(mongo_url: str, tmp_path: 
     (tmp_path / "USDJPY_1d.csv").write_text("\n".join(rows) + "\n")
     services = await open_services(make_settings(mongo_url, replay_data_dir=tmp_path))
     try:
-        await services.engine.start()
+        await services.start()
         op = await services.engine.create_operation(
             OperationCreate(asset="usd-jpy", bar_sizes=["1 day"],
                             strategy_name="MomentumStrategy",

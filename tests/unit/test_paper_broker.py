@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from live_trading.brokers.paper import PaperBroker, PaperBrokerConfig
+from live_trading.brokers.paper import (
+    InMemoryPaperStore,
+    PaperBroker,
+    PaperBrokerConfig,
+    PaperChanges,
+)
 from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import Bar, OrderType, Side
 from live_trading.engine.ports import Broker, SimulatedMarket
@@ -376,3 +381,83 @@ async def test_ids_unique_across_broker_instances() -> None:
         await broker.on_bar(ACC, ASSET, bar(0, 1.4, 1.41, 1.39, 1.4))
         exec_ids.extend(f.execution_id for f in rec.fills())
     assert len(set(broker_ids)) == 10 and len(set(exec_ids)) == 10
+
+
+# -- durability (in-memory store): restart, idempotent bars, atomic commits ------
+
+
+class FailingStore(InMemoryPaperStore):
+    """A store whose commits fail (the venue's database is down)."""
+
+    async def commit(self, changes: PaperChanges) -> None:
+        raise ConnectionError("store down")
+
+
+async def restart(store: InMemoryPaperStore) -> tuple[PaperBroker, Recorder]:
+    broker = PaperBroker(CFG, store=store)
+    rec = Recorder()
+    broker.set_listener(rec)
+    await broker.connect()
+    return broker, rec
+
+
+async def test_new_broker_over_the_same_store_sees_the_committed_book() -> None:
+    store = InMemoryPaperStore()
+    first, _ = await restart(store)
+    await long_bracket(first, sl=1.3900, tp=1.4100)
+    await first.on_bar(ACC, ASSET, bar(0, 1.4000, 1.4010, 1.3990, 1.4000))
+    second, rec = await restart(store)
+    assert second.state == first.state and second.state is not first.state
+    assert [o.client_order_id for o in await second.open_orders(ACC)] == ["sl", "tp"]
+    await second.on_bar(ACC, ASSET, bar(1, 1.4030, 1.4150, 1.4000, 1.4120))
+    assert [r.client_order_id for r in rec.reports] == ["tp", "sl"]
+    assert first.state != second.state  # the old instance's view is not shared
+
+
+async def test_bar_not_after_the_last_one_is_ignored() -> None:
+    broker, rec = await make()
+    await broker.on_bar(ACC, ASSET, bar(1, 1.4, 1.41, 1.39, 1.4))
+    await submit_ok(broker, order("m"))
+    await broker.on_bar(ACC, ASSET, bar(1, 1.5, 1.51, 1.49, 1.5))  # same time
+    await broker.on_bar(ACC, ASSET, bar(0, 1.5, 1.51, 1.49, 1.5))  # older
+    assert rec.reports == []
+    assert broker.state.last_bars[(ACC, ASSET)] == bar(1, 1.4, 1.41, 1.39, 1.4)
+    await broker.on_bar("op-2", ASSET, bar(0, 1.5, 1.51, 1.49, 1.5))  # other account's clock
+    await broker.on_bar(ACC, ASSET, bar(2, 1.6, 1.61, 1.59, 1.6))
+    assert [f.price for f in rec.fills()] == [pytest.approx(1.6 * (1 + HS / 1e4))]
+
+
+async def test_executions_since() -> None:
+    broker, rec = await make()
+    for i in range(3):
+        await submit_ok(broker, order(f"m{i}"))
+        await broker.on_bar(ACC, ASSET, bar(i, 1.4, 1.41, 1.39, 1.4))
+    fills = await broker.executions(ACC)
+    assert fills == rec.fills()
+    assert await broker.executions_since(ACC, None) == fills
+    assert await broker.executions_since(ACC, fills[0].execution_id) == fills[1:]
+    assert await broker.executions_since(ACC, fills[-1].execution_id) == []
+    assert await broker.executions_since(ACC, "unknown") == fills
+    assert await broker.executions_since("op-2", None) == []
+
+
+async def test_failed_commit_changes_nothing_and_reports_nothing() -> None:
+    store = InMemoryPaperStore()
+    good, _ = await restart(store)
+    await submit_ok(good, order("m"))
+    await submit_ok(good, limit("l", Side.BUY, 1.0))
+    broker = PaperBroker(CFG, store=FailingStore(await store.load()))
+    rec = Recorder()
+    broker.set_listener(rec)
+    await broker.connect()
+    before = await store.load()
+    with pytest.raises(ConnectionError):
+        await broker.on_bar(ACC, ASSET, bar(0, 1.4, 1.41, 1.39, 1.4))
+    with pytest.raises(ConnectionError):
+        await broker.submit_order(order("n"))
+    with pytest.raises(ConnectionError):
+        await broker.cancel_order("l")
+    assert rec.reports == []
+    assert broker.state == before
+    await broker.cancel_order("unknown")  # nothing to commit: no error
+    await broker.fill_at_last_price(ACC, ASSET)  # no bar committed: nothing to do

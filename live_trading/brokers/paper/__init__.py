@@ -1,10 +1,23 @@
 """The built-in paper broker: simulated fills on the bars the engine replays.
 
 Implements the ``Broker`` and ``SimulatedMarket`` ports of
-:mod:`live_trading.engine.ports`.
+:mod:`live_trading.engine.ports`. Its book is kept in a :class:`PaperStore`:
+in memory by default, or durably in MongoDB with :class:`MongoPaperStore`.
 """
 
-from .client import PaperBookState, PaperBroker, PaperOrder
+from .book import PaperBookState, PaperChanges, PaperOrder
+from .client import PaperBroker
 from .config import PaperBrokerConfig
+from .mongo_store import MongoPaperStore
+from .store import InMemoryPaperStore, PaperStore
 
-__all__ = ["PaperBookState", "PaperBroker", "PaperBrokerConfig", "PaperOrder"]
+__all__ = [
+    "InMemoryPaperStore",
+    "MongoPaperStore",
+    "PaperBookState",
+    "PaperBroker",
+    "PaperBrokerConfig",
+    "PaperChanges",
+    "PaperOrder",
+    "PaperStore",
+]

@@ -1,0 +1,132 @@
+"""How the paper broker works orders: fills, OCO and bracket book-keeping.
+
+Every function records its changes in a :class:`~.book.PaperBatch` (never in
+the committed state) and returns the reports they produce, in order; the
+broker commits the batch, then delivers the reports. Prices in quote
+currency, quantities in base units, times aware UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from live_trading.domain.orders import BrokerReport, Execution, OrderCancelled, OrderStatus
+from live_trading.domain.values import Bar, OrderType, Side
+
+from . import matching
+from .book import PaperBatch, PaperOrder
+from .config import PaperBrokerConfig
+
+
+def work_bar(
+    batch: PaperBatch, config: PaperBrokerConfig, account: str, asset: str, bar: Bar
+) -> list[BrokerReport]:
+    """Work (account, asset)'s orders against ``bar`` (the steps documented
+    in :meth:`~.client.PaperBroker.on_bar`) and remember it as the pair's
+    last bar."""
+    reports = fill_markets(batch, config, account, asset, bar.open, bar.time)
+    triggered = active(batch, account, asset, market=False)
+    triggered.sort(key=lambda o: o.request.order_type != OrderType.STOP)
+    for candidate in triggered:
+        order = batch.order(candidate.request.client_order_id)
+        if order is None or not order.working:  # cancelled by an earlier OCO fill
+            continue
+        price = matching.triggered_fill_price(order.request, bar, config)
+        if price is not None:
+            reports.extend(fill(batch, config, order, price, bar.time))
+            activate_children(batch, order)
+    batch.set_last_bar((account, asset), bar)
+    return reports
+
+
+def active(batch: PaperBatch, account: str, asset: str, market: bool) -> list[PaperOrder]:
+    """Active working orders of (account, asset), MARKET ones if ``market``
+    else STOP and LIMIT ones, in submission order."""
+    return [
+        o
+        for o in batch.orders()
+        if o.working
+        and o.active
+        and (o.request.account, o.request.asset) == (account, asset)
+        and (o.request.order_type == OrderType.MARKET) == market
+    ]
+
+
+def fill_markets(
+    batch: PaperBatch,
+    config: PaperBrokerConfig,
+    account: str,
+    asset: str,
+    reference: float,
+    time: datetime,
+) -> list[BrokerReport]:
+    """Fill the active MARKET orders of (account, asset) at ``reference``
+    (quote currency) plus half-spread and slippage, dated ``time``; then
+    activate their children."""
+    reports: list[BrokerReport] = []
+    for candidate in active(batch, account, asset, market=True):
+        order = batch.order(candidate.request.client_order_id)
+        if order is not None and order.working:  # not cancelled by an OCO fill
+            price = matching.market_fill_price(order.request.side, reference, config)
+            reports.extend(fill(batch, config, order, price, time))
+            activate_children(batch, order)
+    return reports
+
+
+def fill(
+    batch: PaperBatch, config: PaperBrokerConfig, order: PaperOrder, price: float,
+    time: datetime,
+) -> list[BrokerReport]:
+    """Fill ``order`` completely at ``price``; update the position; cancel
+    its OCO siblings. Returns the execution and the cancellations."""
+    req = order.request
+    batch.update(order, status=OrderStatus.FILLED)
+    execution = Execution(
+        execution_id=uuid.uuid4().hex,
+        client_order_id=req.client_order_id,
+        broker_order_id=order.broker_order_id,
+        account=req.account,
+        asset=req.asset,
+        side=req.side,
+        quantity=req.quantity,
+        price=price,
+        commission=matching.commission(req.quantity, price, config),
+        time=time,
+    )
+    batch.add_execution(execution)
+    key = (req.account, req.asset)
+    signed = req.quantity if req.side == Side.BUY else -req.quantity
+    batch.set_position(key, batch.position(key) + signed)
+    reports: list[BrokerReport] = [execution]
+    group = (req.account, req.oco_group)
+    for other in batch.orders() if req.oco_group else []:
+        if other.working and (other.request.account, other.request.oco_group) == group:
+            reports.extend(cancel(batch, other, "OCO", time))
+    return reports
+
+
+def cancel(batch: PaperBatch, order: PaperOrder, reason: str, time: datetime) -> list[BrokerReport]:
+    """Cancel working ``order`` and, as it never filled, its working children
+    (reason ``"parent cancelled"``). Returns the reports."""
+    batch.update(order, status=OrderStatus.CANCELLED)
+    reports: list[BrokerReport] = [
+        OrderCancelled(order.request.client_order_id, order.broker_order_id, reason, time)
+    ]
+    for child in children(batch, order):
+        if child.working:
+            reports.extend(cancel(batch, child, "parent cancelled", time))
+    return reports
+
+
+def children(batch: PaperBatch, order: PaperOrder) -> list[PaperOrder]:
+    """The bracket children of ``order`` (current versions)."""
+    own_id = order.request.client_order_id
+    return [o for o in batch.orders() if o.request.parent_client_order_id == own_id]
+
+
+def activate_children(batch: PaperBatch, order: PaperOrder) -> None:
+    """Let the working children of the filled ``order`` start working."""
+    for child in children(batch, order):
+        if child.working and not child.active:
+            batch.update(child, active=True)

@@ -1,0 +1,240 @@
+"""Start-up recovery: replay, reconcile with the broker, apply recovery modes.
+
+Run by ``live-trading recover`` and at the start of ``live-trading run``
+before any runner starts. For every operation that is not closed:
+
+1. load its state from the latest checkpoint and the journal after it, and
+   bring its read models up to the last sequence number if they lag;
+2. find what was in flight (orders PENDING or SUBMITTED);
+3. reconcile with the broker (:func:`plan_reconciliation`): adopt missed
+   fills once, adopt or cancel in-flight orders by client order id, cancel
+   stray orders at the broker, compare positions; every difference is
+   journaled as RECONCILIATION_MISMATCH with both views. A position that
+   still differs afterwards halts the operation (status ``error``): it is
+   never resolved silently;
+4. apply the operation's crash_recovery_mode (:func:`decide_position`).
+
+Every entry it writes has ``source: recovery``. Strategy state is rebuilt
+when the runners start (from the last ``data_retention_bars`` bars). With
+``dry_run`` nothing is written and nothing is sent: the report is the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from live_trading.domain import events as ev
+from live_trading.domain.projection import OperationState, fold
+from live_trading.domain.recovery import (
+    BrokerView,
+    ReconciliationPlan,
+    decide_position,
+    execution_view,
+    journal_position,
+    plan_reconciliation,
+    positions_agree,
+)
+from live_trading.domain.values import BarSize, utc_now
+from live_trading.journal.mongo_journal import MongoJournal
+from live_trading.journal.service import JournalService
+from live_trading.store.market_data import MarketDataStore
+
+from .order_manager import OrderManager, fill_event
+from .ports import Broker
+
+log = logging.getLogger("live_trading.recovery")
+
+SOURCE = "recovery"
+OPEN_STATUSES = ("active", "paused", "closing")
+REPORTS = "recovery_reports"
+
+
+class RecoveryService:
+    def __init__(self, journal: JournalService, journal_store: MongoJournal, broker: Broker,
+                 market_data: MarketDataStore, retention_days: int) -> None:
+        self.journal = journal
+        self.store = journal_store
+        self.broker = broker
+        self.market_data = market_data
+        self.retention_days = retention_days
+
+    async def run(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """Recover every open operation; return (and, unless dry, save) the report."""
+        report: dict[str, Any] = {"started_at": utc_now(), "dry_run": dry_run}
+        report["archived_entries"] = 0 if dry_run else await self.archive_closed()
+        operations = []
+        for operation_id in await self.store.operation_ids():
+            state = await self.journal.load_state(operation_id)
+            if state.status in OPEN_STATUSES:
+                operations.append(await self._recover(state, dry_run))
+        report["operations"] = operations
+        report["finished_at"] = utc_now()
+        if not dry_run:
+            await self.store.store.db[REPORTS].insert_one(dict(report))
+            report.pop("_id", None)
+        return report
+
+    async def _recover(self, state: OperationState, dry_run: bool) -> dict[str, Any]:
+        op = state.operation_id
+        spec = state.operation or {}
+        if not dry_run:
+            await self._catch_up(state)
+            self.journal.forget(op)
+            state = await self.journal.state(op)
+        view = await self._broker_view(op, spec["asset"], state.last_execution_id)
+        plan = plan_reconciliation(state, view)
+        mark = await self._mark(op, spec)
+        result = _plan_report(state, view, plan)
+        if dry_run:
+            result["positions"] = _position_plan(state, mark, spec)
+            return result
+        await self.journal.record(op, [ev.RecoveryStarted(
+            spec["crash_recovery_mode"], state.last_sequence,
+            [o["client_order_id"] for o in state.working_orders()])], source=SOURCE)
+        await self._reconcile(op, state, plan)
+        state = await self.journal.state(op)
+        result["positions"] = _position_plan(state, mark, spec)
+        result["resumed"] = await self._settle_position(state, view, mark, spec)
+        result["status"] = (await self.journal.state(op)).status
+        return result
+
+    async def _catch_up(self, state: OperationState) -> None:
+        """Rewrite the operation's read models if they lag behind its journal."""
+        doc = await self.store.store.db["trading_operations"].find_one(
+            {"_id": ObjectId(state.operation_id)}, {"last_sequence_number": 1})
+        if doc and doc.get("last_sequence_number") == state.last_sequence:
+            return
+        log.warning("operation %s: read models behind the journal; re-projecting",
+                    state.operation_id)
+        _, documents = fold(state.operation_id, await self.store.read(state.operation_id))
+        await self.store.write_documents(documents)
+
+    async def _broker_view(self, operation_id: str, asset: str,
+                           last_execution_id: str | None) -> BrokerView:
+        """Open orders, fills since the last one the journal knows, position."""
+        orders = await self.broker.open_orders(operation_id)
+        executions = await self.broker.executions_since(operation_id, last_execution_id)
+        positions = await self.broker.positions(operation_id)
+        return BrokerView({o.client_order_id: o for o in orders if o.asset == asset},
+                          [e for e in executions if e.asset == asset], positions.get(asset, 0.0))
+
+    async def _mark(self, operation_id: str, spec: dict[str, Any]) -> float | None:
+        bars = await self.market_data.last_bars(operation_id, BarSize(spec["primary_bar_size"]), 1)
+        return bars[-1].close if bars else None
+
+    async def _reconcile(self, op: str, state: OperationState, plan: ReconciliationPlan) -> None:
+        for execution in plan.adopt_fills:
+            order = state.orders[execution.client_order_id]
+            events: list[ev.Event] = [ev.ReconciliationMismatch(
+                "fill", execution.execution_id, {"order_status": order["status"], "fill": None},
+                execution_view(execution), "fill adopted")]
+            if order["status"] == "PENDING":
+                events.append(ev.OrderAccepted(execution.client_order_id,
+                                               execution.broker_order_id))
+            events.append(fill_event(execution))
+            await self.journal.record(op, events, source=SOURCE)
+            state = await self.journal.state(op)
+        for execution in plan.foreign_fills:
+            await self._mismatch(op, "fill", execution.execution_id, {"order": None},
+                                 execution_view(execution), "not adopted: unknown order")
+        await self._resolve_orders(op, plan)
+
+    async def _resolve_orders(self, op: str, plan: ReconciliationPlan) -> None:
+        state = await self.journal.state(op)
+        for cid in plan.adopt_orders:
+            events = [ev.ReconciliationMismatch(
+                "order", cid, {"status": "PENDING"}, {"status": "working"}, "order adopted"),
+                ev.OrderAccepted(cid, await self._broker_order_id(op, cid))]
+            await self.journal.record(op, events, source=SOURCE)
+        for cid in plan.cancel_in_journal:
+            status = state.orders[cid]["status"]
+            reason = ("never reached the broker" if status == "PENDING"
+                      else "no longer working at the broker")
+            await self.journal.record(op, [
+                ev.ReconciliationMismatch("order", cid, {"status": status},
+                                          {"status": "not working"}, f"cancelled: {reason}"),
+                ev.OrderCancelled(cid, reason)], source=SOURCE)
+        for cid in plan.cancel_at_broker:
+            known = state.orders.get(cid)
+            await self._mismatch(op, "unknown_order", cid,
+                                 {"status": known["status"] if known else None},
+                                 {"status": "working"}, "cancelled at the broker")
+            await self.broker.cancel_order(cid)
+
+    async def _broker_order_id(self, op: str, cid: str) -> str:
+        return await self.broker.broker_order_id(cid) or f"unknown:{cid}"
+
+    async def _mismatch(self, op: str, kind: str, key: str, journal_view: dict,
+                        broker_view: dict, resolution: str) -> None:
+        await self.journal.record(op, [ev.ReconciliationMismatch(
+            kind, key, journal_view, broker_view, resolution)], source=SOURCE)
+
+    async def _settle_position(self, state: OperationState, view: BrokerView,
+                               mark: float | None, spec: dict[str, Any]) -> bool:
+        """Halt on a position mismatch, else apply the recovery mode."""
+        op, mode = state.operation_id, spec["crash_recovery_mode"]
+        ours = journal_position(state)
+        if not positions_agree(ours, view.position):
+            reason = f"position mismatch: journal {ours:g}, broker {view.position:g}"
+            await self._mismatch(op, "position", spec["asset"], {"quantity": ours},
+                                 {"quantity": view.position}, "operation halted")
+            await self.journal.record(op, [ev.OperationFailed(reason),
+                                           ev.RecoveryCompleted(mode, [reason], False)],
+                                      source=SOURCE)
+            return False
+        actions: list[str] = []
+        decision = decide_position(mode, state, mark, spec["emergency_stop_loss_pct"])
+        if state.status == "closing" or (decision and decision.action == "close"):
+            why = "operation closing" if state.status == "closing" else decision.reason
+            manager = OrderManager(op, spec["asset"], self.journal, self.broker)
+            if await manager.flatten(f"crash recovery: {why}", SOURCE):
+                actions.append(f"close position: {why}")
+        elif decision is not None:
+            actions.append(f"keep position: {decision.reason}")
+        await self.journal.record(op, [ev.RecoveryCompleted(mode, actions, True)], source=SOURCE)
+        return True
+
+    async def archive_closed(self) -> int:
+        """Move journal entries of closed operations older than the retention
+        period to ``journal_archive`` (nothing is deleted)."""
+        cutoff = utc_now() - timedelta(days=self.retention_days)
+        moved = 0
+        for operation_id in await self.store.operation_ids():
+            state = await self.journal.load_state(operation_id)
+            if state.status == "closed":
+                moved += await self.store.archive_entries(operation_id, cutoff)
+        return moved
+
+
+def _plan_report(state: OperationState, view: BrokerView, plan: ReconciliationPlan
+                 ) -> dict[str, Any]:
+    spec = state.operation or {}
+    return {
+        "operation_id": state.operation_id, "asset": spec.get("asset"),
+        "status": state.status, "mode": spec.get("crash_recovery_mode"),
+        "last_sequence": state.last_sequence,
+        "in_flight": [{"client_order_id": o["client_order_id"], "role": o["order_role"],
+                       "status": o["status"]} for o in state.working_orders()],
+        "fills_to_adopt": [e.execution_id for e in plan.adopt_fills],
+        "unknown_fills": [e.execution_id for e in plan.foreign_fills],
+        "orders_to_adopt": plan.adopt_orders, "orders_to_cancel": plan.cancel_in_journal,
+        "broker_orders_to_cancel": plan.cancel_at_broker,
+        "journal_position": journal_position(state), "broker_position": view.position,
+    }
+
+
+def _position_plan(state: OperationState, mark: float | None, spec: dict[str, Any]
+                   ) -> list[dict[str, Any]]:
+    decision = decide_position(spec["crash_recovery_mode"], state, mark,
+                               spec["emergency_stop_loss_pct"])
+    if decision is None or state.position is None:
+        return []
+    doc = state.position.doc
+    return [{"position_id": doc["_id"], "side": state.position.side.value,
+             "quantity": state.position.open_quantity, "entry_price": doc["entry_price"],
+             **asdict(decision)}]
