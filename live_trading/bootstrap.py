@@ -40,6 +40,8 @@ class Services:
 
     async def start(self, *, recover: bool = True) -> None:
         """Connect the broker, run start-up recovery, then start the runners."""
+        if recover:
+            await self.store.abort_orphaned_transactions()
         await self.engine.deps.broker.connect()
         if recover:
             self.last_recovery = await self.recovery.run()

@@ -101,6 +101,8 @@ def recover(dry_run: bool = typer.Option(False, "--dry-run",
     from live_trading.journal.service import rebuild_projections
 
     async def work(services: Services) -> dict[str, Any]:
+        if not dry_run:
+            await services.store.abort_orphaned_transactions()
         if rebuild and not dry_run:
             await rebuild_projections(services.journal_store)
         await services.engine.deps.broker.connect()

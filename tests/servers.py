@@ -122,6 +122,8 @@ def _start_nx(workdir: Path) -> tuple[str, Callable[[], None]]:
         url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
         args = [
             *_nx_command(), "--host", "127.0.0.1", "--port", str(port),
+            # one SQLite file per database: in the single-file mode every
+            # database shares one connection and dropDatabase drops them all
             "--data-dir", str(data_dir),
             # its own pid file (the default, /tmp/nx_27017.pid, is shared by
             # every nx-27017 on the machine and blocks a second start)

@@ -39,6 +39,18 @@ class Store:
         except Exception:  # noqa: BLE001 - health reporting must not raise
             return False
 
+    async def abort_orphaned_transactions(self) -> bool:
+        """Abort transactions left open by a killed process (their locks would
+        otherwise hold until the server's transaction lifetime, 60 s, runs
+        out). Only on the embedded server, which this program alone uses: on
+        a shared MongoDB, killing every session could hit other clients.
+        Returns True when done."""
+        if self.embedded is None:
+            log.info("external MongoDB: orphaned transactions expire on their own")
+            return False
+        await self.client.admin.command({"killAllSessions": []})
+        return True
+
     async def close(self) -> None:
         await self.client.close()
         if self.embedded is not None:
