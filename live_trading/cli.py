@@ -26,7 +26,7 @@ app = typer.Typer(help="live_trading: event-sourced live trading engine", no_arg
 projections_app = typer.Typer(help="Read models projected from the journal", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 

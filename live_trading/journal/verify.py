@@ -55,8 +55,12 @@ async def verify_operation(journal: MongoJournal, operation_id: str) -> list[str
     stored = await _stored(journal, operation_id)
     for (collection, doc_id), doc in documents.items():
         got = stored.pop((collection, ObjectId(doc_id)), None)
-        if got != encode_document(doc):
-            problems.append(f"{collection} {doc_id} differs from the journal's projection")
+        expected = encode_document(doc)
+        if got != expected:
+            fields = sorted(k for k in {*expected, *(got or {})}
+                            if (got or {}).get(k) != expected.get(k))
+            problems.append(f"{collection} {doc_id} differs from the journal's projection "
+                            f"({'missing' if got is None else ', '.join(fields)})")
     problems += [f"{c} {i} is not produced by the journal" for c, i in stored]
     problems += await _checkpoint_problems(journal, operation_id, records)
     return problems

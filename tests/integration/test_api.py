@@ -153,3 +153,11 @@ def test_overall_stats_add_up(api) -> None:
     assert overall["trade_count"] == db.trades.count_documents({})
     assert abs(overall["realized_pnl"] - pnl) < 1e-9
     assert overall["operations"] == db.trading_operations.count_documents({})
+
+
+def test_the_last_recovery_report_is_served(api) -> None:
+    http, _, _ = api
+    response = http.get("/api/recovery/last")
+    assert response.status_code == 200
+    report = response.json()
+    assert report["dry_run"] is False and "operations" in report and "started_at" in report

@@ -85,3 +85,24 @@ def test_projections_rebuild_prints_counts(traded) -> None:
     result = cli(env, "projections", "rebuild")
     assert result.returncode == 0, result.stderr
     assert "trades: 2" in result.stdout and "trading_operations: 1" in result.stdout
+
+
+def test_journal_verify_passes_then_catches_tampering(traded, mongo_url) -> None:
+    from pymongo import MongoClient
+
+    env, op, _ = traded
+    ok = cli(env, "journal", "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert "0 with problems" in ok.stdout
+    db = MongoClient(mongo_url)[env["MONGODB_DB_NAME"]]
+    trade = db.trades.find_one({"operation_id": ObjectId(op)})
+    db.trades.update_one({"_id": trade["_id"]}, {"$set": {"pnl": trade["pnl"] + 0.01}})
+    bad = cli(env, "journal", "verify")
+    assert bad.returncode == 1 and "differs from the journal's projection (pnl)" in bad.stderr
+    db.trades.update_one({"_id": trade["_id"]}, {"$set": {"pnl": trade["pnl"]}})
+    entry = db.journal.find_one({"operation_id": ObjectId(op), "sequence_number": 3})
+    db.journal.delete_one({"_id": entry["_id"]})
+    gap = cli(env, "journal", "verify")
+    assert gap.returncode == 1 and "missing sequence numbers [3]" in gap.stderr
+    db.journal.insert_one(entry)
+    assert cli(env, "journal", "verify").returncode == 0

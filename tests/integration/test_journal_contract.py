@@ -97,3 +97,77 @@ async def test_rebuild_reproduces_the_read_models(services) -> None:
     assert counts["trading_operations"] >= 1
     assert await db["trading_operations"].find_one({"_id": ObjectId(op)}) == before
     assert before["status"] == "paused" and before["status_reason"] == "lunch"
+
+
+async def test_state_from_a_checkpoint_equals_the_full_fold(services) -> None:
+    from live_trading.domain.snapshot import state_to_snapshot
+    from live_trading.journal.service import CHECKPOINT_EVERY
+
+    journal = services.journal
+    op = await _new_operation(journal)
+    for _ in range(CHECKPOINT_EVERY // 2 + 3):
+        await journal.record(op, [ev.OperationPaused(), ev.OperationResumed()], source="test")
+    checkpoint = await services.journal_store.load_checkpoint(op)
+    # taken after the append (a batch of 2) that crosses the boundary
+    assert checkpoint is not None and checkpoint["last_sequence"] == CHECKPOINT_EVERY + 1
+    from_checkpoint = await journal.load_state(op)
+    full = await journal.load_state(op, use_checkpoint=False)
+    assert from_checkpoint.last_sequence == full.last_sequence == 1 + 2 * (CHECKPOINT_EVERY // 2 + 3)
+    assert state_to_snapshot(from_checkpoint) == state_to_snapshot(full)
+
+
+async def test_a_commit_retried_after_an_ambiguous_failure_is_recorded_once(services) -> None:
+    from pymongo.errors import AutoReconnect
+
+    from live_trading.journal.mongo_journal import MongoJournal
+
+    class LosesTheFirstAnswer(MongoJournal):
+        failed = False
+
+        async def commit(self, records, changes, checkpoint=None):
+            await super().commit(records, changes, checkpoint)
+            if not self.failed:
+                self.failed = True
+                raise AutoReconnect("connection lost after the commit")
+
+    op = await _new_operation(services.journal)
+    flaky = JournalService(LosesTheFirstAnswer(services.store))
+    [record] = await flaky.record(op, [ev.OperationPaused("retried")], source="test")
+    stored = await services.journal_store.read(op)
+    assert [r.event_id for r in stored].count(record.event_id) == 1
+    assert [r.sequence_number for r in stored] == [1, 2]
+
+
+async def test_archiving_moves_entries_and_replay_still_works(services) -> None:
+    from datetime import timedelta
+
+    from live_trading.domain.snapshot import state_to_snapshot
+    from live_trading.domain.values import utc_now
+    from live_trading.journal.verify import verify_operation
+
+    journal, store = services.journal, services.journal_store
+    op = await _new_operation(journal)
+    await journal.record(op, [ev.OperationCloseRequested(), ev.OperationClosed()], source="t")
+    before = state_to_snapshot(await journal.load_state(op, use_checkpoint=False))
+    moved = await store.archive_entries(op, utc_now() + timedelta(seconds=1))
+    assert moved == 3
+    assert await store.entries.count_documents({"operation_id": ObjectId(op)}) == 0
+    assert await store.archive.count_documents({"operation_id": ObjectId(op)}) == 3
+    after = state_to_snapshot(await journal.load_state(op, use_checkpoint=False))
+    assert after == before
+    assert await verify_operation(store, op) == []
+    assert op in await store.operation_ids()
+
+
+async def test_retention_archives_only_closed_operations(services) -> None:
+    from live_trading.engine.recovery import RecoveryService
+
+    journal = services.journal
+    open_op, closed_op = await _new_operation(journal), await _new_operation(journal)
+    await journal.record(closed_op, [ev.OperationClosed()], source="t")
+    recovery = RecoveryService(journal, services.journal_store, services.engine.deps.broker,
+                               services.market_data, retention_days=0)
+    assert await recovery.archive_closed() == 2
+    assert len(await services.journal_store.read(open_op)) == 1
+    assert await services.journal_store.entries.count_documents(
+        {"operation_id": ObjectId(open_op)}) == 1
