@@ -19,7 +19,6 @@ import pytest
 
 from live_trading.bootstrap import Services, open_services
 from live_trading.config import Settings
-from live_trading.store.embedded import EmbeddedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -73,17 +73,8 @@ def decode_record(raw: dict[str, Any]) -> JournalRecord:
     )
 
 
-def _raise_duplicate(error: Exception) -> None:
-    details = getattr(error, "details", None) or {}
-    write_errors = details.get("writeErrors") or [details]
-    first = write_errors[0] or {}
-    pattern = first.get("keyPattern") or {}
-    message = str(first.get("errmsg") or error)
-    if "event_id" in pattern or "index: event_id_unique" in message:
-        raise DuplicateEventError(message) from error
-    raise JournalConflictError(
-        f"journal append conflict (another writer took the sequence number): {message}"
-    ) from error
+class _DuplicateKey(Exception):
+    """A unique index refused the insert (raised inside the transaction)."""
 
 
 class MongoJournal:
@@ -116,7 +107,7 @@ class MongoJournal:
             try:
                 await self.entries.insert_many(entries, ordered=True, session=session)
             except (DuplicateKeyError, BulkWriteError) as error:
-                _raise_duplicate(error)
+                raise _DuplicateKey(str(error)) from error
             fault_point("during_projection")
             await self.write_documents(changes, session=session)
             if checkpoint is not None:
@@ -124,8 +115,25 @@ class MongoJournal:
                 await self.checkpoints.replace_one(
                     {"_id": oid}, {"_id": oid, **checkpoint}, upsert=True, session=session)
 
-        async with self.store.client.start_session() as session:
-            await session.with_transaction(work)
+        try:
+            async with self.store.client.start_session() as session:
+                await session.with_transaction(work)
+        except _DuplicateKey as duplicate:
+            await self._classify_duplicate(records, duplicate)
+
+    async def _classify_duplicate(self, records: list[JournalRecord],
+                                  duplicate: _DuplicateKey) -> None:
+        """Tell a retried entry from a sequence conflict by looking the event
+        ids up (after the transaction aborted), not by parsing the server's
+        message, which differs between servers."""
+        found = await self.find_events([r.event_id for r in records])
+        if found:
+            raise DuplicateEventError(
+                f"event {found[0].event_id} is already journaled") from duplicate
+        raise JournalConflictError(
+            "journal append conflict: another writer took sequence "
+            f"{records[0].sequence_number} of operation {records[0].operation_id}"
+        ) from duplicate
 
     async def write_documents(self, changes: Changes,
                               session: AsyncClientSession | None = None) -> None:

@@ -107,7 +107,9 @@ def test_fills_follow_the_paper_fill_model(replay) -> None:
     _, db, op_id, _ = replay
     bars = _bars_by_time()
     orders = {o["_id"]: o for o in db.orders.find({"operation_id": ObjectId(op_id)})}
-    for txn in db.transactions.find({"operation_id": ObjectId(op_id)}):
+    txns = list(db.transactions.find({"operation_id": ObjectId(op_id)}))
+    assert len(orders) > 100 and len(txns) > 100
+    for txn in txns:
         order = orders[txn["order_id"]]
         bar = bars[txn["executed_at"]]
         assert math.isclose(txn["commission"],
