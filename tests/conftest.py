@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from live_trading.bootstrap import Services, open_services
 from live_trading.config import Settings
+from live_trading.store.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -55,12 +55,6 @@ async def services(mongo_url: str) -> AsyncIterator[Services]:
     yield svc
     await svc.engine.stop()
     await svc.store.client.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LiveServer:

@@ -20,15 +20,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from live_trading.store.embedded import answers, free_port
 
 KINDS = ("secantus", "nx")
 START_TIMEOUT_S = 60.0
@@ -53,7 +51,7 @@ def start_test_server(kind: str, workdir: Path) -> tuple[str, Callable[[], None]
     if kind == "nx":
         return _start_nx(workdir)
     if kind.startswith(("mongodb://", "mongodb+srv://")):
-        if not _answers(kind, timeout_s=10):
+        if not answers(kind, timeout_s=10):
             raise RuntimeError(f"no MongoDB server answers at {kind}")
         return kind, lambda: None
     raise ValueError(
@@ -67,23 +65,6 @@ def _start_secantus(workdir: Path) -> tuple[str, Callable[[], None]]:
 
     server = EmbeddedServer(workdir, sync_on_commit=False)
     return server.start(), server.stop
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str, timeout_s: float) -> bool:
-    client = MongoClient(url, serverSelectionTimeoutMS=int(timeout_s * 1000))
-    try:
-        client.admin.command("ping")
-        return True
-    except PyMongoError:
-        return False
-    finally:
-        client.close()
 
 
 def _nx_command() -> list[str]:
@@ -118,7 +99,7 @@ def _start_nx(workdir: Path) -> tuple[str, Callable[[], None]]:
     log_path = workdir / "nx.log"
     last_error = ""
     for _attempt in range(3):  # the free port may be taken before the child binds it
-        port = _free_port()
+        port = free_port()
         url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
         args = [
             *_nx_command(), "--host", "127.0.0.1", "--port", str(port),
@@ -138,7 +119,7 @@ def _start_nx(workdir: Path) -> tuple[str, Callable[[], None]]:
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline and proc.poll() is None:
-            if _answers(url, timeout_s=0.5):
+            if answers(url, timeout_s=0.5):
                 stopped = False
 
                 def stop(proc: subprocess.Popen = proc) -> None:

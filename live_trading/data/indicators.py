@@ -37,7 +37,31 @@ def _check_period(period: object) -> int:
     return period
 
 
-class SMA:
+class _Indicator:
+    """What every incremental indicator offers: its period, latest value
+    (``None`` while warming up) and whether it is warm."""
+
+    __slots__ = ("_period", "_value")
+
+    def __init__(self, period: int) -> None:
+        self._period = _check_period(period)
+        self._value: float | None = None
+
+    @property
+    def period(self) -> int:
+        return self._period
+
+    @property
+    def value(self) -> float | None:
+        """The latest value, or ``None`` before enough input was seen."""
+        return self._value
+
+    @property
+    def ready(self) -> bool:
+        return self._value is not None
+
+
+class SMA(_Indicator):
     """Simple moving average of the last ``period`` values.
 
     ``SMA_t = (x_{t-period+1} + ... + x_t) / period``, defined once ``period``
@@ -48,28 +72,14 @@ class SMA:
     :func:`math.fsum` every ``_RESYNC_EVERY`` updates, so drift stays bounded.
     """
 
-    __slots__ = ("_period", "_window", "_sum", "_comp", "_since_resync", "_value")
+    __slots__ = ("_window", "_sum", "_comp", "_since_resync")
 
     def __init__(self, period: int) -> None:
-        self._period = _check_period(period)
+        super().__init__(period)
         self._window: deque[float] = deque(maxlen=self._period)
         self._sum = 0.0
         self._comp = 0.0  # running compensation: true sum ~ _sum + _comp
         self._since_resync = 0
-        self._value: float | None = None
-
-    @property
-    def period(self) -> int:
-        return self._period
-
-    @property
-    def value(self) -> float | None:
-        """The latest average, or ``None`` before ``period`` values were seen."""
-        return self._value
-
-    @property
-    def ready(self) -> bool:
-        return self._value is not None
 
     def update(self, close: float) -> float | None:
         """Add one value (typically a bar's close); return the new average or ``None``."""
@@ -97,7 +107,7 @@ class SMA:
         self._sum = total
 
 
-class ATR:
+class ATR(_Indicator):
     """Wilder's Average True Range over ``period`` bars (default 14).
 
     True range of a bar (Wilder, 1978)::
@@ -114,27 +124,13 @@ class ATR:
     units (quote currency), like the bars.
     """
 
-    __slots__ = ("_period", "_prev_close", "_count", "_tr_sum", "_value")
+    __slots__ = ("_prev_close", "_count", "_tr_sum")
 
     def __init__(self, period: int = 14) -> None:
-        self._period = _check_period(period)
+        super().__init__(period)
         self._prev_close: float | None = None
         self._count = 0
         self._tr_sum = 0.0
-        self._value: float | None = None
-
-    @property
-    def period(self) -> int:
-        return self._period
-
-    @property
-    def value(self) -> float | None:
-        """The latest ATR, or ``None`` before ``period`` bars were seen."""
-        return self._value
-
-    @property
-    def ready(self) -> bool:
-        return self._value is not None
 
     def update(self, bar: Bar) -> float | None:
         """Add one closed bar; return the new ATR or ``None`` during warm-up."""

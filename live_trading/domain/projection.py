@@ -184,12 +184,13 @@ def _on_order_submitted(state: OperationState, record: JournalRecord, changes: C
     if data["client_order_id"] in state.orders:
         raise ProjectionError(f"order {data['client_order_id']} submitted twice")
     parent = state.orders.get(data.get("parent_client_order_id") or "")
+    price_field = "limit_price" if data["order_type"] == "LIMIT" else "stop_price"
     order = {
         "_id": record.entry_id, "operation_id": state.operation_id,
         "client_order_id": data["client_order_id"], "broker_order_id": None,
         "order_role": data["role"], "order_type": data["order_type"], "action": data["side"],
         "quantity": data["quantity"],
-        "price": data.get("limit_price") if data["order_type"] == "LIMIT" else data.get("stop_price"),
+        "price": data.get(price_field),
         "stop_loss": data.get("stop_loss"), "take_profit": data.get("take_profit"),
         "parent_order_id": parent["_id"] if parent else None, "status": "PENDING",
         "filled_quantity": 0.0, "avg_fill_price": None, "commission": 0.0,

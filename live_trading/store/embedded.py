@@ -92,7 +92,8 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _answers(url: str, timeout_s: float = 2.0) -> bool:
+def answers(url: str, timeout_s: float = 2.0) -> bool:
+    """True when a wire-protocol server at ``url`` answers ``ping``."""
     client = MongoClient(url, serverSelectionTimeoutMS=int(timeout_s * 1000))
     try:
         client.admin.command("ping")
@@ -103,7 +104,8 @@ def _answers(url: str, timeout_s: float = 2.0) -> bool:
         client.close()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -152,7 +154,7 @@ class EmbeddedServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._locked():
             record = self._read_record()
-            if record and _pid_alive(record.pid) and _answers(record.url):
+            if record and _pid_alive(record.pid) and answers(record.url):
                 self._reuse(record)
             else:
                 if record and _pid_alive(record.pid) and _is_server_process(record.pid):
@@ -184,7 +186,7 @@ class EmbeddedServer:
         self._record, self._owned = adopted, True
 
     def _spawn(self) -> None:
-        port = _free_port()
+        port = free_port()
         args = [
             _server_program(), "--host", "127.0.0.1", "--port", str(port),
             "--storage-path", str(self.data_dir / "secantus"), "--log-level", "WARNING",
@@ -210,7 +212,7 @@ class EmbeddedServer:
                     f"embedded server exited with code {proc.returncode}; "
                     f"see {self.data_dir / 'secantus.log'}"
                 )
-            if _answers(record.url, timeout_s=0.5):
+            if answers(record.url, timeout_s=0.5):
                 return
             time.sleep(0.1)
         self._kill(proc.pid)

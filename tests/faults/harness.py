@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 from pymongo import MongoClient
 
-from live_trading.store.embedded import EmbeddedServer
+from live_trading.store.embedded import EmbeddedServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -69,7 +69,7 @@ class FaultHarness:
                     "REPLAY_SPEED": str(replay_speed), "LT_FAULT": ""}
         if replay_dir is not None:
             self.env["REPLAY_DATA_DIR"] = str(replay_dir)
-        self.port = _free_port()
+        self.port = free_port()
         # The harness owns the store server, as a database host would: the
         # killed processes and the CLI borrow it (adoption after a kill is
         # covered by tests/integration/test_kill9.py).
@@ -210,10 +210,3 @@ def _operation_invariants(db, paper, op) -> list[str]:
         problems.append(f"{op}: halted: {operation.get('status_reason')}")
     return problems
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

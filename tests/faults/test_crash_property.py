@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import random
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.faults.harness import POINTS, FaultHarness
+from tests.faults.harness import POINTS
 
+REPLAY_SPEED = 200.0
 NAMED_POINTS = sorted(p for p in POINTS if p != "random_time")
 
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory):
-    h = FaultHarness(tmp_path_factory.mktemp("property"), replay_speed=200.0)
-    h.create_operations()
-    yield h
-    h.close()
 
 
 @settings(max_examples=8, deadline=None, derandomize=True,

@@ -11,19 +11,12 @@ import random
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from tests.faults.harness import POINTS, FaultHarness
 
 CYCLES = 20
+REPLAY_SPEED = 150.0
 
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory):
-    h = FaultHarness(tmp_path_factory.mktemp("faults"), replay_speed=150.0)
-    h.create_operations()
-    yield h
-    h.close()
 
 
 def test_twenty_kill_cycles_keep_every_invariant(harness: FaultHarness) -> None:

@@ -6,7 +6,6 @@ MomentumStrategy operation holds an open SHORT position (2 trades closed).
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import httpx
 import pytest

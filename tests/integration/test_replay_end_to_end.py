@@ -11,7 +11,6 @@ import csv
 import math
 import subprocess
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from bson import ObjectId
