@@ -7,6 +7,13 @@ held by the caller (the engine's adapter). After a restart the caller rebuilds
 the state by creating a fresh one and replaying the last
 :attr:`Strategy.warmup_bars` closed bars through :meth:`Strategy.on_bar`,
 oldest first, so no strategy state needs to be persisted.
+
+Several bar sizes: the operation's *primary* bar size drives
+:meth:`Strategy.on_bar`. A strategy that also reads higher bar sizes names
+them in :meth:`Strategy.higher_bar_sizes`; the caller passes each of their
+bars to :meth:`Strategy.on_higher_bar` only once that bar has *closed*, and
+before the first primary bar that closes at or after it, so a strategy can
+never see a bar before its close (no look-ahead).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from live_trading.domain.values import Bar, PositionSide
+from live_trading.domain.values import Bar, OrderType, PositionSide
 
 P = TypeVar("P", bound=BaseModel)
 S = TypeVar("S")
@@ -32,11 +39,22 @@ class Signal:
         reason: human-readable cause, e.g. ``"SMA(10) crossed above SMA(30)"``.
         indicators: indicator values at the signal bar, by name (price units
             for price-like indicators).
+        entry_type: how to enter ``target``: MARKET (at the next bar's open),
+            LIMIT or STOP at ``entry_price`` (quote currency). Exits of the
+            previous position are always at market.
+        entry_price: the LIMIT or STOP price; None for MARKET.
     """
 
     target: PositionSide | None
     reason: str
     indicators: dict[str, float] = field(default_factory=dict)
+    entry_type: OrderType = OrderType.MARKET
+    entry_price: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.entry_type is OrderType.MARKET) != (self.entry_price is None):
+            raise ValueError("entry_price is required for LIMIT/STOP entries, "
+                             "and only for them")
 
 
 class Strategy(ABC, Generic[P, S]):
@@ -71,6 +89,19 @@ class Strategy(ABC, Generic[P, S]):
         rebuild a state, replay at least this many bars. Default 0.
         """
         return 0
+
+    def higher_bar_sizes(self) -> tuple[str, ...]:
+        """Bar sizes besides the primary one this strategy reads (IB names,
+        e.g. ``("1 day",)``); the operation must include them. Default none."""
+        return ()
+
+    def on_higher_bar(self, state: S, bar_size: str, bar: Bar) -> None:
+        """Take in one *closed* bar of a higher bar size (see module doc)."""
+
+    @classmethod
+    def params_schema(cls) -> dict:
+        """The JSON schema of the parameters (for forms and validation)."""
+        return cls.params_model.model_json_schema()
 
     @abstractmethod
     def new_state(self) -> S:
