@@ -13,9 +13,9 @@ from datetime import datetime
 
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
 from live_trading.config import BrokerType, Settings
-from live_trading.data.replay import ReplayFeed, replay_file_path
+from live_trading.data.sources import ReplaySource
 from live_trading.domain.values import Asset, BarSize
-from live_trading.engine.ports import BarFeed
+from live_trading.engine.ports import MarketSource
 from live_trading.engine.recovery import RecoveryService
 from live_trading.engine.runner import RunnerDeps
 from live_trading.engine.trading_engine import TradingEngine
@@ -67,12 +67,15 @@ def build_broker(settings: Settings, store: Store) -> PaperBroker:
     return PaperBroker(config, store=paper_store)
 
 
-def replay_feed_factory(settings: Settings):
+def replay_source_factory(settings: Settings):
+    """Market data for each operation: the replay files of REPLAY_DATA_DIR,
+    as bars or as ticks (REPLAY_MODE), at REPLAY_SPEED primary bars a second."""
     directory = settings.resolved_replay_dir()
 
-    def factory(asset: Asset, bar_size: BarSize, after: datetime | None) -> BarFeed:
-        path = replay_file_path(directory, asset, bar_size)
-        return ReplayFeed(path, speed=settings.replay_speed, after=after)
+    def factory(asset: Asset, primary: BarSize, higher: list[BarSize],
+                after: dict[BarSize, datetime | None]) -> MarketSource:
+        return ReplaySource(directory, asset, primary, higher, speed=settings.replay_speed,
+                            mode=settings.replay_mode, after=after)
 
     return factory
 
@@ -87,7 +90,8 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True) -> S
     market_data = MarketDataStore(store)
     broker = build_broker(settings, store)
     deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=broker,
-                      feed_factory=replay_feed_factory(settings))
+                      source_factory=replay_source_factory(settings),
+                      max_position_size=settings.risk_management.max_position_size)
     engine = TradingEngine(deps, settings)
     recovery = RecoveryService(journal, journal_store, broker, market_data,
                                settings.logging.journal_retention_days)

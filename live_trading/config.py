@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -90,6 +91,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     replay_data_dir: Path | None = None
     replay_speed: float = Field(0.0, ge=0)
+    replay_mode: Literal["bars", "ticks"] = "bars"
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     broker_type: BrokerType = BrokerType.PAPER

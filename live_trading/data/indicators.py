@@ -1,5 +1,7 @@
 """Incremental technical indicators: O(1) work per bar, pure Python.
 
+(Bollinger Bands, in :mod:`live_trading.data.indicators_extra`, take O(period).)
+
 Each indicator is fed one value (or bar) at a time, oldest first, and returns
 ``None`` until it has seen enough input ("warm-up"). Values are in the same
 unit as the input prices (quote currency per unit of base asset, e.g. CAD per
@@ -8,17 +10,48 @@ USD for USD-CAD).
 Sources:
 
 * Simple moving average: the arithmetic mean of the last ``period`` closes.
-* Average True Range: J. Welles Wilder Jr., *New Concepts in Technical Trading
-  Systems*, Trend Research, 1978, where the True Range, its smoothed average
-  and the smoothing rule ``(prev * (n - 1) + x) / n`` are introduced.
+* Exponential moving average: ``alpha = 2 / (period + 1)``, seeded with the
+  simple mean of the first ``period`` values (the usual charting convention).
+* Average True Range and Relative Strength Index: J. Welles Wilder Jr., *New
+  Concepts in Technical Trading Systems*, Trend Research, 1978, where the True
+  Range, the RSI and the smoothing rule ``(prev * (n - 1) + x) / n`` are
+  introduced.
+* Bollinger Bands and Donchian channels live in
+  :mod:`live_trading.data.indicators_extra` and are re-exported from here.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from live_trading.domain.values import Bar
+
+if TYPE_CHECKING:
+    from live_trading.data.indicators_extra import (
+        Bands,
+        BollingerBands,
+        Channel,
+        DonchianChannel,
+    )
+
+__all__ = [
+    "ATR", "EMA", "RSI", "SMA", "Bands", "BollingerBands", "Channel", "DonchianChannel",
+]
+
+# Defined in indicators_extra, which builds on _Indicator below; re-exported
+# lazily (PEP 562 module __getattr__) because an eager import would be circular.
+_EXTRA_NAMES = frozenset({"Bands", "BollingerBands", "Channel", "DonchianChannel"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _EXTRA_NAMES:
+        from live_trading.data import indicators_extra
+
+        return getattr(indicators_extra, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # The SMA's running (compensated) sum is recomputed exactly (math.fsum over the
 # window) after this many updates, so rounding error from repeated add/subtract
@@ -37,22 +70,26 @@ def _check_period(period: object) -> int:
     return period
 
 
-class _Indicator:
+_V = TypeVar("_V")
+
+
+class _Indicator(Generic[_V]):
     """What every incremental indicator offers: its period, latest value
-    (``None`` while warming up) and whether it is warm."""
+    (``None`` while warming up) and whether it is warm. ``_V`` is the type of
+    the value (``float`` for most; a small dataclass for bands/channels)."""
 
     __slots__ = ("_period", "_value")
 
     def __init__(self, period: int) -> None:
         self._period = _check_period(period)
-        self._value: float | None = None
+        self._value: _V | None = None
 
     @property
     def period(self) -> int:
         return self._period
 
     @property
-    def value(self) -> float | None:
+    def value(self) -> _V | None:
         """The latest value, or ``None`` before enough input was seen."""
         return self._value
 
@@ -61,7 +98,7 @@ class _Indicator:
         return self._value is not None
 
 
-class SMA(_Indicator):
+class SMA(_Indicator[float]):
     """Simple moving average of the last ``period`` values.
 
     ``SMA_t = (x_{t-period+1} + ... + x_t) / period``, defined once ``period``
@@ -72,7 +109,7 @@ class SMA(_Indicator):
     :func:`math.fsum` every ``_RESYNC_EVERY`` updates, so drift stays bounded.
     """
 
-    __slots__ = ("_window", "_sum", "_comp", "_since_resync")
+    __slots__ = ("_comp", "_since_resync", "_sum", "_window")
 
     def __init__(self, period: int) -> None:
         super().__init__(period)
@@ -107,7 +144,7 @@ class SMA(_Indicator):
         self._sum = total
 
 
-class ATR(_Indicator):
+class ATR(_Indicator[float]):
     """Wilder's Average True Range over ``period`` bars (default 14).
 
     True range of a bar (Wilder, 1978)::
@@ -124,7 +161,7 @@ class ATR(_Indicator):
     units (quote currency), like the bars.
     """
 
-    __slots__ = ("_prev_close", "_count", "_tr_sum")
+    __slots__ = ("_count", "_prev_close", "_tr_sum")
 
     def __init__(self, period: int = 14) -> None:
         super().__init__(period)
@@ -148,4 +185,91 @@ class ATR(_Indicator):
             self._tr_sum += tr
             if self._count == self._period:
                 self._value = self._tr_sum / self._period
+        return self._value
+
+
+class EMA(_Indicator[float]):
+    """Exponential moving average with ``alpha = 2 / (period + 1)``.
+
+    Seeded with the simple mean of the first ``period`` values (the common
+    charting convention), so the first value appears after ``period`` inputs::
+
+        EMA_{period-1} = (x_0 + ... + x_{period-1}) / period
+        EMA_t = EMA_{t-1} + alpha * (x_t - EMA_{t-1})
+
+    which equals ``alpha * x_t + (1 - alpha) * EMA_{t-1}``. Same unit as the input.
+    """
+
+    __slots__ = ("_alpha", "_seed")
+
+    def __init__(self, period: int) -> None:
+        super().__init__(period)
+        self._alpha = 2.0 / (self._period + 1)
+        self._seed: list[float] = []  # the first ``period`` values, then emptied
+
+    @property
+    def alpha(self) -> float:
+        return self._alpha
+
+    def update(self, close: float) -> float | None:
+        """Add one value (typically a close); return the new EMA or ``None``."""
+        close = float(close)
+        if self._value is not None:
+            self._value += self._alpha * (close - self._value)
+        else:
+            self._seed.append(close)
+            if len(self._seed) == self._period:
+                self._value = math.fsum(self._seed) / self._period
+                self._seed.clear()
+        return self._value
+
+
+class RSI(_Indicator[float]):
+    """Wilder's Relative Strength Index over ``period`` changes (default 14).
+
+    Wilder (1978): from the close-to-close changes ``d_t = close_t - close_{t-1}``
+    take gains ``U_t = max(d_t, 0)`` and losses ``D_t = max(-d_t, 0)``. The
+    first averages are the simple means of the first ``period`` gains/losses
+    (so the first RSI needs ``period + 1`` closes); afterwards::
+
+        avg_t = (avg_{t-1} * (period - 1) + x_t) / period
+
+    and ``RSI = 100 - 100 / (1 + avg_gain / avg_loss)``, a number in [0, 100]
+    (no unit). It is evaluated as the algebraically equal
+    ``100 * avg_gain / (avg_gain + avg_loss)``, which avoids cancellation near
+    0 and gives 100 when ``avg_loss == 0``; 50 when both averages are 0.
+    """
+
+    __slots__ = ("_avg_gain", "_avg_loss", "_count", "_prev_close")
+
+    def __init__(self, period: int = 14) -> None:
+        super().__init__(period)
+        self._prev_close: float | None = None
+        self._count = 0  # changes seen
+        self._avg_gain = 0.0  # running sums during warm-up, then averages
+        self._avg_loss = 0.0
+
+    def update(self, close: float) -> float | None:
+        """Add one close; return the new RSI or ``None`` during warm-up."""
+        close = float(close)
+        prev, self._prev_close = self._prev_close, close
+        if prev is None:
+            return None
+        change = close - prev
+        gain = max(0.0, change)
+        loss = max(0.0, -change)
+        n = self._period
+        self._count += 1
+        if self._value is not None:
+            self._avg_gain = (self._avg_gain * (n - 1) + gain) / n
+            self._avg_loss = (self._avg_loss * (n - 1) + loss) / n
+        else:
+            self._avg_gain += gain
+            self._avg_loss += loss
+            if self._count < n:
+                return None
+            self._avg_gain /= n
+            self._avg_loss /= n
+        total = self._avg_gain + self._avg_loss
+        self._value = 50.0 if total == 0.0 else 100.0 * self._avg_gain / total
         return self._value

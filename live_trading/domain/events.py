@@ -198,6 +198,20 @@ class RecoveryCompleted(Event):
     resumed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RiskRuleTriggered(Event):
+    """A risk rule fired. ``rule``: ``max_position_size``, ``max_daily_loss``
+    (``day`` is the UTC day it applies to) or ``kill_switch``; ``limit`` and
+    ``value`` in the rule's units (base units, quote currency)."""
+
+    ACTION_TYPE: ClassVar[str] = "RISK_RULE_TRIGGERED"
+    rule: str
+    action: str
+    limit: float | None = None
+    value: float | None = None
+    day: str | None = None
+
+
 def event_data(event: Event) -> dict[str, Any]:
     """The ``action_data`` of a journal entry for ``event``."""
     return {f.name: getattr(event, f.name) for f in fields(event)}

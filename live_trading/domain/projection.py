@@ -86,6 +86,9 @@ class OperationState:
     last_execution_id: str | None = None
     last_bar_time: datetime | None = None
     rejected_data_files: set[str] = field(default_factory=set)
+    pnl_day: str | None = None          # UTC day (ISO date) of the last exit
+    pnl_today: float = 0.0              # net P/L of exits on ``pnl_day``
+    entries_blocked_day: str | None = None  # max_daily_loss fired for this day
 
     @property
     def status(self) -> str | None:
@@ -177,6 +180,11 @@ def _on_signal(state: OperationState, record: JournalRecord, changes: Changes) -
 
 def _on_data_rejected(state: OperationState, record: JournalRecord, changes: Changes) -> None:
     state.rejected_data_files.add(record.action_data["file"])
+
+
+def _on_risk_rule(state: OperationState, record: JournalRecord, changes: Changes) -> None:
+    if record.action_data["rule"] == "max_daily_loss":
+        state.entries_blocked_day = record.action_data["day"]
 
 
 def _on_order_submitted(state: OperationState, record: JournalRecord, changes: Changes) -> None:
@@ -368,6 +376,9 @@ def _close_part(state: OperationState, position: OpenPosition, data: Mapping[str
         doc.update(quantity=0.0, status="CLOSED", closed_at=data["executed_at"],
                    unrealized_pnl=0.0, unrealized_pnl_pct=0.0)
         state.position = None
+    day = data["executed_at"].date().isoformat()
+    state.pnl_today = (state.pnl_today if state.pnl_day == day else 0.0) + net
+    state.pnl_day = day
     operation = _require_operation(state)
     operation["total_pnl"] += net
     operation["trade_count"] += 1
@@ -385,6 +396,7 @@ _HANDLERS: dict[str, Callable[[OperationState, JournalRecord, Changes], None]] =
     "OPERATION_FAILED": _status_setter("error"),
     "SIGNAL_GENERATED": _on_signal,
     "MARKET_DATA_REJECTED": _on_data_rejected,
+    "RISK_RULE_TRIGGERED": _on_risk_rule,
     "ORDER_SUBMITTED": _on_order_submitted,
     "ORDER_ACCEPTED": _on_order_accepted,
     "ORDER_REJECTED": _on_order_ended("REJECTED"),

@@ -32,6 +32,9 @@ def state_to_snapshot(state: OperationState) -> dict[str, Any]:
         "last_execution_id": state.last_execution_id,
         "last_bar_time": state.last_bar_time,
         "rejected_data_files": sorted(state.rejected_data_files),
+        "pnl_day": state.pnl_day,
+        "pnl_today": state.pnl_today,
+        "entries_blocked_day": state.entries_blocked_day,
     }
 
 
@@ -52,4 +55,7 @@ def state_from_snapshot(snapshot: dict[str, Any]) -> OperationState:
         last_execution_id=snapshot.get("last_execution_id"),
         last_bar_time=snapshot.get("last_bar_time"),
         rejected_data_files=set(snapshot.get("rejected_data_files", [])),
+        pnl_day=snapshot.get("pnl_day"),
+        pnl_today=snapshot.get("pnl_today", 0.0),
+        entries_blocked_day=snapshot.get("entries_blocked_day"),
     )

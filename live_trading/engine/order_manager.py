@@ -25,7 +25,13 @@ from live_trading.domain.orders import (
 )
 from live_trading.domain.projection import OperationState, ProjectionError
 from live_trading.domain.protection import ProtectionRule, protective_levels
-from live_trading.domain.values import Bar, OrderType, PositionSide, Side
+from live_trading.domain.risk import (
+    daily_loss_breached,
+    entries_blocked,
+    position_too_large,
+    utc_day,
+)
+from live_trading.domain.values import Bar, BarSize, OrderType, PositionSide, Side
 from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
@@ -57,11 +63,12 @@ class _Plan:
 
 class OrderManager:
     def __init__(self, operation_id: str, asset: str, journal: JournalService,
-                 broker: Broker) -> None:
+                 broker: Broker, max_position_size: float | None = None) -> None:
         self.operation_id = operation_id
         self.asset = asset
         self.journal = journal
         self.broker = broker
+        self.max_position_size = max_position_size
 
     async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
                         source: str = "engine") -> None:
@@ -82,9 +89,29 @@ class OrderManager:
         seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
         if current is not None:
             seq = self._plan_exit(state, plan, seq, f"signal: {signal.reason}")
-        decision = self._plan_entry(state, plan, seq, target, current, bar, atr)
+        refusal = self._risk_refusal(state, plan, target, bar, bar_size)
+        if refusal:
+            decision = f"{'close ' + current.value + '; ' if current else ''}{refusal}"
+        else:
+            decision = self._plan_entry(state, plan, seq, signal, current, bar, atr)
         plan.events.insert(0, _signal_event(signal, bar, bar_size, decision))
         await self._execute(plan, source)
+
+    def _risk_refusal(self, state: OperationState, plan: _Plan, target: PositionSide | None,
+                      bar: Bar, bar_size: str) -> str | None:
+        """Why an entry to ``target`` is refused by a risk rule (None: allowed);
+        a rule that fires now is added to the plan's journal entries."""
+        if target is None:
+            return None
+        day = utc_day(bar.time + BarSize(bar_size).duration)
+        if entries_blocked(state, day):
+            return f"entry refused: max_daily_loss reached on {day}"
+        quantity = float((state.operation or {})["quantity"])
+        if position_too_large(quantity, self.max_position_size):
+            plan.events.append(ev.RiskRuleTriggered(
+                "max_position_size", "entry refused", self.max_position_size, quantity))
+            return f"entry refused: {quantity:g} exceeds max_position_size"
+        return None
 
     async def flatten(self, reason: str, source: str, user: str | None = None) -> bool:
         """Cancel working orders and close the open position at market.
@@ -119,10 +146,21 @@ class OrderManager:
                                           source="engine")
             except ProjectionError as error:
                 log.error("fill %s not journaled: %s", report.execution_id, error)
+                return
+            await self._check_daily_loss()
         elif isinstance(report, OrderCancelled) and order["status"] in ("PENDING", "SUBMITTED"):
             await self.journal.record(
                 self.operation_id,
                 [ev.OrderCancelled(report.client_order_id, report.reason)], source="engine")
+
+    async def _check_daily_loss(self) -> None:
+        """Fire max_daily_loss once per UTC day when closed P/L reaches -limit."""
+        state = await self.journal.state(self.operation_id)
+        limit = (state.operation or {}).get("max_daily_loss")
+        if daily_loss_breached(state, limit) and state.entries_blocked_day != state.pnl_day:
+            await self.journal.record(self.operation_id, [ev.RiskRuleTriggered(
+                "max_daily_loss", "no new positions until the next UTC day", limit,
+                state.pnl_today, state.pnl_day)], source="engine")
 
     def _plan_exit(self, state: OperationState, plan: _Plan, seq: int, reason: str) -> int:
         position = state.position
@@ -132,29 +170,38 @@ class OrderManager:
                         reason=reason)
         return seq
 
-    def _plan_entry(self, state: OperationState, plan: _Plan, seq: int,
-                    target: PositionSide | None, current: PositionSide | None,
-                    bar: Bar, atr: float | None) -> str:
+    def _plan_entry(self, state: OperationState, plan: _Plan, seq: int, signal: Signal,
+                    current: PositionSide | None, bar: Bar, atr: float | None) -> str:
+        """Plan the entry bracket: the entry (market, or LIMIT/STOP at the
+        signal's price) and its stop-loss and take-profit, measured from the
+        entry price (market: the signal bar's close)."""
+        target = PositionSide(signal.target) if signal.target else None
         closing = f"close {current.value}" if current and current != target else ""
         if target is None or target == current:
             return closing or "no change"
         spec = state.operation or {}
         rule = ProtectionRule(spec["stop_loss_type"], spec["stop_loss_value"],
                               spec["take_profit_type"], spec["take_profit_value"])
+        reference = signal.entry_price if signal.entry_price is not None else bar.close
         try:
-            levels = protective_levels(target, bar.close, rule, atr)
+            levels = protective_levels(target, reference, rule, atr)
         except ValueError as error:
             return f"{closing + '; ' if closing else ''}entry skipped: {error}"
         entry_id = client_order_id(self.operation_id, seq + 1)
         oco = f"OCO-{entry_id}"
         qty = float(spec["quantity"])
-        self._add_order(plan, seq + 1, "ENTRY", target.entry_side, qty,
+        entry_type = OrderType(signal.entry_type)
+        self._add_order(plan, seq + 1, "ENTRY", target.entry_side, qty, entry_type,
+                        limit_price=reference if entry_type is OrderType.LIMIT else None,
+                        stop_price=reference if entry_type is OrderType.STOP else None,
                         stop_loss=levels.stop_loss, take_profit=levels.take_profit)
         self._add_order(plan, seq + 2, "STOP_LOSS", target.exit_side, qty, OrderType.STOP,
                         stop_price=levels.stop_loss, parent=entry_id, oco=oco)
         self._add_order(plan, seq + 3, "TAKE_PROFIT", target.exit_side, qty, OrderType.LIMIT,
                         limit_price=levels.take_profit, parent=entry_id, oco=oco)
-        opened = f"open {target.value} SL {levels.stop_loss:.6g} TP {levels.take_profit:.6g}"
+        how = "" if entry_type is OrderType.MARKET else f" {entry_type.value} {reference:.6g}"
+        opened = (f"open {target.value}{how} SL {levels.stop_loss:.6g} "
+                  f"TP {levels.take_profit:.6g}")
         return f"{closing}; {opened}" if closing else opened
 
     def _add_order(self, plan: _Plan, seq: int, role: str, side: Side, quantity: float,

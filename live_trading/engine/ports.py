@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from live_trading.domain.orders import BrokerReport, Execution, OrderAck, OrderRequest
-from live_trading.domain.values import Bar
+from live_trading.domain.values import Bar, BarSize
 
 ReportListener = Callable[[BrokerReport], Awaitable[None]]
 
@@ -77,7 +77,14 @@ class SimulatedMarket(Protocol):
         ...
 
 
-class BarFeed(Protocol):
-    """A source of closed bars for one asset and bar size, oldest first."""
+class MarketSource(Protocol):
+    """An operation's closed bars of every bar size it uses, oldest first,
+    each higher bar delivered only once closed (no look-ahead).
 
-    def bars(self) -> AsyncIterator[Bar]: ...
+    ``rejected`` maps each file (or feed) read to its rejected rows (objects
+    with ``line`` and ``reason``).
+    """
+
+    rejected: dict[str, list]
+
+    def events(self) -> AsyncIterator[tuple[BarSize, Bar]]: ...

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from live_trading.data.alignment import TimeframeAligner, close_time
 from live_trading.data.indicators import ATR
 from live_trading.domain import events as ev
 from live_trading.domain.values import Asset, Bar, BarSize
@@ -32,13 +33,14 @@ from live_trading.strategies import Signal, create_strategy
 
 from .errors import InvalidStateError
 from .order_manager import OrderManager
-from .ports import BarFeed, Broker, SimulatedMarket
+from .ports import Broker, MarketSource, SimulatedMarket
 
 log = logging.getLogger("live_trading.engine")
 
 ATR_PERIOD = 14
 TRIM_EVERY_BARS = 250
-FeedFactory = Callable[[Asset, BarSize, datetime | None], BarFeed]
+SourceFactory = Callable[[Asset, BarSize, list[BarSize], dict[BarSize, datetime | None]],
+                         MarketSource]
 
 
 @dataclass
@@ -47,7 +49,8 @@ class RunnerDeps:
     market_data: MarketDataStore
     broker: Broker
     market: SimulatedMarket | None
-    feed_factory: FeedFactory
+    source_factory: SourceFactory
+    max_position_size: float | None = None
 
 
 class OperationRunner:
@@ -77,56 +80,74 @@ class OperationRunner:
         spec = await self._spec()
         self.asset = Asset.parse(spec["asset"])
         self.bar_size = BarSize(spec["primary_bar_size"])
+        self.higher = [BarSize(s) for s in spec["bar_sizes"] if s != spec["primary_bar_size"]]
         self.orders = OrderManager(self.operation_id, self.asset.name, self.deps.journal,
-                                   self.deps.broker)
-        cursor = await self._warm_up(spec)
-        feed = self.deps.feed_factory(self.asset, self.bar_size, cursor)
-        async for bar in feed.bars():
-            await self._report_rejected(feed)
+                                   self.deps.broker, self.deps.max_position_size)
+        cursors = await self._warm_up(spec)
+        source = self.deps.source_factory(self.asset, self.bar_size, self.higher, cursors)
+        pending: list[tuple[BarSize, Bar]] = []
+        async for size, bar in source.events():
+            if size != self.bar_size:
+                pending.append((size, bar))
+                continue
+            await self._report_rejected(source)
+            await self.on_higher_bars(pending)
+            pending = []
             await self.on_bar(bar)
             if (await self._spec())["status"] == "closed":
                 return
-        await self._report_rejected(feed)
+        await self.on_higher_bars(pending)
+        await self._report_rejected(source)
+        await self._feed_ended()
+
+    async def _feed_ended(self) -> None:
         self.feed_done = True
-        await self.deps.market_data.trim(self.operation_id, self.bar_size,
-                                         (await self._spec())["data_retention_bars"])
+        retention = (await self._spec())["data_retention_bars"]
+        for size in (self.bar_size, *self.higher):
+            await self.deps.market_data.trim(self.operation_id, size, retention)
         async with self.lock:
             await self._settle("engine")
         log.info("operation %s: feed ended after %d bars", self.operation_id,
                  self.bars_processed)
 
-    async def _report_rejected(self, feed: BarFeed) -> None:
-        """Journal the feed's rejected rows once per operation and file."""
-        rejected = getattr(feed, "rejected", None)
-        name = getattr(getattr(feed, "path", None), "name", None)
-        if not rejected or not name:
-            return
+    async def _report_rejected(self, source: MarketSource) -> None:
+        """Journal each file's rejected rows once per operation and file."""
         state = await self.deps.journal.state(self.operation_id)
-        if name in state.rejected_data_files:
-            return
-        rows = [{"line": r.line, "reason": r.reason} for r in rejected]
-        await self.deps.journal.record(
-            self.operation_id, [ev.MarketDataRejected(name, rows)], source="engine")
+        for name, rejected in source.rejected.items():
+            if not rejected or name in state.rejected_data_files:
+                continue
+            rows = [{"line": r.line, "reason": r.reason} for r in rejected]
+            await self.deps.journal.record(
+                self.operation_id, [ev.MarketDataRejected(name, rows)], source="engine")
+            state = await self.deps.journal.state(self.operation_id)
 
     async def _spec(self) -> dict[str, Any]:
         state = await self.deps.journal.state(self.operation_id)
         assert state.operation is not None
         return state.operation
 
-    async def _warm_up(self, spec: dict[str, Any]) -> datetime | None:
-        """Rebuild strategy state from stored bars; return the resume point.
+    async def _warm_up(self, spec: dict[str, Any]) -> dict[BarSize, datetime | None]:
+        """Rebuild strategy state from stored bars (higher bar sizes aligned
+        by close time); return, per bar size, the last stored bar's time.
 
         The feed resumes after the last *stored* bar. A bar processed but not
         stored before a crash is shown again: the paper broker ignores a bar
         it has already worked, and a signal already journaled for it is not
         acted on twice (see :meth:`on_bar`)."""
         self._build_strategy(spec)
-        bars = await self.deps.market_data.last_bars(
-            self.operation_id, self.bar_size, spec["data_retention_bars"])
-        for bar in bars:
+        keep = spec["data_retention_bars"]
+        primary = await self.deps.market_data.last_bars(self.operation_id, self.bar_size, keep)
+        higher = {size: await self.deps.market_data.last_bars(self.operation_id, size, keep)
+                  for size in self.higher}
+        aligner = TimeframeAligner(higher)
+        for bar in primary:
+            for size, closed in aligner.due(close_time(bar, self.bar_size)):
+                self.strategy.on_higher_bar(self.strategy_state, size.value, closed)
             self._observe(bar)
-        self.last_bar = bars[-1] if bars else None
-        return self.last_bar.time if self.last_bar else None
+        self.last_bar = primary[-1] if primary else None
+        cursors: dict[BarSize, datetime | None] = {self.bar_size: _last_time(primary)}
+        cursors.update({size: _last_time(bars) for size, bars in higher.items()})
+        return cursors
 
     def _build_strategy(self, spec: dict[str, Any]) -> None:
         self.strategy = create_strategy(spec["strategy_name"], spec["strategy_config"])
@@ -142,7 +163,7 @@ class OperationRunner:
         async with self.lock:
             spec = await self._spec()
             if spec["strategy_config"] != self._strategy_config:
-                await self._warm_up(spec)
+                await self._warm_up(spec)  # new parameters: rebuild from stored bars
             if self.deps.market is not None:
                 await self.deps.market.on_bar(self.operation_id, self.asset.name, bar)
             fault_point("after_bar")
@@ -156,6 +177,19 @@ class OperationRunner:
                 assert self.orders is not None
                 await self.orders.on_signal(signal, bar, self.bar_size.value, self.atr.value)
             await self._store_bar(bar, spec)
+
+    async def on_higher_bars(self, bars: list[tuple[BarSize, Bar]]) -> None:
+        """Closed bars of higher bar sizes: to the strategy, then stored."""
+        if not bars:
+            return
+        async with self.lock:
+            for size, bar in bars:
+                self.strategy.on_higher_bar(self.strategy_state, size.value, bar)
+            keep = (await self._spec())["data_retention_bars"]
+            for size in {s for s, _ in bars}:
+                recent = [b for s, b in bars if s == size][-keep:]
+                await self.deps.market_data.save_many(self.operation_id, self.asset, size,
+                                                      recent)
 
     async def _store_bar(self, bar: Bar, spec: dict[str, Any]) -> None:
         indicators = {"atr": self.atr.value} if self.atr.ready else {}
@@ -204,3 +238,7 @@ class OperationRunner:
         if state.status == "closing" and state.position is None and not state.working_orders():
             await self.deps.journal.record(
                 self.operation_id, [ev.OperationClosed("flat")], source=source, user=user)
+
+
+def _last_time(bars: list[Bar]) -> datetime | None:
+    return bars[-1].time if bars else None

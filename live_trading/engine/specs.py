@@ -20,11 +20,6 @@ from live_trading.domain.protection import StopLossType, TakeProfitType
 from live_trading.domain.values import Asset, BarSize
 from live_trading.strategies import create_strategy, strategy_names, validate_params
 
-MUTABLE_FIELDS = frozenset({
-    "strategy_config", "stop_loss_type", "stop_loss_value", "take_profit_type",
-    "take_profit_value", "crash_recovery_mode", "emergency_stop_loss_pct",
-    "data_retention_bars", "quantity",
-})
 
 
 class InvalidSpecError(ValueError):
@@ -59,10 +54,11 @@ class OperationFields(BaseModel):
     emergency_stop_loss_pct: float | None = Field(None, gt=0, le=1)
     data_retention_bars: int | None = Field(None, ge=50, le=1_000_000)
     quantity: float | None = Field(None, gt=0)
+    max_daily_loss: float | None = Field(None, gt=0, description="quote currency per UTC day")
 
     _check_finite = field_validator(
-        "stop_loss_value", "take_profit_value", "quantity", "emergency_stop_loss_pct"
-    )(_finite)
+        "stop_loss_value", "take_profit_value", "quantity", "emergency_stop_loss_pct",
+        "max_daily_loss")(_finite)
 
 
 class OperationCreate(OperationFields):
@@ -160,6 +156,7 @@ def _risk_fields(body: OperationFields, defaults: RiskDefaults) -> dict[str, Any
         "data_retention_bars": pick(body.data_retention_bars,
                                     defaults.default_data_retention_bars),
         "quantity": pick(body.quantity, defaults.default_quantity),
+        "max_daily_loss": pick(body.max_daily_loss, defaults.max_daily_loss),
     }
 
 
@@ -174,7 +171,13 @@ def check_spec(spec: dict[str, Any], defaults: RiskDefaults) -> None:
                                            f"{defaults.max_position_size:g}")
     if spec["stop_loss_type"] == StopLossType.PERCENTAGE and spec["stop_loss_value"] >= 1:
         raise InvalidSpecError("stop_loss_value", "a PERCENTAGE stop must be below 1 (100 %)")
-    warmup = create_strategy(spec["strategy_name"], spec["strategy_config"]).warmup_bars
+    strategy = create_strategy(spec["strategy_name"], spec["strategy_config"])
+    missing = [s for s in strategy.higher_bar_sizes() if s not in spec["bar_sizes"]]
+    if missing or spec["primary_bar_size"] in strategy.higher_bar_sizes():
+        raise InvalidSpecError("bar_sizes", f"{spec['strategy_name']} reads "
+                                            f"{', '.join(strategy.higher_bar_sizes())} besides "
+                                            "the primary bar size: add it to bar_sizes")
+    warmup = strategy.warmup_bars
     if spec["data_retention_bars"] <= warmup:
         raise InvalidSpecError("data_retention_bars",
                                f"must exceed the strategy's warm-up of {warmup} bars")

@@ -154,6 +154,26 @@ class TradingEngine:
             [ev.OperationCloseRequested("close requested"), ev.OperationClosed("flat")],
             source=source, user=user)
 
+    async def kill_switch(self, *, source: str, user: str | None = None) -> list[str]:
+        """Flatten every position and pause every operation; returns the ids
+        of the operations it acted on. Each one journals the rule firing."""
+        touched = []
+        for operation_id, runner in list(self.runners.items()):
+            state = await self.journal.state(operation_id)
+            if state.status not in RUNNING_STATUSES:
+                continue
+            events: list[ev.Event] = [ev.RiskRuleTriggered(
+                "kill_switch", "flatten every position, pause the operation")]
+            if state.status == "active":
+                events.append(ev.OperationPaused("kill switch"))
+            await self.journal.record(operation_id, events, source=source, user=user)
+            if runner.orders is not None:
+                async with runner.lock:
+                    await runner.orders.flatten("kill switch", source, user)
+                    await runner._settle(source)  # noqa: SLF001 - fills if the feed ended
+            touched.append(operation_id)
+        return touched
+
     async def close_position(self, position_id: str, *, source: str,
                              user: str | None = None) -> str:
         """Close an open position at market; returns its operation id."""

@@ -65,6 +65,7 @@ class TradingOperation(Document):
     emergency_stop_loss_pct: float
     data_retention_bars: int
     quantity: float
+    max_daily_loss: float | None = None
     broker: str = "PAPER"
     created_at: datetime
     updated_at: datetime

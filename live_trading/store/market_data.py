@@ -10,7 +10,7 @@ time (UTC); prices in quote currency.
 from __future__ import annotations
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne
 
 from live_trading.domain.values import Asset, Bar, BarSize
 
@@ -47,6 +47,19 @@ class MarketDataStore:
                "high": bar.high, "low": bar.low, "close": bar.close, "volume": bar.volume,
                "indicators": indicators or {}}
         await collection.replace_one(key, doc, upsert=True)
+
+    async def save_many(self, operation_id: str, asset: Asset, bar_size: BarSize,
+                        bars: list[Bar]) -> None:
+        """Store (or overwrite) several closed bars in one round trip."""
+        if not bars:
+            return
+        collection = await self._collection(bar_size)
+        oid = ObjectId(operation_id)
+        requests = [ReplaceOne({"operation_id": oid, "timestamp": b.time}, {
+            "operation_id": oid, "timestamp": b.time, "asset": asset.name,
+            "bar_size": bar_size.value, "open": b.open, "high": b.high, "low": b.low,
+            "close": b.close, "volume": b.volume, "indicators": {}}, upsert=True) for b in bars]
+        await collection.bulk_write(requests, ordered=False)
 
     async def last_bars(self, operation_id: str, bar_size: BarSize, limit: int) -> list[Bar]:
         """The latest ``limit`` bars of the operation, oldest first."""

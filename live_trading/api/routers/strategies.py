@@ -1,0 +1,28 @@
+"""Strategies: names, descriptions and parameter schemas (for forms)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from live_trading.strategies import STRATEGIES
+
+router = APIRouter(prefix="/api/strategies", tags=["strategies"])
+
+
+@router.get("")
+def list_strategies() -> list[dict[str, Any]]:
+    """Registered strategies with the JSON schema of their parameters."""
+    result = []
+    for name in sorted(STRATEGIES):
+        cls = STRATEGIES[name]
+        defaults = cls.params_model()
+        result.append({
+            "name": name,
+            "description": (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+            "params_schema": cls.params_schema(),
+            "defaults": defaults.model_dump(mode="json"),
+            "higher_bar_sizes": list(cls(defaults).higher_bar_sizes()),
+        })
+    return result
