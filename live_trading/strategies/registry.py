@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Strategy
+from .mean_reversion import MeanReversionStrategy
 from .momentum import MomentumStrategy
+from .overnight_range import OvernightRangeStrategy
+from .trend_following import TrendFollowingStrategy
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    MomentumStrategy.name: MomentumStrategy,
+    cls.name: cls
+    for cls in (
+        MomentumStrategy,
+        MeanReversionStrategy,
+        TrendFollowingStrategy,
+        OvernightRangeStrategy,
+    )
 }
 
 
