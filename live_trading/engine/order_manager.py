@@ -78,6 +78,7 @@ class OrderManager:
         current = state.position.side if state.position else None
         target = PositionSide(signal.target) if signal.target else None
         if target == current:
+            await self._cancel_unfilled_entries(state, signal, bar, bar_size, source)
             return
         if state.status != "active":
             await self._journal_signal(signal, bar, bar_size, f"ignored: operation "
@@ -96,6 +97,17 @@ class OrderManager:
             decision = self._plan_entry(state, plan, seq, signal, current, bar, atr)
         plan.events.insert(0, _signal_event(signal, bar, bar_size, decision))
         await self._execute(plan, source)
+
+    async def _cancel_unfilled_entries(self, state: OperationState, signal: Signal, bar: Bar,
+                                       bar_size: str, source: str) -> None:
+        """The strategy wants the position already held (or flat while flat):
+        an entry still waiting to fill (a LIMIT or STOP) is no longer wanted."""
+        pending = [o for o in state.working_orders() if o["order_role"] == "ENTRY"]
+        if not pending:
+            return
+        await self._journal_signal(signal, bar, bar_size, "cancel unfilled entry", source)
+        for order in pending:
+            await self.broker.cancel_order(order["client_order_id"])
 
     def _risk_refusal(self, state: OperationState, plan: _Plan, target: PositionSide | None,
                       bar: Bar, bar_size: str) -> str | None:

@@ -39,6 +39,7 @@ log = logging.getLogger("live_trading.engine")
 
 ATR_PERIOD = 14
 TRIM_EVERY_BARS = 250
+STORE_EVERY_BARS = 25
 SourceFactory = Callable[[Asset, BarSize, list[BarSize], dict[BarSize, datetime | None]],
                          MarketSource]
 
@@ -62,6 +63,7 @@ class OperationRunner:
         self.bars_processed = 0
         self.last_bar: Bar | None = None
         self.orders: OrderManager | None = None
+        self._unstored: list[tuple[Bar, dict[str, float]]] = []
         self._strategy_config: dict[str, Any] | None = None
 
     async def run(self) -> None:
@@ -102,6 +104,8 @@ class OperationRunner:
 
     async def _feed_ended(self) -> None:
         self.feed_done = True
+        async with self.lock:
+            await self._flush_bars()
         retention = (await self._spec())["data_retention_bars"]
         for size in (self.bar_size, *self.higher):
             await self.deps.market_data.trim(self.operation_id, size, retention)
@@ -145,6 +149,9 @@ class OperationRunner:
                 self.strategy.on_higher_bar(self.strategy_state, size.value, closed)
             self._observe(bar)
         self.last_bar = primary[-1] if primary else None
+        state = await self.deps.journal.state(self.operation_id)
+        held = state.position.side if state.position else None
+        self.strategy.sync_position(self.strategy_state, held)
         cursors: dict[BarSize, datetime | None] = {self.bar_size: _last_time(primary)}
         cursors.update({size: _last_time(bars) for size, bars in higher.items()})
         return cursors
@@ -192,13 +199,24 @@ class OperationRunner:
                                                       recent)
 
     async def _store_bar(self, bar: Bar, spec: dict[str, Any]) -> None:
+        """Buffer the processed bar; store the buffer every STORE_EVERY_BARS.
+
+        Losing the buffer in a crash is safe: the feed resumes after the last
+        stored bar, the broker ignores bars it has worked, and a signal
+        already journaled for a bar is not acted on twice."""
         indicators = {"atr": self.atr.value} if self.atr.ready else {}
-        await self.deps.market_data.save(self.operation_id, self.asset, self.bar_size, bar,
-                                         indicators)
+        self._unstored.append((bar, indicators))
         self.bars_processed += 1
+        if len(self._unstored) >= STORE_EVERY_BARS:
+            await self._flush_bars()
         if self.bars_processed % TRIM_EVERY_BARS == 0:
             await self.deps.market_data.trim(self.operation_id, self.bar_size,
                                              spec["data_retention_bars"])
+
+    async def _flush_bars(self) -> None:
+        bars, self._unstored = self._unstored, []
+        await self.deps.market_data.save_many(self.operation_id, self.asset, self.bar_size,
+                                              bars)
 
     async def close_position(self, position_id: str, source: str, user: str | None) -> None:
         """Close the open position ``position_id`` at market.

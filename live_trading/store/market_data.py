@@ -38,27 +38,22 @@ class MarketDataStore:
             self._indexed.add(name)
         return collection
 
-    async def save(self, operation_id: str, asset: Asset, bar_size: BarSize, bar: Bar,
-                   indicators: dict[str, float] | None = None) -> None:
-        """Store (or overwrite) one closed bar of an operation."""
-        collection = await self._collection(bar_size)
-        key = {"operation_id": ObjectId(operation_id), "timestamp": bar.time}
-        doc = {**key, "asset": asset.name, "bar_size": bar_size.value, "open": bar.open,
-               "high": bar.high, "low": bar.low, "close": bar.close, "volume": bar.volume,
-               "indicators": indicators or {}}
-        await collection.replace_one(key, doc, upsert=True)
-
     async def save_many(self, operation_id: str, asset: Asset, bar_size: BarSize,
-                        bars: list[Bar]) -> None:
-        """Store (or overwrite) several closed bars in one round trip."""
+                        bars: list[Bar] | list[tuple[Bar, dict[str, float]]]) -> None:
+        """Store (or overwrite) closed bars, with their indicator values when
+        given as ``(bar, indicators)`` pairs, in one round trip."""
         if not bars:
             return
         collection = await self._collection(bar_size)
         oid = ObjectId(operation_id)
-        requests = [ReplaceOne({"operation_id": oid, "timestamp": b.time}, {
-            "operation_id": oid, "timestamp": b.time, "asset": asset.name,
-            "bar_size": bar_size.value, "open": b.open, "high": b.high, "low": b.low,
-            "close": b.close, "volume": b.volume, "indicators": {}}, upsert=True) for b in bars]
+        requests = []
+        for item in bars:
+            bar, indicators = item if isinstance(item, tuple) else (item, {})
+            key = {"operation_id": oid, "timestamp": bar.time}
+            requests.append(ReplaceOne(key, {
+                **key, "asset": asset.name, "bar_size": bar_size.value, "open": bar.open,
+                "high": bar.high, "low": bar.low, "close": bar.close, "volume": bar.volume,
+                "indicators": indicators}, upsert=True))
         await collection.bulk_write(requests, ordered=False)
 
     async def last_bars(self, operation_id: str, bar_size: BarSize, limit: int) -> list[Bar]:

@@ -98,6 +98,13 @@ class Strategy(ABC, Generic[P, S]):
     def on_higher_bar(self, state: S, bar_size: str, bar: Bar) -> None:
         """Take in one *closed* bar of a higher bar size (see module doc)."""
 
+    def sync_position(self, state: S, position: PositionSide | None) -> None:
+        """Align ``state`` with the position actually held, after a restart
+        rebuilt it from stored bars (the bar that opened the position may be
+        older than those). Default: set ``state.target`` when there is one."""
+        if hasattr(state, "target"):
+            state.target = position
+
     @classmethod
     def params_schema(cls) -> dict:
         """The JSON schema of the parameters (for forms and validation)."""

@@ -96,7 +96,8 @@ class TrendFollowingParams(BaseModel):
         if isinstance(value, BarSize):
             return value.value
         if not isinstance(value, str):
-            raise ValueError("must be a bar size name such as '1 day'")
+            # ValueError, not TypeError: pydantic reports only the former as invalid input
+            raise ValueError("must be a bar size name such as '1 day'")  # noqa: TRY004
         return BarSize.parse(value).value
 
     @model_validator(mode="after")

@@ -35,7 +35,7 @@ from live_trading.domain.values import Bar, utc_now
 from live_trading.engine.ports import ReportListener
 
 from . import matching, working
-from .book import FLAT_EPSILON, PaperBatch, PaperBookState, PaperOrder
+from .book import FLAT_EPSILON, PaperBatch, PaperBookState, PaperChanges, PaperOrder
 from .config import PaperBrokerConfig
 from .store import InMemoryPaperStore, PaperStore
 
@@ -111,6 +111,9 @@ class PaperBroker:
             order = batch.add_order(
                 request, uuid.uuid4().hex,
                 active=parent is None or parent.status == OrderStatus.FILLED)
+            clock = self.state.last_bars.get((request.account, request.asset))
+            if clock is not None:  # make the pair's clock durable with its first order
+                batch.changes.last_bars[(request.account, request.asset)] = clock
             await self._commit(batch)
         return OrderAck(request.client_order_id, order.broker_order_id, accepted=True)
 
@@ -211,8 +214,20 @@ class PaperBroker:
                 return
             batch = PaperBatch(self.state)
             reports = working.work_bar(batch, self.config, account, asset, bar)
-            await self._commit(batch)
+            if self._clock_only(batch.changes):
+                self.state.apply(batch.changes)  # see _clock_only: nothing to make durable
+            else:
+                await self._commit(batch)
         await self._deliver(reports)
+
+    @staticmethod
+    def _clock_only(changes: PaperChanges) -> bool:
+        """True when a bar moved only the pair's clock (no fill, no order or
+        position change). Such a bar is not committed: working the same bar
+        again against the same orders gives the same nothing, and every order
+        change commits the clock with it (see :meth:`submit_order`), so the
+        durable clock never goes back past a bar that changed anything."""
+        return not (changes.orders or changes.executions or changes.positions)
 
     async def fill_at_last_price(self, account: str, asset: str) -> None:
         """Fill ``account``'s working MARKET orders on ``asset`` at the last

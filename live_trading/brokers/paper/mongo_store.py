@@ -90,36 +90,39 @@ class MongoPaperStore:
         Raises:
             ConnectionError: MongoDB cannot be reached (nothing written).
         """
-        async def work(session: AsyncClientSession) -> None:
+        async def work(session: AsyncClientSession | None) -> None:
             await self.write(changes, session)
 
         try:
             await self._ensure_indexes()
+            if _documents(changes) == 1:  # one document: atomic without a transaction
+                await self.write(changes, None)
+                return
             async with self.client.start_session() as session:
                 await session.with_transaction(work)
         except ConnectionFailure as error:
             raise ConnectionError(f"paper broker store unreachable: {error}") from error
 
-    async def write(self, changes: PaperChanges, session: AsyncClientSession) -> None:
+    async def write(self, changes: PaperChanges, session: AsyncClientSession | None) -> None:
         """All writes of one batch, inside the transaction of ``session``."""
         await self.write_orders(changes, session)
         await self.write_executions(changes, session)
         await self.write_positions(changes, session)
         await self.write_last_bars(changes, session)
 
-    async def write_orders(self, changes: PaperChanges, session: AsyncClientSession) -> None:
+    async def write_orders(self, changes: PaperChanges, session: AsyncClientSession | None) -> None:
         requests = [ReplaceOne({"client_order_id": cid}, encode_order(order), upsert=True)
                     for cid, order in changes.orders.items()]
         if requests:
             await self.db["orders"].bulk_write(requests, ordered=True, session=session)
 
     async def write_executions(self, changes: PaperChanges,
-                               session: AsyncClientSession) -> None:
+                               session: AsyncClientSession | None) -> None:
         docs = [encode_execution(numbered) for numbered in changes.executions]
         if docs:
             await self.db["executions"].insert_many(docs, ordered=True, session=session)
 
-    async def write_positions(self, changes: PaperChanges, session: AsyncClientSession) -> None:
+    async def write_positions(self, changes: PaperChanges, session: AsyncClientSession | None) -> None:
         requests: list[Any] = []
         for (account, asset), quantity in changes.positions.items():
             key = {"account": account, "asset": asset}
@@ -130,7 +133,7 @@ class MongoPaperStore:
         if requests:
             await self.db["positions"].bulk_write(requests, ordered=True, session=session)
 
-    async def write_last_bars(self, changes: PaperChanges, session: AsyncClientSession) -> None:
+    async def write_last_bars(self, changes: PaperChanges, session: AsyncClientSession | None) -> None:
         requests = []
         for (account, asset), bar in changes.last_bars.items():
             key = {"account": account, "asset": asset}
@@ -190,3 +193,9 @@ def decode_execution(doc: dict[str, Any]) -> Execution:
     fields = {name: doc[name] for name in EXECUTION_FIELDS}
     fields["side"] = Side(doc["side"])
     return Execution(**fields)
+
+
+def _documents(changes: PaperChanges) -> int:
+    """How many documents a batch writes."""
+    return (len(changes.orders) + len(changes.executions) + len(changes.positions)
+            + len(changes.last_bars))
