@@ -11,7 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
+from live_trading.data.replay_history import ReplayHistory
 from live_trading.config import BrokerType, Settings
 from live_trading.data.sources import ReplaySource
 from live_trading.domain.values import Asset, BarSize
@@ -21,6 +23,7 @@ from live_trading.engine.runner import RunnerDeps
 from live_trading.engine.trading_engine import TradingEngine
 from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.journal.service import JournalService
+from live_trading.store.history_cache import HistoryCache
 from live_trading.store.market_data import MarketDataStore
 from live_trading.store.mongo import Store, open_store
 
@@ -36,6 +39,8 @@ class Services:
     market_data: MarketDataStore
     engine: TradingEngine
     recovery: RecoveryService
+    broker_metrics: BrokerMetrics
+    history: HistoryCache
     last_recovery: dict | None = None
 
     async def start(self, *, recover: bool = True) -> None:
@@ -88,11 +93,14 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True) -> S
     await journal_store.ensure_indexes()
     journal = JournalService(journal_store)
     market_data = MarketDataStore(store)
-    broker = build_broker(settings, store)
+    broker_metrics = BrokerMetrics()
+    broker = MeteredBroker(build_broker(settings, store), broker_metrics)
+    history = HistoryCache(store, ReplayHistory(settings.resolved_replay_dir()), "replay")
     deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=broker,
                       source_factory=replay_source_factory(settings),
                       max_position_size=settings.risk_management.max_position_size)
     engine = TradingEngine(deps, settings)
     recovery = RecoveryService(journal, journal_store, broker, market_data,
                                settings.logging.journal_retention_days)
-    return Services(settings, store, journal_store, journal, market_data, engine, recovery)
+    return Services(settings, store, journal_store, journal, market_data, engine, recovery,
+                    broker_metrics, history)

@@ -11,7 +11,16 @@ from live_trading.bootstrap import open_services
 from live_trading.config import Settings
 
 from .errors import install_error_handlers
-from .routers import history, operations, positions, recovery, risk, strategies, system
+from .routers import (
+    history,
+    metrics,
+    operations,
+    positions,
+    recovery,
+    risk,
+    strategies,
+    system,
+)
 
 
 DEMO_OPERATION = {"asset": "USD-CAD", "bar_sizes": ["1 hour"],
@@ -49,6 +58,6 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
                               "trades and the journal they are projected from.")
     install_error_handlers(app)
     for router in (operations.router, history.router, positions.router, recovery.router,
-                   risk.router, strategies.router, system.router):
+                   risk.router, strategies.router, metrics.router, system.router):
         app.include_router(router)
     return app

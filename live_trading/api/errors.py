@@ -12,8 +12,9 @@ from live_trading.journal.mongo_journal import JournalConflictError
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidSpecError)
-    async def invalid_spec(_: Request, error: InvalidSpecError) -> JSONResponse:
-        loc = ["body", *error.field.split(".")]
+    async def invalid_spec(request: Request, error: InvalidSpecError) -> JSONResponse:
+        where = "query" if request.method == "GET" else "body"
+        loc = [where, *error.field.split(".")]
         return JSONResponse(status_code=422, content={
             "detail": [{"loc": loc, "msg": error.message, "type": "value_error"}]})
 

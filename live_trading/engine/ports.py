@@ -8,12 +8,56 @@ and on :mod:`live_trading.domain`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from live_trading.domain.orders import BrokerReport, Execution, OrderAck, OrderRequest
 from live_trading.domain.values import Bar, BarSize
 
 ReportListener = Callable[[BrokerReport], Awaitable[None]]
+BarListener = Callable[[str, BarSize, Bar], Awaitable[None]]  # asset, bar size, closed bar
+
+
+class ConnectionState(StrEnum):
+    DISCONNECTED = "DISCONNECTED"
+    CONNECTING = "CONNECTING"
+    CONNECTED = "CONNECTED"
+    RECONNECTING = "RECONNECTING"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """Best bid and ask of an asset (quote currency), at ``time`` (UTC)."""
+
+    asset: str
+    bid: float
+    ask: float
+    time: datetime
+
+    @property
+    def mid(self) -> float:
+        return (self.bid + self.ask) / 2
+
+
+@runtime_checkable
+class MarketData(Protocol):
+    """Market data from a broker, in the project's own types."""
+
+    async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
+                                  end: datetime) -> list[Bar]:
+        """Closed bars with open time in [start, end), oldest first."""
+        ...
+
+    async def get_market_quote(self, asset: str) -> Quote: ...
+
+    async def subscribe_bars(self, asset: str, bar_size: BarSize,
+                             listener: BarListener) -> None:
+        """Call ``listener`` with each bar of ``asset`` as it closes."""
+        ...
+
+    async def unsubscribe_bars(self, asset: str, bar_size: BarSize) -> None: ...
 
 
 @runtime_checkable
@@ -43,6 +87,16 @@ class Broker(Protocol):
         """Cancel a working order; a report follows. Unknown or finished
         orders are ignored."""
         ...
+
+    async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
+                           limit_price: float | None = None,
+                           stop_price: float | None = None) -> OrderAck:
+        """Change a working order's quantity or price; the ack says whether
+        the broker took the change."""
+        ...
+
+    @property
+    def connection_state(self) -> ConnectionState: ...
 
     async def open_orders(self, account: str) -> list[OrderRequest]: ...
 

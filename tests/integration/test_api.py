@@ -160,3 +160,53 @@ def test_the_last_recovery_report_is_served(api) -> None:
     assert response.status_code == 200
     report = response.json()
     assert report["dry_run"] is False and "operations" in report and "started_at" in report
+
+
+def test_metrics_show_broker_call_timings_and_the_history_cache(api) -> None:
+    http, _, _ = api
+    params = {"asset": "USD-CAD", "bar_size": "1 hour", "start": "2025-01-15T00:00:00Z",
+              "end": "2025-01-16T00:00:00Z"}
+    first = http.get("/api/market-data/history", params=params)
+    second = http.get("/api/market-data/history", params=params)
+    assert first.status_code == 200 and first.json() == second.json()
+    assert len(first.json()) == 20  # 04:00..23:00 on the first day of the file
+    assert first.json()[0]["time"].startswith("2025-01-15T04:00")
+    metrics = http.get("/api/metrics").json()
+    assert metrics["history_cache"]["misses"] >= 1 and metrics["history_cache"]["hits"] >= 1
+    assert 0 < metrics["history_cache"]["hit_rate"] < 1
+    calls = metrics["broker_calls"]
+    assert calls["submit_order"]["count"] > 0 and calls["on_bar"]["count"] > 100
+    assert calls["submit_order"]["p99_ms"] >= calls["submit_order"]["p50_ms"] > 0
+    assert calls["submit_order"]["errors"] == 0
+
+
+def test_history_rejects_bad_parameters(api) -> None:
+    http, _, _ = api
+    base = {"asset": "USD-CAD", "bar_size": "1 hour", "start": "2025-01-15T00:00:00Z",
+            "end": "2025-01-16T00:00:00Z"}
+    for bad, field in (({"asset": "USDCAD"}, "asset"), ({"bar_size": "2 hours"}, "bar_size"),
+                       ({"end": "2025-01-14T00:00:00Z"}, "end"), ({"asset": "GBP-JPY"}, "asset")):
+        response = http.get("/api/market-data/history", params={**base, **bad})
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["detail"][0]["loc"][-1] == field
+
+
+def test_strategies_are_listed_with_their_parameter_schemas(api) -> None:
+    http, _, _ = api
+    strategies = {s["name"]: s for s in http.get("/api/strategies").json()}
+    assert {"MomentumStrategy", "MeanReversionStrategy", "TrendFollowingStrategy",
+            "OvernightRangeStrategy"} <= set(strategies)
+    momentum = strategies["MomentumStrategy"]
+    assert set(momentum["params_schema"]["properties"]) == {"fast_period", "slow_period"}
+    assert momentum["defaults"] == {"fast_period": 10, "slow_period": 30}
+    assert strategies["TrendFollowingStrategy"]["higher_bar_sizes"] == ["1 day"]
+
+
+def test_a_strategy_missing_its_higher_bar_size_is_422(api) -> None:
+    http, db, _ = api
+    before = db.journal.count_documents({})
+    response = http.post("/api/operations", json={**VALID,
+                                                  "strategy_name": "TrendFollowingStrategy"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "bar_sizes"]
+    assert db.journal.count_documents({}) == before

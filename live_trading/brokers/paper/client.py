@@ -21,6 +21,8 @@ the open orders, executions and positions its predecessor had committed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 import uuid
 
@@ -32,7 +34,7 @@ from live_trading.domain.orders import (
     OrderStatus,
 )
 from live_trading.domain.values import Bar, utc_now
-from live_trading.engine.ports import ReportListener
+from live_trading.engine.ports import ConnectionState, ReportListener
 
 from . import matching, working
 from .book import FLAT_EPSILON, PaperBatch, PaperBookState, PaperChanges, PaperOrder
@@ -145,6 +147,31 @@ class PaperBroker:
         in submission order."""
         orders = self.state.orders.values()
         return [o.request for o in orders if o.working and o.request.account == account]
+
+    async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
+                           limit_price: float | None = None,
+                           stop_price: float | None = None) -> OrderAck:
+        """Change a working order's quantity or LIMIT/STOP price (committed
+        before this returns). Refused, with the reason, for an unknown or
+        finished order or a change that would make the order invalid."""
+        async with self._lock:
+            order = self.state.orders.get(client_order_id)
+            if order is None or not order.working:
+                return OrderAck(client_order_id, None, False, "no such working order")
+            changes = {k: v for k, v in (("quantity", quantity), ("limit_price", limit_price),
+                                         ("stop_price", stop_price)) if v is not None}
+            request = dataclasses.replace(order.request, **changes)
+            problem = matching.request_problem(request)
+            if problem is not None:
+                return OrderAck(client_order_id, order.broker_order_id, False, problem)
+            batch = PaperBatch(self.state)
+            batch.changes.orders[client_order_id] = dataclasses.replace(order, request=request)
+            await self._commit(batch)
+        return OrderAck(client_order_id, order.broker_order_id, True)
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        return ConnectionState.CONNECTED if self.connected else ConnectionState.DISCONNECTED
 
     async def broker_order_id(self, client_order_id: str) -> str | None:
         """Our id for the order ``client_order_id``, if we ever accepted it."""
