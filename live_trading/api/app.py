@@ -12,6 +12,7 @@ from live_trading.config import Settings
 
 from .errors import install_error_handlers
 from .routers import (
+    brokers,
     history,
     metrics,
     operations,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
                               "trades and the journal they are projected from.")
     install_error_handlers(app)
     for router in (operations.router, history.router, positions.router, recovery.router,
-                   risk.router, strategies.router, metrics.router, system.router):
+                   risk.router, strategies.router, metrics.router, brokers.router,
+                   system.router):
         app.include_router(router)
     return app

@@ -75,8 +75,9 @@ async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
     )
     db = client.get_database(db_name, codec_options=CODEC_OPTIONS)
     await db.command("ping")
+    from live_trading.brokers.configs import BrokerConfig
     from live_trading.journal.documents import ALL_DOCUMENTS
 
-    await init_beanie(database=db, document_models=ALL_DOCUMENTS)
+    await init_beanie(database=db, document_models=[*ALL_DOCUMENTS, BrokerConfig])
     log.info("store ready: database %s", db_name)
     return Store(client=client, db=db, url=url, embedded=embedded)

@@ -163,7 +163,9 @@ def test_the_last_recovery_report_is_served(api) -> None:
 
 
 def test_metrics_show_broker_call_timings_and_the_history_cache(api) -> None:
-    http, _, _ = api
+    http, _, server = api
+    _create(http)
+    server.wait_idle()
     params = {"asset": "USD-CAD", "bar_size": "1 hour", "start": "2025-01-15T00:00:00Z",
               "end": "2025-01-16T00:00:00Z"}
     first = http.get("/api/market-data/history", params=params)
@@ -210,3 +212,39 @@ def test_a_strategy_missing_its_higher_bar_size_is_422(api) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "bar_sizes"]
     assert db.journal.count_documents({}) == before
+
+
+SECRET = "sk-live-1234567890abcdef"
+
+
+def test_broker_configs_never_return_the_secret(api) -> None:
+    http, db, server = api
+    created = http.post("/api/brokers", json={"broker_name": "OANDA", "account_id": "001-1",
+                                              "api_key": SECRET})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["api_key_set"] is True and "api_key" not in body
+    listed = http.get("/api/brokers")
+    one = http.get(f"/api/brokers/{body['id']}")
+    for response in (created, listed, one):
+        assert SECRET not in response.text
+    assert db.broker_configs.find_one({"_id": ObjectId(body["id"])})["api_key"] == SECRET
+    bad = http.post("/api/brokers", json={"broker_name": "OANDA", "api_key": SECRET,
+                                          "port": 70000})
+    assert bad.status_code == 422 and SECRET not in bad.text
+    assert SECRET not in server.log_path.read_text()
+
+
+def test_a_live_account_needs_explicit_confirmation(api) -> None:
+    http, _, _ = api
+    refused = http.post("/api/brokers", json={"broker_name": "IBKR", "account_type": "LIVE",
+                                              "host": "127.0.0.1", "port": 7496})
+    assert refused.status_code == 422
+    assert "confirm_live" in refused.text
+    paper = http.post("/api/brokers", json={"broker_name": "IBKR", "port": 7497}).json()
+    switch = http.put(f"/api/brokers/{paper['id']}", json={"account_type": "LIVE"})
+    assert switch.status_code == 422
+    assert switch.json()["detail"][0]["loc"] == ["body", "confirm_live"]
+    confirmed = http.put(f"/api/brokers/{paper['id']}",
+                         json={"account_type": "LIVE", "confirm_live": True})
+    assert confirmed.status_code == 200 and confirmed.json()["account_type"] == "LIVE"

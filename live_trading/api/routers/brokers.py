@@ -1,0 +1,64 @@
+"""Broker configurations: secrets are write-only, LIVE needs confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from fastapi import APIRouter, status
+
+from live_trading.brokers.configs import BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate
+from live_trading.domain.values import utc_now
+from live_trading.engine.errors import OperationNotFoundError
+from live_trading.engine.specs import InvalidSpecError
+
+router = APIRouter(prefix="/api/brokers", tags=["brokers"])
+
+
+async def _load(config_id: str) -> BrokerConfig:
+    try:
+        config = await BrokerConfig.get(ObjectId(config_id))
+    except (InvalidId, TypeError):
+        config = None
+    if config is None:
+        raise OperationNotFoundError(f"no broker configuration {config_id}")
+    return config
+
+
+@router.get("")
+async def list_brokers() -> list[dict[str, Any]]:
+    """Broker configurations (secrets never included)."""
+    return [c.public() for c in await BrokerConfig.find({}).sort("+created_at").to_list()]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_broker(body: BrokerConfigCreate) -> dict[str, Any]:
+    """Add a broker configuration."""
+    now = utc_now()
+    fields = body.model_dump(exclude={"confirm_live"}, exclude_none=True)
+    config = BrokerConfig(**fields, created_at=now, updated_at=now)
+    await config.insert()
+    return config.public()
+
+
+@router.get("/{config_id}")
+async def get_broker(config_id: str) -> dict[str, Any]:
+    """One broker configuration (secrets never included)."""
+    return (await _load(config_id)).public()
+
+
+@router.put("/{config_id}")
+async def update_broker(config_id: str, body: BrokerConfigUpdate) -> dict[str, Any]:
+    """Change a broker configuration; switching to LIVE needs confirm_live."""
+    config = await _load(config_id)
+    changes = body.model_dump(exclude={"confirm_live"}, exclude_none=True)
+    if changes.get("account_type") == "LIVE" and config.account_type != "LIVE" \
+            and not body.confirm_live:
+        raise InvalidSpecError("confirm_live", "a LIVE account trades real money: "
+                                               "set confirm_live to true")
+    for key, value in changes.items():
+        setattr(config, key, value)
+    config.updated_at = utc_now()
+    await config.save()
+    return config.public()
