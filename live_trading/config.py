@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     broker_type: BrokerType = BrokerType.PAPER
+    ibkr_host: str = "127.0.0.1"
+    ibkr_port: int = Field(7497, ge=1, le=65535, description="7497 paper, 7496 live")
+    ibkr_client_id: int = Field(1, ge=0)
+    ibkr_account: str | None = None
+    ibkr_account_type: Literal["PAPER", "LIVE"] = "PAPER"
+    oanda_api_key: SecretStr | None = None
+    oanda_account_id: str | None = None
+    oanda_environment: Literal["PRACTICE", "LIVE"] = "PRACTICE"
+    oanda_base_url: str | None = None
+    oanda_stream_url: str | None = None
     risk_management: RiskDefaults = RiskDefaults()
     paper_broker: PaperBrokerSettings = PaperBrokerSettings()
     logging: LoggingSettings = LoggingSettings()
