@@ -67,8 +67,8 @@ class FakeOANDA:
     token: str = TOKEN
     instruments: tuple[str, ...] = ("USD_CAD", "EUR_USD", "GBP_USD", "USD_JPY")
     max_units: int = 1_000_000
-    commission_per_million: Decimal = Decimal("0")
-    balance: Decimal = Decimal("100000")
+    commission_per_million: Decimal = Decimal(0)
+    balance: Decimal = Decimal(100000)
     prices: dict[str, tuple[Decimal, Decimal, datetime]] = field(default_factory=dict)
     transactions: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -35,15 +35,24 @@ from collections.abc import Callable
 from ib_async import IB
 
 from live_trading.domain.orders import (
-    Execution, OrderAck, OrderCancelled, OrderRequest,
+    Execution,
+    OrderAck,
+    OrderCancelled,
+    OrderRequest,
 )
 from live_trading.domain.values import utc_now
 from live_trading.engine.ports import ConnectionState, ReportListener
 
 from .config import IBKRConfig
 from .parsing import (
-    ORDER_REF_PREFIX, asset_to_contract, broker_order_id_of, contract_to_asset,
-    fill_to_execution, order_ref_prefix, request_to_order, trade_to_request,
+    ORDER_REF_PREFIX,
+    asset_to_contract,
+    broker_order_id_of,
+    contract_to_asset,
+    fill_to_execution,
+    order_ref_prefix,
+    request_to_order,
+    trade_to_request,
 )
 
 log = logging.getLogger(__name__)
@@ -131,7 +140,7 @@ class IBKRBroker:
         self._set_state(ConnectionState.CONNECTING, "connect")
         try:
             await self._open()
-        except (OSError, asyncio.TimeoutError, ConnectionError) as error:
+        except (TimeoutError, OSError, ConnectionError) as error:
             self._set_state(ConnectionState.DISCONNECTED, f"connect failed: {error!r}")
             raise ConnectionError(f"cannot reach IB at {self.config.host}:"
                                   f"{self.config.port}: {error!r}") from error
@@ -312,6 +321,10 @@ class IBKRBroker:
         if not cid.startswith(ORDER_REF_PREFIX):
             return OrderAck(cid, None, False, f"client order id must start with "
                                               f"{ORDER_REF_PREFIX!r}")
+        if request.parent_client_order_id:
+            # Not sent as an independent order: it would work before its parent fills.
+            return OrderAck(cid, None, False, "bracket children (parent_client_order_id) "
+                                              "are not supported by the IBKR adapter yet")
         try:
             contract = asset_to_contract(request.asset, self.config.contracts)
             order = request_to_order(request, self.config.account)

@@ -88,7 +88,7 @@ def format_time(moment: datetime) -> str:
 
 # -- numbers -----------------------------------------------------------------
 
-def to_float(text: str | float | int | None, default: float = 0.0) -> float:
+def to_float(text: str | float | None, default: float = 0.0) -> float:
     if text is None or text == "":
         return default
     return float(Decimal(str(text)))

@@ -1,0 +1,424 @@
+"""A fake TWS / IB Gateway on loopback, speaking the TWS socket protocol well
+enough for the unmodified ``ib_async`` client (tested with ib_async 2.1.0).
+
+Protocol: the client sends ``b"API\\0"`` then a length-prefixed
+``"v157..178"``; the server answers a length-prefixed message of two
+NUL-terminated fields ``<server version>``, ``<connection time>``. Every
+later message is a 4-byte big-endian length then NUL-terminated fields.
+Messages are encoded as the real TWS encodes them for the negotiated server
+version (default 178, the highest ib_async 2.1.0 asks for), in the field
+order of ib_async's ``decoder.py``.
+
+Supported incoming requests: startApi(71), reqPositions(61),
+reqOpenOrders(5), reqAllOpenOrders(16), reqCompletedOrders(99, answered
+empty), reqAccountUpdates(6), reqAccountUpdatesMulti(76), reqExecutions(7),
+placeOrder(3, new and modify), cancelOrder(4), reqIds(8), reqCurrentTime(49).
+Anything else is ignored (logged in ``unhandled``).
+
+Outgoing: managedAccounts(15), nextValidId(9), openOrder(5), orderStatus(3),
+execDetails(11), commissionReport(59), error(4), position(61),
+positionEnd(62), openOrderEnd(53), completedOrdersEnd(102),
+updateAccountValue(6), accountDownloadEnd(54), accountUpdateMultiEnd(74),
+execDetailsEnd(55), currentTime(49).
+
+Scripted behaviour per order (``behaviour[orderRef]`` or
+``default_behaviour``): ``"fill"`` (market fills at once), ``"partial"``
+(two executions), ``"reject"`` (error 201 + orderStatus Inactive),
+``"rest"`` (stays Submitted until :meth:`fill` is called). Connection
+scenarios: :meth:`outage` (close sockets, refuse connections),
+:meth:`fill` while down, :meth:`resume`, and :meth:`restart` (rolls
+``nextValidId`` back to 1, keeps orders and executions, as IB does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+UNSET_DOUBLE = "1.7976931348623157E308"
+UNSET_INT = "2147483647"
+TWS_TZ = ZoneInfo("America/New_York")
+
+CONTRACTS = {  # (symbol, secType, currency) -> (conId, exchange, localSymbol, tradingClass)
+    ("USD", "CASH", "CAD"): (15016062, "IDEALPRO", "USD.CAD", "USD.CAD"),
+    ("EUR", "CASH", "USD"): (12087792, "IDEALPRO", "EUR.USD", "EUR.USD"),
+}
+
+
+@dataclass
+class FakeOrder:
+    order_id: int
+    client_id: int
+    perm_id: int
+    symbol: str
+    sec_type: str
+    exchange: str
+    currency: str
+    action: str
+    quantity: float
+    order_type: str
+    lmt_price: str
+    aux_price: str
+    tif: str
+    account: str
+    order_ref: str
+    oca_group: str = ""
+    status: str = "PreSubmitted"
+    filled: float = 0.0
+    avg_price: float = 0.0
+    last_price: float = 0.0
+
+    @property
+    def remaining(self) -> float:
+        return self.quantity - self.filled
+
+    @property
+    def working(self) -> bool:
+        return self.status in ("PreSubmitted", "Submitted")
+
+    def contract_fields(self, with_exchange: bool = True) -> list:
+        con_id, exch, local, tclass = CONTRACTS.get(
+            (self.symbol, self.sec_type, self.currency),
+            (0, self.exchange, self.symbol, self.symbol))
+        return [con_id, self.symbol, self.sec_type, "", "0", "", "",
+                exch, self.currency, local, tclass]
+
+
+@dataclass
+class FakeExecution:
+    exec_id: str
+    order: FakeOrder
+    shares: float
+    price: float
+    time: datetime
+    cum_qty: float
+    avg_price: float
+    commission: float
+    order_id: int = 0  # the orderId at the time of the fill
+
+
+@dataclass
+class _Conn:
+    writer: asyncio.StreamWriter
+    client_id: int = -1
+    version: int = 0
+
+
+class FakeTWS:
+    def __init__(self, *, account: str = "DU1234567", server_version: int = 178,
+                 fill_price: float = 1.3650, commission: float = 2.0) -> None:
+        self.account = account
+        self.server_version = server_version
+        self.fill_price = fill_price
+        self.commission = commission
+        self.default_behaviour = "fill"
+        self.behaviour: dict[str, str] = {}
+        self.next_valid_id = 1
+        self._perm = 900000000
+        self._exec_seq = 0
+        self.orders: list[FakeOrder] = []
+        self.executions: list[FakeExecution] = []
+        self.received: list[list[str]] = []  # every request, for assertions
+        self.unhandled: list[list[str]] = []
+        self.conns: list[_Conn] = []
+        self.port = 0
+        self._server: asyncio.base_events.Server | None = None
+        self.accepting = True
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self, port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", port or self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self.accepting = True
+        return self.port
+
+    async def stop(self) -> None:
+        await self._drop()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _drop(self) -> None:
+        for conn in list(self.conns):
+            conn.writer.close()
+            # wait_closed can hang on aborted peers: don't wait long
+            with contextlib.suppress(OSError, asyncio.TimeoutError):
+                await asyncio.wait_for(conn.writer.wait_closed(), 1)
+        self.conns.clear()
+
+    async def outage(self) -> None:
+        """Close every client socket and refuse new ones until :meth:`resume`."""
+        self.accepting = False
+        await self.stop()
+
+    async def resume(self) -> None:
+        await self.start(self.port)
+
+    async def restart(self, *, roll_back_ids: bool = True) -> None:
+        """A gateway restart: sockets closed; orders and the day's executions
+        kept; ``nextValidId`` starts from 1 again."""
+        await self.stop()
+        if roll_back_ids:
+            self.next_valid_id = 1
+        await self.start(self.port)
+
+    # ------------------------------------------------------------- framing
+    @staticmethod
+    def _frame(fields) -> bytes:
+        text = "".join(f"{_fmt(f)}\0" for f in fields).encode()
+        return struct.pack(">I", len(text)) + text
+
+    def _send(self, conn: _Conn, *fields) -> None:
+        if not conn.writer.is_closing():
+            conn.writer.write(self._frame(fields))
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = _Conn(writer)
+        if not self.accepting:
+            writer.close()
+            return
+        self.conns.append(conn)
+        try:
+            prefix = await reader.readexactly(4)
+            if prefix != b"API\0":
+                writer.close()
+                return
+            (size,) = struct.unpack(">I", await reader.readexactly(4))
+            versions = (await reader.readexactly(size)).decode()
+            low, high = versions.split()[0].lstrip("v").split("..")
+            conn.version = min(int(high), self.server_version)
+            if conn.version < int(low):
+                writer.close()
+                return
+            now = datetime.now(UTC).astimezone(TWS_TZ).strftime("%Y%m%d %H:%M:%S EST")
+            writer.write(self._frame([conn.version, now]))
+            while True:
+                (size,) = struct.unpack(">I", await reader.readexactly(4))
+                fields = (await reader.readexactly(size)).decode().split("\0")[:-1]
+                self.received.append(fields)
+                self._dispatch(conn, fields)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            if conn in self.conns:
+                self.conns.remove(conn)
+            writer.close()
+
+    # ------------------------------------------------------------ requests
+    def _dispatch(self, conn: _Conn, f: list[str]) -> None:
+        msg = int(f[0])
+        if msg == 71:  # startApi: version, clientId, optCapab
+            conn.client_id = int(f[2])
+            self._send(conn, 15, 1, self.account)
+            self._send(conn, 9, 1, self.next_valid_id)
+        elif msg == 61:  # reqPositions
+            for (qty, avg, order) in self._positions().values():
+                self._send(conn, 61, 3, self.account, *order.contract_fields(), qty, avg)
+            self._send(conn, 62, 1)
+        elif msg in (5, 16):  # reqOpenOrders / reqAllOpenOrders
+            for order in self.orders:
+                if order.working and (msg == 16 or order.client_id == conn.client_id):
+                    self._send_open_order(conn, order)
+                    self._send_status(conn, order)
+            self._send(conn, 53, 1)
+        elif msg == 99:  # reqCompletedOrders: not modelled, answered empty
+            self._send(conn, 102)
+        elif msg == 6:  # reqAccountUpdates: version, subscribe, account
+            self._send(conn, 6, 2, "NetLiquidation", "100000.00", "USD", self.account)
+            self._send(conn, 8, 1, datetime.now(UTC).strftime("%H:%M"))
+            self._send(conn, 54, 1, self.account)
+        elif msg == 76:  # reqAccountUpdatesMulti: version, reqId, account, model, ledger
+            req_id = f[2]
+            self._send(conn, 73, 1, req_id, self.account, "", "NetLiquidation",
+                       "100000.00", "USD")
+            self._send(conn, 74, 1, req_id)
+        elif msg == 7:  # reqExecutions: version, reqId, filter...
+            req_id = int(f[2])
+            client_filter = int(f[3] or 0)
+            for ex in self.executions:
+                if client_filter and ex.order.client_id != client_filter:
+                    continue
+                self._send_exec(conn, req_id, ex)
+                self._send_commission(conn, ex)
+            self._send(conn, 55, 1, req_id)
+        elif msg == 3:
+            self._place_order(conn, f)
+        elif msg == 4:  # cancelOrder: version, orderId[, manualCancelOrderTime]
+            self._cancel(conn, int(f[2]))
+        elif msg == 8:  # reqIds
+            self._send(conn, 9, 1, self.next_valid_id)
+        elif msg == 49:
+            self._send(conn, 49, 1, int(datetime.now(UTC).timestamp()))
+        else:
+            self.unhandled.append(f)
+
+    def _place_order(self, conn: _Conn, f: list[str]) -> None:
+        order_id = int(f[1])
+        (_con_id, symbol, sec_type, _ltd, _strike, _right, _mult, exchange, _pex,
+         currency, _local, _tclass) = f[2:14]
+        action, qty, order_type, lmt, aux, tif, oca, account, _oc, _origin, ref = f[16:27]
+        existing = next((o for o in self.orders if o.order_id == order_id
+                         and o.client_id == conn.client_id and o.working), None)
+        if existing is not None:  # modification
+            existing.quantity = float(qty)
+            existing.lmt_price, existing.aux_price = lmt, aux
+            self._send_open_order(conn, existing)
+            self._send_status(conn, existing)
+            return
+        if any(o.order_id == order_id and o.client_id == conn.client_id and o.working
+               for o in self.orders):
+            self._send(conn, 4, 2, order_id, 103, "Duplicate order id", "")
+            return
+        self.next_valid_id = max(self.next_valid_id, order_id + 1)
+        self._perm += 1
+        order = FakeOrder(order_id, conn.client_id, self._perm, symbol, sec_type, exchange,
+                          currency, action, float(qty), order_type, lmt, aux, tif,
+                          account or self.account, ref, oca)
+        behaviour = self.behaviour.get(ref, self.default_behaviour)
+        if behaviour == "reject":
+            order.status = "Inactive"
+            self.orders.append(order)
+            self._send(conn, 4, 2, order_id, 201,
+                       "Order rejected - reason:Insufficient margin", "")
+            self._send_status(conn, order)
+            return
+        self.orders.append(order)
+        order.status = "PreSubmitted"
+        self._send_open_order(conn, order)
+        self._send_status(conn, order)
+        order.status = "Submitted"
+        self._send_open_order(conn, order)
+        self._send_status(conn, order)
+        if order_type == "MKT" and behaviour == "fill":
+            self.fill(ref)
+        elif order_type == "MKT" and behaviour == "partial":
+            first = round(order.quantity * 0.4, 8)
+            self.fill(ref, first, price=self.fill_price)
+            self.fill(ref, order.quantity - first, price=self.fill_price + 0.0002)
+
+    def _cancel(self, conn: _Conn, order_id: int) -> None:
+        order = next((o for o in self.orders if o.order_id == order_id
+                      and o.client_id == conn.client_id and o.working), None)
+        if order is None:
+            self._send(conn, 4, 2, order_id, 10147,
+                       f"OrderId {order_id} that needs to be cancelled is not found.", "")
+            return
+        order.status = "Cancelled"
+        self._send(conn, 4, 2, order_id, 202, "Order Canceled - reason:", "")
+        self._send_status(conn, order)
+
+    # ----------------------------------------------------------- scripting
+    def fill(self, order_ref: str, quantity: float | None = None,
+             price: float | None = None) -> FakeExecution:
+        """Execute (part of) the working order ``order_ref``; reported live to
+        the client that owns it when connected, else only via reqExecutions."""
+        order = next(o for o in self.orders if o.order_ref == order_ref and o.working)
+        qty = order.remaining if quantity is None else quantity
+        price = self.fill_price if price is None else price
+        order.avg_price = (order.avg_price * order.filled + price * qty) / (order.filled + qty)
+        order.filled += qty
+        order.last_price = price
+        if order.remaining <= 1e-9:
+            order.status = "Filled"
+        self._exec_seq += 1
+        ex = FakeExecution(
+            exec_id=f"0000e0d5.6578{self._exec_seq:04x}.01.01", order=order, shares=qty,
+            price=price, time=datetime.now(UTC).replace(microsecond=0), cum_qty=order.filled,
+            avg_price=order.avg_price, commission=self.commission, order_id=order.order_id)
+        self.executions.append(ex)
+        for conn in self.conns:
+            if conn.client_id == order.client_id:
+                self._send_status(conn, order)
+                self._send_exec(conn, -1, ex)
+                self._send_commission(conn, ex)
+                if order.status == "Filled":
+                    self._send_open_order(conn, order)
+        return ex
+
+    def _positions(self) -> dict:
+        out: dict = {}
+        for ex in self.executions:
+            o = ex.order
+            key = (o.symbol, o.sec_type, o.currency)
+            qty, cost, _ = out.get(key, (0.0, 0.0, o))
+            signed = ex.shares if o.action == "BUY" else -ex.shares
+            out[key] = (qty + signed, cost + signed * ex.price, o)
+        return {k: (q, (c / q if q else 0.0), o) for k, (q, c, o) in out.items()}
+
+    # ------------------------------------------------------------ encoders
+    def _send_status(self, conn: _Conn, o: FakeOrder) -> None:
+        # orderStatus: orderId, status, filled, remaining, avgFillPrice, permId,
+        # parentId, lastFillPrice, clientId, whyHeld, mktCapPrice
+        self._send(conn, 3, o.order_id, o.status, o.filled, o.remaining, o.avg_price,
+                   o.perm_id, 0, o.last_price, o.client_id, "", 0)
+
+    def _send_exec(self, conn: _Conn, req_id: int, ex: FakeExecution) -> None:
+        o = ex.order
+        con_id, symbol, sec_type, ltd, strike, right, mult, exch, cur, local, tclass = \
+            o.contract_fields()
+        tws_time = ex.time.astimezone(TWS_TZ).strftime("%Y%m%d %H:%M:%S") + " America/New_York"
+        fields = [11, req_id, ex.order_id, con_id, symbol, sec_type, ltd, strike, right, mult,
+                  exch, cur, local, tclass, ex.exec_id, tws_time, o.account, exch,
+                  "BOT" if o.action == "BUY" else "SLD", ex.shares, ex.price, o.perm_id,
+                  o.client_id, 0, ex.cum_qty, ex.avg_price, o.order_ref, "", "", "", 2]
+        if conn.version >= 178:
+            fields.append(0)  # pendingPriceRevision
+        self._send(conn, *fields)
+
+    def _send_commission(self, conn: _Conn, ex: FakeExecution) -> None:
+        self._send(conn, 59, 1, ex.exec_id, ex.commission, "USD", UNSET_DOUBLE,
+                   UNSET_DOUBLE, "")
+
+    def _send_open_order(self, conn: _Conn, o: FakeOrder) -> None:
+        v = conn.version
+        f: list = [5, o.order_id, *o.contract_fields(),
+                   o.action, o.quantity, o.order_type, o.lmt_price or "0",
+                   o.aux_price or "0", o.tif, o.oca_group, o.account, "", 0, o.order_ref,
+                   o.client_id, o.perm_id, 0, 0, "0", "", "", "", "", ""]
+        if v < 177:
+            f.append("")  # faProfile
+        f += ["",  # modelCode
+              "", "", "", "", 0, "", -1, "",  # goodTillDate rule80A percentOffset
+              # settlingFirm shortSaleSlot designatedLocation exemptCode auctionStrategy
+              "", "", "", "", "",  # startingPrice stockRefPrice delta rangeLower rangeUpper
+              "", 0, 0, 0, "", 0,  # displaySize blockOrder sweepToFill allOrNone minQty ocaType
+              0, 0, "", 0, 0,  # eTradeOnly firmQuoteOnly nbboPriceCap parentId triggerMethod
+              "", 0, "", "",  # volatility volatilityType dnOrderType dnAuxPrice
+              0, 0, "", "", "", "", "",  # continuousUpdate refPriceType trailStop trailPct
+              # basisPoints basisPointsType comboLegsDescrip
+              0, 0, 0,  # comboLegs, orderComboLegs, smartComboRoutingParams
+              "", "", "",  # scaleInitLevelSize scaleSubsLevelSize scalePriceIncrement
+              "",  # hedgeType
+              0, "", "", 0, 0,  # optOutSmartRouting clearingAccount clearingIntent notHeld dnc
+              "",  # algoStrategy
+              0, 0, o.status,  # solicited whatIf status
+              *[UNSET_DOUBLE] * 9,  # margin before/change/after
+              UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, "", "",  # commission min max cur warn
+              0, 0,  # randomizeSize randomizePrice
+              0,  # conditions
+              "None", "", "", "", "", "", "", 0,  # adjustedOrderType .. adjustableTrailingUnit
+              "", "", "", "", 0, 0, "", 0]  # softDollar name val display cashQty dontUseAuto
+        # isOmsContainer discretionaryUpToLimitPrice usePriceMgmtAlgo
+        if v >= 159:
+            f.append("")  # duration
+        if v >= 160:
+            f.append("")  # postToAts
+        if v >= 162:
+            f.append(0)  # autoCancelParent
+        if v >= 170:
+            f += ["", "", "", "", ""]
+        self._send(conn, *f)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value) if value != int(value) or abs(value) >= 1e15 else str(value)
+    return str(value)
