@@ -12,14 +12,29 @@ order of ib_async's ``decoder.py``.
 Supported incoming requests: startApi(71), reqPositions(61),
 reqOpenOrders(5), reqAllOpenOrders(16), reqCompletedOrders(99, answered
 empty), reqAccountUpdates(6), reqAccountUpdatesMulti(76), reqExecutions(7),
-placeOrder(3, new and modify), cancelOrder(4), reqIds(8), reqCurrentTime(49).
+placeOrder(3, new and modify; ``parentId`` and ``ocaGroup`` honoured),
+cancelOrder(4, a parent's children cancelled with it), reqIds(8),
+reqCurrentTime(49), reqContractDetails(9, the pairs of ``CONTRACTS``),
+reqMktData(1, snapshot or streaming bid/ask), cancelMktData(2),
+reqHistoricalData(20, bars scripted in ``history[barSizeSetting]``, each
+request recorded in ``history_requests``), cancelHistoricalData(25),
+reqRealTimeBars(50), cancelRealTimeBars(51).
 Anything else is ignored (logged in ``unhandled``).
 
 Outgoing: managedAccounts(15), nextValidId(9), openOrder(5), orderStatus(3),
 execDetails(11), commissionReport(59), error(4), position(61),
 positionEnd(62), openOrderEnd(53), completedOrdersEnd(102),
 updateAccountValue(6), accountDownloadEnd(54), accountUpdateMultiEnd(74),
-execDetailsEnd(55), currentTime(49).
+execDetailsEnd(55), currentTime(49), contractDetails(10),
+contractDetailsEnd(52), tickPrice(1), tickSnapshotEnd(57),
+historicalData(17), realtimeBar(50).
+
+Brackets and OCA: an order with ``parentId`` stays PreSubmitted (whyHeld
+"child") until its parent has filled; a fill of an order in an OCA group
+cancels the group's other working orders (orderStatus Cancelled).
+:meth:`trade_at` makes the market trade at a price: working market orders
+fill at it, crossed limits (LMT) and stops (STP) fill at it, streaming quote
+subscribers get the new bid/ask. :meth:`realtime_bar` pushes a 5-second bar.
 
 Scripted behaviour per order (``behaviour[orderRef]`` or
 ``default_behaviour``): ``"fill"`` (market fills at once), ``"partial"``
@@ -36,7 +51,7 @@ import asyncio
 import contextlib
 import struct
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 UNSET_DOUBLE = "1.7976931348623157E308"
@@ -67,6 +82,7 @@ class FakeOrder:
     account: str
     order_ref: str
     oca_group: str = ""
+    parent_id: int = 0
     status: str = "PreSubmitted"
     filled: float = 0.0
     avg_price: float = 0.0
@@ -128,6 +144,11 @@ class FakeTWS:
         self.port = 0
         self._server: asyncio.base_events.Server | None = None
         self.accepting = True
+        self.spread = 0.0002  # bid/ask = fill_price -/+ spread/2
+        self.history: dict[str, list[tuple]] = {}  # barSizeSetting -> (time, o, h, l, c)
+        self.history_requests: list[dict] = []
+        self.quote_subs: list[tuple[_Conn, int]] = []  # streaming reqMktData
+        self.bar_subs: list[tuple[_Conn, int]] = []  # reqRealTimeBars
 
     # ------------------------------------------------------------ lifecycle
     async def start(self, port: int = 0) -> int:
@@ -208,6 +229,8 @@ class FakeTWS:
         finally:
             if conn in self.conns:
                 self.conns.remove(conn)
+            self.quote_subs = [s for s in self.quote_subs if s[0] is not conn]
+            self.bar_subs = [s for s in self.bar_subs if s[0] is not conn]
             writer.close()
 
     # ------------------------------------------------------------ requests
@@ -255,6 +278,10 @@ class FakeTWS:
             self._send(conn, 9, 1, self.next_valid_id)
         elif msg == 49:
             self._send(conn, 49, 1, int(datetime.now(UTC).timestamp()))
+        elif msg == 9:  # reqContractDetails: 8, reqId, contract(12), ...
+            self._contract_details(conn, int(f[2]), f[4], f[5], f[12])
+        elif msg in (1, 2, 20, 25, 50, 51):
+            self._market_data(conn, msg, f)
         else:
             self.unhandled.append(f)
 
@@ -263,6 +290,7 @@ class FakeTWS:
         (_con_id, symbol, sec_type, _ltd, _strike, _right, _mult, exchange, _pex,
          currency, _local, _tclass) = f[2:14]
         action, qty, order_type, lmt, aux, tif, oca, account, _oc, _origin, ref = f[16:27]
+        parent_id = int(f[28] or 0)
         existing = next((o for o in self.orders if o.order_id == order_id
                          and o.client_id == conn.client_id and o.working), None)
         if existing is not None:  # modification
@@ -279,7 +307,7 @@ class FakeTWS:
         self._perm += 1
         order = FakeOrder(order_id, conn.client_id, self._perm, symbol, sec_type, exchange,
                           currency, action, float(qty), order_type, lmt, aux, tif,
-                          account or self.account, ref, oca)
+                          account or self.account, ref, oca, parent_id)
         behaviour = self.behaviour.get(ref, self.default_behaviour)
         if behaviour == "reject":
             order.status = "Inactive"
@@ -292,6 +320,8 @@ class FakeTWS:
         order.status = "PreSubmitted"
         self._send_open_order(conn, order)
         self._send_status(conn, order)
+        if self.held(order):  # a bracket child waits for its parent's fill
+            return
         order.status = "Submitted"
         self._send_open_order(conn, order)
         self._send_status(conn, order)
@@ -312,6 +342,140 @@ class FakeTWS:
         order.status = "Cancelled"
         self._send(conn, 4, 2, order_id, 202, "Order Canceled - reason:", "")
         self._send_status(conn, order)
+        for child in self._children(order):  # TWS cancels a cancelled parent's children
+            if child.working:
+                child.status = "Cancelled"
+                self._broadcast(child, status=True)
+
+    # --------------------------------------------------------- market data
+    def _market_data(self, conn: _Conn, msg: int, f: list[str]) -> None:
+        if msg == 1:  # reqMktData: 11, reqId, contract(12), dnc, ticks, snapshot, ...
+            req_id, snapshot = int(f[2]), f[17] == "1"
+            self._send_quote(conn, req_id)
+            if snapshot:
+                self._send(conn, 57, 1, req_id)  # tickSnapshotEnd
+            else:
+                self.quote_subs.append((conn, req_id))
+        elif msg == 2:  # cancelMktData: 2, reqId
+            self.quote_subs = [s for s in self.quote_subs if s != (conn, int(f[2]))]
+        elif msg == 20:  # reqHistoricalData: reqId, contract(12), includeExpired,
+            # endDateTime, barSize, duration, useRTH, whatToShow, formatDate, keepUpToDate
+            self._historical(conn, int(f[1]), end=f[15], bar_size=f[16], duration=f[17],
+                             use_rth=f[18], what=f[19], date_format=f[20])
+        elif msg == 50:  # reqRealTimeBars: 3, reqId, contract(12), 5, whatToShow, ...
+            self.bar_subs.append((conn, int(f[2])))
+        elif msg == 51:  # cancelRealTimeBars: 1, reqId
+            self.bar_subs = [s for s in self.bar_subs if s != (conn, int(f[2]))]
+        # 25 cancelHistoricalData: nothing is streaming
+
+    def _contract_details(self, conn: _Conn, req_id: int, symbol: str, sec_type: str,
+                          currency: str) -> None:
+        known = CONTRACTS.get((symbol, sec_type, currency))
+        if known is not None:
+            con_id, exch, local, tclass = known
+            # contractDetails (server version >= 164): reqId symbol secType lastTimes
+            # strike right exchange currency localSymbol marketName tradingClass conId
+            # minTick multiplier orderTypes validExchanges priceMagnifier underConId
+            # longName primaryExchange contractMonth industry category subcategory
+            # timeZoneId tradingHours liquidHours evRule evMultiplier numSecIds aggGroup
+            # underSymbol underSecType marketRuleIds realExpirationDate stockType
+            # minSize sizeIncrement suggestedSizeIncrement
+            self._send(conn, 10, req_id, symbol, sec_type, "", 0, "", exch, currency, local,
+                       tclass, tclass, con_id, 0.00005, "", "LMT,MKT,STP", exch, 1, 0,
+                       f"{symbol}.{currency}", "", "", "", "", "", "US/Eastern", "", "", "",
+                       0, 0, 4, symbol, "", "239", "", "", 1, 1, 1)
+        self._send(conn, 52, 1, req_id)  # contractDetailsEnd
+
+    def _send_quote(self, conn: _Conn, req_id: int) -> None:
+        half = self.spread / 2
+        # tickPrice: version, reqId, tickType (1 bid, 2 ask), price, size, attrMask
+        self._send(conn, 1, 6, req_id, 1, round(self.fill_price - half, 6), 1_000_000, 0)
+        self._send(conn, 1, 6, req_id, 2, round(self.fill_price + half, 6), 1_000_000, 0)
+
+    def _push_quotes(self) -> None:
+        for conn, req_id in self.quote_subs:
+            if conn in self.conns:
+                self._send_quote(conn, req_id)
+
+    def _historical(self, conn: _Conn, req_id: int, *, end: str, bar_size: str,
+                    duration: str, use_rth: str, what: str, date_format: str) -> None:
+        self.history_requests.append({"end": end, "bar_size": bar_size, "duration": duration,
+                                      "use_rth": use_rth, "what": what,
+                                      "format_date": date_format})
+        end_at = (datetime.strptime(end, "%Y%m%d %H:%M:%S UTC").replace(tzinfo=UTC)
+                  if end else datetime.now(UTC))
+        count, unit = duration.split()
+        seconds = int(count) * {"S": 1, "D": 86400, "W": 7 * 86400}[unit]
+        start_at = end_at - timedelta(seconds=seconds)
+        rows = [r for r in self.history.get(bar_size, []) if start_at <= r[0] < end_at]
+        fields: list = [17, req_id, start_at.strftime("%Y%m%d %H:%M:%S"),
+                        end_at.strftime("%Y%m%d %H:%M:%S"), len(rows)]
+        for time, o, h, low, c in rows:
+            stamp = (time.strftime("%Y%m%d") if bar_size == "1 day"
+                     else str(int(time.timestamp())))  # formatDate=2: epoch seconds
+            fields += [stamp, o, h, low, c, -1, -1, -1]  # volume wap count: none for FX
+        self._send(conn, *fields)
+
+    def realtime_bar(self, time: datetime, o: float, h: float, low: float, c: float) -> None:
+        """Push a 5-second bar (open ``time``) to every reqRealTimeBars subscriber."""
+        for conn, req_id in self.bar_subs:
+            if conn in self.conns:
+                # realtimeBar: version, reqId, time, open, high, low, close, volume, wap, count
+                self._send(conn, 50, 3, req_id, int(time.timestamp()), o, h, low, c, -1, -1, -1)
+
+    # ------------------------------------------------- brackets and OCA
+    def _parent(self, order: FakeOrder) -> FakeOrder | None:
+        if not order.parent_id:
+            return None
+        return next((o for o in reversed(self.orders) if o.order_id == order.parent_id
+                     and o.client_id == order.client_id and o is not order), None)
+
+    def _children(self, parent: FakeOrder) -> list[FakeOrder]:
+        return [o for o in self.orders if o.parent_id == parent.order_id
+                and o.client_id == parent.client_id and self._parent(o) is parent]
+
+    def held(self, order: FakeOrder) -> bool:
+        """A child (parentId set) works only once its parent has filled."""
+        parent = self._parent(order)
+        return parent is not None and parent.status != "Filled"
+
+    def _broadcast(self, order: FakeOrder, *, status: bool = True,
+                   open_order: bool = False) -> None:
+        for conn in self.conns:
+            if conn.client_id == order.client_id:
+                if open_order:
+                    self._send_open_order(conn, order)
+                if status:
+                    self._send_status(conn, order)
+
+    def _after_fill(self, order: FakeOrder) -> None:
+        if order.oca_group:  # ocaType 1: a fill cancels the rest of the group
+            for other in self.orders:
+                if other is not order and other.working and other.oca_group == order.oca_group \
+                        and other.account == order.account:
+                    other.status = "Cancelled"
+                    self._broadcast(other)
+        if order.status == "Filled":
+            for child in self._children(order):
+                if child.working and child.status == "PreSubmitted":
+                    child.status = "Submitted"
+                    self._broadcast(child, open_order=True)
+
+    def trade_at(self, price: float) -> list[FakeExecution]:
+        """The market trades at ``price``: working market orders fill at it,
+        limits (LMT, ``lmtPrice``) and stops (STP, ``auxPrice``) it crosses
+        fill at it. Held children are not worked; children activated by a
+        fill here are worked from the next call. Streaming quote
+        subscribers get the new bid/ask."""
+        self.fill_price = price
+        fills = []
+        for order in [o for o in self.orders if o.working and not self.held(o)]:
+            if not order.working:  # cancelled by OCA during this pass
+                continue
+            if _crossed(order, price):
+                fills.append(self.fill(order.order_ref, price=price))
+        self._push_quotes()
+        return fills
 
     # ----------------------------------------------------------- scripting
     def fill(self, order_ref: str, quantity: float | None = None,
@@ -339,6 +503,7 @@ class FakeTWS:
                 self._send_commission(conn, ex)
                 if order.status == "Filled":
                     self._send_open_order(conn, order)
+        self._after_fill(order)
         return ex
 
     def _positions(self) -> dict:
@@ -356,7 +521,8 @@ class FakeTWS:
         # orderStatus: orderId, status, filled, remaining, avgFillPrice, permId,
         # parentId, lastFillPrice, clientId, whyHeld, mktCapPrice
         self._send(conn, 3, o.order_id, o.status, o.filled, o.remaining, o.avg_price,
-                   o.perm_id, 0, o.last_price, o.client_id, "", 0)
+                   o.perm_id, o.parent_id, o.last_price, o.client_id,
+                   "child" if self.held(o) else "", 0)
 
     def _send_exec(self, conn: _Conn, req_id: int, ex: FakeExecution) -> None:
         o = ex.order
@@ -387,8 +553,9 @@ class FakeTWS:
               "", "", "", "", 0, "", -1, "",  # goodTillDate rule80A percentOffset
               # settlingFirm shortSaleSlot designatedLocation exemptCode auctionStrategy
               "", "", "", "", "",  # startingPrice stockRefPrice delta rangeLower rangeUpper
-              "", 0, 0, 0, "", 0,  # displaySize blockOrder sweepToFill allOrNone minQty ocaType
-              0, 0, "", 0, 0,  # eTradeOnly firmQuoteOnly nbboPriceCap parentId triggerMethod
+              "", 0, 0, 0, "", 1 if o.oca_group else 0,  # displaySize blockOrder sweepToFill allOrNone minQty ocaType
+              0, 0, "", o.parent_id, 0,  # eTradeOnly firmQuoteOnly nbboPriceCap parentId
+              # triggerMethod
               "", 0, "", "",  # volatility volatilityType dnOrderType dnAuxPrice
               0, 0, "", "", "", "", "",  # continuousUpdate refPriceType trailStop trailPct
               # basisPoints basisPointsType comboLegsDescrip
@@ -414,6 +581,19 @@ class FakeTWS:
         if v >= 170:
             f += ["", "", "", "", ""]
         self._send(conn, *f)
+
+
+def _crossed(order: FakeOrder, price: float) -> bool:
+    buy = order.action == "BUY"
+    if order.order_type == "MKT":
+        return True
+    if order.order_type == "LMT":
+        limit = float(order.lmt_price)
+        return price <= limit if buy else price >= limit
+    if order.order_type == "STP":
+        stop = float(order.aux_price)
+        return price >= stop if buy else price <= stop
+    return False
 
 
 def _fmt(value) -> str:

@@ -231,3 +231,170 @@ def test_config_validation_and_contract_mapping():
         "LT-op1-1", OP, "USD-CAD", Side.SELL, 5, OrderType.STOP, stop_price=1.2), "DU1")
     assert (order.orderType, order.auxPrice, order.orderRef, order.account) == (
         "STP", 1.2, "LT-op1-1", "DU1")
+
+
+# ------------------------------------------------------------------ brackets
+def child(seq: int, kind: str, side: Side, order_type: OrderType, price: float,
+          account: str = OP) -> OrderRequest:
+    parent = f"LT-{account}-{seq}"
+    return OrderRequest(client_order_id=f"{parent}-{kind}", account=account, asset="USD-CAD",
+                        side=side, quantity=10_000, order_type=order_type,
+                        limit_price=price if order_type is OrderType.LIMIT else None,
+                        stop_price=price if order_type is OrderType.STOP else None,
+                        parent_client_order_id=parent, oco_group=f"OCO-{parent}")
+
+
+async def test_bracket_children_are_held_until_the_parent_fills(setup):
+    fake, broker, reports, _ = setup
+    fake.default_behaviour = "rest"
+    assert (await broker.submit_order(req(20, order_type=OrderType.LIMIT, limit=1.30))).accepted
+    assert (await broker.submit_order(child(20, "SL", Side.SELL, OrderType.STOP, 1.29))).accepted
+    assert (await broker.submit_order(child(20, "TP", Side.SELL, OrderType.LIMIT, 1.32))
+            ).accepted
+    parent, sl, tp = fake.orders
+    assert sl.parent_id == tp.parent_id == parent.order_id  # IB parentId, not a copy
+    assert sl.oca_group == tp.oca_group == "OCO-LT-op1-20"
+    fake.trade_at(1.33)  # above the TP: must not fill a child of an unfilled parent
+    await asyncio.sleep(0.2)
+    assert reports == [] and fake.held(tp)
+    working = {o.client_order_id: o for o in await broker.open_orders(OP)}
+    assert working["LT-op1-20-TP"].parent_client_order_id == "LT-op1-20"
+    fake.trade_at(1.30)  # parent fills, children become active
+    await wait_for(lambda: len(reports) == 1)
+    fake.trade_at(1.32)  # TP fills, the OCA group cancels the SL
+    await wait_for(lambda: len(reports) == 3)
+    assert [(type(r).__name__, r.client_order_id) for r in reports] == [
+        ("Execution", "LT-op1-20"), ("Execution", "LT-op1-20-TP"),
+        ("OrderCancelled", "LT-op1-20-SL")]
+    assert reports[1].account == OP  # "-TP" is not part of the operation id
+    assert await broker.positions(OP) == {}
+
+
+async def test_cancelling_a_parent_cancels_its_children(setup):
+    fake, broker, reports, _ = setup
+    fake.default_behaviour = "rest"
+    assert (await broker.submit_order(req(21, order_type=OrderType.LIMIT, limit=1.30))).accepted
+    assert (await broker.submit_order(child(21, "SL", Side.SELL, OrderType.STOP, 1.29))).accepted
+    assert (await broker.submit_order(child(21, "TP", Side.SELL, OrderType.LIMIT, 1.32))
+            ).accepted
+    await broker.cancel_order("LT-op1-21")
+    await wait_for(lambda: len(reports) == 3)
+    assert {r.client_order_id for r in reports if isinstance(r, OrderCancelled)} == {
+        "LT-op1-21", "LT-op1-21-SL", "LT-op1-21-TP"}
+    assert await broker.open_orders(OP) == []
+
+
+async def test_bracket_child_of_filled_or_unknown_parent(setup):
+    fake, broker, reports, _ = setup
+    assert (await broker.submit_order(req(22))).accepted  # market: fills at once
+    await wait_for(lambda: len(reports) == 1)
+    ack = await broker.submit_order(child(22, "SL", Side.SELL, OrderType.STOP, 1.30))
+    assert ack.accepted and fake.orders[-1].parent_id == 0  # works on its own
+    refused = await broker.submit_order(child(99, "SL", Side.SELL, OrderType.STOP, 1.30))
+    assert not refused.accepted and "unknown parent" in refused.reason
+    fake.behaviour["LT-op1-23"] = "reject"
+    assert not (await broker.submit_order(req(23))).accepted
+    refused = await broker.submit_order(child(23, "SL", Side.SELL, OrderType.STOP, 1.30))
+    assert not refused.accepted and "Inactive" in refused.reason
+
+
+async def test_modify_waits_for_ib_echo_and_reports_errors(setup):
+    fake, broker, _reports, _ = setup
+    fake.behaviour["LT-op1-24"] = "rest"
+    assert (await broker.submit_order(req(24, order_type=OrderType.LIMIT, limit=1.30))).accepted
+    ack = await broker.modify_order("LT-op1-24", limit_price=1.31, quantity=20_000)
+    assert ack.accepted
+    assert fake.orders[0].lmt_price == "1.31" and fake.orders[0].quantity == 20_000
+    fake.orders[0].status = "Filled"  # IB no longer knows it as working: error 103/10147
+    original = fake._place_order
+
+    def refuse(conn, f):
+        fake._send(conn, 4, 2, int(f[1]), 10147, "OrderId 1 that needs to be modified "
+                   "is not found.", "")
+    fake._place_order = refuse
+    try:
+        ack = await broker.modify_order("LT-op1-24", limit_price=1.32)
+    finally:
+        fake._place_order = original
+    assert not ack.accepted and "10147" in ack.reason
+
+
+# --------------------------------------------------------------- market data
+async def test_market_quote_is_a_snapshot_of_bid_and_ask(setup):
+    fake, broker, _reports, _ = setup
+    from live_trading.engine.ports import MarketData
+    assert isinstance(broker, MarketData)
+    fake.trade_at(1.3800)
+    quote = await broker.get_market_quote("USD-CAD")
+    assert quote.asset == "USD-CAD"
+    assert quote.bid == pytest.approx(1.3799) and quote.ask == pytest.approx(1.3801)
+    assert quote.mid == pytest.approx(1.38) and quote.time.utcoffset().total_seconds() == 0
+    assert fake.quote_subs == [] and fake.unhandled == []  # a snapshot, nothing left open
+
+
+async def test_historical_data_midpoint_bars_in_utc(setup):
+    from datetime import UTC, datetime, timedelta
+
+    from live_trading.domain.values import BarSize
+    fake, broker, _reports, _ = setup
+    t0 = datetime(2025, 1, 15, 10, tzinfo=UTC)
+    fake.history["1 hour"] = [(t0 + timedelta(hours=i), 1.36 + i / 1000, 1.37 + i / 1000,
+                               1.35 + i / 1000, 1.365 + i / 1000) for i in range(-2, 6)]
+    bars = await broker.get_historical_data("USD-CAD", BarSize.HOUR_1, t0,
+                                            t0 + timedelta(hours=3))
+    assert [b.time for b in bars] == [t0, t0 + timedelta(hours=1), t0 + timedelta(hours=2)]
+    assert all(b.time.tzinfo is not None and b.time.utcoffset() == timedelta(0) for b in bars)
+    assert (bars[0].open, bars[0].high, bars[0].low, bars[0].close, bars[0].volume) == (
+        1.36, 1.37, 1.35, 1.365, 0.0)
+    [request] = fake.history_requests
+    assert request == {"end": "20250115 13:00:00 UTC", "bar_size": "1 hour",
+                       "duration": "10800 S", "use_rth": "0", "what": "MIDPOINT",
+                       "format_date": "2"}
+    fake.history["1 day"] = [(datetime(2025, 1, d, tzinfo=UTC), 1.3, 1.4, 1.2, 1.35)
+                             for d in range(1, 10)]
+    days = await broker.get_historical_data("USD-CAD", BarSize.DAY_1,
+                                            datetime(2025, 1, 3, tzinfo=UTC),
+                                            datetime(2025, 1, 6, tzinfo=UTC))
+    assert [b.time.day for b in days] == [3, 4, 5] and fake.history_requests[-1]["duration"] \
+        == "3 D"
+
+
+async def test_subscribe_bars_aggregates_realtime_bars_and_survives_reconnect(setup):
+    from datetime import UTC, datetime, timedelta
+
+    from live_trading.domain.values import BarSize
+    fake, broker, _reports, _ = setup
+    got: list = []
+
+    async def on_bar(asset, size, bar) -> None:
+        got.append((asset, size, bar))
+
+    await broker.subscribe_bars("USD-CAD", BarSize.MIN_1, on_bar)
+    await wait_for(lambda: len(fake.bar_subs) == 1)
+    t0 = datetime(2025, 1, 15, 10, tzinfo=UTC)
+
+    def push(start: datetime, count: int, base: float) -> None:
+        for i in range(count):
+            p = base + i / 10_000
+            fake.realtime_bar(start + timedelta(seconds=5 * i), p, p + 0.0005, p - 0.0005,
+                              p + 0.0001)
+
+    push(t0, 12, 1.3600)  # the 10:00 minute
+    push(t0 + timedelta(minutes=1), 1, 1.3700)  # first 5 s of 10:01 closes 10:00
+    await wait_for(lambda: len(got) == 1)
+    asset, size, bar = got[0]
+    assert (asset, size, bar.time) == ("USD-CAD", BarSize.MIN_1, t0)
+    assert bar.open == pytest.approx(1.36) and bar.close == pytest.approx(1.3612)
+    assert bar.high == pytest.approx(1.3616) and bar.low == pytest.approx(1.3595)
+    await fake.restart(roll_back_ids=False)
+    await wait_for(lambda: broker.connection_state is ConnectionState.RECONNECTING)
+    await wait_for(lambda: broker.connection_state is ConnectionState.CONNECTED)
+    await wait_for(lambda: len(fake.bar_subs) == 1)  # asked again after the reconnect
+    push(t0 + timedelta(minutes=1, seconds=5), 11, 1.3700)
+    push(t0 + timedelta(minutes=2), 1, 1.3800)
+    await wait_for(lambda: len(got) == 2)
+    assert got[1][2].time == t0 + timedelta(minutes=1)
+    assert got[1][2].open == pytest.approx(1.37)
+    await broker.unsubscribe_bars("USD-CAD", BarSize.MIN_1)
+    await wait_for(lambda: fake.bar_subs == [])
+    assert fake.unhandled == []

@@ -1,6 +1,6 @@
 """Interactive Brokers (TWS / IB Gateway) adapter, over ib_async.
 
-Implements the ``Broker`` port of :mod:`live_trading.engine.ports`; no
+Implements the ``Broker`` and ``MarketData`` ports of :mod:`live_trading.engine.ports`; no
 ib_async object leaves this package. See :mod:`.client` for the design.
 """
 

@@ -20,6 +20,9 @@ Design notes:
   delivered, each once. 1101/1102 (IB restored its link) trigger an
   executions sweep. ``on_connection_event(reason, state)`` is called at
   every transition so the engine can journal it.
+* Order routing (brackets: children sent with IB ``parentId`` + ``ocaGroup``;
+  modify waits for IB's openOrder echo) is in :mod:`.orders`; the
+  ``MarketData`` port (quotes, history, real-time bars) in :mod:`.market_data`.
 * ``positions(account)`` is the net of the fills of orders whose orderRef
   starts with ``LT-<account>-`` (the IB account is shared by operations);
   ``account_positions()`` is IB's own view of the IB account.
@@ -34,25 +37,19 @@ from collections.abc import Callable
 
 from ib_async import IB
 
-from live_trading.domain.orders import (
-    Execution,
-    OrderAck,
-    OrderCancelled,
-    OrderRequest,
-)
+from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import utc_now
 from live_trading.engine.ports import ConnectionState, ReportListener
 
 from .config import IBKRConfig
+from .market_data import MarketDataFeed
+from .orders import OrderRouting, reason_of
 from .parsing import (
     ORDER_REF_PREFIX,
-    asset_to_contract,
     broker_order_id_of,
     contract_to_asset,
     fill_to_execution,
     order_ref_prefix,
-    request_to_order,
-    trade_to_request,
 )
 
 log = logging.getLogger(__name__)
@@ -60,12 +57,11 @@ log = logging.getLogger(__name__)
 ConnectionListener = Callable[[str, ConnectionState], None]
 
 _DONE_CANCELLED = ("Cancelled", "ApiCancelled", "Inactive")
-_ACTIVE = ("PendingSubmit", "ApiPending", "PreSubmitted", "Submitted")
 FLAT_EPSILON = 1e-9
 
 
-class IBKRBroker:
-    """Interactive Brokers implementation of the ``Broker`` port."""
+class IBKRBroker(OrderRouting, MarketDataFeed):
+    """Interactive Brokers implementation of the ``Broker`` and ``MarketData`` ports."""
 
     name = "ibkr"
 
@@ -89,6 +85,8 @@ class IBKRBroker:
         self._cancel_reported: set[str] = set()
         self._submitting: dict[str, asyncio.Event] = {}
         self._hooked = False
+        self._bar_subs: dict = {}  # (asset, BarSize) -> bar subscription
+        self._qualified_contracts: dict = {}  # asset -> Contract with conId
 
     # ----------------------------------------------------------- connection
     def set_listener(self, listener: ReportListener) -> None:
@@ -154,6 +152,7 @@ class IBKRBroker:
             with contextlib.suppress(BaseException):
                 await self._reconnect_task
             self._reconnect_task = None
+        await self._close_bar_subscriptions()
         self._ib.disconnect()
         if self._consumer is not None:
             self._consumer.cancel()
@@ -190,6 +189,7 @@ class IBKRBroker:
                 continue
             self._set_state(ConnectionState.CONNECTED, f"reconnected after {attempt} attempt(s)")
             self._resync(deliver=True)
+            self._resubscribe_bars()
             return
 
     def _on_error(self, req_id: int, code: int, message: str, contract) -> None:
@@ -198,6 +198,8 @@ class IBKRBroker:
         elif code in (1101, 1102):
             self._set_state(ConnectionState.CONNECTED, f"IB {code}: {message}")
             asyncio.get_running_loop().create_task(self._sweep_executions())
+            if code == 1101:  # "data lost": market data subscriptions must be renewed
+                self._resubscribe_bars()
 
     async def _sweep_executions(self) -> None:
         with contextlib.suppress(Exception):
@@ -268,7 +270,7 @@ class IBKRBroker:
                 and ref not in self._submitting:
             self._cancel_reported.add(ref)
             self._enqueue(("cancel", ref, OrderCancelled(
-                ref, self._broker_ids.get(ref), _reason(trade), utc_now()), None))
+                ref, self._broker_ids.get(ref), reason_of(trade), utc_now()), None))
 
     def _enqueue(self, item) -> None:
         if self._queue is not None:
@@ -301,106 +303,7 @@ class IBKRBroker:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)
 
-    # --------------------------------------------------------------- orders
-    def _require_connected(self) -> None:
-        if self._state != ConnectionState.CONNECTED or not self._ib.isConnected():
-            raise ConnectionError(f"IB not connected ({self._state})")
-
-    def _trade_of(self, client_order_id: str):
-        found = None
-        for trade in self._ib.trades():
-            if trade.order.orderRef == client_order_id:
-                if trade.isActive():
-                    return trade
-                found = found or trade
-        return found
-
-    async def submit_order(self, request: OrderRequest) -> OrderAck:
-        self._require_connected()
-        cid = request.client_order_id
-        if not cid.startswith(ORDER_REF_PREFIX):
-            return OrderAck(cid, None, False, f"client order id must start with "
-                                              f"{ORDER_REF_PREFIX!r}")
-        if request.parent_client_order_id:
-            # Not sent as an independent order: it would work before its parent fills.
-            return OrderAck(cid, None, False, "bracket children (parent_client_order_id) "
-                                              "are not supported by the IBKR adapter yet")
-        try:
-            contract = asset_to_contract(request.asset, self.config.contracts)
-            order = request_to_order(request, self.config.account)
-        except ValueError as error:
-            return OrderAck(cid, None, False, str(error))
-        gate = self._submitting[cid] = asyncio.Event()
-        try:
-            self._requests[cid] = request
-            trade = self._ib.placeOrder(contract, order)
-            deadline = asyncio.get_running_loop().time() + self.config.submit_ack_timeout_s
-            while (trade.orderStatus.status in ("PendingSubmit", "ApiPending")
-                   and asyncio.get_running_loop().time() < deadline
-                   and self._ib.isConnected()):
-                await asyncio.sleep(0.005)
-            status = trade.orderStatus.status
-            if status in _DONE_CANCELLED and not trade.fills:
-                self._cancel_reported.add(cid)
-                return OrderAck(cid, None, False, _reason(trade))
-            broker_id = broker_order_id_of(trade.order.permId, trade.order.orderId)
-            self._broker_ids[cid] = broker_id
-            return OrderAck(cid, broker_id, True)
-        finally:
-            del self._submitting[cid]
-            gate.set()
-
-    async def cancel_order(self, client_order_id: str) -> None:
-        self._require_connected()
-        trade = self._trade_of(client_order_id)
-        if trade is None or not trade.isActive():
-            return
-        self._ib.cancelOrder(trade.order)
-
-    async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
-                           limit_price: float | None = None,
-                           stop_price: float | None = None) -> OrderAck:
-        self._require_connected()
-        trade = self._trade_of(client_order_id)
-        if trade is None or not trade.isActive():
-            return OrderAck(client_order_id, None, False, "no such working order")
-        order = trade.order
-        if quantity is not None:
-            if quantity <= 0:
-                return OrderAck(client_order_id, None, False, "quantity must be > 0")
-            order.totalQuantity = quantity
-        if limit_price is not None:
-            order.lmtPrice = limit_price
-        if stop_price is not None:
-            order.auxPrice = stop_price
-        self._ib.placeOrder(trade.contract, order)
-        await asyncio.sleep(0.05)
-        if trade.orderStatus.status in _DONE_CANCELLED:
-            return OrderAck(client_order_id, None, False, _reason(trade))
-        return OrderAck(client_order_id, self._broker_ids.get(client_order_id), True)
-
-    async def open_orders(self, account: str) -> list[OrderRequest]:
-        """Working orders of the operation ``account`` (orderRef ``LT-<account>-``),
-        as IB reports them now (``reqAllOpenOrders``)."""
-        self._require_connected()
-        prefix = order_ref_prefix(account)
-        trades = await self._ib.reqAllOpenOrdersAsync()
-        result: dict[str, OrderRequest] = {}
-        for trade in trades:
-            ref = trade.order.orderRef
-            if ref.startswith(prefix) and trade.orderStatus.status not in _DONE_CANCELLED \
-                    and trade.orderStatus.status != "Filled":
-                request = trade_to_request(trade, account, self.config.contracts)
-                if request is not None:
-                    known = self._requests.get(ref)
-                    if known is not None:  # keep bracket links IB does not echo
-                        request = _with_links(request, known)
-                    result[ref] = request
-                    if trade.order.permId:
-                        self._broker_ids[ref] = broker_order_id_of(trade.order.permId,
-                                                                   trade.order.orderId)
-        return list(result.values())
-
+    # --------------------------------------------------------------- queries
     async def executions(self, account: str) -> list[Execution]:
         prefix = order_ref_prefix(account)
         return [e for e in self._known.values() if e.client_order_id.startswith(prefix)]
@@ -442,15 +345,3 @@ class IBKRBroker:
             out[asset] = out.get(asset, 0.0) + float(p.position)
         return {a: q for a, q in out.items() if abs(q) > FLAT_EPSILON}
 
-
-def _reason(trade) -> str:
-    for entry in reversed(trade.log):
-        if entry.errorCode or entry.message:
-            return entry.message
-    return f"order {trade.orderStatus.status}"
-
-
-def _with_links(request: OrderRequest, known: OrderRequest) -> OrderRequest:
-    import dataclasses
-    return dataclasses.replace(request, parent_client_order_id=known.parent_client_order_id,
-                               oco_group=known.oco_group or request.oco_group)

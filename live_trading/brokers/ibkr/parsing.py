@@ -27,6 +27,7 @@ from live_trading.domain.orders import Execution, OrderRequest
 from live_trading.domain.values import Asset, OrderType, Side, utc_ms
 
 ORDER_REF_PREFIX = "LT-"
+BRACKET_SUFFIXES = ("-SL", "-TP")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,12 @@ def account_of_order_ref(order_ref: str) -> str | None:
     """The operation (our ``account``) of an order ref ``LT-<op>-<seq>``."""
     if not order_ref.startswith(ORDER_REF_PREFIX):
         return None
-    head, _, seq = order_ref[len(ORDER_REF_PREFIX):].rpartition("-")
+    body = order_ref[len(ORDER_REF_PREFIX):]
+    for suffix in BRACKET_SUFFIXES:  # bracket children: ``<parent cid>-SL``
+        if body.endswith(suffix):
+            body = body[:-len(suffix)]
+            break
+    head, _, seq = body.rpartition("-")
     return head if head and seq else None
 
 
