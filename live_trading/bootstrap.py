@@ -85,8 +85,13 @@ def replay_source_factory(settings: Settings):
     return factory
 
 
-async def open_services(settings: Settings, *, sync_on_commit: bool = True) -> Services:
-    """Open the store and build every service (the engine is not started)."""
+async def open_services(settings: Settings, *, sync_on_commit: bool = True,
+                        broker=None, market=None) -> Services:
+    """Open the store and build every service (the engine is not started).
+
+    ``broker`` and ``market`` replace the adapters ``BROKER_TYPE`` would
+    build (tests run the engine through fake venues this way); with a
+    broker given and no market, nothing simulates fills."""
     store = await open_store(settings.mongodb_url, settings.mongodb_db_name,
                              settings.data_dir, sync_on_commit=sync_on_commit)
     journal_store = MongoJournal(store)
@@ -94,9 +99,11 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True) -> S
     journal = JournalService(journal_store)
     market_data = MarketDataStore(store)
     broker_metrics = BrokerMetrics()
-    broker = MeteredBroker(build_broker(settings, store), broker_metrics)
+    given = broker is not None
+    broker = MeteredBroker(broker if given else build_broker(settings, store), broker_metrics)
+    market = market if given else broker
     history = HistoryCache(store, ReplayHistory(settings.resolved_replay_dir()), "replay")
-    deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=broker,
+    deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=market,
                       source_factory=replay_source_factory(settings),
                       max_position_size=settings.risk_management.max_position_size)
     engine = TradingEngine(deps, settings)
