@@ -109,5 +109,8 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     engine = TradingEngine(deps, settings)
     recovery = RecoveryService(journal, journal_store, broker, market_data,
                                settings.logging.journal_retention_days)
+    engine.reconciler = recovery.reconcile
+    if hasattr(broker.inner, "on_connection_event"):
+        broker.inner.on_connection_event = engine.on_connection_event
     return Services(settings, store, journal_store, journal, market_data, engine, recovery,
                     broker_metrics, history)

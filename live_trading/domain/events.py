@@ -212,6 +212,17 @@ class RiskRuleTriggered(Event):
     day: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerConnectionChanged(Event):
+    """The broker connection changed ``state`` (DISCONNECTED, RECONNECTING,
+    CONNECTED...), for ``reason`` (e.g. IB error 1100, socket closed)."""
+
+    ACTION_TYPE: ClassVar[str] = "BROKER_CONNECTION_CHANGED"
+    broker: str
+    state: str
+    reason: str
+
+
 def event_data(event: Event) -> dict[str, Any]:
     """The ``action_data`` of a journal entry for ``event``."""
     return {f.name: getattr(event, f.name) for f in fields(event)}

@@ -79,6 +79,26 @@ class RecoveryService:
             report.pop("_id", None)
         return report
 
+    async def reconcile(self, operation_id: str) -> dict[str, Any]:
+        """Reconcile one running operation with the broker (after a reconnect):
+        adopt missed fills, resolve orders, halt on a position mismatch; no
+        crash-recovery mode is applied."""
+        state = await self.journal.state(operation_id)
+        spec = state.operation or {}
+        view = await self._broker_view(operation_id, spec["asset"], state.last_execution_id)
+        plan = plan_reconciliation(state, view)
+        result = _plan_report(state, view, plan)
+        await self._reconcile(operation_id, state, plan)
+        state = await self.journal.state(operation_id)
+        ours = journal_position(state)
+        if not positions_agree(ours, view.position):
+            await self._mismatch(operation_id, "position", spec["asset"], {"quantity": ours},
+                                 {"quantity": view.position}, "operation halted")
+            await self.journal.record(operation_id, [ev.OperationFailed(
+                f"position mismatch: journal {ours:g}, broker {view.position:g}")],
+                source=SOURCE)
+        return result
+
     async def _recover(self, state: OperationState, dry_run: bool) -> dict[str, Any]:
         op = state.operation_id
         spec = state.operation or {}

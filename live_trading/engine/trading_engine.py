@@ -45,6 +45,9 @@ class TradingEngine:
         self.journal: JournalService = deps.journal
         self.runners: dict[str, OperationRunner] = {}
         self.tasks: dict[str, asyncio.Task] = {}
+        self.reconciler = None  # async (operation_id) -> report; set by the composition root
+        self._background: set[asyncio.Task] = set()
+        self._lost_connection = False
         deps.broker.set_listener(self._route)
 
     async def start(self) -> None:
@@ -54,6 +57,24 @@ class TradingEngine:
             In(TradingOperation.status, list(RUNNING_STATUSES))).to_list()
         for operation in operations:
             self._launch(str(operation.id))
+
+    def on_connection_event(self, reason: str, state: str) -> None:
+        """Broker adapter hook: journal the change on every running operation;
+        after a reconnect, reconcile each of them with the broker."""
+        task = asyncio.get_running_loop().create_task(self._connection_changed(reason, state))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _connection_changed(self, reason: str, state: str) -> None:
+        reconnected = state == "CONNECTED" and self._lost_connection
+        self._lost_connection = state != "CONNECTED"
+        for operation_id in list(self.runners):
+            if (await self.journal.state(operation_id)).status not in RUNNING_STATUSES:
+                continue
+            await self.journal.record(operation_id, [ev.BrokerConnectionChanged(
+                self.deps.broker.name, str(state), reason)], source="engine")
+            if reconnected and self.reconciler is not None:
+                await self.reconciler(operation_id)
 
     async def stop(self) -> None:
         for task in self.tasks.values():

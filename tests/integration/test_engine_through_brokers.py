@@ -103,3 +103,52 @@ async def test_the_engine_trades_through_the_fake_tws_as_through_paper(mongo_url
     assert len(_entries(paper_records)) > 5
     assert [t["position_type"] for t in ib_trades] == [t["position_type"] for t in paper_trades]
     assert [t["exit_reason"] for t in ib_trades] == [t["exit_reason"] for t in paper_trades]
+
+
+@pytest.mark.timeout(300)
+async def test_a_disconnect_with_a_fill_during_it_ends_in_agreement(mongo_url, tmp_path):
+    replay = truncated_replay_dir(tmp_path / "data", bars=150)  # ends with a LONG open
+    fake = FakeTWS()
+    fake.default_behaviour = "rest"
+    port = await fake.start()
+    broker = IBKRBroker(IBKRConfig(port=port, client_id=6, connect_timeout_s=5,
+                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+    driver = JournaledDriver(fake)
+    services = await open_services(make_settings(mongo_url, replay_data_dir=replay),
+                                   broker=broker, market=DrivenMarket(driver))
+    driver.services = services
+    try:
+        await services.start()
+        op = await services.engine.create_operation(OperationCreate(**BODY), source="test")
+        await services.engine.wait_idle()
+        state = await services.journal.state(op)
+        assert state.position is not None and state.position.side.value == "LONG"
+        stop = next(o for o in state.working_orders() if o["order_role"] == "STOP_LOSS")
+        seq = state.last_sequence
+
+        await fake.outage()
+        [missed] = fake.trade_at(stop["price"] - 0.0010)  # the stop fills while we are away
+        await fake.resume()
+        for _ in range(500):
+            state = await services.journal.state(op)
+            if missed.exec_id in state.execution_ids and state.position is None:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # let reconnection journaling and reconciliation finish
+
+        new = await services.journal_store.read(op, seq)
+        states = [r.action_data["state"] for r in new
+                  if r.action_type == "BROKER_CONNECTION_CHANGED"]
+        assert "CONNECTED" in states and states.index("CONNECTED") > 0
+        fills = [r for r in new if r.action_type == "ORDER_FILLED"]
+        assert [f.action_data["execution_id"] for f in fills].count(missed.exec_id) == 1
+        state = await services.journal.state(op)
+        assert state.position is None and state.status == "active"
+        assert (await broker.positions(op)).get("USD-CAD", 0.0) == 0.0
+        cancelled = [o for o in state.orders.values()
+                     if o["order_role"] == "TAKE_PROFIT" and o["status"] == "CANCELLED"]
+        assert cancelled, "the OCA sibling of the stop is cancelled"
+    finally:
+        await services.engine.stop()
+        await services.store.client.close()
+        await fake.stop()
