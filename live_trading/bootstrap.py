@@ -15,6 +15,7 @@ from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
 from live_trading.data.replay_history import ReplayHistory
 from live_trading.config import BrokerType, Settings
+from live_trading.data.live_source import BrokerBarSource
 from live_trading.data.sources import ReplaySource
 from live_trading.domain.values import Asset, BarSize
 from live_trading.engine.ports import MarketSource
@@ -57,19 +58,55 @@ class Services:
         await self.store.close()
 
 
-def build_broker(settings: Settings, store: Store) -> PaperBroker:
-    """The broker adapter for ``BROKER_TYPE``. The paper broker keeps its own
-    durable state in the database ``<MONGODB_DB_NAME>_paper_broker``, apart
-    from the journal, as a real broker would."""
-    if settings.broker_type is not BrokerType.PAPER:
-        raise SystemExit(f"BROKER_TYPE={settings.broker_type.value} is not available yet; "
-                         "use PAPER")
+def build_broker(settings: Settings, store: Store):
+    """The broker adapter for ``BROKER_TYPE``.
+
+    PAPER keeps its own durable state in the database
+    ``<MONGODB_DB_NAME>_paper_broker``, apart from the journal, as a real
+    broker would. IBKR connects to TWS / IB Gateway (``IBKR_HOST``,
+    ``IBKR_PORT`` 7497 paper / 7496 live, ``IBKR_CLIENT_ID``); OANDA to the v20
+    API (``OANDA_ACCOUNT_ID``, ``OANDA_API_KEY``, ``OANDA_ENVIRONMENT``).
+
+    Raises:
+        SystemExit: the broker's settings are incomplete.
+    """
+    if settings.broker_type is BrokerType.IBKR:
+        from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig
+
+        return IBKRBroker(IBKRConfig(host=settings.ibkr_host, port=settings.ibkr_port,
+                                     client_id=settings.ibkr_client_id,
+                                     account=settings.ibkr_account))
+    if settings.broker_type is BrokerType.OANDA:
+        return _oanda(settings)
     paper = settings.paper_broker
     config = PaperBrokerConfig(
         half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
         commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum)
     paper_store = MongoPaperStore(store.client, f"{settings.mongodb_db_name}_paper_broker")
     return PaperBroker(config, store=paper_store)
+
+
+def _oanda(settings: Settings):
+    from live_trading.brokers.oanda import OANDABroker, OANDAConfig
+
+    if not settings.oanda_api_key or not settings.oanda_account_id:
+        raise SystemExit("BROKER_TYPE=OANDA needs OANDA_API_KEY and OANDA_ACCOUNT_ID")
+    extra = {k: v for k, v in (("base_url", settings.oanda_base_url),
+                               ("stream_url", settings.oanda_stream_url)) if v}
+    return OANDABroker(OANDAConfig(
+        account_id=settings.oanda_account_id,
+        api_key=settings.oanda_api_key.get_secret_value(),
+        environment=settings.oanda_environment, **extra))
+
+
+def broker_source_factory(broker):
+    """Market data for each operation from the broker's live bar stream."""
+
+    def factory(asset: Asset, primary: BarSize, higher: list[BarSize],
+                after: dict[BarSize, datetime | None]) -> MarketSource:
+        return BrokerBarSource(broker, asset, primary, higher, after)
+
+    return factory
 
 
 def replay_source_factory(settings: Settings):
@@ -101,15 +138,22 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     broker_metrics = BrokerMetrics()
     given = broker is not None
     broker = MeteredBroker(broker if given else build_broker(settings, store), broker_metrics)
-    market = market if given else broker
-    history = HistoryCache(store, ReplayHistory(settings.resolved_replay_dir()), "replay")
+    simulated = settings.broker_type is BrokerType.PAPER or given
+    market = market if given else (broker if simulated else None)
+    use_broker_data = settings.market_data_source == "broker" or (
+        settings.market_data_source is None and not simulated)
+    sources = broker_source_factory(broker) if use_broker_data else \
+        replay_source_factory(settings)
+    history = HistoryCache(store, broker if use_broker_data else ReplayHistory(
+        settings.resolved_replay_dir()), broker.name if use_broker_data else "replay")
     deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=market,
-                      source_factory=replay_source_factory(settings),
+                      source_factory=sources,
                       max_position_size=settings.risk_management.max_position_size)
     engine = TradingEngine(deps, settings)
     recovery = RecoveryService(journal, journal_store, broker, market_data,
                                settings.logging.journal_retention_days)
     engine.reconciler = recovery.reconcile
+    engine.uses_replay = not use_broker_data
     if hasattr(broker.inner, "on_connection_event"):
         broker.inner.on_connection_event = engine.on_connection_event
     return Services(settings, store, journal_store, journal, market_data, engine, recovery,

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     replay_data_dir: Path | None = None
     replay_speed: float = Field(0.0, ge=0)
     replay_mode: Literal["bars", "ticks"] = "bars"
+    market_data_source: Literal["replay", "broker"] | None = Field(
+        None, description="default: replay files for PAPER, the broker's stream otherwise")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     broker_type: BrokerType = BrokerType.PAPER

@@ -70,7 +70,7 @@ class OperationCreate(OperationFields):
     primary_bar_size: str | None = None
     strategy_name: str = Field(..., examples=["MomentumStrategy"])
     initial_capital: float | None = Field(None, gt=0)
-    broker: BrokerType = BrokerType.PAPER
+    broker: BrokerType | None = Field(None, description="default: the engine's BROKER_TYPE")
 
     _check_capital = field_validator("initial_capital")(_finite)
 
@@ -111,9 +111,12 @@ def _strategy_config(name: str, params: dict[str, Any] | None) -> dict[str, Any]
         raise InvalidSpecError(f"strategy_config.{where}", first["msg"]) from None
 
 
-def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path | None
-                 ) -> dict[str, Any]:
+def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path | None,
+                 broker: BrokerType = BrokerType.PAPER) -> dict[str, Any]:
     """The full, validated spec of a new operation (the OPERATION_CREATED data).
+
+    ``replay_dir``: where its market data must be (None: from the broker);
+    ``broker``: the broker the engine trades with.
 
     Raises:
         InvalidSpecError: naming the field at fault.
@@ -121,8 +124,9 @@ def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path
     primary = body.primary_bar_size or body.bar_sizes[0]
     if primary not in body.bar_sizes:
         raise InvalidSpecError("primary_bar_size", f"{primary!r} is not one of bar_sizes")
-    if body.broker is not BrokerType.PAPER:
-        raise InvalidSpecError("broker", f"broker {body.broker.value} is not available yet")
+    if body.broker is not None and body.broker is not broker:
+        raise InvalidSpecError("broker", f"this engine trades through {broker.value} "
+                                         "(BROKER_TYPE); start one for the other broker")
     if replay_dir is not None:
         path = replay_file_path(replay_dir, Asset.parse(body.asset), BarSize(primary))
         if not path.exists():
@@ -132,7 +136,7 @@ def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path
         "asset": body.asset, "bar_sizes": body.bar_sizes, "primary_bar_size": primary,
         "strategy_name": body.strategy_name,
         "initial_capital": body.initial_capital or defaults.default_initial_capital,
-        "broker": body.broker.value,
+        "broker": broker.value,
         **_risk_fields(body, defaults),
     }
     spec["strategy_config"] = _strategy_config(body.strategy_name, body.strategy_config)

@@ -46,6 +46,7 @@ class TradingEngine:
         self.runners: dict[str, OperationRunner] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.reconciler = None  # async (operation_id) -> report; set by the composition root
+        self.uses_replay = True  # market data from replay files (else from the broker)
         self._background: set[asyncio.Task] = set()
         self._lost_connection = False
         deps.broker.set_listener(self._route)
@@ -120,8 +121,9 @@ class TradingEngine:
         Raises:
             InvalidSpecError: a field is invalid; nothing is journaled.
         """
-        spec = resolve_spec(body, self.settings.risk_management,
-                            self.settings.resolved_replay_dir())
+        replay_dir = self.settings.resolved_replay_dir() if self.uses_replay else None
+        spec = resolve_spec(body, self.settings.risk_management, replay_dir,
+                            self.settings.broker_type)
         operation_id = str(ObjectId())
         await self.journal.record(operation_id, [ev.OperationCreated(spec)], source=source,
                                   user=user, new_operation=True)

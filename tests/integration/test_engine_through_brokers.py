@@ -15,7 +15,7 @@ from bson import ObjectId
 
 from live_trading.bootstrap import open_services
 from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig
-from live_trading.engine.specs import OperationCreate
+from live_trading.engine.specs import InvalidSpecError, OperationCreate
 from tests.conftest import make_settings
 from tests.contract.driven_market import DrivenMarket
 from tests.fakes.tws_server import FakeTWS
@@ -148,6 +148,35 @@ async def test_a_disconnect_with_a_fill_during_it_ends_in_agreement(mongo_url, t
         cancelled = [o for o in state.orders.values()
                      if o["order_role"] == "TAKE_PROFIT" and o["status"] == "CANCELLED"]
         assert cancelled, "the OCA sibling of the stop is cancelled"
+    finally:
+        await services.engine.stop()
+        await services.store.client.close()
+        await fake.stop()
+
+
+async def test_broker_type_ibkr_wires_the_ib_adapter_from_settings(mongo_url, tmp_path):
+    fake = FakeTWS()  # default behaviour: market orders fill at once
+    port = await fake.start()
+    settings = make_settings(mongo_url, broker_type="IBKR", ibkr_port=port, ibkr_client_id=7,
+                             market_data_source="replay",
+                             replay_data_dir=truncated_replay_dir(tmp_path / "d", bars=120))
+    services = await open_services(settings)
+    try:
+        assert type(services.engine.deps.broker.inner).__name__ == "IBKRBroker"
+        assert services.engine.deps.market is None  # a real venue: nothing simulated
+        await services.start()
+        assert str(services.engine.deps.broker.connection_state) == "CONNECTED"
+        op = await services.engine.create_operation(OperationCreate(**BODY), source="test")
+        await services.engine.wait_idle()
+        state = await services.journal.state(op)
+        assert state.operation["broker"] == "IBKR"
+        sent = [o for o in state.orders.values() if o["order_role"] == "ENTRY"]
+        assert sent and all(o["broker_order_id"] for o in sent)
+        assert any(o["status"] == "FILLED" for o in sent)
+        with pytest.raises(InvalidSpecError) as refused:
+            await services.engine.create_operation(OperationCreate(**BODY, broker="OANDA"),
+                                                   source="test")
+        assert refused.value.field == "broker"
     finally:
         await services.engine.stop()
         await services.store.client.close()
