@@ -140,8 +140,7 @@ class FakeOANDA:
             return 400, {"errorCode": "CLIENT_ORDER_ID_ALREADY_EXISTS",
                          "errorMessage": "The client order ID specified is already in use",
                          "orderRejectTransaction": reject, "lastTransactionID": self.last_id()}
-        create = self._add_tx({"type": f"{kind}_ORDER" if kind != "MARKET" else "MARKET_ORDER",
-                               "reason": "CLIENT_ORDER", **spec})
+        create = self._add_tx({**spec, "type": f"{kind}_ORDER", "reason": "CLIENT_ORDER"})
         order = {**spec, "id": create["id"], "createTime": create["time"], "state": "PENDING"}
         self.orders[order["id"]] = order
         body: dict[str, Any] = {"orderCreateTransaction": create}
@@ -176,7 +175,7 @@ class FakeOANDA:
         old = self.orders.get(trade.get(key, ""))
         if old is not None and old["state"] == "PENDING":
             self._cancel(old, "CLIENT_REQUEST_REPLACED")
-        create = self._add_tx({"type": f"{kind}_ORDER", "reason": reason, **spec,
+        create = self._add_tx({**spec, "type": f"{kind}_ORDER", "reason": reason,
                                "tradeID": trade["id"]})
         order = {**spec, "tradeID": trade["id"], "instrument": trade["instrument"],
                  "id": create["id"], "createTime": create["time"], "state": "PENDING"}

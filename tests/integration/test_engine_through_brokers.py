@@ -15,9 +15,11 @@ from bson import ObjectId
 
 from live_trading.bootstrap import open_services
 from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig
+from live_trading.brokers.oanda import OANDABroker, OANDAConfig
 from live_trading.engine.specs import InvalidSpecError, OperationCreate
 from tests.conftest import make_settings
 from tests.contract.driven_market import DrivenMarket
+from tests.fakes.oanda_v20 import FakeOANDA, FakeOANDAServer
 from tests.fakes.tws_server import FakeTWS
 from tests.integration.recovery_helpers import truncated_replay_dir
 
@@ -181,3 +183,70 @@ async def test_broker_type_ibkr_wires_the_ib_adapter_from_settings(mongo_url, tm
         await services.engine.stop()
         await services.store.client.close()
         await fake.stop()
+
+
+class V20JournaledDriver(JournaledDriver):
+    """Moves the fake v20 price, then waits for the adapter's poller and
+    the journal to catch up with any fill it caused."""
+
+    async def trade_at(self, price: float) -> None:
+        before = len(self.fake.transactions)
+        self.fake.set_price("USD_CAD", price - 0.00005, price + 0.00005)
+        fills = [t["id"] for t in self.fake.transactions[before:]
+                 if t["type"] == "ORDER_FILL"]
+        for _ in range(500):
+            journaled = set()
+            for op in self.services.engine.runners:
+                journaled |= (await self.services.journal.state(op)).execution_ids
+            if all(f in journaled for f in fills):
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"fills not journaled: {fills}")
+
+
+@pytest.mark.timeout(300)
+async def test_the_engine_trades_through_the_fake_v20_as_through_paper(mongo_url, tmp_path):
+    replay = truncated_replay_dir(tmp_path / "data", bars=BARS)
+    paper_records, paper_trades = await _run(make_settings(mongo_url, replay_data_dir=replay))
+    server = FakeOANDAServer(FakeOANDA()).start()
+    server.fake.set_price("USD_CAD", 1.4350, 1.4351)
+    broker = OANDABroker(OANDAConfig(account_id=server.fake.account_id,
+                                     api_key=server.fake.token, base_url=server.url,
+                                     poll_interval_s=0.02, heartbeat_timeout_s=2.0,
+                                     reconnect_delay_s=0.1), bar_poll_interval_s=0.1)
+    try:
+        v20_records, v20_trades = await _run(make_settings(mongo_url, replay_data_dir=replay),
+                                             broker=broker,
+                                             market=DrivenMarket(V20JournaledDriver(server.fake)))
+    finally:
+        server.stop()
+    assert _signals(v20_records) == _signals(paper_records)
+    assert _entries(v20_records) == _entries(paper_records)
+    assert [t["position_type"] for t in v20_trades] == [t["position_type"]
+                                                        for t in paper_trades]
+
+
+async def test_broker_type_oanda_wires_the_v20_adapter_from_settings(mongo_url, tmp_path):
+    server = FakeOANDAServer(FakeOANDA()).start()
+    server.fake.set_price("USD_CAD", 1.4350, 1.4351)
+    settings = make_settings(mongo_url, broker_type="OANDA", oanda_base_url=server.url,
+                             oanda_api_key=server.fake.token,
+                             oanda_account_id=server.fake.account_id,
+                             market_data_source="replay",
+                             replay_data_dir=truncated_replay_dir(tmp_path / "d", bars=120))
+    services = await open_services(settings)
+    try:
+        assert type(services.engine.deps.broker.inner).__name__ == "OANDABroker"
+        assert services.engine.deps.market is None
+        assert server.fake.token not in repr(services.engine.deps.broker.inner.config)
+        await services.start()
+        op = await services.engine.create_operation(OperationCreate(**BODY), source="test")
+        await services.engine.wait_idle()
+        state = await services.journal.state(op)
+        assert state.operation["broker"] == "OANDA"
+        entries = [o for o in state.orders.values() if o["order_role"] == "ENTRY"]
+        assert entries and any(o["status"] == "FILLED" for o in entries)
+    finally:
+        await services.engine.stop()
+        await services.store.client.close()
+        server.stop()

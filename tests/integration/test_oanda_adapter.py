@@ -10,8 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from live_trading.brokers.oanda import OANDABroker, OANDAConfig
-from live_trading.brokers.oanda import parsing
+from live_trading.brokers.oanda import OANDABroker, OANDAConfig, parsing
 from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import BarSize, OrderType, Side
 from live_trading.engine.ports import Broker, ConnectionState, MarketData
@@ -248,7 +247,7 @@ async def test_rejected_orders_carry_oanda_reason(broker, server) -> None:
 
 
 async def test_executions_since_and_positions_per_account(broker, server) -> None:
-    adapter, reports = broker
+    adapter, _ = broker
     await adapter.submit_order(market("a1", Side.BUY, 10_000))
     await adapter.submit_order(market("a2", Side.SELL, 4_000))
     await adapter.submit_order(market("x1", Side.BUY, 7_000, account="other"))

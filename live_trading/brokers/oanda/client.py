@@ -102,6 +102,7 @@ class OANDABroker:
         self._wake = asyncio.Event()
         self._poller: asyncio.Task | None = None
         self._bar_tasks: dict[tuple[str, BarSize], asyncio.Task] = {}
+        self._closing = False
 
     def __repr__(self) -> str:
         return f"OANDABroker({self.config!r}, state={self._state.value})"
@@ -127,6 +128,7 @@ class OANDABroker:
         if self._state == ConnectionState.CONNECTED:
             return
         self._state = ConnectionState.CONNECTING
+        self._closing = False
         self._client = httpx.AsyncClient(
             base_url=self.config.rest_url, timeout=self.config.timeout_s,
             headers={"Authorization": f"Bearer {self.config.api_key}",
@@ -146,6 +148,7 @@ class OANDABroker:
                  self.config.environment.value)
 
     async def disconnect(self) -> None:
+        self._closing = True
         tasks = [t for t in [self._poller, *self._bar_tasks.values()] if t is not None]
         for task in tasks:
             task.cancel()
@@ -448,8 +451,9 @@ class OANDABroker:
         (delay ``reconnect_delay_s``, doubled per failure up to 30 s).
 
         Raises:
-            ConnectionError: the token is refused (401/403) or an instrument
-                is unknown (400): reconnecting would not help.
+            ConnectionError: a 4xx answer: the token is refused (401/403) or
+                an instrument is unknown (400); reconnecting would not help.
+                5xx answers and dropped connections are retried.
         """
         instruments = ",".join(p.to_instrument(a) for a in assets)
         url = f"{self.config.stream_base_url}{self._acct('/pricing/stream')}"
@@ -466,6 +470,8 @@ class OANDABroker:
                         if response.status_code != 200:
                             body = _json_or_none(await response.aread())
                             reason = p.error_reason(response.status_code, body)
+                            if response.status_code >= 500:
+                                raise httpx.RemoteProtocolError(reason)  # retried below
                             raise ConnectionError(
                                 f"OANDA price stream refused (HTTP {response.status_code}): "
                                 f"{reason}")
@@ -504,7 +510,7 @@ class OANDABroker:
     async def _bar_loop(self, asset: str, bar_size: BarSize, listener: BarListener) -> None:
         last: datetime | None = None
         first = True
-        while True:
+        while not self._closing:
             try:
                 now = datetime.now(UTC)
                 since = last + bar_size.duration if last else now - bar_size.duration * 3
@@ -530,10 +536,14 @@ class OANDABroker:
         await self._deliver(await self._collect())
 
     async def _poll_loop(self) -> None:
-        while True:
+        # A flag as well as the cancel: Python 3.11's wait_for can swallow a
+        # cancellation that races with the wait's own completion.
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
             self._wake.clear()
+            if self._closing:
+                return
             try:
                 reports = await self._collect()
             except ConnectionError as error:
@@ -646,7 +656,7 @@ class OANDABroker:
         kind = "STOP_LOSS" if request.order_type is OrderType.STOP else "TAKE_PROFIT"
         if parent.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             return OrderAck(cid, None, False, "parent order is not working")
-        if parent.status == OrderStatus.FILLED:
+        if parent.trade_id is not None or parent.status == OrderStatus.FILLED:
             if parent.trade_id is None:
                 return OrderAck(cid, None, False, "parent fill opened no trade")
             return await self._place_dependent(self._track(request, dependent_kind=kind),
@@ -684,7 +694,7 @@ class OANDABroker:
         if answer.get("orderCancelTransaction") and not fill:
             tracked.status = OrderStatus.REJECTED  # e.g. FOK market: INSUFFICIENT_MARGIN
             return OrderAck(cid, tracked.broker_order_id, False, p.error_reason(status, answer))
-        tracked.status = OrderStatus.SUBMITTED
+        tracked.status = OrderStatus.FILLED if fill else OrderStatus.SUBMITTED
         if fill and (fill.get("tradeOpened") or {}).get("tradeID"):
             tracked.trade_id = str(fill["tradeOpened"]["tradeID"])
         self._wake.set()
