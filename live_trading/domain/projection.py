@@ -13,7 +13,9 @@ id; a trade's id is its EXIT transaction's id.
 
 P/L rules are those of :mod:`live_trading.domain.pnl`. A fill on the side of
 the open position (or with none open) is an ENTRY; a fill on the other side
-is an EXIT of at most the open quantity. Each EXIT makes one trade, charged
+is an EXIT; one larger than the open quantity reverses the position (the
+excess opens a new one, as a broker's net position does). Each EXIT makes one
+trade, charged
 the exit's commission and the entry commission not yet charged, pro rata to
 the share of the open quantity it closes (the last exit takes what is left,
 so commissions add up exactly, scale-ins included).
@@ -22,7 +24,8 @@ so commissions add up exactly, scale-ins included).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -251,10 +254,33 @@ def _on_order_filled(state: OperationState, record: JournalRecord, changes: Chan
     position = state.position
     if position is None or side is position.side.entry_side:
         _enter(state, record, order, changes)
+    elif data["quantity"] > position.open_quantity * (1 + QTY_EPSILON):
+        closing, opening = _split_reversal(record, position.open_quantity)
+        _exit(state, closing, order, changes)
+        _enter(state, opening, order, changes)
     else:
         _exit(state, record, order, changes)
     operation = _require_operation(state)
     operation["total_commission"] += data["commission"]
+
+
+def _split_reversal(record: JournalRecord, open_quantity: float
+                    ) -> tuple[JournalRecord, JournalRecord]:
+    """A fill larger than the open position on its other side reverses it
+    (brokers hold net positions): the part that closes the position, and the
+    rest, which opens a new one. Commission is split pro rata. The opening
+    part's transaction and position ids are derived from the entry's event id
+    (deterministic, so a rebuild gives the same ids); its transaction carries
+    the execution id suffixed ``#reversal``."""
+    data = record.action_data
+    share = open_quantity / data["quantity"]
+    closing = replace(record, action_data={**data, "quantity": open_quantity,
+                                           "commission": data["commission"] * share})
+    opening = replace(record, entry_id=uuid.UUID(record.event_id).hex[:24], action_data={
+        **data, "quantity": data["quantity"] - open_quantity,
+        "commission": data["commission"] * (1 - share),
+        "execution_id": f"{data['execution_id']}#reversal"})
+    return closing, opening
 
 
 def _fill_order(order: dict[str, Any], data: Mapping[str, Any]) -> None:
@@ -362,7 +388,7 @@ def _trade(state: OperationState, record: JournalRecord, position: OpenPosition,
         "total_commission": commission, "entry_time": doc["opened_at"],
         "exit_time": data["executed_at"],
         "duration_seconds": (data["executed_at"] - doc["opened_at"]).total_seconds(),
-        "exit_reason": order["order_role"],
+        "exit_reason": "REVERSAL" if order["order_role"] == "ENTRY" else order["order_role"],
     }
 
 

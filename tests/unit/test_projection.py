@@ -553,22 +553,49 @@ def test_order_submitted_twice_is_rejected() -> None:
                  "E1 submitted twice")
 
 
-@pytest.mark.parametrize("side,exit_side", [(BUY, SELL), (SELL, BUY)])
-def test_exit_larger_than_open_position_is_rejected(side: str, exit_side: str) -> None:
-    _fold_raises([
-        created(), submit("E1", side, 10_000), fill("E1", side, 10_000, 1.4, 0.28, minute=0),
-        submit("X1", exit_side, 10_001, role="EXIT"),
-        fill("X1", exit_side, 10_001, 1.41, 0.28, minute=1),
-    ], "closes 10001 but only 10000")
+@pytest.mark.parametrize("side,other", [(BUY, SELL), (SELL, BUY)])
+def test_a_fill_larger_than_the_open_position_reverses_it(side: str, other: str) -> None:
+    # Open 10,000 @ 1.40 (commission 0.28); a 25,000 fill the other way @ 1.41
+    # (commission 0.50) closes the 10,000 and opens 15,000 the other way, as a
+    # broker's net position would: commission split 10/25 and 15/25.
+    # LONG first: gross (1.41 - 1.40) * 10,000 = +100; SHORT first: -100.
+    # net = gross - 0.28 - 0.50 * 10/25 = gross - 0.48
+    run = Run([
+        created(), submit("E1", side, 10_000), fill("E1", side, 10_000, 1.40, 0.28, minute=0),
+        submit("E2", other, 25_000), fill("E2", other, 25_000, 1.41, 0.50, minute=60),
+    ])
+    [trade] = run.coll(TRADES).values()
+    gross = 100.0 if side == BUY else -100.0
+    assert trade["gross_pnl"] == pytest.approx(gross)
+    assert trade["pnl"] == pytest.approx(gross - 0.48)
+    assert trade["exit_reason"] == "REVERSAL"
+    position = run.state.position
+    assert position is not None and position.open_quantity == pytest.approx(15_000)
+    assert position.side.value == ("SHORT" if side == BUY else "LONG")
+    assert position.doc["entry_price"] == 1.41
+    assert position.entry_commission == pytest.approx(0.30)
+    transactions = run.coll(TRANSACTIONS).values()
+    roles = sorted((t["transaction_role"], t["quantity"]) for t in transactions)
+    assert roles == [("ENTRY", 10_000), ("ENTRY", 15_000), ("EXIT", 10_000)]
+    assert {t["execution_id"].endswith("#reversal") for t in transactions
+            if t["quantity"] == 15_000} == {True}
+    assert run.operation["total_commission"] == pytest.approx(0.78)
+    again = Run.__new__(Run)  # the same records fold to the same ids
+    again.op, again.records = run.op, run.records
+    again.state, again.documents = fold(run.op, run.records)
+    assert again.documents == run.documents
 
 
-def test_exit_larger_than_what_is_left_after_a_partial_exit_is_rejected() -> None:
-    _fold_raises([
+def test_an_exit_beyond_what_is_left_after_a_partial_exit_reverses() -> None:
+    run = Run([
         created(), submit("E1", BUY, 10_000), fill("E1", BUY, 10_000, 1.4, 0.28, minute=0),
         submit("X1", SELL, 6_000, role="EXIT"), submit("X2", SELL, 6_000, role="EXIT"),
         fill("X1", SELL, 6_000, 1.41, 0.1, minute=1),
         fill("X2", SELL, 6_000, 1.41, 0.1, minute=2),
-    ], "only 4000")
+    ])
+    assert len(run.coll(TRADES)) == 2
+    assert run.state.position is not None and run.state.position.side.value == "SHORT"
+    assert run.state.position.open_quantity == pytest.approx(2_000)
 
 
 def test_a_fill_larger_than_its_order_is_rejected() -> None:
