@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_default_config_file())
         return (init_settings, env_settings, dotenv_settings, yaml_source)
 
+    @property
+    def live_account(self) -> bool:
+        """True when the configured broker trades a LIVE (real money) account."""
+        return (self.broker_type is BrokerType.IBKR and self.ibkr_account_type == "LIVE") or (
+            self.broker_type is BrokerType.OANDA and self.oanda_environment == "LIVE")
+
     def resolved_replay_dir(self) -> Path:
         """``REPLAY_DATA_DIR``, or the sample data shipped with the package."""
         if self.replay_data_dir is not None:

@@ -71,6 +71,8 @@ class OperationCreate(OperationFields):
     strategy_name: str = Field(..., examples=["MomentumStrategy"])
     initial_capital: float | None = Field(None, gt=0)
     broker: BrokerType | None = Field(None, description="default: the engine's BROKER_TYPE")
+    confirm_live: bool = Field(False, description="required (true) when the engine's broker "
+                                                  "account is LIVE: real money")
 
     _check_capital = field_validator("initial_capital")(_finite)
 
@@ -112,11 +114,12 @@ def _strategy_config(name: str, params: dict[str, Any] | None) -> dict[str, Any]
 
 
 def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path | None,
-                 broker: BrokerType = BrokerType.PAPER) -> dict[str, Any]:
+                 broker: BrokerType = BrokerType.PAPER, live: bool = False) -> dict[str, Any]:
     """The full, validated spec of a new operation (the OPERATION_CREATED data).
 
     ``replay_dir``: where its market data must be (None: from the broker);
-    ``broker``: the broker the engine trades with.
+    ``broker``: the broker the engine trades with; ``live``: whether its
+    account is LIVE (then ``confirm_live`` must be true).
 
     Raises:
         InvalidSpecError: naming the field at fault.
@@ -127,6 +130,9 @@ def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path
     if body.broker is not None and body.broker is not broker:
         raise InvalidSpecError("broker", f"this engine trades through {broker.value} "
                                          "(BROKER_TYPE); start one for the other broker")
+    if live and not body.confirm_live:
+        raise InvalidSpecError("confirm_live", f"the {broker.value} account is LIVE (real "
+                                               "money): set confirm_live to true")
     if replay_dir is not None:
         path = replay_file_path(replay_dir, Asset.parse(body.asset), BarSize(primary))
         if not path.exists():
@@ -136,7 +142,7 @@ def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path
         "asset": body.asset, "bar_sizes": body.bar_sizes, "primary_bar_size": primary,
         "strategy_name": body.strategy_name,
         "initial_capital": body.initial_capital or defaults.default_initial_capital,
-        "broker": broker.value,
+        "broker": broker.value, "live_account": live,
         **_risk_fields(body, defaults),
     }
     spec["strategy_config"] = _strategy_config(body.strategy_name, body.strategy_config)

@@ -123,7 +123,7 @@ class TradingEngine:
         """
         replay_dir = self.settings.resolved_replay_dir() if self.uses_replay else None
         spec = resolve_spec(body, self.settings.risk_management, replay_dir,
-                            self.settings.broker_type)
+                            self.settings.broker_type, self.settings.live_account)
         operation_id = str(ObjectId())
         await self.journal.record(operation_id, [ev.OperationCreated(spec)], source=source,
                                   user=user, new_operation=True)

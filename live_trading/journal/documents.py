@@ -67,6 +67,7 @@ class TradingOperation(Document):
     quantity: float
     max_daily_loss: float | None = None
     broker: str = "PAPER"
+    live_account: bool = False
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None

@@ -346,3 +346,27 @@ async def test_a_gateway_restart_mid_run_ends_in_agreement(mongo_url, tmp_path):
         await services.engine.stop()
         await services.store.client.close()
         await fake.stop()
+
+
+async def test_a_live_account_needs_confirm_live_on_each_operation(mongo_url, tmp_path):
+    server = FakeOANDAServer(FakeOANDA()).start()
+    server.fake.set_price("USD_CAD", 1.4350, 1.4351)
+    settings = make_settings(mongo_url, broker_type="OANDA", oanda_environment="LIVE",
+                             oanda_base_url=server.url, oanda_api_key=server.fake.token,
+                             oanda_account_id=server.fake.account_id,
+                             market_data_source="replay",
+                             replay_data_dir=truncated_replay_dir(tmp_path / "d", bars=60))
+    services = await open_services(settings)
+    try:
+        await services.start()
+        with pytest.raises(InvalidSpecError) as refused:
+            await services.engine.create_operation(OperationCreate(**BODY), source="test")
+        assert refused.value.field == "confirm_live"
+        assert await services.store.db["journal"].count_documents({}) == 0
+        op = await services.engine.create_operation(OperationCreate(**BODY, confirm_live=True),
+                                                    source="test")
+        assert (await services.journal.state(op)).operation["live_account"] is True
+    finally:
+        await services.engine.stop()
+        await services.store.client.close()
+        server.stop()
