@@ -22,9 +22,32 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from live_trading.domain.values import Bar, OrderType, PositionSide
+
+TIE_TOLERANCE = 1e-10
+"""Relative difference below which two prices (or averages) count as equal:
+float noise must not make a crossing where the real numbers tie."""
+
+
+def compare(a: float, b: float) -> int:
+    """-1, 0 or 1 as ``a`` is below, equal to (within TIE_TOLERANCE) or above ``b``."""
+    diff = a - b
+    if abs(diff) <= TIE_TOLERANCE * max(abs(a), abs(b)):
+        return 0
+    return 1 if diff > 0 else -1
+
+
+def field_error(model: str, field: str, value: object, kind: str, message: str,
+                context: dict | None = None) -> ValidationError:
+    """A pydantic ValidationError located on ``field`` (for cross-field rules,
+    so the API's 422 names the parameter at fault)."""
+    error = PydanticCustomError(kind, message, context or {})
+    return ValidationError.from_exception_data(
+        model, [InitErrorDetails(type=error, loc=(field,), input=value)])
+
 
 P = TypeVar("P", bound=BaseModel)
 S = TypeVar("S")

@@ -35,25 +35,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from live_trading.data.indicators import RSI, Bands, BollingerBands
 from live_trading.domain.values import Bar, PositionSide
 
-from .base import Signal, Strategy
-
-TIE_TOLERANCE = 1e-10
-"""Relative difference below which a close and a band count as equal."""
-
-
-def _compare(a: float, b: float) -> int:
-    """-1, 0 or 1 as ``a`` is below, equal to (within tolerance) or above ``b``."""
-    diff = a - b
-    if abs(diff) <= TIE_TOLERANCE * max(abs(a), abs(b)):
-        return 0
-    return 1 if diff > 0 else -1
-
+from .base import Signal, Strategy, compare, field_error
 
 class MeanReversionParams(BaseModel):
     """Parameters of :class:`MeanReversionStrategy`; periods are in bars."""
@@ -72,13 +59,10 @@ class MeanReversionParams(BaseModel):
     @model_validator(mode="after")
     def _oversold_below_overbought(self) -> MeanReversionParams:
         if self.rsi_oversold >= self.rsi_overbought:
-            error = PydanticCustomError(
+            raise field_error(type(self).__name__, "rsi_oversold", self.rsi_oversold,
                 "threshold_order",
                 "rsi_oversold must be less than rsi_overbought ({rsi_overbought})",
-                {"rsi_overbought": self.rsi_overbought},
-            )
-            details = InitErrorDetails(type=error, loc=("rsi_oversold",), input=self.rsi_oversold)
-            raise ValidationError.from_exception_data(type(self).__name__, [details])
+                {"rsi_overbought": self.rsi_overbought})
         return self
 
 
@@ -130,15 +114,15 @@ class MeanReversionStrategy(Strategy[MeanReversionParams, MeanReversionState]):
                 rsi: float) -> tuple[PositionSide | None, str]:
         """The wanted position at this bar and why (rules 1-4 of the module doc)."""
         p = self.params
-        if _compare(close, bands.upper) > 0 and rsi > p.rsi_overbought:
+        if compare(close, bands.upper) > 0 and rsi > p.rsi_overbought:
             return PositionSide.SHORT, (f"close above upper Bollinger band ({p.bb_period}, "
                                         f"{p.bb_std:g}) and RSI({p.rsi_period}) "
                                         f"> {p.rsi_overbought:g}")
-        if _compare(close, bands.lower) < 0 and rsi < p.rsi_oversold:
+        if compare(close, bands.lower) < 0 and rsi < p.rsi_oversold:
             return PositionSide.LONG, (f"close below lower Bollinger band ({p.bb_period}, "
                                        f"{p.bb_std:g}) and RSI({p.rsi_period}) "
                                        f"< {p.rsi_oversold:g}")
-        to_middle = _compare(close, bands.middle)
+        to_middle = compare(close, bands.middle)
         if (target is PositionSide.LONG and to_middle >= 0) or (
                 target is PositionSide.SHORT and to_middle <= 0):
             return None, f"close reverted to the middle band (SMA {p.bb_period})"

@@ -25,25 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from live_trading.data.indicators import SMA
 from live_trading.domain.values import Bar, PositionSide
 
-from .base import Signal, Strategy
-
-TIE_TOLERANCE = 1e-10
-"""Relative difference below which SMA(fast) and SMA(slow) count as equal."""
-
-
-def _compare(fast: float, slow: float) -> int:
-    """-1, 0 or 1 as ``fast`` is below, equal to (within tolerance) or above ``slow``."""
-    diff = fast - slow
-    if abs(diff) <= TIE_TOLERANCE * max(abs(fast), abs(slow)):
-        return 0
-    return 1 if diff > 0 else -1
-
+from .base import Signal, Strategy, compare, field_error
 
 class MomentumParams(BaseModel):
     """Parameters of :class:`MomentumStrategy`; periods are counted in bars."""
@@ -56,13 +43,10 @@ class MomentumParams(BaseModel):
     @model_validator(mode="after")
     def _fast_below_slow(self) -> MomentumParams:
         if self.fast_period >= self.slow_period:
-            error = PydanticCustomError(
-                "period_order",
-                "fast_period must be less than slow_period ({slow_period})",
-                {"slow_period": self.slow_period},
-            )
-            details = InitErrorDetails(type=error, loc=("fast_period",), input=self.fast_period)
-            raise ValidationError.from_exception_data(type(self).__name__, [details])
+            raise field_error(type(self).__name__, "fast_period", self.fast_period,
+                              "period_order",
+                              "fast_period must be less than slow_period ({slow_period})",
+                              {"slow_period": self.slow_period})
         return self
 
 
@@ -72,7 +56,7 @@ class MomentumState:
 
     fast: SMA
     slow: SMA
-    prev_order: int | None = None  # _compare(fast, slow) at the previous bar
+    prev_order: int | None = None  # compare(fast, slow) at the previous bar
     target: PositionSide | None = None
     bars_seen: int = 0
 
@@ -100,7 +84,7 @@ class MomentumStrategy(Strategy[MomentumParams, MomentumState]):
         slow = state.slow.update(bar.close)
         if fast is None or slow is None:
             return None
-        order, prev_order = _compare(fast, slow), state.prev_order
+        order, prev_order = compare(fast, slow), state.prev_order
         state.prev_order = order
         if prev_order is not None and prev_order <= 0 < order:
             wanted, verb = PositionSide.LONG, "above"

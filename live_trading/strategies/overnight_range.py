@@ -47,23 +47,13 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from live_trading.domain.values import Bar, OrderType, PositionSide
 
-from .base import Signal, Strategy
-
-TIE_TOLERANCE = 1e-10
-"""Relative difference below which the close is as near the high as the low."""
+from .base import TIE_TOLERANCE, Signal, Strategy, field_error
 
 _HOUR = {"ge": 0, "le": 23}
-
-
-def _field_error(model: str, field: str, value: object, message: str) -> ValidationError:
-    error = PydanticCustomError("hour_order", message)
-    return ValidationError.from_exception_data(
-        model, [InitErrorDetails(type=error, loc=(field,), input=value)])
 
 
 class OvernightRangeParams(BaseModel):
@@ -86,13 +76,13 @@ class OvernightRangeParams(BaseModel):
     def _phases_apart(self) -> OvernightRangeParams:
         name, start, end = type(self).__name__, self.range_start_hour, self.range_end_hour
         if start == end:
-            raise _field_error(name, "range_end_hour", end,
+            raise field_error(name, "range_end_hour", end, "hour_order",
                                "range_end_hour must differ from range_start_hour")
         if self.exit_hour <= end:
-            raise _field_error(name, "exit_hour", self.exit_hour,
+            raise field_error(name, "exit_hour", self.exit_hour, "hour_order",
                                f"exit_hour must be after range_end_hour ({end})")
         if start > end and self.exit_hour > start:
-            raise _field_error(name, "exit_hour", self.exit_hour, "exit_hour must not be "
+            raise field_error(name, "exit_hour", self.exit_hour, "hour_order", "exit_hour must not be "
                                f"after range_start_hour ({start}) when the window wraps")
         return self
 

@@ -46,28 +46,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from live_trading.data.indicators import SMA, Channel, DonchianChannel
 from live_trading.domain.values import Bar, BarSize, PositionSide
 
-from .base import Signal, Strategy
-
-TIE_TOLERANCE = 1e-10
-"""Relative difference below which a higher close and its SMA count as equal."""
-
-
-def _compare(a: float, b: float) -> int:
-    """-1, 0 or 1 as ``a`` is below, equal to (within tolerance) or above ``b``."""
-    diff = a - b
-    if abs(diff) <= TIE_TOLERANCE * max(abs(a), abs(b)):
-        return 0
-    return 1 if diff > 0 else -1
-
+from .base import Signal, Strategy, compare, field_error
 
 class TrendFollowingParams(BaseModel):
     """Parameters of :class:`TrendFollowingStrategy`; periods are in bars."""
@@ -103,13 +89,10 @@ class TrendFollowingParams(BaseModel):
     @model_validator(mode="after")
     def _exit_within_entry(self) -> TrendFollowingParams:
         if self.exit_period > self.entry_period:
-            error = PydanticCustomError(
+            raise field_error(type(self).__name__, "exit_period", self.exit_period,
                 "period_order",
                 "exit_period must not exceed entry_period ({entry_period})",
-                {"entry_period": self.entry_period},
-            )
-            details = InitErrorDetails(type=error, loc=("exit_period",), input=self.exit_period)
-            raise ValidationError.from_exception_data(type(self).__name__, [details])
+                {"entry_period": self.entry_period})
         return self
 
 
@@ -159,7 +142,7 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams, TrendFollowingState]
         close = float(bar.close)
         sma = state.trend_sma.update(close)
         state.trend_close = close
-        state.trend = 0 if sma is None else _compare(close, sma)
+        state.trend = 0 if sma is None else compare(close, sma)
 
     def on_bar(self, state: TrendFollowingState, bar: Bar) -> Signal | None:
         state.entry.update(bar)
