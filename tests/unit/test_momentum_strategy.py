@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from datetime import datetime
-
 import pandas as pd
 import pytest
 from pydantic import ValidationError
@@ -14,39 +11,19 @@ from live_trading.strategies import (
     STRATEGIES,
     MomentumParams,
     MomentumStrategy,
-    Signal,
-    Strategy,
     UnknownStrategyError,
     create_strategy,
     strategy_names,
     validate_params,
 )
+from tests.unit.helpers import SAMPLE_DATA, load_bars, run_signals
 
-DATA = "/work/shared/data/USDCAD_1h.csv"
+DATA = SAMPLE_DATA / "USDCAD_1h.csv"
 
 
 @pytest.fixture(scope="module")
 def bars() -> list[Bar]:
-    with open(DATA, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return [
-        Bar(
-            datetime.fromisoformat(r["time"]),
-            float(r["open"]), float(r["high"]), float(r["low"]), float(r["close"]),
-            float(r["volume"]),
-        )
-        for r in rows
-    ]
-
-
-def _run(strategy: Strategy, bars: list[Bar]) -> list[tuple[int, Signal]]:
-    state = strategy.new_state()
-    out = []
-    for i, bar in enumerate(bars):
-        signal = strategy.on_bar(state, bar)
-        if signal is not None:
-            out.append((i, signal))
-    return out
+    return load_bars()
 
 
 def _pandas_crossovers(fast: int, slow: int) -> list[tuple[str, str]]:
@@ -76,7 +53,7 @@ def test_signals_match_pandas(bars: list[Bar], fast: int, slow: int) -> None:
     strategy = create_strategy("MomentumStrategy", {"fast_period": fast, "slow_period": slow})
     got = [
         (bars[i].time.strftime("%Y-%m-%dT%H:%M:%SZ"), sig.target.value)
-        for i, sig in _run(strategy, bars)
+        for i, sig in run_signals(strategy, bars)
     ]
     expected = _pandas_crossovers(fast, slow)
     assert len(expected) > 10
@@ -85,7 +62,7 @@ def test_signals_match_pandas(bars: list[Bar], fast: int, slow: int) -> None:
 
 def test_default_strategy_on_real_file(bars: list[Bar]) -> None:
     strategy = MomentumStrategy(MomentumParams())
-    signals = _run(strategy, bars)
+    signals = run_signals(strategy, bars)
     targets = [s.target for _, s in signals]
     assert all(a != b for a, b in zip(targets, targets[1:]))  # alternates
     assert set(targets) == {PositionSide.LONG, PositionSide.SHORT}
@@ -109,7 +86,7 @@ def test_default_strategy_on_real_file(bars: list[Bar]) -> None:
 def test_state_rebuilt_by_replaying_warmup_bars(bars: list[Bar]) -> None:
     """A fresh state fed the last warmup_bars bars yields the same next signals."""
     strategy = create_strategy("MomentumStrategy", {})
-    full = _run(strategy, bars)
+    full = run_signals(strategy, bars)
     cut = 2000
     state = strategy.new_state()
     for bar in bars[cut - strategy.warmup_bars : cut]:

@@ -16,18 +16,9 @@ from live_trading.data.replay import (
     replay_file_path,
 )
 from live_trading.domain.values import Asset, Bar, BarSize
+from tests.unit.helpers import SleepRecorder
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
-
-
-class SleepRecorder:
-    """Stands in for asyncio.sleep: records the delays, never waits."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 def _write_hours(tmp_path: Path, count: int, *, bad_line: bool = False) -> Path:

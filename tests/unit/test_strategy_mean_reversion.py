@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from live_trading.strategies import (
     STRATEGIES,
     MeanReversionParams,
     MeanReversionStrategy,
-    Signal,
     create_strategy,
     validate_params,
 )
@@ -27,23 +25,12 @@ NAME = "MeanReversionStrategy"
 TOL = 1e-10  # the strategy's relative tie tolerance for close vs band
 
 
+from tests.unit.helpers import iso, load_bars, run_signals  # noqa: E402
+
+
 @pytest.fixture(scope="module")
 def bars() -> list[Bar]:
-    with open(DATA, newline="") as fh:
-        return [
-            Bar(datetime.fromisoformat(r["time"]), float(r["open"]), float(r["high"]),
-                float(r["low"]), float(r["close"]))
-            for r in csv.DictReader(fh)
-        ]
-
-
-def _run(strategy: MeanReversionStrategy, bars: list[Bar]) -> list[tuple[int, Signal]]:
-    state = strategy.new_state()
-    return [(i, s) for i, b in enumerate(bars) if (s := strategy.on_bar(state, b)) is not None]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return load_bars()
 
 
 def _wilder_rsi(close: pd.Series, n: int) -> pd.Series:
@@ -105,8 +92,8 @@ PARAM_SETS = [
 def test_signals_match_pandas(bars: list[Bar], params: dict) -> None:
     p = MeanReversionParams(**params)
     strategy = create_strategy(NAME, params)
-    got = [(_iso(bars[i].time), s.target.value if s.target else None)
-           for i, s in _run(strategy, bars)]
+    got = [(iso(bars[i].time), s.target.value if s.target else None)
+           for i, s in run_signals(strategy, bars)]
     expected = _pandas_signals(p.bb_period, p.bb_std, p.rsi_period, p.rsi_oversold,
                                p.rsi_overbought)
     assert len(expected) > 20
@@ -114,7 +101,7 @@ def test_signals_match_pandas(bars: list[Bar], params: dict) -> None:
 
 
 def test_default_signal_count(bars: list[Bar]) -> None:
-    signals = _run(create_strategy(NAME, {}), bars)
+    signals = run_signals(create_strategy(NAME, {}), bars)
     targets = [s.target for _, s in signals]
     assert len(signals) == 136
     assert (targets.count(PositionSide.LONG), targets.count(PositionSide.SHORT)) == (24, 44)
@@ -129,10 +116,10 @@ def test_first_known_trade(bars: list[Bar]) -> None:
     (at 08:00 close 1.4408 was above the band 1.44119 but RSI only 68.61): SHORT.
     Exit: 2025-01-17T15:00Z close 1.4401 <= middle band 1.440615: flat.
     """
-    signals = _run(create_strategy(NAME, {}), bars)
+    signals = run_signals(create_strategy(NAME, {}), bars)
     (i, entry), (j, exit_) = signals[0], signals[1]
-    assert (_iso(bars[i].time), entry.target) == ("2025-01-17T09:00:00Z", PositionSide.SHORT)
-    assert (_iso(bars[j].time), exit_.target) == ("2025-01-17T15:00:00Z", None)
+    assert (iso(bars[i].time), entry.target) == ("2025-01-17T09:00:00Z", PositionSide.SHORT)
+    assert (iso(bars[j].time), exit_.target) == ("2025-01-17T15:00:00Z", None)
     assert entry.entry_type is OrderType.MARKET and entry.entry_price is None
 
     df = pd.read_csv(DATA)
@@ -156,7 +143,7 @@ def test_first_known_trade(bars: list[Bar]) -> None:
 
 def test_alternation_and_flat_rules(bars: list[Bar]) -> None:
     strategy = create_strategy(NAME, {})
-    signals = _run(strategy, bars)
+    signals = run_signals(strategy, bars)
     previous: PositionSide | None = None
     for i, sig in signals:
         ind = sig.indicators

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,27 +25,16 @@ NAME = "OvernightRangeStrategy"
 Event = tuple[str, str | None, str, float | None]  # time, target, entry type, entry price
 
 
+from tests.unit.helpers import iso, load_bars, run_signals  # noqa: E402
+
+
 @pytest.fixture(scope="module")
 def bars() -> list[Bar]:
-    with open(DATA, newline="") as fh:
-        return [
-            Bar(datetime.fromisoformat(r["time"]), float(r["open"]), float(r["high"]),
-                float(r["low"]), float(r["close"]))
-            for r in csv.DictReader(fh)
-        ]
-
-
-def _run(strategy: OvernightRangeStrategy, bars: list[Bar]) -> list[tuple[int, Signal]]:
-    state = strategy.new_state()
-    return [(i, s) for i, b in enumerate(bars) if (s := strategy.on_bar(state, b)) is not None]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return load_bars()
 
 
 def _events(bars: list[Bar], signals: list[tuple[int, Signal]]) -> list[Event]:
-    return [(_iso(bars[i].time), s.target.value if s.target else None, s.entry_type.value,
+    return [(iso(bars[i].time), s.target.value if s.target else None, s.entry_type.value,
              s.entry_price) for i, s in signals]
 
 
@@ -110,15 +98,15 @@ PARAM_SETS = [
 
 @pytest.mark.parametrize("params", PARAM_SETS)
 def test_signals_match_pandas(bars: list[Bar], params: dict) -> None:
-    got = _events(bars, _run(create_strategy(NAME, params), bars))
+    got = _events(bars, run_signals(create_strategy(NAME, params), bars))
     expected = _pandas_signals(OvernightRangeParams(**params))
     assert len(expected) > 100
     assert got == expected
 
 
 def test_default_signal_counts(bars: list[Bar]) -> None:
-    market = _run(create_strategy(NAME, {}), bars)
-    stop = _run(create_strategy(NAME, {"entry": "STOP"}), bars)
+    market = run_signals(create_strategy(NAME, {}), bars)
+    stop = run_signals(create_strategy(NAME, {"entry": "STOP"}), bars)
     assert len(market) == 396 and len(stop) == 428
     targets = [s.target for _, s in market]
     assert (targets.count(PositionSide.LONG), targets.count(PositionSide.SHORT)) == (113, 85)
@@ -135,10 +123,10 @@ def test_first_known_trade(bars: list[Bar]) -> None:
     (inside); 08:00 closes 1.4373 > 1.4367: LONG. Flat at the close of the
     20:00 bar (close 1.4398).
     """
-    signals = _run(create_strategy(NAME, {}), bars)
+    signals = run_signals(create_strategy(NAME, {}), bars)
     (i, entry), (j, exit_) = signals[0], signals[1]
-    assert (_iso(bars[i].time), entry.target) == ("2025-01-16T08:00:00Z", PositionSide.LONG)
-    assert (_iso(bars[j].time), exit_.target) == ("2025-01-16T20:00:00Z", None)
+    assert (iso(bars[i].time), entry.target) == ("2025-01-16T08:00:00Z", PositionSide.LONG)
+    assert (iso(bars[j].time), exit_.target) == ("2025-01-16T20:00:00Z", None)
     df = pd.read_csv(DATA)
     window = df[df["time"].between("2025-01-16T00", "2025-01-16T06:59")]
     assert len(window) == 7
@@ -153,11 +141,11 @@ def test_first_known_stop_entry(bars: list[Bar]) -> None:
     """2025-01-16T07:00Z, the first bar after the window: close 1.4356 is
     1.4356 - 1.4323 = 0.0033 above the low and 1.4367 - 1.4356 = 0.0011 below
     the high, nearer the high: buy stop at 1.4367."""
-    signals = _run(create_strategy(NAME, {"entry": "STOP"}), bars)
+    signals = run_signals(create_strategy(NAME, {"entry": "STOP"}), bars)
     i, entry = signals[0]
-    assert (_iso(bars[i].time), entry.target) == ("2025-01-16T07:00:00Z", PositionSide.LONG)
+    assert (iso(bars[i].time), entry.target) == ("2025-01-16T07:00:00Z", PositionSide.LONG)
     assert (entry.entry_type, entry.entry_price) == (OrderType.STOP, 1.4367)
-    assert _iso(bars[signals[1][0]].time) == "2025-01-16T20:00:00Z"
+    assert iso(bars[signals[1][0]].time) == "2025-01-16T20:00:00Z"
     assert signals[1][1].target is None
 
 
@@ -166,7 +154,7 @@ def test_day_rules(bars: list[Bar], params: dict) -> None:
     """Entries alternate with exits, at most one per day, inside the session;
     every exit is at the first bar outside the entry day's session."""
     p = OvernightRangeParams(**params)
-    signals = _run(create_strategy(NAME, params), bars)
+    signals = run_signals(create_strategy(NAME, params), bars)
     assert signals[0][0] >= create_strategy(NAME, params).warmup_bars
     entry_days = []
     for n, (i, sig) in enumerate(signals):

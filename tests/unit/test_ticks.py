@@ -9,19 +9,10 @@ import pytest
 
 from live_trading.data.ticks import Tick, TickReplayFeed, ticks_from_bar
 from live_trading.domain.values import Bar, BarSize
+from tests.unit.helpers import SleepRecorder
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-class SleepRecorder:
-    """Stands in for asyncio.sleep: records the delays, never waits."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 def _write_hours(tmp_path: Path, count: int, *, bad_line: bool = False) -> Path:
