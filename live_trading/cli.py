@@ -25,6 +25,8 @@ from live_trading.config import Settings
 app = typer.Typer(help="live_trading: event-sourced live trading engine", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models projected from the journal", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+users_app = typer.Typer(help="Users of the API and their roles", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
@@ -183,3 +185,27 @@ def projections_rebuild() -> None:
 
 if __name__ == "__main__":
     app()
+
+
+@users_app.command("create")
+def users_create(
+        username: str = typer.Option(..., "--username", "-u", prompt=True, help="login name"),
+        role: str = typer.Option("viewer", "--role", help="viewer, trader or admin"),
+        password: str = typer.Option(..., "--password", envvar="LT_USER_PASSWORD", prompt=True,
+                                     hide_input=True, confirmation_prompt=True,
+                                     help="at least 8 characters (or LT_USER_PASSWORD)")
+) -> None:
+    """Create a user (the first one with --role admin)."""
+    from live_trading.security import Role, create_user
+
+    try:
+        chosen = Role(role.lower())
+    except ValueError:
+        err.print(f"[red]error:[/red] --role must be viewer, trader or admin, not {role!r}")
+        raise typer.Exit(2) from None
+
+    async def work(services: Services) -> None:
+        await create_user(username, password, chosen)
+
+    _with_services(work)
+    console.print(f"created user {username!r} with role {chosen}")

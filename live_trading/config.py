@@ -71,6 +71,11 @@ class LoggingSettings(BaseModel):
     journal_retention_days: int = Field(90, ge=1)
 
 
+PLACEHOLDER_SECRET = "change-me"
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key",
+                                 "...", "placeholder"})
+
+
 def _default_config_file() -> Path:
     return Path(os.environ.get("CONFIG_FILE", "config/config.yaml"))
 
@@ -111,6 +116,26 @@ class Settings(BaseSettings):
     paper_broker: PaperBrokerSettings = PaperBrokerSettings()
     logging: LoggingSettings = LoggingSettings()
 
+    # Gateway mode: ``trading`` sends orders to the broker and keeps the trade
+    # log; ``simulation`` never reaches a broker (orders are filled by the
+    # built-in simulator) and streams signals and simulated trades.
+    mode: Literal["trading", "simulation"] = "trading"
+    environment: Literal["development", "production"] = Field(
+        "production", description="development allows a placeholder SECRET_KEY")
+    trading_worker_enabled: bool = True
+    trading_worker_interval_seconds: float = Field(60.0, gt=0)
+    trade_log_dir: Path = Path("./logs")
+    # Security: JWT bearer tokens signed with SECRET_KEY (HS256).
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    access_token_expire_minutes: int = Field(60, ge=1)
+    rate_limit_enabled: bool = True
+    rate_limit_login: str = Field("10/minute", description="limits syntax, per client")
+    rate_limit_mutations: str = Field("120/minute", description="limits syntax, per client")
+    log_format: Literal["json", "text"] = "json"
+    # Live feed: MongoDB change streams when the server has them, else polling.
+    feed_source: Literal["auto", "change_stream", "poll"] = "auto"
+    feed_poll_seconds: float = Field(0.25, gt=0)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -128,6 +153,23 @@ class Settings(BaseSettings):
         """True when the configured broker trades a LIVE (real money) account."""
         return (self.broker_type is BrokerType.IBKR and self.ibkr_account_type == "LIVE") or (
             self.broker_type is BrokerType.OANDA and self.oanda_environment == "LIVE")
+
+    @property
+    def secret_is_placeholder(self) -> bool:
+        """True when SECRET_KEY is a known placeholder or shorter than 32 characters."""
+        value = self.secret_key.get_secret_value()
+        return value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 32
+
+    def check_secret_key(self) -> None:
+        """Refuse to serve with a placeholder SECRET_KEY outside development.
+
+        Raises:
+            ValueError: ENVIRONMENT is production and SECRET_KEY is a placeholder.
+        """
+        if self.environment != "development" and self.secret_is_placeholder:
+            raise ValueError("SECRET_KEY is a placeholder (or shorter than 32 characters); "
+                             "set a random one, e.g. `openssl rand -hex 32`, or run with "
+                             "ENVIRONMENT=development")
 
     def resolved_replay_dir(self) -> Path:
         """``REPLAY_DATA_DIR``, or the sample data shipped with the package."""

@@ -19,6 +19,7 @@ import pytest
 from live_trading.bootstrap import Services, open_services
 from live_trading.config import Settings
 from live_trading.store.embedded import free_port
+from tests.auth_helpers import PASSWORD, TEST_SECRET, bearer, login, seed_user
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -39,12 +40,23 @@ def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     stop()
 
 
+ADMIN = "admin"
+# Every test server: a real secret (so production checks pass), a rate limit
+# no test reaches by accident, and no scheduled worker cycles (tests that
+# are about the worker turn it on), so journals are deterministic.
+SERVER_DEFAULTS = {"SECRET_KEY": TEST_SECRET, "RATE_LIMIT_MUTATIONS": "100000/minute",
+                   "RATE_LIMIT_LOGIN": "100000/minute", "TRADING_WORKER_ENABLED": "false",
+                   "LOG_FORMAT": "text"}
+
+
 def unique_db() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
 
 
 def make_settings(mongo_url: str, **overrides) -> Settings:
-    values = {"mongodb_url": mongo_url, "mongodb_db_name": unique_db(), "replay_speed": 0.0}
+    values = {"mongodb_url": mongo_url, "mongodb_db_name": unique_db(), "replay_speed": 0.0,
+              "secret_key": TEST_SECRET, "trading_worker_enabled": False,
+              "rate_limit_mutations": "100000/minute", "rate_limit_login": "100000/minute"}
     values.update(overrides)
     return Settings(**values)
 
@@ -62,12 +74,35 @@ class LiveServer:
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **env}
+        self.env = {**os.environ, **SERVER_DEFAULTS, **env}
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
+        self._token: str | None = None
+
+    def add_user(self, username: str, role: str, password: str = PASSWORD) -> None:
+        """Create a user in the server's database (before or after start)."""
+        if self.env.get("MONGODB_URL"):
+            seed_user(self.env["MONGODB_URL"], self.env.get("MONGODB_DB_NAME", "trading_bot"),
+                      username, role, password)
+            return
+        assert self.proc is None or self.proc.poll() is not None, \
+            "with the embedded store, add users before start"
+        result = subprocess.run(
+            [str(BIN / "live-trading"), "users", "create", "--username", username,
+             "--role", role, "--password", password],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 or "exists already" in result.stderr, result.stderr
+
+    def token(self, username: str = ADMIN, password: str = PASSWORD) -> str:
+        if username != ADMIN:
+            return login(self.url, username, password)
+        if self._token is None:
+            self._token = login(self.url, ADMIN, password)
+        return self._token
 
     def start(self, *args: str, timeout_s: float = 60) -> LiveServer:
+        self.add_user(ADMIN, "admin")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(BIN / "live-trading"), "run", "--port", str(self.port), *args],
@@ -83,8 +118,9 @@ class LiveServer:
             time.sleep(0.2)
         raise TimeoutError(self.log_path.read_text()[-3000:])
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30)
+    def client(self, username: str = ADMIN) -> httpx.Client:
+        """An HTTP client carrying a bearer token of ``username`` (admin by default)."""
+        return httpx.Client(base_url=self.url, timeout=30, headers=bearer(self.token(username)))
 
     def wait_idle(self, timeout_s: float = 300) -> dict:
         """Wait until no runner is running (every replay has ended)."""

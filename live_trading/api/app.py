@@ -12,15 +12,21 @@ from live_trading.config import Settings
 
 from .errors import install_error_handlers
 from .routers import (
+    auth,
     brokers,
     history,
     metrics,
     operations,
     positions,
+    prometheus,
     recovery,
     risk,
     strategies,
     system,
+    trade_log,
+    trading,
+    users,
+    ws,
 )
 
 
@@ -60,6 +66,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
     install_error_handlers(app)
     for router in (operations.router, history.router, positions.router, recovery.router,
                    risk.router, strategies.router, metrics.router, brokers.router,
-                   system.router):
+                   system.router, auth.router, users.router, trading.router,
+                   trade_log.router, ws.router, prometheus.router):
         app.include_router(router)
     return app

@@ -77,7 +77,8 @@ async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
     await db.command("ping")
     from live_trading.brokers.configs import BrokerConfig
     from live_trading.journal.documents import ALL_DOCUMENTS
+    from live_trading.security.users import User
 
-    await init_beanie(database=db, document_models=[*ALL_DOCUMENTS, BrokerConfig])
+    await init_beanie(database=db, document_models=[*ALL_DOCUMENTS, BrokerConfig, User])
     log.info("store ready: database %s", db_name)
     return Store(client=client, db=db, url=url, embedded=embedded)
