@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
@@ -43,6 +44,7 @@ class Services:
     broker_metrics: BrokerMetrics
     history: HistoryCache
     last_recovery: dict | None = None
+    worker: Any = None  # the scheduled trading worker (live_trading.engine.worker)
 
     async def start(self, *, recover: bool = True) -> None:
         """Connect the broker, run start-up recovery, then start the runners."""
