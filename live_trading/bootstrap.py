@@ -19,10 +19,12 @@ from live_trading.config import BrokerType, Settings
 from live_trading.data.live_source import BrokerBarSource
 from live_trading.data.sources import ReplaySource
 from live_trading.domain.values import Asset, BarSize
+from live_trading.engine.cycle import TradingCycles
 from live_trading.engine.ports import MarketSource
 from live_trading.engine.recovery import RecoveryService
 from live_trading.engine.runner import RunnerDeps
 from live_trading.engine.trading_engine import TradingEngine
+from live_trading.engine.worker import TradingWorker
 from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.journal.service import JournalService
 from live_trading.store.history_cache import HistoryCache
@@ -45,18 +47,27 @@ class Services:
     history: HistoryCache
     last_recovery: dict | None = None
     worker: Any = None  # the scheduled trading worker (live_trading.engine.worker)
+    data_broker: Any = None  # the broker streaming bars, when not replay files
+
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
 
     async def start(self, *, recover: bool = True) -> None:
         """Connect the broker, run start-up recovery, then start the runners."""
         if recover:
             await self.store.abort_orphaned_transactions()
         await self.engine.deps.broker.connect()
+        if self.data_broker is not None and self.data_broker is not self.engine.deps.broker:
+            await self.data_broker.connect()
         if recover:
             self.last_recovery = await self.recovery.run()
         await self.engine.start()
 
     async def close(self) -> None:
         await self.engine.stop()
+        if self.data_broker is not None and self.data_broker is not self.engine.deps.broker:
+            await self.data_broker.disconnect()
         await self.store.close()
 
 
@@ -80,12 +91,23 @@ def build_broker(settings: Settings, store: Store):
                                      account=settings.ibkr_account))
     if settings.broker_type is BrokerType.OANDA:
         return _oanda(settings)
+    return _paper(settings, store, f"{settings.mongodb_db_name}_paper_broker")
+
+
+def build_simulator(settings: Settings, store: Store):
+    """The simulator of ``simulation`` mode: the paper broker's fill model
+    with its own state (``<MONGODB_DB_NAME>_simulation``), named ``simulation``."""
+    simulator = _paper(settings, store, f"{settings.mongodb_db_name}_simulation")
+    simulator.name = "simulation"
+    return simulator
+
+
+def _paper(settings: Settings, store: Store, database: str):
     paper = settings.paper_broker
     config = PaperBrokerConfig(
         half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
         commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum)
-    paper_store = MongoPaperStore(store.client, f"{settings.mongodb_db_name}_paper_broker")
-    return PaperBroker(config, store=paper_store)
+    return PaperBroker(config, store=MongoPaperStore(store.client, database))
 
 
 def _oanda(settings: Settings):
@@ -138,16 +160,12 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     journal = JournalService(journal_store)
     market_data = MarketDataStore(store)
     broker_metrics = BrokerMetrics()
-    given = broker is not None
-    broker = MeteredBroker(broker if given else build_broker(settings, store), broker_metrics)
-    simulated = settings.broker_type is BrokerType.PAPER or given
-    market = market if given else (broker if simulated else None)
-    use_broker_data = settings.market_data_source == "broker" or (
-        settings.market_data_source is None and not simulated)
-    sources = broker_source_factory(broker) if use_broker_data else \
+    broker, market, data_broker = _venues(settings, store, broker_metrics, broker, market)
+    sources = broker_source_factory(data_broker) if data_broker is not None else \
         replay_source_factory(settings)
-    history = HistoryCache(store, broker if use_broker_data else ReplayHistory(
-        settings.resolved_replay_dir()), broker.name if use_broker_data else "replay")
+    history = HistoryCache(store, data_broker if data_broker is not None else ReplayHistory(
+        settings.resolved_replay_dir()), data_broker.name if data_broker is not None
+        else "replay")
     deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=market,
                       source_factory=sources,
                       max_position_size=settings.risk_management.max_position_size)
@@ -155,8 +173,39 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     recovery = RecoveryService(journal, journal_store, broker, market_data,
                                settings.logging.journal_retention_days)
     engine.reconciler = recovery.reconcile
-    engine.uses_replay = not use_broker_data
+    engine.uses_replay = data_broker is None
     if hasattr(broker.inner, "on_connection_event"):
         broker.inner.on_connection_event = engine.on_connection_event
-    return Services(settings, store, journal_store, journal, market_data, engine, recovery,
-                    broker_metrics, history)
+    services = Services(settings, store, journal_store, journal, market_data, engine, recovery,
+                        broker_metrics, history)
+    services.data_broker = data_broker
+    cycles = TradingCycles(engine, quotes_from_broker=data_broker is not None,
+                           max_position_size=settings.risk_management.max_position_size)
+    services.worker = TradingWorker(cycles, enabled=settings.trading_worker_enabled,
+                                    interval_seconds=settings.trading_worker_interval_seconds)
+    return services
+
+
+def _venues(settings: Settings, store: Store, metrics: BrokerMetrics, broker, market):
+    """(the broker orders go to, the simulated market that fills them or
+    None, the broker whose bars feed the engine or None for replay files).
+
+    In ``simulation`` mode orders never reach a broker: they go to the
+    built-in simulator (the paper broker's matching, state in
+    ``<MONGODB_DB_NAME>_simulation``); with ``MARKET_DATA_SOURCE=broker`` the
+    configured broker still streams the bars."""
+    if broker is not None:  # tests: a given venue
+        wrapped = MeteredBroker(broker, metrics)
+        return wrapped, market, wrapped if settings.market_data_source == "broker" else None
+    if settings.mode == "simulation":
+        simulator = MeteredBroker(build_simulator(settings, store), metrics)
+        data = None
+        if settings.market_data_source == "broker" and \
+                settings.broker_type is not BrokerType.PAPER:
+            data = MeteredBroker(build_broker(settings, store), metrics)
+        return simulator, simulator, data
+    real = MeteredBroker(build_broker(settings, store), metrics)
+    simulated = settings.broker_type is BrokerType.PAPER
+    from_broker = settings.market_data_source == "broker" or (
+        settings.market_data_source is None and not simulated)
+    return real, real if simulated else None, real if from_broker else None

@@ -11,6 +11,7 @@ from live_trading.bootstrap import open_services
 from live_trading.config import Settings
 
 from .errors import install_error_handlers
+from .ratelimit import RateLimiter
 from .routers import (
     auth,
     brokers,
@@ -45,8 +46,15 @@ async def _create_demo(services) -> None:
 
 def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
     """The API with its lifespan: opens the store, starts the engine (and,
-    with ``demo``, creates the demo operation when there is none)."""
+    with ``demo``, creates the demo operation when there is none).
+
+    Raises:
+        ValueError: SECRET_KEY is a placeholder outside ENVIRONMENT=development,
+            or a RATE_LIMIT_* setting is not a rate limit.
+    """
     settings = settings or Settings()
+    settings.check_secret_key()
+    rate_limiter = RateLimiter(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,14 +63,17 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         await services.start()
         if demo:
             await _create_demo(services)
+        services.worker.start()
         try:
             yield
         finally:
+            await services.worker.stop()
             await services.close()
 
     app = FastAPI(title="live_trading", version="0.1.0", lifespan=lifespan,
                   description="Event-sourced live trading: operations, orders, positions, "
                               "trades and the journal they are projected from.")
+    app.state.rate_limiter = rate_limiter
     install_error_handlers(app)
     for router in (operations.router, history.router, positions.router, recovery.router,
                    risk.router, strategies.router, metrics.router, brokers.router,

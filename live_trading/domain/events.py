@@ -90,7 +90,9 @@ class MarketDataRejected(Event):
 class SignalGenerated(Event):
     """The strategy asked for a position (``target`` LONG, SHORT or None for
     flat) on the close of ``bar`` (time, open, high, low, close, volume);
-    ``decision`` says what the engine did about it."""
+    ``decision`` says what the engine did about it. ``recent_bars``: the last
+    primary bars up to and including ``bar``, oldest first, in the same shape
+    (the audit trail of the trade log; empty in journals written before it)."""
 
     ACTION_TYPE: ClassVar[str] = "SIGNAL_GENERATED"
     bar_size: str
@@ -99,6 +101,7 @@ class SignalGenerated(Event):
     reason: str
     indicators: dict[str, float]
     decision: str
+    recent_bars: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,60 @@ class BrokerConnectionChanged(Event):
     broker: str
     state: str
     reason: str
+
+
+# --- trading cycles (the scheduled worker and manual "run now" cycles) -----
+
+
+@dataclass(frozen=True, slots=True)
+class PriceEvent(Event):
+    """A trading cycle fetched the price of the operation's asset.
+
+    ``bid``/``ask``/``last`` in quote currency (``bid``/``ask`` None when
+    the source has no quote); ``price_time``: when the price was current
+    (UTC); ``price_source``: ``broker_quote`` or ``last_bar`` (the close of
+    the last bar the engine processed); ``cycle_id`` groups a cycle's entries.
+    """
+
+    ACTION_TYPE: ClassVar[str] = "PRICE_EVENT"
+    cycle_id: str
+    asset: str
+    last: float
+    price_time: datetime
+    price_source: str
+    bid: float | None = None
+    ask: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerEvaluated(Event):
+    """A cycle checked the open position's stop-loss and take-profit levels
+    against the price. ``triggered``: ``stop_loss``, ``take_profit`` or None;
+    ``action``: ``none``, ``broker_holds_order`` (the protective order is
+    working at the broker, which will fill it) or ``flatten`` (no working
+    order protects that level, so the cycle closes the position at market)."""
+
+    ACTION_TYPE: ClassVar[str] = "TRIGGER_EVALUATED"
+    cycle_id: str
+    price: float
+    position_side: str | None
+    stop_loss: float | None
+    take_profit: float | None
+    triggered: str | None
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailEvaluated(Event):
+    """A cycle evaluated the operation's guardrails. ``checks``: one mapping
+    per rule (``name``, ``passed``, ``value``, ``limit``, ``detail``);
+    ``passed``: all of them passed; ``action``: ``none`` or ``flatten``."""
+
+    ACTION_TYPE: ClassVar[str] = "GUARDRAIL_EVALUATED"
+    cycle_id: str
+    checks: list[dict[str, Any]]
+    passed: bool
+    action: str
 
 
 def event_data(event: Event) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from beanie.operators import In
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from live_trading.config import Settings
+from live_trading.config import BrokerType, Settings
 from live_trading.domain import events as ev
 from live_trading.domain.orders import BrokerReport
 from live_trading.journal.documents import Position, TradingOperation
@@ -122,8 +122,10 @@ class TradingEngine:
             InvalidSpecError: a field is invalid; nothing is journaled.
         """
         replay_dir = self.settings.resolved_replay_dir() if self.uses_replay else None
+        simulation = self.settings.mode == "simulation"  # orders go to the simulator
         spec = resolve_spec(body, self.settings.risk_management, replay_dir,
-                            self.settings.broker_type, self.settings.live_account)
+                            BrokerType.PAPER if simulation else self.settings.broker_type,
+                            self.settings.live_account and not simulation)
         operation_id = str(ObjectId())
         await self.journal.record(operation_id, [ev.OperationCreated(spec)], source=source,
                                   user=user, new_operation=True)
