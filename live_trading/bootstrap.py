@@ -27,9 +27,11 @@ from live_trading.engine.trading_engine import TradingEngine
 from live_trading.engine.worker import TradingWorker
 from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.journal.service import JournalService
+from live_trading.observability.metrics import PrometheusMetrics
 from live_trading.store.history_cache import HistoryCache
 from live_trading.store.market_data import MarketDataStore
 from live_trading.store.mongo import Store, open_store
+from live_trading.tradelog.service import TradeLogService
 
 log = logging.getLogger("live_trading")
 
@@ -48,6 +50,8 @@ class Services:
     last_recovery: dict | None = None
     worker: Any = None  # the scheduled trading worker (live_trading.engine.worker)
     data_broker: Any = None  # the broker streaming bars, when not replay files
+    metrics: PrometheusMetrics | None = None  # the /metrics series (observability)
+    trade_log: TradeLogService | None = None  # the trade log projection (files in trading mode)
 
     @property
     def mode(self) -> str:
@@ -60,6 +64,8 @@ class Services:
         await self.engine.deps.broker.connect()
         if self.data_broker is not None and self.data_broker is not self.engine.deps.broker:
             await self.data_broker.connect()
+        if self.trade_log is not None:
+            await self.trade_log.start()  # catch up with the journal before anything appends
         if recover:
             self.last_recovery = await self.recovery.run()
         await self.engine.start()
@@ -179,11 +185,22 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     services = Services(settings, store, journal_store, journal, market_data, engine, recovery,
                         broker_metrics, history)
     services.data_broker = data_broker
+    services.trade_log = TradeLogService(settings, journal, journal_store)
     cycles = TradingCycles(engine, quotes_from_broker=data_broker is not None,
                            max_position_size=settings.risk_management.max_position_size)
     services.worker = TradingWorker(cycles, enabled=settings.trading_worker_enabled,
                                     interval_seconds=settings.trading_worker_interval_seconds)
+    _observe(services)
     return services
+
+
+def _observe(services: Services) -> None:
+    """Feed the Prometheus metrics from the journal, broker and worker hooks."""
+    metrics = services.metrics = PrometheusMetrics()
+    services.journal.on_append = metrics.observe_journal_append
+    services.broker_metrics.on_call = metrics.observe_broker_call
+    if services.worker is not None:
+        services.worker.observer = metrics.observe_cycle
 
 
 def _venues(settings: Settings, store: Store, metrics: BrokerMetrics, broker, market):

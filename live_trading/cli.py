@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -27,6 +25,8 @@ projections_app = typer.Typer(help="Read models projected from the journal", no_
 app.add_typer(projections_app, name="projections")
 users_app = typer.Typer(help="Users of the API and their roles", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+trade_log_app = typer.Typer(help="The trade log files (trading mode)", no_args_is_help=True)
+app.add_typer(trade_log_app, name="trade-log")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
@@ -38,8 +38,9 @@ def _settings() -> Settings:
     except Exception as error:  # noqa: BLE001 - pydantic explains which setting
         err.print(f"[red]invalid settings:[/red] {error}")
         raise typer.Exit(2) from None
-    logging.basicConfig(level=settings.logging.level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from live_trading.observability.logs import configure_logging
+
+    configure_logging(settings.logging.level, settings.log_format)  # LOG_FORMAT json|text
     return settings
 
 
@@ -71,8 +72,14 @@ def run(host: str = typer.Option(None, help="bind address (API_HOST)"),
     from live_trading.api.app import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings, demo=demo), host=host or settings.api_host,
-                port=port or settings.api_port, log_level=settings.logging.level.lower())
+    try:
+        api = create_app(settings, demo=demo)
+    except ValueError as error:  # a placeholder SECRET_KEY, a malformed RATE_LIMIT_*
+        err.print(f"[red]refusing to start:[/red] {error}")
+        raise typer.Exit(2) from None
+    uvicorn.run(api, host=host or settings.api_host,
+                port=port or settings.api_port, log_level=settings.logging.level.lower(),
+                log_config=None)  # keep _settings()' logging: access logs as JSON too
 
 
 def _print_recovery(report: dict[str, Any]) -> None:
@@ -183,6 +190,26 @@ def projections_rebuild() -> None:
         console.print(f"{collection}: {count}")
 
 
+@trade_log_app.command("rebuild")
+def trade_log_rebuild() -> None:
+    """Delete the trade log directories under TRADE_LOG_DIR and write them
+    again from the journal (byte-identical to what the server writes)."""
+    settings = _settings()
+    if settings.mode != "trading":
+        err.print("[red]error:[/red] MODE=simulation keeps no trade log files "
+                  "(run with MODE=trading)")
+        raise typer.Exit(2)
+
+    async def work(services: Services) -> dict[str, int]:
+        assert services.trade_log is not None
+        return await services.trade_log.rebuild()
+
+    counts = _with_services(work)
+    for name, count in counts.items():
+        console.print(f"{settings.trade_log_dir / name}: {count} records")
+    console.print(f"{len(counts)} trade log directories written")
+
+
 if __name__ == "__main__":
     app()
 
@@ -193,10 +220,12 @@ def users_create(
         role: str = typer.Option("viewer", "--role", help="viewer, trader or admin"),
         password: str = typer.Option(..., "--password", envvar="LT_USER_PASSWORD", prompt=True,
                                      hide_input=True, confirmation_prompt=True,
-                                     help="at least 8 characters (or LT_USER_PASSWORD)")
+                                     help="at least 8 characters (or LT_USER_PASSWORD)"),
+        exist_ok: bool = typer.Option(False, "--exist-ok",
+                                      help="succeed, changing nothing, if the user exists")
 ) -> None:
     """Create a user (the first one with --role admin)."""
-    from live_trading.security import Role, create_user
+    from live_trading.security import Role, UserExistsError, create_user
 
     try:
         chosen = Role(role.lower())
@@ -204,8 +233,15 @@ def users_create(
         err.print(f"[red]error:[/red] --role must be viewer, trader or admin, not {role!r}")
         raise typer.Exit(2) from None
 
-    async def work(services: Services) -> None:
-        await create_user(username, password, chosen)
+    async def work(services: Services) -> bool:
+        try:
+            await create_user(username, password, chosen)
+        except UserExistsError:
+            if not exist_ok:
+                raise
+            return False
+        return True
 
-    _with_services(work)
-    console.print(f"created user {username!r} with role {chosen}")
+    created = _with_services(work)
+    console.print(f"created user {username!r} with role {chosen}" if created
+                  else f"user {username!r} exists already: unchanged")

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -56,7 +57,9 @@ def unique_db() -> str:
 def make_settings(mongo_url: str, **overrides) -> Settings:
     values = {"mongodb_url": mongo_url, "mongodb_db_name": unique_db(), "replay_speed": 0.0,
               "secret_key": TEST_SECRET, "trading_worker_enabled": False,
-              "rate_limit_mutations": "100000/minute", "rate_limit_login": "100000/minute"}
+              "rate_limit_mutations": "100000/minute", "rate_limit_login": "100000/minute",
+              # the trade log of each test goes to its own temporary directory
+              "trade_log_dir": Path(tempfile.mkdtemp(prefix="lt-trade-log-"))}
     values.update(overrides)
     return Settings(**values)
 
@@ -74,7 +77,8 @@ class LiveServer:
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **SERVER_DEFAULTS, **env}
+        self.env = {**os.environ, **SERVER_DEFAULTS,
+                    "TRADE_LOG_DIR": str(log_path.parent / "trade-log"), **env}
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"

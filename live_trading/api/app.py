@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
         services = await open_services(settings)
         app.state.services = services
         await services.start()
+        from live_trading.feed import start_feed
+
+        app.state.feed = await start_feed(services)  # the WebSocket live feed's hub
         if demo:
             await _create_demo(services)
         services.worker.start()
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
             yield
         finally:
             await services.worker.stop()
+            await app.state.feed.stop()
             await services.close()
 
     app = FastAPI(title="live_trading", version="0.1.0", lifespan=lifespan,

@@ -4,7 +4,12 @@ Every route declares the least role it needs through one of the
 ``Annotated`` aliases below (``Viewer``, ``Trader``, ``Admin``); the value is
 the :class:`CurrentUser` making the call, whose ``username`` goes into each
 journal entry the call makes. A missing or invalid token is answered 401 with
-``WWW-Authenticate: Bearer``; a role too weak for the route, 403.
+``WWW-Authenticate: Bearer``; a role too weak for the route, 403. On POST,
+PUT, PATCH and DELETE the same dependencies also count the call against the
+user's ``RATE_LIMIT_MUTATIONS`` (429 over it, see :mod:`live_trading.api.ratelimit`).
+
+Unauthenticated on purpose: ``/health``, ``/metrics``, ``GET /api/v1/mode``,
+``POST /api/auth/token`` and the OpenAPI pages.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from live_trading.security import InvalidTokenError, Role, User, read_token, role_allows
+
+from .ratelimit import limit_mutation
 
 TOKEN_URL = "/api/auth/token"
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -53,7 +60,9 @@ async def user_from_token(settings, token: str | None) -> CurrentUser:
 
 
 def require(role: Role):
-    """A dependency that admits users of ``role`` or above."""
+    """A dependency that admits users of ``role`` or above (401 without a
+    valid token, 403 below ``role``) and rate-limits their mutating calls
+    (429). ``required_role`` on the returned function names ``role``."""
 
     async def dependency(request: Request,
                          token: Annotated[str | None, Depends(oauth2_scheme)]) -> CurrentUser:
@@ -61,9 +70,11 @@ def require(role: Role):
         if not role_allows(user.role, role):
             raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
                                 detail=f"this needs the {role} role (you are {user.role})")
+        await limit_mutation(request, user.username)
         request.state.user = user
         return user
 
+    dependency.required_role = role
     return dependency
 
 

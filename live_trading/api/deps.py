@@ -23,4 +23,7 @@ def get_engine(request: Request) -> TradingEngine:
 ServicesDep = Annotated[Services, Depends(get_services)]
 EngineDep = Annotated[TradingEngine, Depends(get_engine)]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="page size (at most 10,000)")]
-Offset = Annotated[int, Query(ge=0, description="documents to skip")]
+# The largest integer MongoDB stores (a signed 64-bit int); bounds every
+# integer the API passes on to a query, so that none is refused with a 500.
+MAX_INT64 = 2**63 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_INT64, description="documents to skip")]

@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,11 +70,19 @@ class BrokerMetrics:
     def __init__(self, slow_call_s: float = 0.5) -> None:
         self.slow_call_s = slow_call_s
         self.calls: dict[str, CallStats] = {}
+        # Optional hook: on_call(method, seconds, failed) after every call (the
+        # Prometheus histograms are fed through it, see bootstrap).
+        self.on_call: Callable[[str, float, bool], None] | None = None
 
     def record(self, method: str, seconds: float, failed: bool, args: tuple,
                kwargs: dict) -> None:
         slow = seconds >= self.slow_call_s
         self.calls.setdefault(method, CallStats()).add(seconds, failed, slow)
+        if self.on_call is not None:
+            try:
+                self.on_call(method, seconds, failed)
+            except Exception:  # a metric must not fail a broker call
+                log.exception("broker call observer failed")
         if slow:
             log.warning("slow broker call %s took %.0f ms: args=%s kwargs=%s", method,
                         1000 * seconds, mask_secrets(list(args)), mask_secrets(kwargs))

@@ -71,18 +71,20 @@ class OrderManager:
         self.max_position_size = max_position_size
 
     async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
-                        source: str = "engine") -> None:
+                        source: str = "engine", recent_bars: list[Bar] | None = None) -> None:
         """Act on a strategy signal: close the open position if it is on the
-        other side, open the wanted one with its stop-loss and take-profit."""
+        other side, open the wanted one with its stop-loss and take-profit.
+        ``recent_bars`` (the last primary bars up to ``bar``, oldest first) are
+        journaled with the signal as its audit trail."""
         state = await self.journal.state(self.operation_id)
         current = state.position.side if state.position else None
         target = PositionSide(signal.target) if signal.target else None
+        context = _SignalContext(signal, bar, bar_size, recent_bars or [])
         if target == current:
-            await self._cancel_unfilled_entries(state, signal, bar, bar_size, source)
+            await self._cancel_unfilled_entries(state, context, source)
             return
         if state.status != "active":
-            await self._journal_signal(signal, bar, bar_size, f"ignored: operation "
-                                                              f"{state.status}", source)
+            await self._journal_signal(context, f"ignored: operation {state.status}", source)
             return
         await self._cancel_working(state, exclude_roles=())
         state = await self.journal.state(self.operation_id)
@@ -95,17 +97,17 @@ class OrderManager:
             decision = f"{'close ' + current.value + '; ' if current else ''}{refusal}"
         else:
             decision = self._plan_entry(state, plan, seq, signal, current, bar, atr)
-        plan.events.insert(0, _signal_event(signal, bar, bar_size, decision))
+        plan.events.insert(0, _signal_event(context, decision))
         await self._execute(plan, source)
 
-    async def _cancel_unfilled_entries(self, state: OperationState, signal: Signal, bar: Bar,
-                                       bar_size: str, source: str) -> None:
+    async def _cancel_unfilled_entries(self, state: OperationState, context: _SignalContext,
+                                       source: str) -> None:
         """The strategy wants the position already held (or flat while flat):
         an entry still waiting to fill (a LIMIT or STOP) is no longer wanted."""
         pending = [o for o in state.working_orders() if o["order_role"] == "ENTRY"]
         if not pending:
             return
-        await self._journal_signal(signal, bar, bar_size, "cancel unfilled entry", source)
+        await self._journal_signal(context, "cancel unfilled entry", source)
         for order in pending:
             await self.broker.cancel_order(order["client_order_id"])
 
@@ -256,9 +258,9 @@ class OrderManager:
             if order["order_role"] not in exclude_roles:
                 await self.broker.cancel_order(order["client_order_id"])
 
-    async def _journal_signal(self, signal: Signal, bar: Bar, bar_size: str, decision: str,
+    async def _journal_signal(self, context: _SignalContext, decision: str,
                               source: str) -> None:
-        event = _signal_event(signal, bar, bar_size, decision)
+        event = _signal_event(context, decision)
         await self.journal.record(self.operation_id, [event], source=source)
 
 
@@ -267,11 +269,23 @@ def bar_data(bar: Bar) -> dict[str, Any]:
             "close": bar.close, "volume": bar.volume}
 
 
-def _signal_event(signal: Signal, bar: Bar, bar_size: str, decision: str) -> ev.SignalGenerated:
+@dataclass(frozen=True)
+class _SignalContext:
+    """A signal with the bar it came on and the recent bars that led to it."""
+
+    signal: Signal
+    bar: Bar
+    bar_size: str
+    recent_bars: list[Bar]
+
+
+def _signal_event(context: _SignalContext, decision: str) -> ev.SignalGenerated:
+    signal = context.signal
     target = signal.target.value if signal.target else None
-    return ev.SignalGenerated(bar_size=bar_size, bar=bar_data(bar), target=target,
-                              reason=signal.reason, indicators=dict(signal.indicators),
-                              decision=decision)
+    return ev.SignalGenerated(bar_size=context.bar_size, bar=bar_data(context.bar),
+                              target=target, reason=signal.reason,
+                              indicators=dict(signal.indicators), decision=decision,
+                              recent_bars=[bar_data(b) for b in context.recent_bars])
 
 
 def fill_event(report: Execution) -> ev.OrderFilled:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,7 @@ log = logging.getLogger("live_trading.engine")
 ATR_PERIOD = 14
 TRIM_EVERY_BARS = 250
 STORE_EVERY_BARS = 25
+RECENT_BARS = 30  # primary bars journaled with each signal (audit trail)
 SourceFactory = Callable[[Asset, BarSize, list[BarSize], dict[BarSize, datetime | None]],
                          MarketSource]
 
@@ -65,6 +67,7 @@ class OperationRunner:
         self.orders: OrderManager | None = None
         self._unstored: list[tuple[Bar, dict[str, float]]] = []
         self._strategy_config: dict[str, Any] | None = None
+        self.recent_bars: deque[Bar] = deque(maxlen=RECENT_BARS)
 
     async def run(self) -> None:
         """Run until the feed ends or the operation is closed."""
@@ -160,10 +163,12 @@ class OperationRunner:
         self.strategy = create_strategy(spec["strategy_name"], spec["strategy_config"])
         self.strategy_state = self.strategy.new_state()
         self.atr = ATR(ATR_PERIOD)
+        self.recent_bars.clear()
         self._strategy_config = dict(spec["strategy_config"])
 
     def _observe(self, bar: Bar) -> Signal | None:
         self.atr.update(bar)
+        self.recent_bars.append(bar)
         return self.strategy.on_bar(self.strategy_state, bar)
 
     async def on_bar(self, bar: Bar) -> None:
@@ -182,7 +187,8 @@ class OperationRunner:
                 await self._progress_close("engine")
             elif signal is not None and state.status in ("active", "paused") and not already:
                 assert self.orders is not None
-                await self.orders.on_signal(signal, bar, self.bar_size.value, self.atr.value)
+                await self.orders.on_signal(signal, bar, self.bar_size.value, self.atr.value,
+                                            recent_bars=list(self.recent_bars))
             await self._store_bar(bar, spec)
 
     async def on_higher_bars(self, bars: list[tuple[BarSize, Bar]]) -> None:

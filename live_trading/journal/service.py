@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC
@@ -60,6 +61,9 @@ class JournalService:
         self._states: dict[str, OperationState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._subscribers: list[Subscriber] = []
+        # Optional hook: on_append(seconds, entries) after each committed append
+        # (the commit's duration; the metrics wire it, see bootstrap).
+        self.on_append: Callable[[float, int], None] | None = None
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber(records, changes)`` after each committed append."""
@@ -128,12 +132,21 @@ class JournalService:
                 changes: Changes = {}
                 for record in records:
                     changes.update(apply(state, record))
+                started = time.perf_counter()
                 await self._commit(state, records, changes)
             except BaseException:
                 self._states.pop(operation_id, None)
                 raise
+            self._observe_append(time.perf_counter() - started, len(records))
         await self._notify(records, changes)
         return records
+
+    def _observe_append(self, seconds: float, entries: int) -> None:
+        if self.on_append is not None:
+            try:
+                self.on_append(seconds, entries)
+            except Exception:  # a metric must not undo a commit
+                log.exception("journal append observer failed")
 
     async def _commit(self, state: OperationState, records: list[JournalRecord],
                       changes: Changes) -> None:

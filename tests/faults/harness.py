@@ -33,6 +33,7 @@ import httpx
 from pymongo import MongoClient
 
 from live_trading.store.embedded import EmbeddedServer, free_port
+from tests.auth_helpers import TEST_SECRET, bearer, login, seed_user
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -66,7 +67,11 @@ class FaultHarness:
         self.data_dir = workdir / "var"
         self.log = workdir / "server.log"
         self.env = {**os.environ, "DATA_DIR": str(self.data_dir), "MONGODB_URL": "",
-                    "REPLAY_SPEED": str(replay_speed), "LT_FAULT": ""}
+                    "REPLAY_SPEED": str(replay_speed), "LT_FAULT": "",
+                    "SECRET_KEY": TEST_SECRET, "TRADE_LOG_DIR": str(workdir / "logs"),
+                    # the scheduled worker runs as shipped, only more often,
+                    # so its cycles are crashed into too
+                    "TRADING_WORKER_ENABLED": "true", "TRADING_WORKER_INTERVAL_SECONDS": "1"}
         if replay_dir is not None:
             self.env["REPLAY_DATA_DIR"] = str(replay_dir)
         self.port = free_port()
@@ -75,6 +80,7 @@ class FaultHarness:
         # covered by tests/integration/test_kill9.py).
         self.store = EmbeddedServer(self.data_dir, sync_on_commit=True)
         self.store.start()
+        seed_user(self.store.url, "trading_bot", "admin", "admin")
 
     def _spawn(self, fault: str = "") -> subprocess.Popen:
         env = {**self.env, "LT_FAULT": fault}
@@ -99,8 +105,10 @@ class FaultHarness:
         """First start: create the operations, then stop cleanly."""
         proc = self._spawn()
         assert self._wait_ready(proc), self.log.read_text()[-2000:]
+        url = f"http://127.0.0.1:{self.port}"
+        headers = bearer(login(url, "admin"))
         for body in OPERATIONS:
-            response = httpx.post(f"http://127.0.0.1:{self.port}/api/operations", json=body)
+            response = httpx.post(f"{url}/api/operations", json=body, headers=headers)
             response.raise_for_status()
         time.sleep(1.0)
         proc.send_signal(signal.SIGKILL)

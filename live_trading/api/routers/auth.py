@@ -9,16 +9,18 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from live_trading.api.auth import Viewer
 from live_trading.api.deps import ServicesDep
+from live_trading.api.ratelimit import limit_login
 from live_trading.security import authenticate, issue_token
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/api/auth/token")
+@router.post("/api/auth/token", dependencies=[Depends(limit_login)])
 async def login(services: ServicesDep,
                 form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, Any]:
     """Exchange a username and password for a bearer token (``access_token``,
-    valid ``ACCESS_TOKEN_EXPIRE_MINUTES``). 401 on wrong credentials."""
+    valid ``ACCESS_TOKEN_EXPIRE_MINUTES``). 401 on wrong credentials; 429
+    (with ``Retry-After``) past ``RATE_LIMIT_LOGIN`` attempts per client address."""
     user = await authenticate(form.username, form.password)
     if user is None:
         raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import bson
 from bson import ObjectId
-from bson.errors import InvalidId
+from bson.errors import InvalidDocument, InvalidId
 from fastapi import APIRouter, status
 
+from live_trading.api.auth import Admin, Viewer
 from live_trading.brokers.configs import BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate
 from live_trading.domain.values import utc_now
 from live_trading.engine.errors import OperationNotFoundError
@@ -26,33 +28,46 @@ async def _load(config_id: str) -> BrokerConfig:
     return config
 
 
+def _storable(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` if MongoDB can store every value. Raises InvalidSpecError
+    (422) naming the first one it cannot: an integer beyond 64 bits, text that
+    is not valid Unicode (a lone surrogate), a key with a NUL byte."""
+    for name, value in fields.items():
+        try:
+            bson.encode({name: value})
+        except (InvalidDocument, OverflowError, UnicodeEncodeError) as error:
+            raise InvalidSpecError(name, f"cannot be stored: {error}") from None
+    return fields
+
+
 @router.get("")
-async def list_brokers() -> list[dict[str, Any]]:
+async def list_brokers(user: Viewer) -> list[dict[str, Any]]:
     """Broker configurations (secrets never included)."""
     return [c.public() for c in await BrokerConfig.find({}).sort("+created_at").to_list()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_broker(body: BrokerConfigCreate) -> dict[str, Any]:
-    """Add a broker configuration."""
+async def create_broker(body: BrokerConfigCreate, user: Admin) -> dict[str, Any]:
+    """Add a broker configuration (admin)."""
     now = utc_now()
-    fields = body.model_dump(exclude={"confirm_live"}, exclude_none=True)
+    fields = _storable(body.model_dump(exclude={"confirm_live"}, exclude_none=True))
     config = BrokerConfig(**fields, created_at=now, updated_at=now)
     await config.insert()
     return config.public()
 
 
 @router.get("/{config_id}")
-async def get_broker(config_id: str) -> dict[str, Any]:
+async def get_broker(config_id: str, user: Viewer) -> dict[str, Any]:
     """One broker configuration (secrets never included)."""
     return (await _load(config_id)).public()
 
 
 @router.put("/{config_id}")
-async def update_broker(config_id: str, body: BrokerConfigUpdate) -> dict[str, Any]:
-    """Change a broker configuration; switching to LIVE needs confirm_live."""
+async def update_broker(config_id: str, body: BrokerConfigUpdate,
+                        user: Admin) -> dict[str, Any]:
+    """Change a broker configuration; switching to LIVE needs confirm_live (admin)."""
     config = await _load(config_id)
-    changes = body.model_dump(exclude={"confirm_live"}, exclude_none=True)
+    changes = _storable(body.model_dump(exclude={"confirm_live"}, exclude_none=True))
     if changes.get("account_type") == "LIVE" and config.account_type != "LIVE" \
             and not body.confirm_live:
         raise InvalidSpecError("confirm_live", "a LIVE account trades real money: "

@@ -7,7 +7,8 @@ from typing import Any, Literal
 from beanie import Document
 from fastapi import APIRouter, Query
 
-from live_trading.api.deps import EngineDep, Limit, Offset, ServicesDep
+from live_trading.api.auth import Viewer
+from live_trading.api.deps import MAX_INT64, EngineDep, Limit, Offset, ServicesDep
 from live_trading.api.routers.operations import load_operation
 from live_trading.api.serialize import document_json, journal_json
 from live_trading.domain.pnl import pnl_pct, unrealized_pnl
@@ -39,7 +40,7 @@ def mark_position(doc: dict[str, Any], mark: float | None) -> dict[str, Any]:
 
 
 @router.get("/positions")
-async def positions(operation_id: str, engine: EngineDep, limit: Limit = 100,
+async def positions(operation_id: str, engine: EngineDep, user: Viewer, limit: Limit = 100,
                     offset: Offset = 0, sort: SortOrder = "desc") -> list[dict[str, Any]]:
     """Positions, open ones marked to the last price."""
     docs = await _page(Position, operation_id, "opened_at", limit, offset, sort)
@@ -48,28 +49,28 @@ async def positions(operation_id: str, engine: EngineDep, limit: Limit = 100,
 
 
 @router.get("/transactions")
-async def transactions(operation_id: str, limit: Limit = 100, offset: Offset = 0,
+async def transactions(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
                        sort: SortOrder = "asc") -> list[dict[str, Any]]:
     """Every BUY/SELL fill, ENTRY or EXIT."""
     return await _page(Transaction, operation_id, "executed_at", limit, offset, sort)
 
 
 @router.get("/trades")
-async def trades(operation_id: str, limit: Limit = 100, offset: Offset = 0,
+async def trades(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
                  sort: SortOrder = "asc") -> list[dict[str, Any]]:
     """Completed round trips with net P/L."""
     return await _page(Trade, operation_id, "exit_time", limit, offset, sort)
 
 
 @router.get("/orders")
-async def orders(operation_id: str, limit: Limit = 100, offset: Offset = 0,
+async def orders(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
                  sort: SortOrder = "asc") -> list[dict[str, Any]]:
     """Every order placed, with its status and fills."""
     return await _page(Order, operation_id, "placed_at", limit, offset, sort)
 
 
 @router.get("/stats")
-async def stats(operation_id: str, engine: EngineDep) -> dict[str, Any]:
+async def stats(operation_id: str, engine: EngineDep, user: Viewer) -> dict[str, Any]:
     """Trade statistics and the open position's unrealized P/L."""
     operation = await load_operation(operation_id)
     closed = await Trade.find({"operation_id": operation.id}).sort("+exit_time").to_list()
@@ -88,8 +89,8 @@ async def stats(operation_id: str, engine: EngineDep) -> dict[str, Any]:
 
 
 @router.get("/journal")
-async def journal(operation_id: str, services: ServicesDep,
-                  after_sequence: int = Query(0, ge=0), limit: Limit = 1000
+async def journal(operation_id: str, services: ServicesDep, user: Viewer,
+                  after_sequence: int = Query(0, ge=0, le=MAX_INT64), limit: Limit = 1000
                   ) -> list[dict[str, Any]]:
     """Journal entries with sequence number > after_sequence, in order."""
     operation = await load_operation(operation_id)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 
+from live_trading.api.auth import Viewer
 from live_trading.api.deps import ServicesDep
 from live_trading.domain.values import Asset, BarSize
 from live_trading.engine.specs import InvalidSpecError
@@ -16,7 +17,7 @@ router = APIRouter(tags=["metrics"])
 
 
 @router.get("/api/metrics")
-async def metrics(services: ServicesDep) -> dict[str, Any]:
+async def metrics(services: ServicesDep, user: Viewer) -> dict[str, Any]:
     """Broker call timings (per method) and the history cache hit rate."""
     return {"broker": services.engine.deps.broker.name,
             "broker_calls": services.broker_metrics.summary(),
@@ -31,9 +32,9 @@ def _parse(field: str, parse, value: str):
 
 
 @router.get("/api/market-data/history")
-async def history(services: ServicesDep, asset: str, bar_size: str,
-                  start: datetime = Query(..., description="UTC, inclusive"),
-                  end: datetime = Query(..., description="UTC, exclusive")) -> list[dict]:
+async def history(services: ServicesDep, user: Viewer, asset: str, bar_size: str,
+                  start: Annotated[datetime, Query(description="UTC, inclusive")],
+                  end: Annotated[datetime, Query(description="UTC, exclusive")]) -> list[dict]:
     """Historical bars of an asset (cached in the store after the first fetch)."""
     name = _parse("asset", Asset.parse, asset).name
     size = _parse("bar_size", BarSize.parse, bar_size)

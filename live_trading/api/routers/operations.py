@@ -8,6 +8,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from fastapi import APIRouter, status
 
+from live_trading.api.auth import Trader, Viewer
 from live_trading.api.deps import MANUAL_SOURCE, EngineDep, Limit, Offset
 from live_trading.api.serialize import document_json
 from live_trading.engine.errors import OperationNotFoundError
@@ -29,14 +30,16 @@ async def load_operation(operation_id: str) -> TradingOperation:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_operation(body: OperationCreate, engine: EngineDep) -> dict[str, Any]:
-    """Create a trading operation and start trading it."""
-    operation_id = await engine.create_operation(body, source=MANUAL_SOURCE)
+async def create_operation(body: OperationCreate, engine: EngineDep,
+                           user: Trader) -> dict[str, Any]:
+    """Create a trading operation and start trading it (trader)."""
+    operation_id = await engine.create_operation(body, source=MANUAL_SOURCE,
+                                                 user=user.username)
     return document_json(await load_operation(operation_id))
 
 
 @router.get("")
-async def list_operations(limit: Limit = 100, offset: Offset = 0, status: str | None = None,
+async def list_operations(user: Viewer, limit: Limit = 100, offset: Offset = 0, status: str | None = None,
                           asset: str | None = None,
                           strategy_name: str | None = None) -> list[dict[str, Any]]:
     """List operations, newest first, optionally filtered."""
@@ -49,35 +52,39 @@ async def list_operations(limit: Limit = 100, offset: Offset = 0, status: str | 
 
 
 @router.get("/{operation_id}")
-async def get_operation(operation_id: str) -> dict[str, Any]:
+async def get_operation(operation_id: str, user: Viewer) -> dict[str, Any]:
     """One operation with its P/L."""
     return document_json(await load_operation(operation_id))
 
 
 @router.put("/{operation_id}")
 async def update_operation(operation_id: str, body: OperationUpdate,
-                           engine: EngineDep) -> dict[str, Any]:
-    """Change an operation's strategy parameters or risk settings."""
-    await engine.update_operation(operation_id, body, source=MANUAL_SOURCE)
+                           engine: EngineDep, user: Trader) -> dict[str, Any]:
+    """Change an operation's strategy parameters or risk settings (trader)."""
+    await engine.update_operation(operation_id, body, source=MANUAL_SOURCE,
+                                  user=user.username)
     return document_json(await load_operation(operation_id))
 
 
 @router.delete("/{operation_id}")
-async def close_operation(operation_id: str, engine: EngineDep) -> dict[str, Any]:
-    """Close an operation (flattens its position); nothing is erased."""
-    await engine.close(operation_id, source=MANUAL_SOURCE)
+async def close_operation(operation_id: str, engine: EngineDep,
+                          user: Trader) -> dict[str, Any]:
+    """Close an operation (flattens its position); nothing is erased (trader)."""
+    await engine.close(operation_id, source=MANUAL_SOURCE, user=user.username)
     return document_json(await load_operation(operation_id))
 
 
 @router.post("/{operation_id}/pause")
-async def pause_operation(operation_id: str, engine: EngineDep) -> dict[str, Any]:
-    """Stop opening positions; protective orders keep working."""
-    await engine.pause(operation_id, source=MANUAL_SOURCE)
+async def pause_operation(operation_id: str, engine: EngineDep,
+                          user: Trader) -> dict[str, Any]:
+    """Stop opening positions; protective orders keep working (trader)."""
+    await engine.pause(operation_id, source=MANUAL_SOURCE, user=user.username)
     return document_json(await load_operation(operation_id))
 
 
 @router.post("/{operation_id}/resume")
-async def resume_operation(operation_id: str, engine: EngineDep) -> dict[str, Any]:
-    """Resume a paused operation."""
-    await engine.resume(operation_id, source=MANUAL_SOURCE)
+async def resume_operation(operation_id: str, engine: EngineDep,
+                           user: Trader) -> dict[str, Any]:
+    """Resume a paused operation (trader)."""
+    await engine.resume(operation_id, source=MANUAL_SOURCE, user=user.username)
     return document_json(await load_operation(operation_id))

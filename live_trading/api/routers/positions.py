@@ -6,13 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from live_trading.api.auth import Trader
 from live_trading.api.deps import MANUAL_SOURCE, EngineDep
 
 router = APIRouter(prefix="/api/positions", tags=["positions"])
 
 
 @router.post("/{position_id}/close")
-async def close_position(position_id: str, engine: EngineDep) -> dict[str, Any]:
-    """Close an open position at market."""
-    operation_id = await engine.close_position(position_id, source=MANUAL_SOURCE)
+async def close_position(position_id: str, engine: EngineDep,
+                         user: Trader) -> dict[str, Any]:
+    """Close an open position at market (trader)."""
+    operation_id = await engine.close_position(position_id, source=MANUAL_SOURCE,
+                                               user=user.username)
     return {"position_id": position_id, "operation_id": operation_id, "status": "closing"}

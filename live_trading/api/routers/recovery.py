@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 
+from live_trading.api.auth import Viewer
 from live_trading.api.deps import ServicesDep
 from live_trading.engine.errors import OperationNotFoundError
 from live_trading.engine.recovery import REPORTS
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/recovery", tags=["recovery"])
 
 
 @router.get("/last")
-async def last_recovery_report(services: ServicesDep) -> dict[str, Any]:
+async def last_recovery_report(services: ServicesDep, user: Viewer) -> dict[str, Any]:
     """The latest recovery report: per operation, what was found and done."""
     report = await services.store.db[REPORTS].find_one(
         {"dry_run": False}, sort=[("started_at", -1)], projection={"_id": 0})

@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from live_trading.api.auth import Viewer
 from live_trading.strategies import STRATEGIES
 
 router = APIRouter(prefix="/api/strategies", tags=["strategies"])
 
 
 @router.get("")
-def list_strategies() -> list[dict[str, Any]]:
+def list_strategies(user: Viewer) -> list[dict[str, Any]]:
     """Registered strategies with the JSON schema of their parameters."""
     result = []
     for name in sorted(STRATEGIES):

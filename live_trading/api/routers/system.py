@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from live_trading.api.auth import Viewer
 from live_trading.api.deps import EngineDep, ServicesDep
 from live_trading.api.routers.history import mark_position
 from live_trading.api.serialize import document_json
@@ -17,7 +18,7 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/api/stats/overall")
-async def overall_stats(engine: EngineDep) -> dict[str, Any]:
+async def overall_stats(engine: EngineDep, user: Viewer) -> dict[str, Any]:
     """P/L and trade statistics across all operations."""
     operations = await TradingOperation.find({}).to_list()
     closed = await Trade.find({}).sort("+exit_time").to_list()
@@ -35,17 +36,16 @@ async def overall_stats(engine: EngineDep) -> dict[str, Any]:
             "operations_by_status": by_status}
 
 
-@router.get("/health")
+@router.get("/health", responses={503: {"description": "the store, the broker or the "
+                                                     "worker is down (see `problems`)"}})
 async def health(services: ServicesDep) -> JSONResponse:
-    """Store and engine status; 503 when the store does not answer."""
-    store_ok = await services.store.ping()
-    engine = services.engine
-    body = {
-        "status": "ok" if store_ok else "degraded",
-        "store": {"ok": store_ok, "embedded": services.store.embedded is not None},
-        "engine": {"runners": len(engine.runners),
-                   "running": sum(1 for t in engine.tasks.values() if not t.done()),
-                   "bars_processed": sum(r.bars_processed for r in engine.runners.values())},
-        "broker": {"name": engine.deps.broker.name},
-    }
-    return JSONResponse(status_code=200 if store_ok else 503, content=body)
+    """Store, broker, trading worker and engine status (no authentication);
+    503 when the store does not answer, the broker is not connected or the
+    worker is enabled but not running. See
+    :func:`live_trading.observability.health.health_report`."""
+    from fastapi.encoders import jsonable_encoder
+
+    from live_trading.observability.health import health_report
+
+    healthy, body = await health_report(services)
+    return JSONResponse(status_code=200 if healthy else 503, content=jsonable_encoder(body))

@@ -1,0 +1,273 @@
+"""The trade log fold: journal records in, trade log records out. Pure, no I/O.
+
+:func:`apply` folds one journal record of an operation into its
+:class:`TradeLogState` and returns the trade log events the record causes:
+
+* ``entry``: a position opened (its first fill). ``tradeId`` is the
+  position's id in the projection (deterministic, so a rebuild gives the same
+  ids); price = the opening fill's price, ``initialStopPrice`` and
+  ``targetPrice`` = the bracket's levels, ``context`` = the reason of the
+  signal that asked for it. The event carries what the Markdown snapshot
+  needs (the signal with its recent bars and indicators, the operation's
+  strategy and parameters).
+* ``stop_move``: a STOP_LOSS order protecting the open position (no parent,
+  or the position's own entry order as parent) was submitted at a stop price
+  other than the current one. Its time is the journal entry's time (never
+  before the trade's entry).
+* ``exit``: a fill closed (part of) a position, one per ``trades`` document:
+  ``closePrice``, ``closeReason`` (see :func:`close_reason`), ``points`` (the
+  price difference in the trade's favour, quote currency per unit), ``pnl``
+  (the trade's net P/L in quote currency, commissions included, as in the
+  ``trades`` collection) and ``remainingQuantity`` (0 when it closed).
+
+Positions and P/L come from :func:`live_trading.domain.projection.apply`, run
+on the state this fold keeps, so the trade log cannot disagree with the read
+models. Prices in quote currency, quantities in base-asset units, times
+ISO-8601 UTC strings (:func:`~live_trading.tradelog.naming.iso_time`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from live_trading.domain import projection
+from live_trading.domain.pnl import gross_pnl
+from live_trading.domain.projection import JournalRecord, OperationState
+from live_trading.domain.values import Asset, BarSize
+
+from .naming import directory_name, iso_time
+
+ENTRY, STOP_MOVE, EXIT = "entry", "stop_move", "exit"
+_RANK = {EXIT: 0, ENTRY: 1, STOP_MOVE: 2}  # a reversal's exit comes before its entry
+_OPERATION_FIELDS = ("asset", "primary_bar_size", "bar_sizes", "strategy_name",
+                     "strategy_config", "stop_loss_type", "stop_loss_value",
+                     "take_profit_type", "take_profit_value", "quantity")
+_EXIT_REASONS = (("signal", "signal"), ("cycle: stop_loss", "stop"),
+                 ("cycle: take_profit", "take_profit"), ("cycle: emergency", "emergency_stop"),
+                 ("kill switch", "kill_switch"), ("operation closing", "operation_close"),
+                 ("closed by hand", "manual"))
+_ENDED = ("FILLED", "CANCELLED", "REJECTED")
+
+
+@dataclass
+class OpenTrade:
+    trade_id: str
+    side: str               # LONG or SHORT
+    entry_order: str        # client order id of the fill that opened it
+    entry_time: datetime
+    initial_stop: float | None
+    current_stop: float | None
+
+
+@dataclass
+class TradeLogState:
+    """What the fold knows about one operation."""
+
+    operation_id: str
+    projection: OperationState = field(init=False)
+    directory: str | None = None          # trades_{symbol}_{interval}
+    last_signal: dict[str, Any] | None = None
+    entry_signals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exit_sources: dict[str, str] = field(default_factory=dict)
+    open_trade: OpenTrade | None = None
+
+    def __post_init__(self) -> None:
+        self.projection = OperationState(self.operation_id)
+
+    @property
+    def last_sequence(self) -> int:
+        return self.projection.last_sequence
+
+
+@dataclass(frozen=True)
+class TradeLogEvent:
+    """One trade log record (``line``: the ``index.jsonl`` object) of the
+    directory ``directory``; entries also carry their ``snapshot`` data."""
+
+    directory: str
+    line: dict[str, Any]
+    snapshot: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int, int]:
+        return line_key(self.line)
+
+
+def line_key(line: dict[str, Any]) -> tuple[str, str, int, int]:
+    """Order of lines in ``index.jsonl``: (time, operation id, journal
+    sequence number, exit before entry before stop move)."""
+    return line["time"], line["operationId"], line["sequence"], _RANK[line["type"]]
+
+
+def snapshot_file_name(entry_time: datetime, trade_id: str) -> str:
+    """``entry_20250115T040000Z_<tradeId>.md``: unique per trade."""
+    return f"entry_{iso_time(entry_time)[:19].replace('-', '').replace(':', '')}Z_{trade_id}.md"
+
+
+def apply(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
+    """Fold ``record`` (the next of its operation) into ``state`` (mutated);
+    return the trade log events it causes, in order.
+
+    Raises:
+        ProjectionError: the record is out of sequence or cannot be folded
+            (``state`` may be partly updated: discard it).
+    """
+    changes = projection.apply(state.projection, record)
+    action, data = record.action_type, record.action_data
+    if action == "OPERATION_CREATED":
+        spec = data["spec"]
+        state.directory = directory_name(spec["asset"], spec["primary_bar_size"])
+    elif action == "SIGNAL_GENERATED":
+        state.last_signal = {**data, "sequence": record.sequence_number}
+    elif action == "ORDER_SUBMITTED":
+        return _on_submitted(state, record)
+    elif action == "ORDER_FILLED":
+        return _on_filled(state, record, changes)
+    elif action in ("ORDER_CANCELLED", "ORDER_REJECTED"):
+        _forget_order(state, data["client_order_id"])
+    return []
+
+
+def trade_events(state: TradeLogState, record: JournalRecord) -> list[dict[str, Any]]:
+    """For the live feed: fold ``record`` into ``state`` and return the trade
+    events it causes as JSON-ready dicts (the ``index.jsonl`` line plus
+    ``symbol`` (``USDCAD``) and ``interval`` (``1h``)).
+
+    Raises:
+        ProjectionError: as :func:`apply`.
+    """
+    return [feed_dict(event) for event in apply(state, record)]
+
+
+def feed_dict(event: TradeLogEvent) -> dict[str, Any]:
+    """``event``'s line plus ``symbol`` and ``interval`` of its directory."""
+    _, symbol, interval = event.directory.split("_", 2)
+    return {**event.line, "symbol": symbol, "interval": interval}
+
+
+def open_trade_view(state: TradeLogState) -> dict[str, Any] | None:
+    """The operation's open trade as a ``current.json`` item, or None."""
+    position, trade = state.projection.position, state.open_trade
+    if position is None or trade is None:
+        return None
+    doc = position.doc
+    return {"tradeId": trade.trade_id, "operationId": state.operation_id,
+            "entryTime": iso_time(doc["opened_at"]), "entryPrice": doc["entry_price"],
+            "currentStopPrice": trade.current_stop, "initialStopPrice": trade.initial_stop,
+            "side": trade.side, "targetPrice": doc["take_profit"],
+            "quantity": abs(doc["quantity"])}
+
+
+def close_reason(order: dict[str, Any], source: str | None) -> str:
+    """Why a fill of ``order`` closed a position: ``stop``, ``take_profit``,
+    ``signal``, ``manual``, ``recovery``, ``kill_switch``,
+    ``operation_close``, ``emergency_stop`` or ``reversal`` (an entry fill
+    larger than the open position)."""
+    role = order["order_role"]
+    if role in ("STOP_LOSS", "TAKE_PROFIT"):
+        return "stop" if role == "STOP_LOSS" else "take_profit"
+    if role == "ENTRY":
+        return "reversal"
+    reason = (order.get("reason") or "").lower()
+    if source == "recovery" or reason.startswith("crash recovery"):
+        return "recovery"
+    return next((name for prefix, name in _EXIT_REASONS if reason.startswith(prefix)),
+                "manual")
+
+
+def _on_submitted(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
+    data = record.action_data
+    role, cid = data["role"], data["client_order_id"]
+    if role == "ENTRY":
+        signal = state.last_signal
+        wanted = "LONG" if data["side"] == "BUY" else "SHORT"
+        if signal is not None and signal.get("target") == wanted:
+            state.entry_signals[cid] = signal
+            state.last_signal = None
+    elif role == "EXIT":
+        state.exit_sources[cid] = record.source
+    elif role == "STOP_LOSS":
+        return _stop_move(state, record)
+    return []
+
+
+def _stop_move(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
+    trade, data = state.open_trade, record.action_data
+    stop = data.get("stop_price")
+    if trade is None or state.directory is None or stop is None or stop == trade.current_stop:
+        return []
+    if data.get("parent_client_order_id") not in (None, trade.entry_order):
+        return []  # the bracket of a pending entry, not this trade's stop
+    trade.current_stop = stop
+    line = {"type": STOP_MOVE, "time": iso_time(max(record.timestamp, trade.entry_time)),
+            "tradeId": trade.trade_id, "operationId": state.operation_id,
+            "sequence": record.sequence_number, "side": trade.side, "price": stop}
+    return [TradeLogEvent(state.directory, line)]
+
+
+def _on_filled(state: TradeLogState, record: JournalRecord,
+               changes: projection.Changes) -> list[TradeLogEvent]:
+    events = []
+    for (collection, _), doc in changes.items():
+        if collection == projection.TRADES:
+            events.append(_exit_event(state, record, doc))
+    position = state.projection.position
+    if state.open_trade is not None and (
+            position is None or position.doc["_id"] != state.open_trade.trade_id):
+        state.open_trade = None
+    if position is not None and state.open_trade is None:
+        events.append(_entry_event(state, record, position.doc))
+    cid = record.action_data["client_order_id"]
+    if state.projection.orders[cid]["status"] in _ENDED:
+        _forget_order(state, cid)
+    return events
+
+
+def _exit_event(state: TradeLogState, record: JournalRecord,
+                trade: dict[str, Any]) -> TradeLogEvent:
+    assert state.directory is not None
+    cid = record.action_data["client_order_id"]
+    position = state.projection.position
+    still_open = position is not None and position.doc["_id"] == trade["position_id"]
+    line = {"type": EXIT, "time": iso_time(trade["exit_time"]), "tradeId": trade["position_id"],
+            "operationId": state.operation_id, "sequence": record.sequence_number,
+            "side": trade["position_type"], "closePrice": trade["exit_price"],
+            "closeReason": close_reason(state.projection.orders[cid],
+                                        state.exit_sources.get(cid)),
+            "quantity": trade["quantity"],
+            "remainingQuantity": abs(position.doc["quantity"]) if still_open else 0.0,
+            "entryPrice": trade["entry_price"],
+            "points": gross_pnl(trade["position_type"], trade["entry_price"],
+                                trade["exit_price"], 1.0),
+            "pnl": trade["pnl"]}
+    return TradeLogEvent(state.directory, line)
+
+
+def _entry_event(state: TradeLogState, record: JournalRecord,
+                 doc: dict[str, Any]) -> TradeLogEvent:
+    assert state.directory is not None and state.projection.operation is not None
+    cid = record.action_data["client_order_id"]
+    signal = state.entry_signals.pop(cid, None)
+    trade_id, opened = doc["_id"], doc["opened_at"]
+    state.open_trade = OpenTrade(trade_id, doc["position_type"], cid, opened,
+                                 doc["stop_loss"], doc["stop_loss"])
+    order_reason = state.projection.orders[cid].get("reason") or ""
+    line = {"type": ENTRY, "time": iso_time(opened), "tradeId": trade_id,
+            "operationId": state.operation_id, "sequence": record.sequence_number,
+            "side": doc["position_type"], "price": doc["entry_price"],
+            "quantity": abs(doc["quantity"]), "initialStopPrice": doc["stop_loss"],
+            "targetPrice": doc["take_profit"],
+            "snapshotFile": snapshot_file_name(opened, trade_id),
+            "context": signal["reason"] if signal else order_reason}
+    operation = state.projection.operation
+    snapshot = {"asset": Asset.parse(operation["asset"]).name,
+                "interval": BarSize(operation["primary_bar_size"]).code, "signal": signal,
+                "operation": {k: operation.get(k) for k in _OPERATION_FIELDS}}
+    return TradeLogEvent(state.directory, line, snapshot)
+
+
+def _forget_order(state: TradeLogState, client_order_id: str) -> None:
+    state.entry_signals.pop(client_order_id, None)
+    state.exit_sources.pop(client_order_id, None)
