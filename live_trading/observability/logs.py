@@ -103,6 +103,8 @@ def configure_logging(level: str = "INFO", fmt: Literal["json", "text"] = "json"
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.disabled = False  # a dictConfig run before (uvicorn's own) may have disabled it
+        logger.setLevel(logging.NOTSET)
     for name in ("uvicorn.access", "uvicorn.error"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
