@@ -49,6 +49,8 @@ class TradingWorker:
         """Schedule cycles (no-op when disabled); call inside the event loop."""
         if not self.enabled or self.running:
             return
+        # each run is logged by the cycle itself; APScheduler's per-run lines are noise
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_job(self._scheduled, "interval", seconds=self.interval_seconds,
                                 id=JOB_ID, max_instances=1, coalesce=True,
@@ -109,6 +111,10 @@ class TradingWorker:
             "actions": sum(len(o.get("actions", [])) for o in operations),
             "errors": result.get("errors", 0), **({"error": result["error"]}
                                                   if "error" in result else {})}
+        log.info("trading cycle %s (%s): %s", self.last_result["cycle_id"],
+                 self.last_result["source"], outcome,
+                 extra={k: self.last_result[k] for k in ("operations", "evaluated", "actions",
+                                                         "errors")})
 
     def status(self) -> dict[str, Any]:
         """``running``, ``enabled``, ``interval_seconds``, ``cycles``,
