@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set up everything and run one gateway: the API + engine (and the dashboard
-# dev server when frontend/ has one), with the demo operation (USD-CAD,
-# 1 hour, MomentumStrategy on the shipped real data).
+# Set up everything and run one gateway: the API + engine, serving the built
+# dashboard at / (built first when its sources changed), and the dashboard's
+# dev server when frontend/ has one (START_FRONTEND=0: no dev server), with
+# the demo operation (USD-CAD, 1 hour, MomentumStrategy on the shipped real
+# data).
 #
 #   MODE=trading (default)   backend 9000, dashboard 4000, orders reach the
 #                            broker (BROKER_TYPE, PAPER by default), trade log
@@ -30,11 +32,20 @@ export ENVIRONMENT="${ENVIRONMENT:-development}"
 live-trading users create --username "${LT_ADMIN_USER:-admin}" --role admin \
   --password "${LT_ADMIN_PASSWORD:-admin-dev-password}" --exist-ok
 
+# The backend serves the built dashboard at / (frontend/dist): build it when a
+# source changed since the last build (BUILD_FRONTEND=0 skips this).
+if [ "${BUILD_FRONTEND:-1}" = "1" ] && [ -f frontend/package.json ]; then
+  source "$(dirname "${BASH_SOURCE[0]}")/_setup_frontend.sh"
+  if ! { frontend_install && { ! frontend_build_stale || frontend_build; }; }; then
+    echo "warning: the dashboard is not built; / says how to build it" >&2
+  fi
+fi
+
 if [ -f frontend/package.json ] && [ "${START_FRONTEND:-1}" = "1" ]; then
   source "$(dirname "${BASH_SOURCE[0]}")/_frontend.sh"
   start_frontend_dev "$FRONTEND_PORT" "http://127.0.0.1:$BACKEND_PORT" "$MODE"
 fi
-echo "live_trading $MODE gateway: API on http://127.0.0.1:$BACKEND_PORT"
+echo "live_trading $MODE gateway: API and built dashboard on http://127.0.0.1:$BACKEND_PORT"
 if [ -n "${FRONTEND_PID:-}" ]; then
   live-trading run --demo --port "$BACKEND_PORT" "$@"  # the EXIT trap stops the dashboard
 else

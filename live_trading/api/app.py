@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from live_trading.bootstrap import open_services
 from live_trading.config import Settings
 
+from .dashboard import install_dashboard
 from .errors import install_error_handlers
 from .ratelimit import RateLimiter
 from .routers import (
@@ -44,9 +46,11 @@ async def _create_demo(services) -> None:
                                                source="cli/demo")
 
 
-def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastAPI:
+def create_app(settings: Settings | None = None, *, demo: bool = False,
+               dashboard_dir: Path | None = None) -> FastAPI:
     """The API with its lifespan: opens the store, starts the engine (and,
-    with ``demo``, creates the demo operation when there is none).
+    with ``demo``, creates the demo operation when there is none). The built
+    dashboard (``dashboard_dir``, default ``frontend/dist``) is served at ``/``.
 
     Raises:
         ValueError: SECRET_KEY is a placeholder outside ENVIRONMENT=development,
@@ -84,4 +88,5 @@ def create_app(settings: Settings | None = None, *, demo: bool = False) -> FastA
                    system.router, auth.router, users.router, trading.router,
                    trade_log.router, ws.router, prometheus.router):
         app.include_router(router)
+    install_dashboard(app, dashboard_dir)  # last: it never shadows an API route
     return app

@@ -219,6 +219,10 @@ class OperationRunner:
             await self.deps.market_data.trim(self.operation_id, self.bar_size,
                                              spec["data_retention_bars"])
 
+    def unstored_bars(self) -> list[Bar]:
+        """Primary bars processed but not yet stored (at most STORE_EVERY_BARS)."""
+        return [bar for bar, _ in self._unstored]
+
     async def _flush_bars(self) -> None:
         bars, self._unstored = self._unstored, []
         await self.deps.market_data.save_many(self.operation_id, self.asset, self.bar_size,

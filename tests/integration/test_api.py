@@ -248,3 +248,20 @@ def test_a_live_account_needs_explicit_confirmation(api) -> None:
     confirmed = http.put(f"/api/brokers/{paper['id']}",
                          json={"account_type": "LIVE", "confirm_live": True})
     assert confirmed.status_code == 200 and confirmed.json()["account_type"] == "LIVE"
+
+
+def test_an_operations_bars_are_the_replayed_bars(api) -> None:
+    http, _, server = api
+    op = _create(http)["id"]
+    server.wait_idle()
+    bars = http.get(f"/api/operations/{op}/bars", params={"limit": 50}).json()
+    assert len(bars) == 50
+    rows = (SAMPLE_DATA / "USDCAD_1h.csv").read_text().splitlines()[1:]
+    by_time = {r.split(",")[0]: r.split(",") for r in rows}
+    for bar in bars:
+        row = by_time[bar["time"].replace(".000Z", "Z")]
+        assert [bar["open"], bar["high"], bar["low"], bar["close"]] == [
+            float(x) for x in row[1:5]]
+    assert [b["time"] for b in bars] == sorted(b["time"] for b in bars)
+    bad = http.get(f"/api/operations/{op}/bars", params={"bar_size": "1 day"})
+    assert bad.status_code == 422 and "bar_size" in bad.text

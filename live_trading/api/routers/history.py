@@ -13,6 +13,8 @@ from live_trading.api.routers.operations import load_operation
 from live_trading.api.serialize import document_json, journal_json
 from live_trading.domain.pnl import pnl_pct, unrealized_pnl
 from live_trading.domain.stats import trade_stats
+from live_trading.domain.values import BarSize
+from live_trading.engine.specs import InvalidSpecError
 from live_trading.journal.documents import Order, Position, Trade, Transaction
 
 router = APIRouter(prefix="/api/operations/{operation_id}", tags=["history"])
@@ -86,6 +88,37 @@ async def stats(operation_id: str, engine: EngineDep, user: Viewer) -> dict[str,
             "initial_capital": operation.initial_capital,
             "current_capital": operation.current_capital,
             "total_pnl_pct": operation.total_pnl_pct}
+
+
+@router.get("/bars")
+async def bars(operation_id: str, services: ServicesDep, engine: EngineDep, user: Viewer,
+               bar_size: str | None = Query(None, description="default: the primary bar size"),
+               limit: Limit = 500) -> list[dict[str, Any]]:
+    """The operation's latest ``limit`` bars (OHLCV, prices in quote currency,
+    ``time`` the bar's open, UTC), oldest first: the bars it stored (up to its
+    ``data_retention_bars``) and those its runner processed since. 422 when
+    ``bar_size`` is not one of the operation's."""
+    operation = await load_operation(operation_id)
+    size = BarSize(operation.primary_bar_size)
+    if bar_size is not None:
+        size = _parse_bar_size(bar_size)
+        if size.value not in operation.bar_sizes:
+            raise InvalidSpecError("bar_size", f"{size.value!r} is not one of the "
+                                               f"operation's bar sizes {operation.bar_sizes}")
+    found = await services.market_data.last_bars(str(operation.id), size, limit)
+    runner = engine.runners.get(str(operation.id))
+    if runner is not None and size.value == operation.primary_bar_size:
+        by_time = {b.time: b for b in (*found, *runner.unstored_bars())}
+        found = [by_time[t] for t in sorted(by_time)][-limit:]
+    return [{"time": b.time.isoformat().replace("+00:00", "Z"), "open": b.open, "high": b.high,
+             "low": b.low, "close": b.close, "volume": b.volume} for b in found]
+
+
+def _parse_bar_size(value: str) -> BarSize:
+    try:
+        return BarSize.parse(value)
+    except ValueError as error:
+        raise InvalidSpecError("bar_size", str(error)) from None
 
 
 @router.get("/journal")

@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { SettingsPage } from './SettingsPage';
+import type { BrokerConfig } from '../../api/models';
+import { mockApi, renderWithProviders } from '../../test/utils';
+
+afterEach(() => vi.unstubAllGlobals());
+
+const oanda: BrokerConfig = {
+  id: 'b1', broker_name: 'OANDA', account_type: 'PAPER', host: null, port: null, client_id: null, account_id: '001-abc',
+  is_active: true, config: {}, created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z', api_key_set: true,
+};
+
+function serve(overrides: Record<string, unknown> = {}) {
+  return mockApi({ 'GET /api/brokers': [oanda], 'GET /api/strategies': [], ...overrides });
+}
+
+describe('broker configurations', () => {
+  it('shows whether a key is set, never a secret', async () => {
+    serve();
+    renderWithProviders(<SettingsPage />);
+    expect(await screen.findByTestId('broker-key-b1')).toHaveTextContent('set');
+    expect(screen.getByTestId('broker-configs')).not.toHaveTextContent('api_key');
+  });
+
+  it('lets viewers and traders read only', async () => {
+    serve();
+    renderWithProviders(<SettingsPage />, { role: 'trader' });
+    await screen.findByTestId('broker-row-b1');
+    expect(screen.queryByTestId('broker-add')).not.toBeInTheDocument();
+    expect(screen.queryByTestId('broker-edit-b1')).not.toBeInTheDocument();
+  });
+
+  it('edits without resending the key unless a new one is typed', async () => {
+    const api = serve({ 'PUT /api/brokers/b1': { ...oanda, account_id: '002' } });
+    renderWithProviders(<SettingsPage />, { role: 'admin' });
+    await userEvent.click(await screen.findByTestId('broker-edit-b1'));
+    const dialog = await screen.findByTestId('broker-dialog');
+    const key = within(dialog).getByTestId('broker-api_key');
+    expect(key).toHaveValue('');
+    expect(key).toHaveAttribute('type', 'password');
+    expect(dialog).toHaveTextContent('A key is set');
+    await userEvent.clear(within(dialog).getByTestId('broker-account_id'));
+    await userEvent.type(within(dialog).getByTestId('broker-account_id'), '002');
+    await userEvent.click(within(dialog).getByTestId('broker-save'));
+    await waitFor(() => expect(api.calls('PUT /api/brokers/b1')).toHaveLength(1));
+    const body = api.calls('PUT /api/brokers/b1')[0].body as Record<string, unknown>;
+    expect(body).toMatchObject({ account_id: '002', account_type: 'PAPER' });
+    expect(body).not.toHaveProperty('api_key');
+    expect(body).not.toHaveProperty('broker_name');
+  });
+
+  it('shows a server validation error on its field', async () => {
+    serve({
+      'POST /api/brokers': () => Response.json({ detail: [{ loc: ['body', 'confirm_live'], msg: 'a LIVE account trades real money', type: 'value_error' }] }, { status: 422 }),
+    });
+    renderWithProviders(<SettingsPage />, { role: 'admin' });
+    await userEvent.click(await screen.findByTestId('broker-add'));
+    const dialog = await screen.findByTestId('broker-dialog');
+    await userEvent.selectOptions(within(dialog).getByTestId('broker-account_type'), 'LIVE');
+    await userEvent.click(within(dialog).getByTestId('broker-save'));
+    expect(await within(dialog).findByText('a LIVE account trades real money')).toBeInTheDocument();
+  });
+});
+
+describe('kill switch', () => {
+  it('is disabled for viewers', async () => {
+    serve();
+    renderWithProviders(<SettingsPage />, { role: 'viewer' });
+    expect(await screen.findByTestId('kill-switch')).toBeDisabled();
+  });
+
+  it('flattens everything only after a confirmation', async () => {
+    const api = serve({ 'POST /api/risk/kill-switch': { operations: ['a', 'b'], count: 2 } });
+    renderWithProviders(<SettingsPage />, { role: 'trader' });
+    await userEvent.click(await screen.findByTestId('kill-switch'));
+    expect(await screen.findByTestId('confirm-dialog')).toBeInTheDocument();
+    expect(api.calls('POST /api/risk/kill-switch')).toHaveLength(0);
+    await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
+    expect(await screen.findByTestId('kill-switch-result')).toHaveTextContent('2 operation(s) flattened and paused');
+    expect(api.calls('POST /api/risk/kill-switch')).toHaveLength(1);
+  });
+});
+
+describe('risk defaults', () => {
+  it('says where the defaults are configured', async () => {
+    serve();
+    renderWithProviders(<SettingsPage />);
+    const section = await screen.findByTestId('risk-defaults');
+    expect(section).toHaveTextContent('config/config.yaml');
+    expect(section).toHaveTextContent('default_stop_loss_type');
+  });
+});

@@ -1,0 +1,26 @@
+"""Print the backend's OpenAPI schema as JSON, without starting the app.
+
+    python scripts/dump_openapi.py > frontend/openapi.json
+
+The app's lifespan (store, engine, feed) never runs: ``openapi()`` only reads
+the routes. ENVIRONMENT defaults to development so that the placeholder
+SECRET_KEY is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("ENVIRONMENT", "development")
+    from live_trading.api.app import create_app
+
+    json.dump(create_app().openapi(), sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
