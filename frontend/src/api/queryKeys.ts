@@ -38,6 +38,6 @@ export const queryKeys = {
   /** every trade-log query (trading mode's chart markers) */
   tradeLogs: ['trade-log'] as const,
   tradeLog: (params: TradeLogParams) => ['trade-log', params] as const,
-  marketHistory: (params: { asset: string; bar_size: string; start?: string; end?: string }) =>
-    ['market-history', params] as const,
+  /** not under ['operation', id]: the feed's invalidations must not refetch it per entry */
+  operationBars: (id: string) => ['operation-bars', id] as const,
 };

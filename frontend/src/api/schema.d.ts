@@ -196,6 +196,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/operations/{operation_id}/bars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Bars
+         * @description The operation's latest ``limit`` bars (OHLCV, prices in quote currency,
+         *     ``time`` the bar's open, UTC), oldest first: the bars it stored (up to its
+         *     ``data_retention_bars``) and those its runner processed since. 422 when
+         *     ``bar_size`` is not one of the operation's.
+         */
+        get: operations["bars_api_operations__operation_id__bars_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/operations/{operation_id}/journal": {
         parameters: {
             query?: never;
@@ -1304,6 +1327,44 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    bars_api_operations__operation_id__bars_get: {
+        parameters: {
+            query?: {
+                /** @description default: the primary bar size */
+                bar_size?: string | null;
+                /** @description page size (at most 10,000) */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                operation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
                 };
             };
             /** @description Validation Error */

@@ -9,7 +9,12 @@ import {
 } from '../../format/format';
 import { PagedTable, type Column } from './PagedTable';
 
-function usePaging(initialSize = 25) {
+const DEFAULT_PAGE_SIZE = 25;
+
+/** The query of the orders table's first page (shared: the positions table reads the orders in flight from it). */
+export const FIRST_ORDERS_PAGE = { limit: DEFAULT_PAGE_SIZE + 1, offset: 0, sort: 'desc' as const };
+
+function usePaging(initialSize = DEFAULT_PAGE_SIZE) {
   const [page, setPage] = useState(0);
   const [pageSize, setPageSize] = useState(initialSize);
   return {

@@ -27,12 +27,34 @@ type Props = {
 
 const STOP_COLOR = DOWN_COLOR;
 const VISIBLE_BARS = 250;
+const RIGHT_MARGIN_BARS = 40;
+const LABELLED_MARKERS = 6;
+/** series per level kind: consecutive trades go to different series (see mergeLines) */
+const LANES = 3;
 const HIDDEN = 'rgba(0,0,0,0)';
 const TARGET_COLOR = UP_COLOR;
 const LEVEL_COLORS: Record<PriceLevel['kind'], string> = { stop: STOP_COLOR, target: TARGET_COLOR, entry: '#90caf9' };
 
 function secondsOf(time: Time): number | null {
   return typeof time === 'number' ? time : null;
+}
+
+/** Index of the bar at `time` (bars ascending), or of the last bar before it. */
+export function barIndex(bars: readonly CandleBar[], time: number): number {
+  let lo = 0;
+  let hi = bars.length - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if ((bars[mid] as CandleBar).time <= time) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** A logical range `width` bars wide with bar `index` near its right edge (never past the last bar). */
+export function visibleAround(index: number, width: number, count: number): { from: number; to: number } {
+  const to = Math.min(index + RIGHT_MARGIN_BARS, count + 3);
+  return { from: to - width, to };
 }
 
 function tickLabel(time: Time, type: TickMarkType): string | null {
@@ -56,10 +78,10 @@ export function OperationChart({ bars, overlay, asset, levels, height = 420 }: P
   const chart = useRef<IChartApi | null>(null);
   const candles = useRef<ISeriesApi<'Candlestick'> | null>(null);
   const markers = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
-  const stops = useRef<ISeriesApi<'Line'> | null>(null);
-  const targets = useRef<ISeriesApi<'Line'> | null>(null);
+  const levelSeries = useRef<{ kind: 'stop' | 'target'; lane: number; series: ISeriesApi<'Line'> }[]>([]);
   const priceLines = useRef<IPriceLine[]>([]);
   const fitted = useRef(false);
+  const anchorIndex = useRef<number | null>(null);
   const digits = assetInfo(asset).priceDigits;
 
   useEffect(() => {
@@ -93,17 +115,19 @@ export function OperationChart({ bars, overlay, asset, levels, height = 420 }: P
     });
     chart.current = instance;
     candles.current = series;
-    stops.current = levelLine(STOP_COLOR, LineStyle.Solid);
-    targets.current = levelLine(TARGET_COLOR, LineStyle.Dashed);
+    levelSeries.current = (['stop', 'target'] as const).flatMap((kind) => Array.from({ length: LANES }, (_, lane) => ({
+      kind, lane,
+      series: kind === 'stop' ? levelLine(STOP_COLOR, LineStyle.Solid) : levelLine(TARGET_COLOR, LineStyle.Dashed),
+    })));
     markers.current = createSeriesMarkers(series, []);
     return () => {
-      stops.current = null;
-      targets.current = null;
+      levelSeries.current = [];
       priceLines.current = [];
       markers.current = null;
       candles.current = null;
       chart.current = null;
       fitted.current = false;
+      anchorIndex.current = null;
       instance.remove();
     };
   }, [digits]);
@@ -112,20 +136,38 @@ export function OperationChart({ bars, overlay, asset, levels, height = 420 }: P
     const series = candles.current;
     if (!series) return;
     series.setData(bars.map((b) => ({ ...b, time: b.time as UTCTimestamp })));
-    if (!fitted.current && bars.length > 0) {
-      // the most recent bars; scroll or zoom out for the rest
-      chart.current?.timeScale().setVisibleLogicalRange({ from: Math.max(0, bars.length - VISIBLE_BARS), to: bars.length + 3 });
-      fitted.current = true;
-    }
   }, [bars, digits]);
 
+  // Show the bars up to the latest trade (replayed history can lie well before
+  // the last bar), then follow new trades while the latest one is in view.
+  const lastMarker = overlay.markers[overlay.markers.length - 1]?.time;
   useEffect(() => {
-    markers.current?.setMarkers(overlay.markers.map((m) => ({ ...m, time: m.time as UTCTimestamp })));
+    const timeScale = chart.current?.timeScale();
+    if (!timeScale || bars.length === 0) return;
+    const anchor = lastMarker === undefined ? bars.length - 1 : barIndex(bars, lastMarker);
+    const previous = anchorIndex.current;
+    anchorIndex.current = anchor;
+    const range = timeScale.getVisibleLogicalRange();
+    if (!fitted.current || !range) {
+      timeScale.setVisibleLogicalRange(visibleAround(anchor, VISIBLE_BARS, bars.length));
+      fitted.current = true;
+    } else if (previous !== null && anchor > previous && previous >= range.from && previous <= range.to && anchor > range.to - 5) {
+      timeScale.setVisibleLogicalRange(visibleAround(anchor, range.to - range.from, bars.length));
+    }
+  }, [bars, lastMarker]);
+
+  useEffect(() => {
+    // only the latest markers carry their text: older ones would pile up (the trades table has them all)
+    const labelled = overlay.markers.length - LABELLED_MARKERS;
+    markers.current?.setMarkers(overlay.markers.map((m, i) => ({
+      ...m, time: m.time as UTCTimestamp, text: i >= labelled ? m.text : '',
+    })));
     const times = bars.map((b) => b.time);
-    const asSeries = (kind: 'stop' | 'target') => mergeLines(overlay.lines, kind, times)
-      .map((item) => ({ time: item.time as UTCTimestamp, value: item.value, ...(item.hidden ? { color: HIDDEN } : {}) }));
-    stops.current?.setData(asSeries('stop'));
-    targets.current?.setData(asSeries('target'));
+    for (const { kind, lane, series } of levelSeries.current) {
+      series.setData(mergeLines(overlay.lines, kind, times, lane, LANES).map((item) => ({
+        time: item.time as UTCTimestamp, value: item.value, ...(item.hidden ? { color: HIDDEN } : {}),
+      })));
+    }
   }, [overlay, bars, digits]);
 
   useEffect(() => {

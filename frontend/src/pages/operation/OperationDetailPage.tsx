@@ -12,7 +12,7 @@ import PlayArrowIcon from '@mui/icons-material/PlayArrow';
 import StopIcon from '@mui/icons-material/Stop';
 import { Link as RouterLink, useParams } from 'react-router';
 import { ApiError, errorMessage } from '../../api/errors';
-import { useOperation, useOperationAction, useOperationStats, usePositions } from '../../api/hooks';
+import { useOperation, useOperationAction, useOperationStats, useOrders, usePositions } from '../../api/hooks';
 import type { Operation, Position } from '../../api/models';
 import { useAuth } from '../../auth/useAuth';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -20,13 +20,13 @@ import { Section } from '../../components/Section';
 import { ErrorState, Loading } from '../../components/states';
 import { StatusChip } from '../../components/StatusChip';
 import { formatPrice } from '../../format/format';
-import { OrdersTable, TradesTable, TransactionsTable } from './HistoryTables';
+import { FIRST_ORDERS_PAGE, OrdersTable, TradesTable, TransactionsTable } from './HistoryTables';
 import { JournalTable } from './JournalTable';
 import { OperationChart, type PriceLevel } from './OperationChart';
 import { OperationConfig } from './OperationConfig';
-import { openPositions, PositionsTable } from './PositionsTable';
+import { openPositions, ordersInFlight, PositionsTable } from './PositionsTable';
 import { RecoveryReportPanel } from './RecoveryReportPanel';
-import { useChartData } from './useChartData';
+import { barsVersion, useChartData } from './useChartData';
 
 /** Horizontal price lines for the open positions: entry, stop-loss and take-profit. */
 export function positionLevels(positions: readonly Position[], asset: string): PriceLevel[] {
@@ -108,11 +108,13 @@ type ChartProps = {
   createdAt: string;
   status: string;
   positions: Position[] | undefined;
+  /** changes every few journal entries: when the chart refetches its bars */
+  barsVersion: number;
 };
 
 /** Memoized on the few fields it needs: the operation document changes with every journal entry. */
-const ChartSection = memo(function ChartSection({ operationId, asset, primaryBarSize, createdAt, status, positions }: ChartProps) {
-  const operation = { id: operationId, asset, primary_bar_size: primaryBarSize, created_at: createdAt, status };
+const ChartSection = memo(function ChartSection({ operationId, asset, primaryBarSize, createdAt, status, positions, barsVersion }: ChartProps) {
+  const operation = { id: operationId, asset, primary_bar_size: primaryBarSize, created_at: createdAt, status, barsVersion };
   const chart = useChartData(operation);
   const levels = useMemo(() => positionLevels(positions ?? [], operation.asset), [positions, operation.asset]);
   const open = chart.trades.filter((t) => t.closeDateTime === null).length;
@@ -144,15 +146,18 @@ const ChartSection = memo(function ChartSection({ operationId, asset, primaryBar
 function Detail({ operation }: { operation: Operation }) {
   const stats = useOperationStats(operation.id);
   const positions = usePositions(operation.id, { limit: 20, sort: 'desc' });
+  const recentOrders = useOrders(operation.id, FIRST_ORDERS_PAGE);
+  const inFlight = useMemo(() => ordersInFlight(recentOrders.data ?? []), [recentOrders.data]);
   return (
     <Stack spacing={2} data-testid="op-detail">
       <Header operation={operation} />
       <ChartSection operationId={operation.id} asset={operation.asset} primaryBarSize={operation.primary_bar_size}
-        createdAt={operation.created_at} status={operation.status} positions={positions.data} />
+        createdAt={operation.created_at} status={operation.status} positions={positions.data}
+        barsVersion={barsVersion(operation.last_sequence_number)} />
       <Grid container spacing={2}>
         <Grid size={{ xs: 12, lg: 7 }}>
           <Section title="Open positions" dense>
-            <PositionsTable query={positions} asset={operation.asset} />
+            <PositionsTable query={positions} asset={operation.asset} inFlight={inFlight} />
           </Section>
         </Grid>
         <Grid size={{ xs: 12, lg: 5 }}>

@@ -3,19 +3,35 @@ import { useState } from 'react';
 import { Box, Button, Chip, Table, TableBody, TableCell, TableContainer, TableHead, TableRow } from '@mui/material';
 import type { UseQueryResult } from '@tanstack/react-query';
 import { useClosePosition } from '../../api/hooks';
-import type { Position } from '../../api/models';
+import type { Order, Position } from '../../api/models';
 import { useAuth } from '../../auth/useAuth';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { PnlText } from '../../components/PnlText';
 import { EmptyState, QueryView } from '../../components/states';
 import { formatDateTime, formatPercent, formatPips, formatPrice, formatQuantity } from '../../format/format';
 
+/**
+ * Market entry / exit orders still working: a position being reversed or
+ * closed by one of them must not be closed again (a second exit would open
+ * the opposite position). Protective stops and limits work all along and
+ * do not count.
+ */
+export function ordersInFlight(orders: readonly Order[]): Order[] {
+  return orders.filter((o) => (o.order_role === 'ENTRY' || o.order_role === 'EXIT') && o.order_type === 'MARKET'
+    && (o.status === 'PENDING' || o.status === 'SUBMITTED'));
+}
+
 /** Open positions only, newest first. */
 export function openPositions(positions: readonly Position[]): Position[] {
   return positions.filter((p) => p.status === 'OPEN').sort((a, b) => b.opened_at.localeCompare(a.opened_at));
 }
 
-export function PositionsTable({ query, asset }: { query: UseQueryResult<Position[]>; asset: string }) {
+export function PositionsTable({ query, asset, inFlight }: {
+  query: UseQueryResult<Position[]>;
+  asset: string;
+  /** market orders still working (see ordersInFlight): closing waits for them */
+  inFlight: readonly Order[];
+}) {
   const { can } = useAuth();
   const trader = can('trader');
   const close = useClosePosition();
@@ -47,6 +63,7 @@ export function PositionsTable({ query, asset }: { query: UseQueryResult<Positio
                   const move = p.current_price === null ? null
                     : (p.current_price - p.entry_price) * (p.position_type === 'LONG' ? 1 : -1);
                   const pending = closing.has(p.id);
+                  const busy = pending || inFlight.length > 0;
                   return (
                     <TableRow key={p.id} data-testid={`position-row-${p.id}`}>
                       <TableCell>
@@ -68,8 +85,9 @@ export function PositionsTable({ query, asset }: { query: UseQueryResult<Positio
                       {trader && (
                         <TableCell align="right">
                           <Button size="small" color="error" variant="outlined" data-testid={`position-close-${p.id}`}
-                            disabled={pending} onClick={() => setAsking(p)}>
-                            {pending ? 'Closing…' : 'Close'}
+                            disabled={busy} onClick={() => setAsking(p)}
+                            title={busy && !pending ? `${inFlight.map((o) => `${o.order_role} ${o.action}`).join(', ')} order in flight` : undefined}>
+                            {pending ? 'Closing…' : busy ? 'Order in flight' : 'Close'}
                           </Button>
                         </TableCell>
                       )}

@@ -1,5 +1,5 @@
-import { memo } from 'react';
 /** The last start-up recovery report (`GET /api/recovery/last`), as it concerns this operation. */
+import { memo } from 'react';
 import { Box, Table, TableBody, TableCell, TableRow, Typography } from '@mui/material';
 import { useRecoveryReport } from '../../api/hooks';
 import { ApiError } from '../../api/errors';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applyTradeEvents, chartOverlay, chartWindow, mergeLines, snapTime, tradeEventOf, unixSeconds,
+  applyTradeEvents, chartOverlay, mergeLines, snapTime, tradeEventOf, unixSeconds,
   type EntryEvent, type ExitEvent, type LoggedTrade, type StopMoveEvent, type TradeLine,
 } from './chartData';
 
@@ -218,27 +218,18 @@ describe('mergeLines', () => {
     expect(items).toEqual([{ time: T0, value: 1 }, { time: T0 + 3 * H, value: 2 }, { time: T0 + 5 * H, value: 2 }]);
   });
 
+  it('spreads consecutive trades over lanes', () => {
+    const lines = [line('a', [[T0, 1], [T0 + 2 * H, 1]]), line('b', [[T0 + 2 * H, 2], [T0 + 4 * H, 2]]),
+      line('c', [[T0 + 4 * H, 3], [T0 + 6 * H, 3]])];
+    expect(mergeLines(lines, 'stop', bars(10), 0, 2)).toEqual([
+      { time: T0, value: 1 }, { time: T0 + 2 * H, value: 1, hidden: true }, { time: T0 + 3 * H, value: 3, hidden: true },
+      { time: T0 + 4 * H, value: 3 }, { time: T0 + 6 * H, value: 3 },
+    ]);
+    expect(mergeLines(lines, 'stop', bars(10), 1, 2)).toEqual([{ time: T0 + 2 * H, value: 2 }, { time: T0 + 4 * H, value: 2 }]);
+  });
+
   it('keeps only the lines of the kind asked for', () => {
     expect(mergeLines([{ ...line('a', [[T0, 1]]), kind: 'target' }], 'stop', bars(3))).toEqual([]);
   });
 });
 
-describe('chartWindow', () => {
-  const now = new Date('2026-11-21T12:00:00Z');
-  it('loads the bars before the operation\'s creation when it has no trade', () => {
-    const w = chartWindow([], '2026-11-21T10:00:00Z', true, now, '1 hour');
-    expect(w.end.toISOString()).toBe('2026-11-21T12:00:00.000Z');
-    expect(w.start.getTime()).toBe(Date.parse('2026-11-21T10:00:00Z') - 300 * H * 1000);
-  });
-
-  it('spans the trades (replayed history included) up to now while running', () => {
-    const w = chartWindow([loggedTrade()], '2026-11-21T10:00:00Z', true, now, '1 hour');
-    expect(w.start.getTime()).toBe((T0 + 2 * H - 100 * H) * 1000);
-    expect(w.end.toISOString()).toBe('2026-11-21T12:00:00.000Z');
-  });
-
-  it('stops some bars after the last trade once closed', () => {
-    const w = chartWindow([loggedTrade()], '2026-11-21T10:00:00Z', false, now, '1 hour');
-    expect(w.end.getTime()).toBe((T0 + 5 * H + 100 * H) * 1000);
-  });
-});

@@ -349,43 +349,6 @@ export function intervalCode(barSize: string): string {
   return codes[name] ?? name;
 }
 
-export interface TimeWindow {
-  start: Date;
-  end: Date;
-}
-
-const PAD_BARS = 100;
-const MAX_BARS = 10_000;
-
-/**
- * The time range of bars the chart loads: from some bars before the
- * operation's first trade (before its creation when it has none) to now
- * while it runs, or to some bars after its last trade once it is closed.
- * At most MAX_BARS bars before its last trade are loaded (so replayed
- * history, older than now, is kept whole), and at most 3 × MAX_BARS in all.
- */
-export function chartWindow(
-  trades: readonly LoggedTrade[],
-  createdAt: string,
-  running: boolean,
-  now: Date,
-  barSize: string,
-): TimeWindow {
-  const bar = barSeconds(barSize) * 1000;
-  const nowMs = now.getTime();
-  const created = Math.min(Date.parse(createdAt), nowMs);
-  let start = created - 3 * PAD_BARS * bar;
-  let end = nowMs;
-  if (trades.length > 0) {
-    const last = Math.min(nowMs, Math.max(...trades.map((t) => Date.parse(t.closeDateTime ?? t.entryDateTime))));
-    const first = Math.min(...trades.map((t) => Date.parse(t.entryDateTime)));
-    start = Math.max(first - PAD_BARS * bar, last + PAD_BARS * bar - MAX_BARS * bar);
-    if (!running) end = Math.min(nowMs, last + PAD_BARS * bar);
-  }
-  start = Math.max(start, end - 3 * MAX_BARS * bar);
-  end = Math.max(end, start + bar);
-  return { start: new Date(Math.floor(start / bar) * bar), end: new Date(Math.ceil(end / bar) * bar) };
-}
 
 /** A `trade_event` message of the live feed, or null for any other message. */
 export function tradeEventOf(message: unknown): { operationId: string; event: TradeEvent } | null {
@@ -426,17 +389,23 @@ function nextBar(barTimes: readonly number[], time: number): number | null {
 
 /**
  * The lines of one kind (every trade's stop-loss, or take-profit) as the
- * data of one step-line series, trades in time order. Between two trades
- * the line is hidden: the last point of a trade is `hidden`, and when a bar
- * lies between the two trades a hidden point at the next trade's level is
- * added there, so that the line moves to the new level unseen. Where a
- * trade starts at the bar the previous one ended (a reversal), the new
- * level wins at that bar.
+ * data of one step-line series, trades in time order; with `lanes` > 1,
+ * only every `lanes`-th trade from the `lane`-th (so that one series never
+ * holds two consecutive trades: a reversal's levels change at one bar, and
+ * a step line's jump there could not be hidden). Between two trades of a
+ * series the line is hidden: the last point of a trade is `hidden`, and
+ * when a bar lies between the two trades a hidden point at the next trade's
+ * level is added there, so that the line moves to the new level unseen.
+ * Where a trade starts at the bar the previous one ended, the new level
+ * wins at that bar.
  */
-export function mergeLines(lines: readonly TradeLine[], kind: TradeLine['kind'], barTimes: readonly number[]): LineItem[] {
+export function mergeLines(
+  lines: readonly TradeLine[], kind: TradeLine['kind'], barTimes: readonly number[], lane = 0, lanes = 1,
+): LineItem[] {
   const own = lines
     .filter((l) => l.kind === kind && l.points.length > 0)
-    .sort((a, b) => (a.points[0] as LinePoint).time - (b.points[0] as LinePoint).time);
+    .sort((a, b) => (a.points[0] as LinePoint).time - (b.points[0] as LinePoint).time)
+    .filter((_, i) => i % lanes === lane);
   const items: LineItem[] = [];
   for (const line of own) {
     const first = line.points[0] as LinePoint;

@@ -1,6 +1,6 @@
 /**
  * The data of an operation's chart: its primary bars
- * (`GET /api/market-data/history`), its trades from the trade log
+ * (`GET /api/operations/{id}/bars`: the bars its engine processed), its trades from the trade log
  * (`GET /api/v1/trade-log`: from the files in trading mode, folded from the
  * journal in simulation mode) and, in simulation mode, the `trade_event`
  * messages of the live feed since the page opened, merged on top.
@@ -13,7 +13,7 @@ import type { Bar, Operation } from '../../api/models';
 import { queryKeys } from '../../api/queryKeys';
 import { useFeedMessages } from '../../feed/hooks';
 import {
-  applyTradeEvents, barSeconds, chartOverlay, chartWindow, intervalCode, tradeEventOf, type ChartOverlay,
+  applyTradeEvents, chartOverlay, intervalCode, tradeEventOf, type ChartOverlay,
   type LoggedTrade, type TradeEvent,
 } from './chartData';
 
@@ -31,7 +31,9 @@ export type ChartData = {
   source: 'trade log' | 'trade log + live trade events';
 };
 
-const RUNNING = new Set(['active', 'paused', 'error']);
+const RUNNING = new Set(['active', 'paused', 'closing', 'error']);
+const BAR_LIMIT = 2000;
+const BARS_REFRESH_ENTRIES = 10;
 
 function eventKey(event: TradeEvent): string {
   return `${event.sequence}:${event.type}:${event.tradeId}`;
@@ -58,7 +60,17 @@ function toCandles(bars: Bar[]): CandleBar[] {
   return out;
 }
 
-export type ChartOperation = Pick<Operation, 'id' | 'asset' | 'primary_bar_size' | 'created_at'> & { status: string };
+export type ChartOperation = Pick<Operation, 'id' | 'asset' | 'primary_bar_size' | 'created_at'> & {
+  status: string;
+  /** see {@link barsVersion} */
+  barsVersion: number;
+};
+
+/** Moves every BARS_REFRESH_ENTRIES journal entries of the operation: the bars
+ * are refetched then (the live feed moves last_sequence_number; no polling). */
+export function barsVersion(lastSequenceNumber: number): number {
+  return Math.floor(lastSequenceNumber / BARS_REFRESH_ENTRIES);
+}
 
 export function useChartData(operation: ChartOperation): ChartData {
   const mode = useMode();
@@ -72,21 +84,17 @@ export function useChartData(operation: ChartOperation): ChartData {
     return applyTradeEvents(logged, events);
   }, [tradeLog.data, events, operation.id]);
 
-  // `now` moves in whole bars, so the window (and the query key) changes once a bar.
-  const bar = barSeconds(barSize) * 1000;
-  const nowBucket = Math.ceil(Date.now() / bar) * bar;
+  // The operation's own bars (what its engine processed, up to its retention),
+  // refetched when barsVersion moves while it runs.
   const running = RUNNING.has(operation.status);
-  const range = useMemo(
-    () => chartWindow(trades, operation.created_at, running, new Date(nowBucket + bar), barSize),
-    [trades, operation.created_at, running, nowBucket, bar, barSize],
-  );
-  const params = { asset: operation.asset, bar_size: barSize, start: range.start.toISOString(), end: range.end.toISOString() };
+  const bucket = running ? operation.barsVersion : -1;
   const history = useQuery({
-    queryKey: queryKeys.marketHistory(params),
-    queryFn: () => call<Bar[]>(api.GET('/api/market-data/history', { params: { query: params } })),
+    queryKey: [...queryKeys.operationBars(operation.id), bucket],
+    queryFn: () => call<Bar[]>(api.GET('/api/operations/{operation_id}/bars', {
+      params: { path: { operation_id: operation.id }, query: { limit: BAR_LIMIT } },
+    })),
     placeholderData: keepPreviousData,
     staleTime: Infinity,
-    // bars of a past window do not change: no polling (the window moves instead)
     refetchInterval: false,
   });
 
@@ -100,7 +108,7 @@ export function useChartData(operation: ChartOperation): ChartData {
     bars,
     overlay,
     trades,
-    loading: history.isPending || tradeLog.isPending,
+    loading: history.isPending,
     error: history.error ?? tradeLog.error ?? null,
     refetch: () => {
       void history.refetch();
