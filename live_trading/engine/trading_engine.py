@@ -78,9 +78,12 @@ class TradingEngine:
                 await self.reconciler(operation_id)
 
     async def stop(self) -> None:
-        for task in self.tasks.values():
+        """Cancel the runners and pending connection-change handlers, then
+        disconnect the broker."""
+        pending = [*self.tasks.values(), *self._background]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
         self.tasks.clear()
         await self.deps.broker.disconnect()
 

@@ -55,12 +55,27 @@ async def _run(settings, **adapters):
     await services.start()
     op = await services.engine.create_operation(OperationCreate(**BODY), source="test")
     await services.engine.wait_idle()
+    if driver is not None:  # the fills of the run's last bar may still be on their way
+        await _journaled(services, op, driver)
     records = await services.journal_store.read(op)
     trades = await services.store.db["trades"].find({"operation_id": ObjectId(op)}).sort(
         "exit_time", 1).to_list(None)
     await services.engine.stop()
     await services.store.client.close()
     return records, trades
+
+
+async def _journaled(services, op: str, driver, timeout_s: float = 20) -> None:
+    """Wait until every fill the fake venue made is in the operation's journal."""
+    fake = getattr(driver, "fake", None)
+    if fake is None or not hasattr(fake, "transactions"):
+        return
+    fills = {t["id"] for t in list(fake.transactions) if t["type"] == "ORDER_FILL"}
+    for _ in range(int(timeout_s / 0.05)):
+        if fills <= (await services.journal.state(op)).execution_ids:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the venue's fills were not all journaled")
 
 
 def _signals(records):

@@ -202,6 +202,7 @@ async def test_overall_session_backfills_operations_it_was_not_told_of(services)
             await services.journal.record(a, [event], source="test")
         session = FeedSession(hub, send)
         task = asyncio.create_task(session.run_overall({a: 1}))
+        await until(lambda: bool(sent))  # the hello went out before b moves on
         await services.journal.record(b, [ev.OperationPaused("x")], source="test")
         await until(lambda: session.sent.get(b) == 2)
         task.cancel()
