@@ -233,8 +233,13 @@ class EmbeddedServer:
             time.sleep(0.05)
         if _pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
-            time.sleep(0.1)
-        _reap(pid)
+        deadline = time.monotonic() + 5  # a loaded machine may take a while to deliver it
+        while True:
+            _reap(pid)
+            if not _pid_alive(pid) or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        _reap(pid)  # it may have turned zombie right after the last reap
 
     def _read_record(self) -> ServerRecord | None:
         try:
