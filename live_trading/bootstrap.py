@@ -108,12 +108,16 @@ def build_simulator(settings: Settings, store: Store):
     return simulator
 
 
-def _paper(settings: Settings, store: Store, database: str):
+def paper_config(settings: Settings) -> PaperBrokerConfig:
+    """The paper broker's fill and cost model from ``settings.paper_broker``."""
     paper = settings.paper_broker
-    config = PaperBrokerConfig(
+    return PaperBrokerConfig(
         half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
         commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum)
-    return PaperBroker(config, store=MongoPaperStore(store.client, database))
+
+
+def _paper(settings: Settings, store: Store, database: str):
+    return PaperBroker(paper_config(settings), store=MongoPaperStore(store.client, database))
 
 
 def _oanda(settings: Settings):

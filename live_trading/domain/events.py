@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar
 
 
@@ -282,4 +283,9 @@ class GuardrailEvaluated(Event):
 
 def event_data(event: Event) -> dict[str, Any]:
     """The ``action_data`` of a journal entry for ``event``."""
-    return {f.name: getattr(event, f.name) for f in fields(event)}
+    return {name: getattr(event, name) for name in _field_names(type(event))}
+
+
+@cache
+def _field_names(kind: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))

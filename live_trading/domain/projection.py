@@ -39,6 +39,7 @@ POSITIONS = "positions"
 TRADES = "trades"
 
 QTY_EPSILON = 1e-9
+WORKING = ("PENDING", "SUBMITTED")  # order statuses that can still fill
 
 Changes = dict[tuple[str, str], dict[str, Any]]
 
@@ -92,14 +93,25 @@ class OperationState:
     pnl_day: str | None = None          # UTC day (ISO date) of the last exit
     pnl_today: float = 0.0              # net P/L of exits on ``pnl_day``
     entries_blocked_day: str | None = None  # max_daily_loss fired for this day
+    # Index of ``orders``: those still PENDING or SUBMITTED, by client order
+    # id in submission order, so finding them costs the working orders, not
+    # every order ever placed. :func:`apply` keeps it; it covers the first
+    # ``indexed_orders`` orders and is rebuilt when ``orders`` has others
+    # (a state built from a snapshot, or edited by hand).
+    working: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False,
+                                               compare=False)
+    indexed_orders: int = field(default=0, repr=False, compare=False)
 
     @property
     def status(self) -> str | None:
         return self.operation["status"] if self.operation else None
 
     def working_orders(self) -> list[dict[str, Any]]:
-        """Orders not yet filled, cancelled or rejected."""
-        return [o for o in self.orders.values() if o["status"] in ("PENDING", "SUBMITTED")]
+        """Orders not yet filled, cancelled or rejected, in submission order."""
+        if self.indexed_orders != len(self.orders):
+            self.working = {c: o for c, o in self.orders.items() if o["status"] in WORKING}
+            self.indexed_orders = len(self.orders)
+        return [o for o in self.working.values() if o["status"] in WORKING]
 
 
 def apply(state: OperationState, record: JournalRecord) -> Changes:
@@ -209,6 +221,8 @@ def _on_order_submitted(state: OperationState, record: JournalRecord, changes: C
         "filled_at": None, "cancelled_at": None,
     }
     state.orders[order["client_order_id"]] = order
+    state.working[order["client_order_id"]] = order
+    state.indexed_orders += 1
     _put(changes, ORDERS, order)
 
 
@@ -233,6 +247,7 @@ def _on_order_ended(status: str) -> Callable[[OperationState, JournalRecord, Cha
         if order["status"] == "FILLED":
             return
         order["status"] = status
+        state.working.pop(order["client_order_id"], None)
         order["reason"] = record.action_data.get("reason") or order["reason"]
         if status == "CANCELLED":
             order["cancelled_at"] = record.timestamp
@@ -247,6 +262,8 @@ def _on_order_filled(state: OperationState, record: JournalRecord, changes: Chan
         raise ProjectionError(f"execution {data['execution_id']} recorded twice")
     order = _order(state, data["client_order_id"])
     _fill_order(order, data)
+    if order["status"] not in WORKING:
+        state.working.pop(order["client_order_id"], None)
     _put(changes, ORDERS, order)
     state.execution_ids.add(data["execution_id"])
     state.last_execution_id = data["execution_id"]

@@ -175,7 +175,8 @@ def utc_ms(moment: datetime) -> datetime:
     """
     if moment.tzinfo is None:
         raise ValueError("naive datetime: times must be timezone-aware UTC")
-    moment = moment.astimezone(UTC)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
     return moment.replace(microsecond=(moment.microsecond // 1000) * 1000)
 
 

@@ -119,6 +119,8 @@ class OperationRunner:
 
     async def _report_rejected(self, source: MarketSource) -> None:
         """Journal each file's rejected rows once per operation and file."""
+        if not any(source.rejected.values()):
+            return
         state = await self.deps.journal.state(self.operation_id)
         for name, rejected in source.rejected.items():
             if not rejected or name in state.rejected_data_files:

@@ -12,14 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC
 from typing import Any
-
-import bson
-from bson import ObjectId
-from bson.codec_options import CodecOptions
 
 from live_trading.domain.events import Event, event_data
 from pymongo.errors import ConnectionFailure
@@ -34,19 +28,33 @@ from live_trading.domain.projection import (
 from live_trading.domain.snapshot import state_from_snapshot, state_to_snapshot
 from live_trading.domain.values import utc_now
 
+from .ids import object_ids, uuid4s
 from .mongo_journal import DuplicateEventError, JournalConflictError, MongoJournal
+from .normal_form import normal_form
 
 log = logging.getLogger("live_trading.journal")
 
 Subscriber = Callable[[list[JournalRecord], Changes], Awaitable[None]]
-_BSON_OPTIONS = CodecOptions(tz_aware=True, tzinfo=UTC)
 CHECKPOINT_EVERY = 250  # entries between two checkpoints of an operation's state
 
 
 def normalise(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` as it will read back from the store (a BSON round trip):
-    times truncated to milliseconds, tuples as lists, enums as strings."""
-    return bson.decode(bson.encode({"d": data}), codec_options=_BSON_OPTIONS)["d"]
+    times truncated to milliseconds, tuples as lists, enums as strings
+    (computed directly, see :mod:`.normal_form`)."""
+    return normal_form(data)
+
+
+def checkpoint_due(state: OperationState, first_sequence: int) -> bool:
+    """Whether the append of entries ``first_sequence`` .. ``state.last_sequence``
+    checkpoints the state: when it crosses a multiple of the checkpoint
+    interval, CHECKPOINT_EVERY entries widened to 4 entries per element of
+    the state (its orders and executions, which a snapshot holds all of), so
+    that writing checkpoints costs the same per entry however long the
+    operation runs (a quarter of an element's encoding)."""
+    size = 4 * (len(state.orders) + len(state.execution_ids))
+    interval = CHECKPOINT_EVERY * max(1, -(-size // CHECKPOINT_EVERY))
+    return state.last_sequence // interval > (first_sequence - 1) // interval
 
 
 class UnknownOperationError(KeyError):
@@ -70,7 +78,10 @@ class JournalService:
         self._subscribers.append(subscriber)
 
     def lock(self, operation_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(operation_id, asyncio.Lock())
+        lock = self._locks.get(operation_id)
+        if lock is None:  # not setdefault: that would build a Lock on every call
+            lock = self._locks[operation_id] = asyncio.Lock()
+        return lock
 
     async def state(self, operation_id: str) -> OperationState:
         """The operation's current state, folded from the journal if not cached.
@@ -153,9 +164,10 @@ class JournalService:
         """Commit; after an ambiguous failure (connection lost around the
         commit), retry once with the same event ids: if the first attempt had
         in fact committed, the entries are found and the append succeeds once."""
-        crossed = (state.last_sequence // CHECKPOINT_EVERY
-                   > (records[0].sequence_number - 1) // CHECKPOINT_EVERY)
-        checkpoint = normalise(state_to_snapshot(state)) if crossed else None
+        crossed = checkpoint_due(state, records[0].sequence_number)
+        # the store keeps the snapshot as BSON (times in ms, lists), which is
+        # what normalise() would give: no need to round-trip it here too
+        checkpoint = state_to_snapshot(state) if crossed else None
         try:
             await self.journal.commit(records, changes, checkpoint)
         except ConnectionFailure:
@@ -171,14 +183,15 @@ class JournalService:
     def _make_records(self, state: OperationState, events: list[Event], source: str,
                       user: str | None) -> list[JournalRecord]:
         now = utc_now()
+        entry_ids, event_ids = object_ids(len(events)), uuid4s(len(events))
         return [
             JournalRecord(
-                entry_id=str(ObjectId()), operation_id=state.operation_id,
-                sequence_number=state.last_sequence + i, action_type=event.ACTION_TYPE,
+                entry_id=entry_ids[i], operation_id=state.operation_id,
+                sequence_number=state.last_sequence + i + 1, action_type=event.ACTION_TYPE,
                 action_data=normalise(event_data(event)), timestamp=now, source=source,
-                event_id=str(uuid.uuid4()), user=user,
+                event_id=event_ids[i], user=user,
             )
-            for i, event in enumerate(events, start=1)
+            for i, event in enumerate(events)
         ]
 
     async def _notify(self, records: list[JournalRecord], changes: Changes) -> None:

@@ -13,7 +13,6 @@ as it was.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -47,6 +46,11 @@ class PaperOrder:
     @property
     def working(self) -> bool:
         return self.status == OrderStatus.SUBMITTED
+
+    def copy(self) -> PaperOrder:
+        """A copy (the request is immutable and shared)."""
+        return PaperOrder(self.request, self.broker_order_id, self.status, self.active,
+                          self.sequence)
 
 
 class NumberedExecution(NamedTuple):
@@ -87,18 +91,45 @@ class PaperBookState:
         executions: the fills of each account, in order.
         positions: signed net quantity per (account, asset); flat ones removed.
         last_bars: the last bar seen per (account, asset).
+        working: an index derived from ``orders``: the client order ids of
+            the working orders of each (account, asset), in submission
+            order, so a bar is worked in time proportional to the orders
+            still working, not to every order ever accepted. Kept by
+            :meth:`apply`; call :meth:`reindex` after editing ``orders``
+            directly.
     """
 
     orders: dict[str, PaperOrder] = field(default_factory=dict)
     executions: dict[str, list[Execution]] = field(default_factory=dict)
     positions: dict[PositionKey, float] = field(default_factory=dict)
     last_bars: dict[PositionKey, Bar] = field(default_factory=dict)
+    working: dict[PositionKey, dict[str, None]] = field(default_factory=dict, compare=False,
+                                                         repr=False)
+
+    def __post_init__(self) -> None:
+        if self.orders and not self.working:
+            self.reindex()
+
+    def reindex(self) -> None:
+        """Rebuild :attr:`working` from :attr:`orders`."""
+        self.working = {}
+        for order in self.orders.values():
+            self._index(order)
+
+    def _index(self, order: PaperOrder) -> None:
+        request = order.request
+        ids = self.working.setdefault((request.account, request.asset), {})
+        if order.working:
+            ids[request.client_order_id] = None
+        else:
+            ids.pop(request.client_order_id, None)
 
     def apply(self, changes: PaperChanges) -> None:
         """Apply committed ``changes`` (copies of their orders are kept, so
         the state never shares a mutable object with ``changes``)."""
         for client_order_id, order in changes.orders.items():
-            self.orders[client_order_id] = copy.copy(order)
+            self.orders[client_order_id] = order.copy()
+            self._index(order)
         for _, execution in changes.executions:
             self.executions.setdefault(execution.account, []).append(execution)
         for key, quantity in changes.positions.items():
@@ -111,10 +142,11 @@ class PaperBookState:
     def copy(self) -> PaperBookState:
         """A copy sharing no mutable object with this state."""
         return PaperBookState(
-            orders={cid: copy.copy(o) for cid, o in self.orders.items()},
+            orders={cid: o.copy() for cid, o in self.orders.items()},
             executions={acc: list(fills) for acc, fills in self.executions.items()},
             positions=dict(self.positions),
             last_bars=dict(self.last_bars),
+            working={key: dict(ids) for key, ids in self.working.items()},
         )
 
 
@@ -141,6 +173,21 @@ class PaperBatch:
         current.extend(o for cid, o in changed.items() if cid not in self.state.orders)
         return current
 
+    def working_orders(self, account: str, asset: str | None = None) -> list[PaperOrder]:
+        """The current version of every working order of ``account`` on
+        ``asset`` (every asset when None): by asset, then in submission order."""
+        changed, orders = self.changes.orders, self.state.orders
+        if asset is None:
+            keys = [key for key in self.state.working if key[0] == account]
+        else:
+            keys = [(account, asset)]
+        current = [changed.get(cid) or orders[cid]
+                   for key in keys for cid in self.state.working.get(key, ())]
+        current.extend(o for cid, o in changed.items() if cid not in orders
+                       and o.request.account == account
+                       and (asset is None or o.request.asset == asset))
+        return [o for o in current if o.working]
+
     def add_order(self, request: OrderRequest, broker_order_id: str, active: bool) -> PaperOrder:
         """Record a newly accepted order (working); returns it."""
         new = sum(1 for cid in self.changes.orders if cid not in self.state.orders)
@@ -153,7 +200,7 @@ class PaperBatch:
                active: bool | None = None) -> None:
         """Record a new ``status`` and/or ``active`` flag of ``order``."""
         cid = order.request.client_order_id
-        changed = self.changes.orders.get(cid) or copy.copy(self.state.orders[cid])
+        changed = self.changes.orders.get(cid) or self.state.orders[cid].copy()
         if status is not None:
             changed.status = status
         if active is not None:

@@ -239,6 +239,9 @@ class PaperBroker:
             last = self.state.last_bars.get((account, asset))
             if last is not None and bar.time <= last.time:
                 return
+            if working.quiet(self.state, self.config, account, asset, bar):
+                self.state.last_bars[(account, asset)] = bar  # see _clock_only
+                return
             batch = PaperBatch(self.state)
             reports = working.work_bar(batch, self.config, account, asset, bar)
             if self._clock_only(batch.changes):

@@ -163,6 +163,7 @@ class MongoPaperStore:
         async for doc in self.db["last_bars"].find({}):
             bar = Bar(**{name: doc[name] for name in BAR_FIELDS})
             state.last_bars[(doc["account"], doc["asset"])] = bar
+        state.reindex()
         return state
 
 

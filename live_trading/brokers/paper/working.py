@@ -15,7 +15,7 @@ from live_trading.domain.orders import BrokerReport, Execution, OrderCancelled, 
 from live_trading.domain.values import Bar, OrderType, Side
 
 from . import matching
-from .book import PaperBatch, PaperOrder
+from .book import PaperBatch, PaperBookState, PaperOrder
 from .config import PaperBrokerConfig
 
 
@@ -40,16 +40,27 @@ def work_bar(
     return reports
 
 
+def quiet(state: PaperBookState, config: PaperBrokerConfig, account: str, asset: str,
+          bar: Bar) -> bool:
+    """True when ``bar`` fills nothing of (account, asset): no active MARKET
+    order and no active STOP or LIMIT the bar reaches. Working such a bar
+    only moves the pair's clock (a shortcut for :func:`work_bar`)."""
+    for cid in state.working.get((account, asset), ()):
+        order = state.orders[cid]
+        if order.active and (order.request.order_type == OrderType.MARKET or
+                             matching.triggered_fill_price(order.request, bar, config)
+                             is not None):
+            return False
+    return True
+
+
 def active(batch: PaperBatch, account: str, asset: str, market: bool) -> list[PaperOrder]:
     """Active working orders of (account, asset), MARKET ones if ``market``
     else STOP and LIMIT ones, in submission order."""
     return [
         o
-        for o in batch.orders()
-        if o.working
-        and o.active
-        and (o.request.account, o.request.asset) == (account, asset)
-        and (o.request.order_type == OrderType.MARKET) == market
+        for o in batch.working_orders(account, asset)
+        if o.active and (o.request.order_type == OrderType.MARKET) == market
     ]
 
 
@@ -100,7 +111,7 @@ def fill(
     batch.set_position(key, batch.position(key) + signed)
     reports: list[BrokerReport] = [execution]
     group = (req.account, req.oco_group)
-    for other in batch.orders() if req.oco_group else []:
+    for other in batch.working_orders(req.account) if req.oco_group else []:
         if other.working and (other.request.account, other.request.oco_group) == group:
             reports.extend(cancel(batch, other, "OCO", time))
     return reports
@@ -120,9 +131,11 @@ def cancel(batch: PaperBatch, order: PaperOrder, reason: str, time: datetime) ->
 
 
 def children(batch: PaperBatch, order: PaperOrder) -> list[PaperOrder]:
-    """The bracket children of ``order`` (current versions)."""
-    own_id = order.request.client_order_id
-    return [o for o in batch.orders() if o.request.parent_client_order_id == own_id]
+    """The working bracket children of ``order`` (current versions); a
+    child is on its parent's (account, asset)."""
+    own_id, request = order.request.client_order_id, order.request
+    return [o for o in batch.working_orders(request.account, request.asset)
+            if o.request.parent_client_order_id == own_id]
 
 
 def activate_children(batch: PaperBatch, order: PaperOrder) -> None:
