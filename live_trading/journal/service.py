@@ -3,8 +3,11 @@
 :meth:`JournalService.record` is the only way anything is written: it takes
 events, gives them the operation's next sequence numbers, folds them into the
 operation's state (computing the read-model changes) and commits entries and
-changes in one transaction. Per-operation state is cached in memory and
-rebuilt from the journal when missing or after a failed append.
+changes in one transaction. Appends of different operations waiting at the
+same moment share that transaction (group commit, :mod:`.group_commit`);
+``record()`` returns only once its own entries are committed. Per-operation
+state is cached in memory and rebuilt from the journal when missing or after
+a failed append.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ from bson import ObjectId
 from bson.codec_options import CodecOptions
 
 from live_trading.domain.events import Event, event_data
-from pymongo.errors import ConnectionFailure
-
 from live_trading.domain.projection import (
     Changes,
     JournalRecord,
@@ -34,7 +35,8 @@ from live_trading.domain.projection import (
 from live_trading.domain.snapshot import state_from_snapshot, state_to_snapshot
 from live_trading.domain.values import utc_now
 
-from .mongo_journal import DuplicateEventError, JournalConflictError, MongoJournal
+from .group_commit import MAX_BATCH_ENTRIES, GroupCommitter
+from .mongo_journal import Append, JournalConflictError, MongoJournal
 
 log = logging.getLogger("live_trading.journal")
 
@@ -56,8 +58,12 @@ class UnknownOperationError(KeyError):
 class JournalService:
     """Append events per operation; keep and serve each operation's state."""
 
-    def __init__(self, journal: MongoJournal) -> None:
+    def __init__(self, journal: MongoJournal, *,
+                 max_batch_entries: int = MAX_BATCH_ENTRIES) -> None:
+        """``max_batch_entries``: most entries per group transaction; 1 commits
+        every append in a transaction of its own."""
         self.journal = journal
+        self.committer = GroupCommitter(journal, max_batch_entries)
         self._states: dict[str, OperationState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._subscribers: list[Subscriber] = []
@@ -150,23 +156,15 @@ class JournalService:
 
     async def _commit(self, state: OperationState, records: list[JournalRecord],
                       changes: Changes) -> None:
-        """Commit; after an ambiguous failure (connection lost around the
-        commit), retry once with the same event ids: if the first attempt had
-        in fact committed, the entries are found and the append succeeds once."""
+        """Commit (with the operation's checkpoint when this append crosses a
+        checkpoint boundary), possibly in one transaction with appends of other
+        operations; return once committed. An ambiguous failure (connection
+        lost around the commit) is retried with the same event ids, see
+        :func:`.group_commit.commit_alone`."""
         crossed = (state.last_sequence // CHECKPOINT_EVERY
                    > (records[0].sequence_number - 1) // CHECKPOINT_EVERY)
         checkpoint = normalise(state_to_snapshot(state)) if crossed else None
-        try:
-            await self.journal.commit(records, changes, checkpoint)
-        except ConnectionFailure:
-            log.warning("journal commit interrupted; retrying with the same event ids")
-            try:
-                await self.journal.commit(records, changes, checkpoint)
-            except DuplicateEventError:
-                stored = await self.journal.find_events([r.event_id for r in records])
-                if sorted(r.sequence_number for r in stored) != [
-                        r.sequence_number for r in records]:
-                    raise
+        await self.committer.commit(Append(records, changes, checkpoint))
 
     def _make_records(self, state: OperationState, events: list[Event], source: str,
                       user: str | None) -> list[JournalRecord]:
@@ -196,32 +194,76 @@ class JournalService:
             self._states.pop(operation_id, None)
 
 
-async def rebuild_projections(journal: MongoJournal) -> dict[str, int]:
+REBUILD_BATCH = 1000  # read-model documents per insert while rebuilding
+Progress = Callable[[str, int], None]
+
+
+async def rebuild_projections(journal: MongoJournal, *,
+                              progress: Progress | None = None) -> dict[str, int]:
     """Drop every read model and rebuild it from the journal.
+
+    The journal is read one operation at a time (memory: one operation's
+    entries and documents); each operation's documents are inserted in
+    batches of :data:`REBUILD_BATCH`, one batch in flight while the next
+    operation is read and folded. ``progress(operation_id, entries)`` is
+    called after each operation is folded.
 
     Returns the number of documents written per collection.
     """
     from live_trading.journal.documents import READ_MODELS
 
     await journal.drop_read_models(READ_MODELS)
-    counts: dict[str, int] = dict.fromkeys(READ_MODELS, 0)
+    writer = _RebuildWriter(journal, dict.fromkeys(READ_MODELS, 0))
     current: str | None = None
     batch: list[JournalRecord] = []
-    async for record in journal.scan():
-        if record.operation_id != current and batch:
-            await _write_fold(journal, current, batch, counts)
-            batch = []
-        current = record.operation_id
-        batch.append(record)
-    if batch:
-        await _write_fold(journal, current, batch, counts)
-    return counts
+    try:
+        async for record in journal.scan():
+            if record.operation_id != current and batch:
+                await _fold_into(writer, current, batch, progress)
+                batch = []
+            current = record.operation_id
+            batch.append(record)
+        if batch:
+            await _fold_into(writer, current, batch, progress)
+    finally:
+        await writer.flush(wait=True)
+    return writer.counts
 
 
-async def _write_fold(journal: MongoJournal, operation_id: str | None,
-                      records: list[JournalRecord], counts: dict[str, int]) -> None:
+async def _fold_into(writer: _RebuildWriter, operation_id: str | None,
+                     records: list[JournalRecord], progress: Progress | None) -> None:
     assert operation_id is not None
     _, documents = fold(operation_id, records)
-    await journal.write_documents(documents)
-    for collection, _doc_id in documents:
-        counts[collection] += 1
+    await writer.add(documents)
+    if progress is not None:
+        progress(operation_id, len(records))
+
+
+class _RebuildWriter:
+    """Insert rebuilt documents in batches, one batch in flight at a time
+    (the read models were dropped: every document is new)."""
+
+    def __init__(self, journal: MongoJournal, counts: dict[str, int]) -> None:
+        self.journal, self.counts = journal, counts
+        self._pending: Changes = {}
+        self._in_flight: asyncio.Task | None = None
+
+    async def add(self, documents: Changes) -> None:
+        self._pending.update(documents)
+        for collection, _doc_id in documents:
+            self.counts[collection] += 1
+        if len(self._pending) >= REBUILD_BATCH:
+            await self.flush()
+
+    async def flush(self, *, wait: bool = False) -> None:
+        if self._in_flight is not None:
+            await self._in_flight  # its error, if any, stops the rebuild
+            self._in_flight = None
+        documents, self._pending = self._pending, {}
+        if documents:
+            created = {doc_id for _collection, doc_id in documents}
+            self._in_flight = asyncio.create_task(
+                self.journal.write_documents(documents, created=created))
+        if wait and self._in_flight is not None:
+            await self._in_flight
+            self._in_flight = None
