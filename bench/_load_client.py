@@ -2,7 +2,8 @@
 
 ``python bench/_load_client.py http CONFIG_JSON``: for each endpoint and
 each concurrency level, ``level`` workers send requests back to back for
-``seconds`` (httpx, one async client, bearer token), rising until
+``seconds`` and at least ``min_requests`` requests (httpx, one async
+client, bearer token), rising until
 requests/s has stopped growing (``past_knee`` levels without a 10 % gain);
 prints per level the requests, errors, requests/s and latency percentiles
 (ms) as JSON.
@@ -57,7 +58,7 @@ async def _level(client: httpx.AsyncClient, endpoint: str, level: int,
     async def worker(seed: int) -> None:
         nonlocal errors
         rng = random.Random(seed)
-        while time.perf_counter() < deadline:
+        while time.perf_counter() < deadline or len(latencies) < config["min_requests"]:
             started = time.perf_counter()
             response = await client.get(_path(endpoint, config, rng))
             latencies.append(time.perf_counter() - started)

@@ -15,7 +15,7 @@ are those the copy makes further on (their entries are not in the journal).
 another one (``bench/_load_client.py``, httpx): ``GET /api/operations``, an
 operation's trades (``limit=50`` at a random offset) and
 ``/api/stats/overall``, each at concurrency 1, 2, 4, ... for ``--seconds``
-per level, until requests/s stops growing. Per endpoint: requests/s,
+per level (and 20 requests at least), until requests/s stops growing. Per endpoint: requests/s,
 p50 / p99; the knee is the first level within 10 % of the best requests/s;
 target: p99 <= 20 x p50 there.
 
@@ -262,7 +262,8 @@ async def measure(args) -> dict[str, Any]:
         token = login(url, "admin", PASSWORD)
         config = {"url": url, "token": token, "endpoints": ENDPOINTS, "levels": args.levels,
                   "seconds": args.seconds, "operation_ids": seeded["operation_ids"][:200],
-                  "trades_per_operation": args.trades, "page": 50, "past_knee": 2}
+                  "trades_per_operation": args.trades, "page": 50, "past_knee": 2,
+                  "min_requests": 2 if args.smoke else 20}
         http = await asyncio.to_thread(http_load, config)
         ws = await feed(url, store_url, token, args)
     finally:

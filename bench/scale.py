@@ -1,6 +1,6 @@
 """Scale: many operations on live ticks through the tick aggregator, one core.
 
-``python bench/scale.py [--smoke] [--operations 100,500] [--minutes 60] [--speedup S]``
+``python bench/scale.py [--smoke] [--operations 100,500] [--minutes 60] [--speedup 20,10]``
 
 Each operation (MomentumStrategy on ``1 min`` bars, paper broker, journal
 with group commit on the embedded store, fsync per commit) gets 10 ticks per
@@ -11,7 +11,8 @@ or after its boundary; the runner receives the closed bar from the source's
 queue, exactly as from a live source. Prices are the real USD-CAD path (the
 ticks of the shipped hourly file, each operation starting elsewhere in it).
 
-The clock runs ``S`` times faster than real time (``--speedup``), paced: step
+The clock runs ``S`` times faster than real time (``--speedup``, one value
+per operation count: 20 for 100 operations, 10 for 500), paced: step
 ``k`` is delivered at ``k x 0.1 / S`` wall seconds, later only if the process
 is behind. The benchmark process is pinned to one core (``sched_setaffinity``;
 the store's server, started before, keeps the others).
@@ -33,6 +34,7 @@ import os
 import shutil
 import tempfile
 import time
+from array import array
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,12 +68,23 @@ TARGET_GROWTH = 0.05
 
 
 class Lags:
-    """Wall times of each bar: closed by its aggregator, handled by its runner."""
+    """Wall times of each bar: closed by its aggregator, handled by its runner
+    (kept in arrays: the measurement must not add an object per bar)."""
 
     def __init__(self) -> None:
         self.closed: dict[int, float] = {}
-        self.received: list[float] = []
-        self.handled: list[float] = []
+        self.received = array("d")
+        self.handled = array("d")
+        self.minute = array("i")  # simulated minute of each handled bar
+
+    def by_window(self, minutes: int, width: int = 10) -> list[dict[str, float]]:
+        """Handled-lag percentiles (ms) per ``width`` simulated minutes."""
+        windows = []
+        for start in range(0, minutes, width):
+            lags = [lag for lag, m in zip(self.handled, self.minute, strict=True)
+                    if start <= m < start + width]
+            windows.append({"from_minute": start, **percentiles(lags, 1000)})
+        return windows
 
 
 class SimTickSource:
@@ -107,6 +120,7 @@ def instrument(lags: Lags) -> None:
         await original(self, bar)
         if closed is not None:
             lags.handled.append(time.perf_counter() - closed)
+            lags.minute.append(int((bar.time - START).total_seconds() // 60))
 
     on_bar.bench_original = original  # type: ignore[attr-defined]
     OperationRunner.on_bar = on_bar  # type: ignore[method-assign]
@@ -195,6 +209,7 @@ def _summary(operations, minutes, speedup, usage, lags, memory, before, after,
             "cores_at_real_time": usage["cpu_s"] / usage["simulated_s"],
             "ticks": operations * minutes * 60 * TICKS_PER_SECOND,
             "lag_received_ms": percentiles(lags.received, 1000), "lag_handled_ms": handled,
+            "lag_by_10_minutes": lags.by_window(minutes),
             "insert_round_trip_ms": insert_ms, "ping_round_trip_ms":
             (before["ping_ms"]["p50"] + after["ping_ms"]["p50"]) / 2,
             "lag_p99_in_round_trips": handled["p99"] / insert_ms,
@@ -214,9 +229,14 @@ def report(results: list[dict[str, Any]]) -> str:
                      "p99/RT": r["lag_p99_in_round_trips"],
                      "RSS MB": r["memory"][-1]["rss_mb"],
                      "RSS growth": f"{r['rss_growth_after_first_quarter']:+.1%}"})
+    windows = [{"operations": r["operations"], **{
+        f"min {w['from_minute']}+": w["p99"] for w in r["lag_by_10_minutes"]}}
+        for r in results]
     first = results[0]
     lines = [table(rows, list(rows[0]), "scale: live ticks (10/s per operation) -> 1 min "
                    "bars -> runners, one core"),
+             table(windows, list(windows[0]), "lag p99 (ms) per 10 simulated minutes "
+                   "(MomentumStrategy trades from minute 30, after its SMA(30) fills)"),
              (f"lag p99 at {first['operations']} operations: "
              f"{first['lag_p99_in_round_trips']:.2f} round trips; target < 1: "
              f"{verdict(first['lag_p99_in_round_trips'], 1.0, at_most=True)}")]
@@ -232,11 +252,15 @@ def main() -> None:
     args = arguments(__doc__.split("\n")[0],
                      operations=(str, "100,500", "operation counts, comma-separated"),
                      minutes=(int, 60, "simulated minutes"),
-                     speedup=(float, 20.0, "simulated seconds per wall second (target)"))
+                     speedup=(str, "20,10", "simulated seconds per wall second, per "
+                              "operation count (comma-separated)"))
     if args.smoke:
-        args.operations, args.minutes, args.speedup = "5", 3, 200.0
-    results = [asyncio.run(scenario(int(n), args.minutes, args.speedup))
-               for n in args.operations.split(",")]
+        args.operations, args.minutes, args.speedup = "5", 3, "200"
+    counts = [int(n) for n in args.operations.split(",")]
+    speedups = [float(x) for x in args.speedup.split(",")]
+    speedups += speedups[-1:] * (len(counts) - len(speedups))
+    results = [asyncio.run(scenario(n, args.minutes, x))
+               for n, x in zip(counts, speedups, strict=False)]
     print(report(results))
     print(f"wrote {write_result('scale', {'smoke': args.smoke, 'scenarios': results}, args.json)}")
 

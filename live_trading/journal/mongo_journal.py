@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import InsertOne, ReplaceOne
+from pymongo import DeleteOne, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import (
     BulkWriteError,
@@ -28,15 +28,16 @@ from pymongo.errors import (
     PyMongoError,
 )
 
-from live_trading.domain.projection import Changes, JournalRecord
+from live_trading.domain.projection import OPERATIONS, Changes, JournalRecord
 from live_trading.faults import fault_point
 from live_trading.store.mongo import Store
+
+from .documents import READ_MODELS
 
 JOURNAL = "journal"
 ARCHIVE = "journal_archive"
 CHECKPOINTS = "projection_checkpoints"
 ONE_COMMAND_MAX_WRITES = 32  # writes of a transaction sent as one bulkWrite, at most
-INDEX_OPTIONS = ("unique", "sparse", "expireAfterSeconds", "partialFilterExpression")
 OBJECT_ID_FIELDS = frozenset({
     "_id", "operation_id", "order_id", "position_id", "parent_order_id",
     "related_entry_transaction_id", "entry_transaction_id", "exit_transaction_id",
@@ -303,15 +304,46 @@ class MongoJournal:
         return moved
 
     async def drop_read_models(self, collections: Iterable[str]) -> None:
-        """Empty the read-model collections: each is dropped and its indexes
-        created again (cheaper than deleting every document; a crash in
-        between leaves indexes that the next start creates, see open_store)."""
         for name in collections:
-            collection = self.store.db[name]
-            indexes = await collection.index_information()
-            await collection.drop()
-            for index_name, spec in indexes.items():
-                if index_name == "_id_":
-                    continue
-                options = {k: spec[k] for k in INDEX_OPTIONS if k in spec}
-                await collection.create_index(spec["key"], name=index_name, **options)
+            await self.store.db[name].delete_many({})
+
+    async def read_models_of(self, operation_id: str) -> dict[tuple[str, Any], dict[str, Any]]:
+        """The operation's stored read-model documents, by (collection, _id)."""
+        oid = ObjectId(operation_id)
+        stored: dict[tuple[str, Any], dict[str, Any]] = {}
+        for collection in READ_MODELS:
+            query = {"_id": oid} if collection == OPERATIONS else {"operation_id": oid}
+            async for doc in self.store.db[collection].find(query):
+                stored[(collection, doc["_id"])] = doc
+        return stored
+
+    async def sync_read_models(self, operation_id: str, documents: Changes) -> int:
+        """Make the operation's stored read models equal ``documents`` (the
+        fold of its journal): insert the missing, replace the different, delete
+        those not in ``documents``. Returns the number of writes."""
+        stored = await self.read_models_of(operation_id)
+        requests: dict[str, list[Any]] = defaultdict(list)
+        for (collection, _doc_id), doc in documents.items():
+            encoded = encode_document(doc)
+            current = stored.pop((collection, encoded["_id"]), None)
+            if current != encoded:
+                requests[collection].append(_write_model(doc, current is None))
+        for collection, doc_id in stored:
+            requests[collection].append(DeleteOne({"_id": doc_id}))
+        for collection, batch in requests.items():
+            await self.store.db[collection].bulk_write(batch, ordered=False)
+        return sum(len(batch) for batch in requests.values())
+
+    async def delete_read_models_except(self, operation_ids: Iterable[str]) -> int:
+        """Delete the read-model documents of every operation not in
+        ``operation_ids``; returns how many."""
+        keep = {ObjectId(op) for op in operation_ids}
+        deleted = 0
+        for collection in READ_MODELS:  # distinct, then $in: no $nin test of every document
+            field = "_id" if collection == OPERATIONS else "operation_id"
+            found = await self.store.db[collection].distinct(field)
+            orphans = [oid for oid in found if oid not in keep]
+            if orphans:
+                result = await self.store.db[collection].delete_many({field: {"$in": orphans}})
+                deleted += result.deleted_count
+        return deleted

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
@@ -194,76 +194,63 @@ class JournalService:
             self._states.pop(operation_id, None)
 
 
-REBUILD_BATCH = 1000  # read-model documents per insert while rebuilding
-Progress = Callable[[str, int], None]
+Progress = Callable[[str, int, int], None]
 
 
 async def rebuild_projections(journal: MongoJournal, *,
                               progress: Progress | None = None) -> dict[str, int]:
-    """Drop every read model and rebuild it from the journal.
+    """Make every read model equal to the fold of the journal.
 
-    The journal is read one operation at a time (memory: one operation's
-    entries and documents); each operation's documents are inserted in
-    batches of :data:`REBUILD_BATCH`, one batch in flight while the next
-    operation is read and folded. ``progress(operation_id, entries)`` is
-    called after each operation is folded.
+    Each operation's journal is folded and its stored documents are brought
+    to the fold's: missing ones inserted, different ones replaced, ones the
+    fold does not produce deleted; documents of operations the journal does
+    not know are deleted at the end. Intact documents are left alone, so a
+    rebuild over intact read models writes nothing, and one over dropped read
+    models inserts everything. Memory: one operation's entries and documents;
+    the next operation is read and folded while the previous one is written.
+    ``progress(operation_id, entries, writes)`` is called after each operation.
 
-    Returns the number of documents written per collection.
+    Returns the number of documents per collection in the rebuilt read models.
     """
     from live_trading.journal.documents import READ_MODELS
 
-    await journal.drop_read_models(READ_MODELS)
-    writer = _RebuildWriter(journal, dict.fromkeys(READ_MODELS, 0))
+    counts: dict[str, int] = dict.fromkeys(READ_MODELS, 0)
+    syncing: asyncio.Task | None = None
+    seen: list[str] = []
+    try:
+        async for operation_id, records in _by_operation(journal.scan()):
+            _, documents = fold(operation_id, records)
+            for collection, _doc_id in documents:
+                counts[collection] += 1
+            if syncing is not None:
+                await syncing  # one operation in flight; its error stops the rebuild
+            syncing = asyncio.create_task(_sync(journal, operation_id, documents,
+                                                len(records), progress))
+            seen.append(operation_id)
+    finally:
+        if syncing is not None:
+            await syncing
+    await journal.delete_read_models_except(seen)
+    return counts
+
+
+async def _by_operation(records: AsyncIterator[JournalRecord]
+                        ) -> AsyncIterator[tuple[str, list[JournalRecord]]]:
+    """(operation id, its records) from a scan ordered by operation."""
     current: str | None = None
     batch: list[JournalRecord] = []
-    try:
-        async for record in journal.scan():
-            if record.operation_id != current and batch:
-                await _fold_into(writer, current, batch, progress)
-                batch = []
-            current = record.operation_id
-            batch.append(record)
-        if batch:
-            await _fold_into(writer, current, batch, progress)
-    finally:
-        await writer.flush(wait=True)
-    return writer.counts
+    async for record in records:
+        if record.operation_id != current and batch:
+            yield batch[0].operation_id, batch
+            batch = []
+        current = record.operation_id
+        batch.append(record)
+    if batch:
+        yield batch[0].operation_id, batch
 
 
-async def _fold_into(writer: _RebuildWriter, operation_id: str | None,
-                     records: list[JournalRecord], progress: Progress | None) -> None:
-    assert operation_id is not None
-    _, documents = fold(operation_id, records)
-    await writer.add(documents)
+async def _sync(journal: MongoJournal, operation_id: str, documents: Changes, entries: int,
+                progress: Progress | None) -> None:
+    writes = await journal.sync_read_models(operation_id, documents)
     if progress is not None:
-        progress(operation_id, len(records))
-
-
-class _RebuildWriter:
-    """Insert rebuilt documents in batches, one batch in flight at a time
-    (the read models were dropped: every document is new)."""
-
-    def __init__(self, journal: MongoJournal, counts: dict[str, int]) -> None:
-        self.journal, self.counts = journal, counts
-        self._pending: Changes = {}
-        self._in_flight: asyncio.Task | None = None
-
-    async def add(self, documents: Changes) -> None:
-        self._pending.update(documents)
-        for collection, _doc_id in documents:
-            self.counts[collection] += 1
-        if len(self._pending) >= REBUILD_BATCH:
-            await self.flush()
-
-    async def flush(self, *, wait: bool = False) -> None:
-        if self._in_flight is not None:
-            await self._in_flight  # its error, if any, stops the rebuild
-            self._in_flight = None
-        documents, self._pending = self._pending, {}
-        if documents:
-            created = {doc_id for _collection, doc_id in documents}
-            self._in_flight = asyncio.create_task(
-                self.journal.write_documents(documents, created=created))
-        if wait and self._in_flight is not None:
-            await self._in_flight
-            self._in_flight = None
+        progress(operation_id, entries, writes)

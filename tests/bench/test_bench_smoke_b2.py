@@ -47,12 +47,17 @@ def test_replay_smoke(tmp_path: Path) -> None:
     result = run_smoke("replay", tmp_path)
     built = result["built"]
     assert built["entries"] >= 3000
-    [round_] = result["rounds"]
-    assert round_["raw_scan"]["entries"] == built["entries"]
-    assert round_["rebuild"]["entries"] == built["entries"]
-    assert round_["rebuild"]["documents"]["trades"] > 0
-    assert round_["rebuild"]["cost_first_10pct_us"] > 0
-    assert 0 < round_["ratio"] < 10
+    empty, intact = result["rounds"]
+    assert (empty["read_models"], intact["read_models"]) == ("empty", "intact")
+    for round_ in (empty, intact):
+        assert round_["raw_scan"]["entries"] == built["entries"]
+        assert round_["rebuild"]["entries"] == built["entries"]
+        assert round_["rebuild"]["documents"]["trades"] > 0
+        assert round_["rebuild"]["cost_first_10pct_us"] > 0
+        assert 0 < round_["ratio"] < 10
+    assert empty["rebuild"]["writes"] == sum(empty["rebuild"]["documents"].values())
+    assert intact["rebuild"]["writes"] == 0  # intact read models: nothing to write
+    assert set(result["ratio"]) == {"empty", "intact"}
     assert result["verify_problems"] == []
 
 

@@ -149,3 +149,27 @@ async def test_batches_respect_their_size_limit(services, max_batch_entries) -> 
                                           new_operation=True) for op in ops))
     assert journal.committer.stats.largest <= max_batch_entries
     assert journal.committer.stats.appends == 6
+
+
+async def test_a_rebuild_repairs_damaged_read_models_and_leaves_intact_ones(services) -> None:
+    journal = services.journal
+    ops = [str(ObjectId()) for _ in range(3)]
+    await asyncio.gather(*(_write(journal, op) for op in ops))
+    db = services.store.db
+    intact = await _dump(services)
+    writes: list[int] = []
+    await rebuild_projections(services.journal_store,
+                              progress=lambda _op, _entries, n: writes.append(n))
+    assert writes == [0, 0, 0] and await _dump(services) == intact
+    trade = intact["trades"][0]
+    await db["trades"].delete_one({"_id": trade["_id"]})  # missing
+    await db["orders"].update_one({}, {"$set": {"status": "CANCELLED"}})  # different
+    await db["positions"].insert_one({**intact["positions"][0], "_id": ObjectId()})  # stray
+    await db["trades"].insert_one({**trade, "_id": ObjectId(), "operation_id": ObjectId()})
+    writes.clear()
+    counts = await rebuild_projections(services.journal_store,
+                                       progress=lambda _op, _entries, n: writes.append(n))
+    assert sum(writes) == 3  # the orphan operation's trade is deleted apart
+    assert await _dump(services) == intact
+    assert counts["trades"] == len(intact["trades"])
+    assert await verify_journal(services.journal_store) == {op: [] for op in sorted(ops)}
