@@ -3,8 +3,11 @@
 :meth:`JournalService.record` is the only way anything is written: it takes
 events, gives them the operation's next sequence numbers, folds them into the
 operation's state (computing the read-model changes) and commits entries and
-changes in one transaction. Per-operation state is cached in memory and
-rebuilt from the journal when missing or after a failed append.
+changes in one transaction. Appends of different operations waiting at the
+same moment share that transaction (group commit, :mod:`.group_commit`);
+``record()`` returns only once its own entries are committed. Per-operation
+state is cached in memory and rebuilt from the journal when missing or after
+a failed append.
 """
 
 from __future__ import annotations
@@ -12,12 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from live_trading.domain.events import Event, event_data
-from pymongo.errors import ConnectionFailure
-
 from live_trading.domain.projection import (
     Changes,
     JournalRecord,
@@ -28,8 +29,9 @@ from live_trading.domain.projection import (
 from live_trading.domain.snapshot import state_from_snapshot, state_to_snapshot
 from live_trading.domain.values import utc_now
 
+from .group_commit import MAX_BATCH_ENTRIES, GroupCommitter
 from .ids import object_ids, uuid4s
-from .mongo_journal import DuplicateEventError, JournalConflictError, MongoJournal
+from .mongo_journal import Append, JournalConflictError, MongoJournal
 from .normal_form import normal_form
 
 log = logging.getLogger("live_trading.journal")
@@ -64,8 +66,12 @@ class UnknownOperationError(KeyError):
 class JournalService:
     """Append events per operation; keep and serve each operation's state."""
 
-    def __init__(self, journal: MongoJournal) -> None:
+    def __init__(self, journal: MongoJournal, *,
+                 max_batch_entries: int = MAX_BATCH_ENTRIES) -> None:
+        """``max_batch_entries``: most entries per group transaction; 1 commits
+        every append in a transaction of its own."""
         self.journal = journal
+        self.committer = GroupCommitter(journal, max_batch_entries)
         self._states: dict[str, OperationState] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._subscribers: list[Subscriber] = []
@@ -161,24 +167,16 @@ class JournalService:
 
     async def _commit(self, state: OperationState, records: list[JournalRecord],
                       changes: Changes) -> None:
-        """Commit; after an ambiguous failure (connection lost around the
-        commit), retry once with the same event ids: if the first attempt had
-        in fact committed, the entries are found and the append succeeds once."""
+        """Commit (with the operation's checkpoint when this append crosses a
+        checkpoint boundary), possibly in one transaction with appends of other
+        operations; return once committed. An ambiguous failure (connection
+        lost around the commit) is retried with the same event ids, see
+        :func:`.group_commit.commit_alone`."""
         crossed = checkpoint_due(state, records[0].sequence_number)
         # the store keeps the snapshot as BSON (times in ms, lists), which is
-        # what normalise() would give: no need to round-trip it here too
+        # what normal_form() would give: no need to round-trip it here too
         checkpoint = state_to_snapshot(state) if crossed else None
-        try:
-            await self.journal.commit(records, changes, checkpoint)
-        except ConnectionFailure:
-            log.warning("journal commit interrupted; retrying with the same event ids")
-            try:
-                await self.journal.commit(records, changes, checkpoint)
-            except DuplicateEventError:
-                stored = await self.journal.find_events([r.event_id for r in records])
-                if sorted(r.sequence_number for r in stored) != [
-                        r.sequence_number for r in records]:
-                    raise
+        await self.committer.commit(Append(records, changes, checkpoint))
 
     def _make_records(self, state: OperationState, events: list[Event], source: str,
                       user: str | None) -> list[JournalRecord]:
@@ -209,32 +207,63 @@ class JournalService:
             self._states.pop(operation_id, None)
 
 
-async def rebuild_projections(journal: MongoJournal) -> dict[str, int]:
-    """Drop every read model and rebuild it from the journal.
+Progress = Callable[[str, int, int], None]
 
-    Returns the number of documents written per collection.
+
+async def rebuild_projections(journal: MongoJournal, *,
+                              progress: Progress | None = None) -> dict[str, int]:
+    """Make every read model equal to the fold of the journal.
+
+    Each operation's journal is folded and its stored documents are brought
+    to the fold's: missing ones inserted, different ones replaced, ones the
+    fold does not produce deleted; documents of operations the journal does
+    not know are deleted at the end. Intact documents are left alone, so a
+    rebuild over intact read models writes nothing, and one over dropped read
+    models inserts everything. Memory: one operation's entries and documents;
+    the next operation is read and folded while the previous one is written.
+    ``progress(operation_id, entries, writes)`` is called after each operation.
+
+    Returns the number of documents per collection in the rebuilt read models.
     """
     from live_trading.journal.documents import READ_MODELS
 
-    await journal.drop_read_models(READ_MODELS)
     counts: dict[str, int] = dict.fromkeys(READ_MODELS, 0)
+    syncing: asyncio.Task | None = None
+    seen: list[str] = []
+    try:
+        async for operation_id, records in _by_operation(journal.scan()):
+            _, documents = fold(operation_id, records)
+            for collection, _doc_id in documents:
+                counts[collection] += 1
+            if syncing is not None:
+                await syncing  # one operation in flight; its error stops the rebuild
+            syncing = asyncio.create_task(_sync(journal, operation_id, documents,
+                                                len(records), progress))
+            seen.append(operation_id)
+    finally:
+        if syncing is not None:
+            await syncing
+    await journal.delete_read_models_except(seen)
+    return counts
+
+
+async def _by_operation(records: AsyncIterator[JournalRecord]
+                        ) -> AsyncIterator[tuple[str, list[JournalRecord]]]:
+    """(operation id, its records) from a scan ordered by operation."""
     current: str | None = None
     batch: list[JournalRecord] = []
-    async for record in journal.scan():
+    async for record in records:
         if record.operation_id != current and batch:
-            await _write_fold(journal, current, batch, counts)
+            yield batch[0].operation_id, batch
             batch = []
         current = record.operation_id
         batch.append(record)
     if batch:
-        await _write_fold(journal, current, batch, counts)
-    return counts
+        yield batch[0].operation_id, batch
 
 
-async def _write_fold(journal: MongoJournal, operation_id: str | None,
-                      records: list[JournalRecord], counts: dict[str, int]) -> None:
-    assert operation_id is not None
-    _, documents = fold(operation_id, records)
-    await journal.write_documents(documents)
-    for collection, _doc_id in documents:
-        counts[collection] += 1
+async def _sync(journal: MongoJournal, operation_id: str, documents: Changes, entries: int,
+                progress: Progress | None) -> None:
+    writes = await journal.sync_read_models(operation_id, documents)
+    if progress is not None:
+        progress(operation_id, entries, writes)

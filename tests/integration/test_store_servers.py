@@ -60,12 +60,12 @@ def gap(request, server, name: str) -> None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=NX_GAPS[name]))
 
 
-async def _journal(client, database) -> JournalService:
+async def _journal(client, database, **options) -> JournalService:
     store = MongoJournal(Store(client=client, db=database, url=""))
     await store.entries.create_index([("operation_id", 1), ("sequence_number", 1)],
                                      unique=True, name="operation_sequence_unique")
     await store.entries.create_index([("event_id", 1)], unique=True, name="event_id_unique")
-    return JournalService(store)
+    return JournalService(store, **options)
 
 
 async def test_unique_index_rejects_a_conflicting_append(db, server) -> None:
@@ -106,7 +106,8 @@ async def test_count_by_object_id(request, db, server) -> None:
 async def test_concurrent_transactions_all_commit(request, db, server) -> None:
     gap(request, server, "concurrent_transactions")
     client, database = db
-    journal = await _journal(client, database)
+    # one transaction per append (no group commit), so they run concurrently
+    journal = await _journal(client, database, max_batch_entries=1)
     ops = [str(ObjectId()) for _ in range(6)]
 
     async def writer(op: str) -> None:
