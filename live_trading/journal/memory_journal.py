@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-from live_trading.domain.projection import Changes, JournalRecord
+from live_trading.domain.projection import OPERATIONS, Changes, JournalRecord
 
 from .mongo_journal import DuplicateEventError, JournalConflictError
 
@@ -157,6 +157,39 @@ class MemoryJournal:
         for name in collections:
             self.read_models.pop(name, None)
 
+    async def sync_read_models(self, operation_id: str, documents: Changes) -> int:
+        """Make the operation's read models equal ``documents`` (the fold of
+        its journal), as :meth:`MongoJournal.sync_read_models`: write the
+        missing and the different, delete the others. Returns the writes."""
+        stale = {key for key, doc in self._documents_of(operation_id) if key not in documents}
+        writes = 0
+        for key, doc in documents.items():
+            kept = stored_document(doc)
+            if self.read_models[key[0]].get(key[1]) != kept:
+                self.read_models[key[0]][key[1]] = kept
+                writes += 1
+        for collection, doc_id in stale:
+            del self.read_models[collection][doc_id]
+        return writes + len(stale)
+
+    async def delete_read_models_except(self, operation_ids: Iterable[str]) -> int:
+        """Delete the read-model documents of every operation not in
+        ``operation_ids``; returns how many."""
+        keep = set(operation_ids)
+        doomed = [key for key, doc in self._documents_of(None) if _owner(key, doc) not in keep]
+        for collection, doc_id in doomed:
+            del self.read_models[collection][doc_id]
+        return len(doomed)
+
+    def _documents_of(self, operation_id: str | None
+                      ) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+        """((collection, id), document) of one operation's read models (of all
+        operations when ``operation_id`` is None)."""
+        return [((collection, doc_id), doc)
+                for collection, docs in self.read_models.items()
+                for doc_id, doc in docs.items()
+                if operation_id is None or _owner((collection, doc_id), doc) == operation_id]
+
     # -- queries (what a store's find would answer) ---------------------------
 
     def document(self, collection: str, doc_id: str) -> dict[str, Any] | None:
@@ -172,6 +205,11 @@ class MemoryJournal:
     def count_entries(self, operation_id: str, *, archived: bool = False) -> int:
         """Entries of the operation in the live journal (or the archive)."""
         return len((self._archived if archived else self._live).get(operation_id, {}))
+
+
+def _owner(key: tuple[str, str], doc: dict[str, Any]) -> str:
+    """The operation a read-model document belongs to."""
+    return key[1] if key[0] == OPERATIONS else str(doc.get("operation_id"))
 
 
 def _copy(r: JournalRecord) -> JournalRecord:

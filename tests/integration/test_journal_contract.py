@@ -200,6 +200,29 @@ async def test_rebuild_reproduces_the_read_models(journal: Journal) -> None:
     assert before["status"] == "paused" and before["status_reason"] == "lunch"
 
 
+async def test_rebuild_repairs_and_removes_what_the_journal_does_not_hold(
+        journal: Journal) -> None:
+    """A rebuild writes the fold: a tampered document is restored, a document
+    the fold does not produce and an unknown operation's documents are gone."""
+    service = journal.service
+    op = await _new_operation(service)
+    await service.record(op, [ev.OperationPaused("lunch")], source="test")
+    before = await journal.read_model("trading_operations", op)
+    orphan, stray = str(ObjectId()), str(ObjectId())
+    as_written = {k: (str(v) if isinstance(v, ObjectId) else v) for k, v in before.items()}
+    await journal.store.write_documents({
+        ("trading_operations", op): {**as_written, "status": "closed"},
+        ("trading_operations", orphan): {**as_written, "_id": orphan},
+        ("positions", stray): {"_id": stray, "operation_id": op, "status": "OPEN"},
+    })
+    assert (await journal.read_model("trading_operations", op))["status"] == "closed"
+    await rebuild_projections(journal.store)
+    assert await journal.read_model("trading_operations", op) == before
+    assert await journal.read_model("trading_operations", orphan) is None
+    assert await journal.read_model("positions", stray) is None
+    assert await journal.count_read_models("trading_operations") == 1
+
+
 async def test_state_from_a_checkpoint_equals_the_full_fold(journal: Journal) -> None:
     from live_trading.domain.snapshot import state_to_snapshot
     from live_trading.journal.service import CHECKPOINT_EVERY
