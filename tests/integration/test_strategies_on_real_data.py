@@ -1,5 +1,8 @@
 """Every strategy through the engine, the journal and the paper broker on the
-whole real USD-CAD hourly file (TrendFollowing also reads the daily file).
+whole real USD-CAD hourly file (TrendFollowing also reads the daily file),
+in backtest mode: the same engine with its journal in memory
+(tests/integration/test_backtest_mode.py shows it journals what the engine
+with its journal in the store does, entry by entry).
 
 Each must trade, and must take the first trade worked out by hand from the
 data in its unit tests (tests/unit/test_strategy_*.py).
@@ -11,9 +14,8 @@ import math
 from datetime import datetime
 
 import pytest
-from bson import ObjectId
 
-from live_trading.bootstrap import open_services
+from live_trading.backtest import open_backtest_services
 from live_trading.engine.specs import OperationCreate
 from tests.conftest import make_settings
 
@@ -35,16 +37,15 @@ CASES = {  # name -> (body, first signal: bar open time, target)
 
 
 @pytest.fixture(scope="module")
-async def runs(mongo_url):
-    services = await open_services(make_settings(mongo_url))
+async def runs():
+    services = open_backtest_services(make_settings("unused"))
     await services.start()
     ops = {name: await services.engine.create_operation(OperationCreate(**body),
                                                         source="test")
            for name, (body, _) in CASES.items()}
     await services.engine.wait_idle()
     yield services, ops
-    await services.engine.stop()
-    await services.store.client.close()
+    await services.close()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -58,7 +59,7 @@ async def test_strategy_trades_and_takes_its_known_first_trade(runs, name) -> No
     assert (first["bar"]["time"], first["target"]) == (datetime.fromisoformat(expected_time),
                                                        expected_target)
     assert first["decision"].startswith("open " + expected_target)
-    trades = await services.store.db["trades"].find({"operation_id": ObjectId(op)}).to_list(None)
+    trades = services.trades(op)
     assert len(trades) >= 10
     state = await services.journal.state(op)
     assert math.isclose(state.operation["total_pnl"], math.fsum(t["pnl"] for t in trades),
