@@ -21,9 +21,8 @@ the open orders, executions and positions its predecessor had committed.
 
 from __future__ import annotations
 
-import dataclasses
-
 import asyncio
+import dataclasses
 import uuid
 
 from live_trading.domain.orders import (
