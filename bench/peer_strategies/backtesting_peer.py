@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from backtesting import Backtest, Strategy
 
-from live_trading.domain.values import Bar
+from live_trading.domain.values import Asset, Bar
 
 from .common import (
     ATR_PERIOD,
@@ -94,8 +94,10 @@ def frame(bars: list[Bar]) -> pd.DataFrame:
         index=pd.DatetimeIndex([b.time for b in bars]))
 
 
-def run(bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
+def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
     """Run the strategy over ``bars``; the timed part is ``Backtest.run()``.
+    ``asset`` is not needed: this engine has no currencies, its P/L is
+    price difference x units, so already in the quote currency.
     Trade rows as :mod:`.compare` reads them (backtesting.py labels fills
     with the bar they happen in, as the engine does)."""
     backtest = Backtest(frame(bars), MomentumBP, cash=INITIAL_CAPITAL, spread=HALF_SPREAD,

@@ -24,7 +24,7 @@ from datetime import UTC
 import backtrader as bt
 import pandas as pd
 
-from live_trading.domain.values import Bar
+from live_trading.domain.values import Asset, Bar
 
 from .common import (
     ATR_PERIOD,
@@ -81,8 +81,10 @@ def frame(bars: list[Bar]) -> pd.DataFrame:
         index=pd.DatetimeIndex([b.time.replace(tzinfo=None) for b in bars], name="datetime"))
 
 
-def run(bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
+def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
     """Run the strategy over ``bars``; the timed part is ``cerebro.run()``.
+    ``asset`` is not needed: this engine has no currencies, its P/L is
+    price difference x units, so already in the quote currency.
     Trade rows as :mod:`.compare` reads them (backtrader labels fills with
     the bar they happen in, as the engine does)."""
     cerebro = bt.Cerebro(stdstats=False)

@@ -5,7 +5,7 @@ SMA(10) / SMA(30) crossover on closes, long and short, 10,000 units, a
 stop-loss 1.5 x ATR(14) (Wilder) and a take-profit 2 R from the signal
 bar's close. Costs are those of the paper broker's defaults: market orders
 pay half a spread of 0.5 bp of price, every fill a commission of 0.2 bp of
-its notional (quote currency, CAD for USD-CAD).
+its notional (quote currency: USD for EUR-USD).
 
 Units: prices in quote currency per unit of base asset, quantities in units
 of the base asset, times aware UTC (a bar's time is its open time).
@@ -14,12 +14,15 @@ of the base asset, times aware UTC (a bar's time is its open time).
 from __future__ import annotations
 
 import csv
+import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
-from live_trading.data.bars_csv import read_bars_csv
-from live_trading.domain.values import Bar
+from live_trading.data.bars_csv import BarFile, read_bars_csv
+from live_trading.domain.values import Asset, Bar
 
 FAST, SLOW, ATR_PERIOD = 10, 30, 14
 STOP_ATR, TAKE_R = 1.5, 2.0
@@ -29,12 +32,14 @@ HALF_SPREAD = 0.5e-4  # fraction of price (0.5 bp), market orders only
 COMMISSION = 0.2e-4  # fraction of a fill's notional (0.2 bp)
 TIE_TOLERANCE = 1e-10  # as live_trading.strategies.base.compare
 SAMPLE = Path(__file__).resolve().parents[2] / "live_trading" / "sample_data" / "USDCAD_1h.csv"
+_PAIR_NAME = re.compile(r"^([A-Z]{3})([A-Z]{3})(?:_|$)")  # EURUSD_1h, EURUSD
 
 
 @dataclass(frozen=True)
 class PeerResult:
     """One engine's run: ``seconds`` of wall time for the run alone (data
-    already loaded), closed ``trades`` and their net P/L in CAD."""
+    already loaded), closed ``trades`` and their net P/L in the quote currency
+    of the asset (USD for EUR-USD)."""
 
     engine: str
     bars: int
@@ -48,27 +53,43 @@ class PeerResult:
         return self.bars / self.seconds if self.seconds > 0 else float("inf")
 
 
-def load_bars(path: Path = SAMPLE) -> list[Bar]:
-    """The bars of a replay file (rejected rows dropped, as the engine does).
+def read_bars(path: Path = SAMPLE) -> BarFile:
+    """The bars of a CSV file (prices in quote currency) and the rows it
+    rejected, with their line numbers: rejected rows are dropped, as the
+    engine drops them. The reader's per-row warnings are silenced: the
+    caller reports the rejected rows once.
 
     Raises:
         FileNotFoundError: no such file.
+        ValueError: no usable header, or not text (see ``read_bars_csv``).
     """
-    return read_bars_csv(path).bars
+    logger = logging.getLogger("live_trading.data")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return read_bars_csv(path)
+    finally:
+        logger.setLevel(level)
+
+
+def asset_from_name(path: Path) -> Asset | None:
+    """The pair a file name spells (``EURUSD_1h.csv`` -> ``EUR-USD``: six
+    capital letters, then ``_`` or the end of the stem), or None."""
+    match = _PAIR_NAME.match(path.stem)
+    return Asset.parse(f"{match.group(1)}-{match.group(2)}") if match else None
 
 
 def tile(bars: list[Bar], count: int) -> list[Bar]:
     """``count`` bars made of copies of ``bars`` laid end to end: each copy's
-    times are shifted so it starts one bar after the previous copy ended
-    (the bar spacing of the first two bars); prices are unchanged.
+    times are shifted so it starts one bar (:func:`bar_step`) after the
+    previous copy ended; prices are unchanged.
 
     Raises:
         ValueError: fewer than two bars, or ``count`` < 1.
     """
     if len(bars) < 2 or count < 1:
         raise ValueError("tiling needs at least two bars and a positive count")
-    step = bars[1].time - bars[0].time
-    span = bars[-1].time - bars[0].time + step
+    span = bars[-1].time - bars[0].time + bar_step(bars)
     out: list[Bar] = []
     copy = 0
     while len(out) < count:
@@ -135,4 +156,12 @@ def levels(side: int, reference: float, atr: float) -> tuple[float, float]:
 
 
 def bar_step(bars: list[Bar]) -> timedelta:
-    return bars[1].time - bars[0].time
+    """The bar size: the smallest gap between consecutive bars (so a file
+    starting just before a weekend gap still gives one hour for hourly bars).
+
+    Raises:
+        ValueError: fewer than two bars.
+    """
+    if len(bars) < 2:
+        raise ValueError("the bar size needs at least two bars")
+    return min(b.time - a.time for a, b in pairwise(bars))

@@ -3,7 +3,7 @@
 Trade rows (one per closed trade) carry ``entry_bar`` and ``exit_bar`` --
 indexes into the bars, in the engine's labelling: a fill is labelled with
 the bar it happened in, a market order with the bar whose open it filled at
--- ``side`` (+1 long, -1 short) and ``pnl`` (net, CAD). Every entry comes from
+-- ``side`` (+1 long, -1 short) and ``pnl`` (net, quote currency). Every entry comes from
 a crossover signal, identical in every engine (same closes, same rule), so
 trades are matched by (entry bar, side); a matched trade whose exit bar
 differs was closed by a different fill, and a trade found in only one engine
@@ -25,7 +25,7 @@ def compare(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> dict[st
     ``exit_later`` (closed on an earlier / later bar than ours),
     ``only_peer`` / ``only_ours`` (unmatched trades) and
     ``pnl_gap_same_bars`` (their net P/L minus ours over the trades with the
-    same entry and exit bars: the cost model's difference, CAD).
+    same entry and exit bars: the cost model's difference, quote currency).
     """
     by_entry = {(r["entry_bar"], r["side"]): r for r in ours}
     pairs = [(by_entry[(t["entry_bar"], t["side"])], t) for t in theirs

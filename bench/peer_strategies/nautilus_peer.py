@@ -11,11 +11,17 @@ Closest settings nautilus_trader allows, and what still differs:
   of a long, the stop of a short (ours: the stop always wins);
 * commission 0.2 bp of notional (the test FX instrument's taker fee, as
   ours); no half-spread: the bars carry one price, and the fill model's
-  slippage is whole ticks (1 tick = 0.07 bp here), so market orders pay no
-  spread (ours: 0.5 bp);
+  slippage is whole ticks (1 tick = 0.07 bp on USD-CAD), so market orders
+  pay no spread (ours: 0.5 bp);
 * ATR(14) with Wilder's smoothing, seeded with the first true range (ours:
   with the mean of the first 14), so values differ slightly until the seed
   has decayed.
+
+The instrument is nautilus' test FX pair for the asset (``EUR/USD`` for
+EUR-USD: six-letter pairs only), the account in its quote currency, so
+P/L is in the quote currency as ours; its price precision is raised to the
+decimals of the data (EUR-USD quotes carry 6), else nautilus would round
+every price to 5 decimals and see other closes than the other engines.
 """
 
 from __future__ import annotations
@@ -28,18 +34,18 @@ from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig, StrategyConfig
 from nautilus_trader.indicators import AverageTrueRange, SimpleMovingAverage
 from nautilus_trader.indicators.averages import MovingAverageType
-from nautilus_trader.model.currencies import CAD
 from nautilus_trader.model.data import Bar as NBar
 from nautilus_trader.model.data import BarType
 from nautilus_trader.model.enums import AccountType, OmsType, OrderSide, OrderType
 from nautilus_trader.model.events import PositionClosed
 from nautilus_trader.model.identifiers import InstrumentId, Venue
-from nautilus_trader.model.objects import Money
+from nautilus_trader.model.instruments import CurrencyPair
+from nautilus_trader.model.objects import Currency, Money
 from nautilus_trader.persistence.wranglers import BarDataWrangler
 from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.trading.strategy import Strategy
 
-from live_trading.domain.values import Bar
+from live_trading.domain.values import Asset, Bar
 
 from .common import (
     ATR_PERIOD,
@@ -49,6 +55,7 @@ from .common import (
     SLOW,
     CrossoverRule,
     PeerResult,
+    bar_step,
     levels,
 )
 
@@ -108,13 +115,37 @@ class MomentumNT(Strategy):
             "pnl": event.realized_pnl.as_double()})
 
 
-def _engine() -> tuple[BacktestEngine, object]:
+def decimals(bars: list[Bar]) -> int:
+    """The most decimals any price of ``bars`` is written with (at most 9)."""
+    longest = max(len(repr(price).partition(".")[2])
+                  for b in bars for price in (b.open, b.high, b.low, b.close))
+    return min(longest, 9)
+
+
+def instrument_for(asset: Asset, precision: int) -> CurrencyPair:
+    """The test FX pair of ``asset`` (prices in its quote currency, sizes in
+    base units), with at least ``precision`` price decimals.
+
+    Raises:
+        ValueError: not a pair of two three-letter codes (nautilus' FX pairs).
+    """
+    pair = TestInstrumentProvider.default_fx_ccy(f"{asset.base}/{asset.quote}", VENUE)
+    if precision <= pair.price_precision:
+        return pair
+    spec = CurrencyPair.to_dict(pair)
+    spec.update(price_precision=precision, price_increment=f"{10.0 ** -precision:.{precision}f}",
+                tick_scheme_name=None)
+    return CurrencyPair.from_dict(spec)
+
+
+def _engine(asset: Asset, precision: int) -> tuple[BacktestEngine, CurrencyPair]:
     engine = BacktestEngine(BacktestEngineConfig(
         logging=LoggingConfig(log_level="ERROR", bypass_logging=True)))
+    quote = Currency.from_str(asset.quote)
     engine.add_venue(VENUE, oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
-                     base_currency=CAD, starting_balances=[Money(INITIAL_CAPITAL, CAD)],
+                     base_currency=quote, starting_balances=[Money(INITIAL_CAPITAL, quote)],
                      default_leverage=Decimal(1), bar_execution=True)
-    instrument = TestInstrumentProvider.default_fx_ccy("USD/CAD", VENUE)
+    instrument = instrument_for(asset, precision)
     engine.add_instrument(instrument)
     return engine, instrument
 
@@ -126,19 +157,19 @@ def _bars(bars: list[Bar], instrument, bar_type: BarType) -> list[NBar]:
          "volume": [1_000_000.0 for _ in bars]},
         index=pd.DatetimeIndex([b.time for b in bars], name="timestamp"))
     # nautilus stamps a bar at its close (ts_init): shift our open times by one bar
-    frame.index = frame.index + (bars[1].time - bars[0].time)
+    frame.index = frame.index + bar_step(bars)
     return BarDataWrangler(bar_type, instrument).process(frame)
 
 
-def run(bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
+def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
     """Run the strategy over ``bars``; the timed part is ``engine.run()``.
 
     Trade rows as :mod:`.compare` reads them, in the engine's labelling: a
     nautilus fill is stamped with the close of the bar being processed, so
     a stop or limit filled inside bar k is labelled k, and a market order
     filled at the close of bar t is labelled t + 1 (where the engine fills
-    it, at the next open)."""
-    engine, instrument = _engine()
+    it, at the next open). P/L in the quote currency of ``asset``."""
+    engine, instrument = _engine(asset, decimals(bars))
     bar_type = BarType.from_str(f"{instrument.id}-1-HOUR-MID-EXTERNAL")
     engine.add_data(_bars(bars, instrument, bar_type))
     strategy = MomentumNT(MomentumConfig(instrument_id=instrument.id, bar_type=bar_type))
@@ -146,7 +177,7 @@ def run(bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
     started = time.perf_counter()
     engine.run()
     seconds = time.perf_counter() - started
-    step = bars[1].time - bars[0].time
+    step = bar_step(bars)
     rows = [{"entry_bar": index[t["entry_time"] - step] + 1,
              "exit_bar": index[t["exit_time"] - step] + (1 if t["exit_market"] else 0),
              "side": t["side"], "pnl": t["pnl"]} for t in strategy.closed]

@@ -13,7 +13,7 @@ the stored bars and the paper broker's book are kept:
 
 A run's trades come back as the rows :mod:`.compare` reads: bar indexes in
 this engine's convention (a fill is labelled with the open time of the bar
-it happened in), side, net P/L (CAD) and exit reason.
+it happened in), side, net P/L (quote currency of the asset) and exit reason.
 """
 
 from __future__ import annotations
@@ -31,12 +31,17 @@ from pymongo import monitoring
 from live_trading.backtest import memory_source_factory, open_backtest_services
 from live_trading.bootstrap import open_services
 from live_trading.config import Settings
-from live_trading.domain.values import Bar, BarSize
+from live_trading.domain.values import Asset, Bar, BarSize
 from live_trading.engine.specs import OperationCreate
 
 from .common import PeerResult
 
-BODY = OperationCreate(asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"])
+
+def body(asset: Asset) -> OperationCreate:
+    """The operation every run creates: ``MomentumStrategy`` on ``asset`` with
+    the defaults (quantity in base units, P/L in the quote currency)."""
+    return OperationCreate(asset=asset.name, strategy_name="MomentumStrategy",
+                           bar_sizes=["1 hour"])
 
 
 def _settings(**extra: Any) -> Settings:
@@ -59,11 +64,12 @@ def trade_rows(trades: list[dict[str, Any]], positions: dict[str, dict[str, Any]
     return rows
 
 
-async def _backtest(bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
+async def _backtest(bars: list[Bar], index: dict,
+                    asset: Asset) -> tuple[PeerResult, list[dict]]:
     services = open_backtest_services(_settings(), bars={BarSize.HOUR_1: bars})
     await services.start()
     started = time.perf_counter()
-    operation_id = await services.run(BODY, source="bench")
+    operation_id = await services.run(body(asset), source="bench")
     seconds = time.perf_counter() - started
     store = services.journal_store
     positions = {p["_id"]: p for p in store.documents("positions", operation_id=operation_id)}
@@ -73,10 +79,11 @@ async def _backtest(bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict
                       sum(r["pnl"] for r in rows)), rows
 
 
-def run_backtest(bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
-    """Backtest mode over ``bars``; the timed part is creating the operation
-    and replaying every bar (until the runner is idle)."""
-    return asyncio.run(_backtest(bars, index))
+def run_backtest(bars: list[Bar], index: dict,
+                 asset: Asset) -> tuple[PeerResult, list[dict]]:
+    """Backtest mode over ``bars`` of ``asset``; the timed part is creating
+    the operation and replaying every bar (until the runner is idle)."""
+    return asyncio.run(_backtest(bars, index, asset))
 
 
 class StoreCommands(monitoring.CommandListener):
@@ -128,16 +135,17 @@ class Durable:
         self.loop.run_until_complete(self.services.close())
         self.loop.close()
 
-    def run(self, bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
-        """One operation over ``bars``; timed as :func:`run_backtest`."""
-        return self.loop.run_until_complete(self._run(bars, index))
+    def run(self, bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
+        """One operation over ``bars`` of ``asset``; timed as :func:`run_backtest`."""
+        return self.loop.run_until_complete(self._run(bars, index, asset))
 
-    async def _run(self, bars: list[Bar], index: dict) -> tuple[PeerResult, list[dict]]:
+    async def _run(self, bars: list[Bar], index: dict,
+                   asset: Asset) -> tuple[PeerResult, list[dict]]:
         engine = self.services.engine
         engine.deps.source_factory = memory_source_factory({BarSize.HOUR_1: bars})
         self.commands.reset()
         started = time.perf_counter()
-        operation_id = await engine.create_operation(BODY, source="bench")
+        operation_id = await engine.create_operation(body(asset), source="bench")
         await engine.wait_idle()
         seconds = time.perf_counter() - started
         total = sum(self.commands.by_name.values())

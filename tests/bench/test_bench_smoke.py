@@ -51,3 +51,43 @@ def test_peers_smoke(tmp_path: Path) -> None:
         assert ratio["ratio"] > 0
     assert sum(v for k, v in data_set["exits"].items()
                if k in ("STOP_LOSS", "TAKE_PROFIT", "EXIT")) == backtest["trades"]
+
+
+def dirty_copy(tmp_path: Path, name: str, rows: int = 400, bad_line: int = 10) -> Path:
+    """The first ``rows`` bars of the shipped USD-CAD file as ``name``, with
+    line ``bad_line`` (the header is line 1) corrupted: an unparsable close."""
+    lines = (ROOT / "live_trading" / "sample_data" / "USDCAD_1h.csv").read_text().splitlines()
+    lines = lines[: rows + 1]
+    fields = lines[bad_line - 1].split(",")
+    fields[4] = "1.43x"
+    lines[bad_line - 1] = ",".join(fields)
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.timeout(300)
+def test_peers_smoke_on_a_dirty_file_of_another_pair(tmp_path: Path) -> None:
+    csv = dirty_copy(tmp_path, "GBPUSD_1h.csv", bad_line=10)
+    record = run_smoke("peers.py", tmp_path, "--csv", str(csv),
+                       "--engines", "live_trading durable")
+    assert (record["asset"], record["currency"]) == ("GBP-USD", "USD")
+    assert [row["line"] for row in record["rejected_rows"]] == [10]
+    [data_set] = record["data_sets"]
+    assert data_set["name"] == "GBPUSD_1h, first bars"
+    assert data_set["bars"] == 300  # the bad row dropped, the next bars kept
+    engines = data_set["engines"]
+    backtest, durable = engines["live_trading backtest"], engines["live_trading durable"]
+    assert backtest["trades"] > 5
+    assert (durable["trades"], durable["net_pnl"]) == (backtest["trades"], backtest["net_pnl"])
+    assert durable["vs_backtest"]["same_exit"] == backtest["trades"]
+
+
+def test_peers_rejects_a_malformed_asset(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "peers.py"), "--smoke",
+                             "--asset", "USDCAD", "--json", str(tmp_path / "peers.json")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "'USDCAD' is not of the form BASE-QUOTE" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "peers.json").exists()

@@ -103,3 +103,13 @@ def test_scale_smoke(tmp_path: Path) -> None:
     assert 0 < scenario["cpu_use"] <= 1.5
     assert [m["minute"] for m in scenario["memory"]][:1] == [0]
     assert all(m["rss_mb"] > 0 for m in scenario["memory"])
+
+
+def test_long_run_smoke(tmp_path: Path) -> None:
+    result = run_smoke("long_run", tmp_path)
+    slices = result["slices"]
+    assert len(slices) == 10 and sum(s["bars"] for s in slices) == result["bars"]
+    assert slices[-1]["journal_entries"] == result["entries"] > 1000
+    assert sum(s["entries"] for s in slices) == result["entries"] - result["entries_before_bars"]
+    assert result["trades"] > 0 and all(s["us_per_bar"] > 0 for s in slices)
+    assert result["growth"] == slices[-1]["us_per_bar"] / slices[0]["us_per_bar"] - 1
