@@ -2,8 +2,9 @@
 
 ``run`` serves the API and runs the engine; ``recover`` replays the journal
 and rebuilds the projections; ``journal`` prints an operation's entries;
-``projections rebuild`` rebuilds the read models. Errors print a message and
-exit non-zero.
+``projections rebuild`` rebuilds the read models; ``backtest`` runs an
+operation over a bar CSV file in backtest mode (in memory, no database).
+Errors print a message and exit non-zero.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -210,10 +212,6 @@ def trade_log_rebuild() -> None:
     console.print(f"{len(counts)} trade log directories written")
 
 
-if __name__ == "__main__":
-    app()
-
-
 @users_app.command("create")
 def users_create(
         username: str = typer.Option(..., "--username", "-u", prompt=True, help="login name"),
@@ -245,3 +243,62 @@ def users_create(
     created = _with_services(work)
     console.print(f"created user {username!r} with role {chosen}" if created
                   else f"user {username!r} exists already: unchanged")
+
+
+@app.command()
+def backtest(
+        csv: Annotated[Path, typer.Argument(
+            help="bar CSV file of the primary bar size (time,open,high,low,close[,volume]; "
+                 "see live_trading.data.bars_csv)")],
+        asset: Annotated[str | None, typer.Option(
+            help="BASE-QUOTE, e.g. USD-CAD (default: from a file named like USDCAD_1h.csv)")
+        ] = None,
+        strategy: Annotated[str | None, typer.Option(
+            help="strategy name (default: MomentumStrategy)")] = None,
+        bar_size: Annotated[str | None, typer.Option(
+            "--bar-size", help="of CSV, e.g. '1 hour' or 1h (default: from the file name, "
+                               "else '1 hour')")] = None,
+        higher: Annotated[list[str] | None, typer.Option(
+            "--higher", metavar="CSV:BAR_SIZE", help="bars of a higher bar size the strategy "
+                                                     "reads, e.g. USDCAD_1d.csv:1d (repeatable)")
+        ] = None,
+        param: Annotated[list[str] | None, typer.Option(
+            "--param", metavar="KEY=VALUE", help="strategy_config entry; VALUE read as JSON "
+                                                 "when it parses, else a string (repeatable)")
+        ] = None,
+        quantity: Annotated[float | None, typer.Option(help="order size in base units")] = None,
+        spec: Annotated[str | None, typer.Option(
+            metavar="JSON", help="further operation fields, e.g. '{\"stop_loss_type\": "
+                                 "\"PERCENTAGE\", \"stop_loss_value\": 0.01}'; the options "
+                                 "above override it")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+        trades: Annotated[bool, typer.Option("--trades", help="also list every trade")] = False,
+) -> None:
+    """Run an operation over bar CSV files in backtest mode (no database).
+
+    The engine keeps its journal in memory; no file is written. Dirty rows are
+    skipped and reported by line number. P/L in quote currency, quantities in
+    base units, times UTC. Exit 2 on bad input (the field at fault is named),
+    1 if the operation ended in error."""
+    from rich.markup import escape
+
+    from live_trading import backtest_cli as bt
+
+    request = bt.BacktestRequest(csv, asset, strategy, bar_size, higher or [], param or [],
+                                 quantity, spec)
+    try:
+        prepared, result = bt.execute(request)
+    except bt.BacktestInputError as error:
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(2) from None
+    report = bt.report(prepared, result, with_trades=trades)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        bt.print_report(console, err, report)
+    if report["status"] == "error":
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()
