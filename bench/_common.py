@@ -286,7 +286,9 @@ class ServerProfile:
         self.path, self.proc = path, None
 
     def __enter__(self) -> Self:
-        spy = shutil.which("py-spy")
+        # py-spy comes with the bench extra, next to this Python when its
+        # virtualenv is not on PATH
+        spy = shutil.which("py-spy") or shutil.which("py-spy", path=Path(sys.executable).parent)
         if spy and self.pid:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.proc = subprocess.Popen(
