@@ -173,3 +173,36 @@ async def test_a_rebuild_repairs_damaged_read_models_and_leaves_intact_ones(serv
     assert await _dump(services) == intact
     assert counts["trades"] == len(intact["trades"])
     assert await verify_journal(services.journal_store) == {op: [] for op in sorted(ops)}
+
+
+async def test_no_caller_resumes_before_its_shared_transaction_has_committed(services) -> None:
+    """The write-ahead rule under group commit: while the batch's transaction
+    is held open, no ``record()`` of that batch has returned (so no order can
+    have been sent on it); once it commits, every one returns."""
+    release = asyncio.Event()
+    batches: list[int] = []
+
+    class HeldCommit(MongoJournal):
+        async def commit_batch(self, appends):
+            batches.append(len(appends))
+            await release.wait()
+            await super().commit_batch(appends)
+
+    journal = JournalService(HeldCommit(services.store))
+    ops = [str(ObjectId()) for _ in range(3)]
+    for op in ops:
+        await services.journal.record(op, [ev.OperationCreated(SPEC)], source="t",
+                                      new_operation=True)
+        await journal.state(op)  # cached: the three appends are computed in one turn
+    tasks = [asyncio.create_task(journal.record(op, [ev.OperationPaused()], source="t"))
+             for op in ops]
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if batches:
+            break
+    assert batches == [3] and not any(t.done() for t in tasks)
+    assert [len(await services.journal_store.read(op)) for op in ops] == [1, 1, 1]
+    release.set()
+    records = await asyncio.gather(*tasks)
+    assert [r.sequence_number for [r] in records] == [2, 2, 2]
+    assert [len(await services.journal_store.read(op)) for op in ops] == [2, 2, 2]
