@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
 
@@ -193,3 +194,37 @@ async def test_collections_have_unique_indexes(client: AsyncMongoClient) -> None
         "positions": [("account", "asset")],
         "last_bars": [("account", "asset")],
     }
+
+
+class HeldCommits(MongoPaperStore):
+    """Holds each commit of the accounts in ``held`` until ``release`` is set."""
+
+    held: set[str] = set()
+    release: asyncio.Event
+
+    async def commit(self, changes: PaperChanges) -> None:
+        accounts = {o.request.account for o in changes.orders.values()}
+        if accounts & self.held:
+            await self.release.wait()
+        await super().commit(changes)
+
+
+async def test_one_accounts_commit_does_not_hold_up_another(client: AsyncMongoClient) -> None:
+    """Calls are serialised per account: while one operation's durable commit
+    is pending, another operation's orders are accepted, filled and stored,
+    and orders submitted concurrently still get distinct sequence numbers."""
+    db = unique_db()
+    HeldCommits.held, HeldCommits.release = {ACC}, asyncio.Event()
+    broker, rec = await start(client, db, HeldCommits)
+    held = asyncio.create_task(broker.submit_order(order("held")))
+    await asyncio.sleep(0.05)
+    assert not held.done()
+    await asyncio.wait_for(accepted(broker, order("free", account=OTHER)), 10)
+    await asyncio.wait_for(broker.on_bar(OTHER, ASSET, bar(0, 1.4, 1.41, 1.39, 1.4)), 10)
+    assert [f.client_order_id for f in rec.fills()] == ["free"] and not held.done()
+    HeldCommits.release.set()
+    assert (await held).accepted
+    again, _ = await start(client, db)
+    assert sorted(o.sequence for o in again.state.orders.values()) == [0, 1]
+    assert await again.positions(OTHER) == {ASSET: 1000.0}
+    assert [o.client_order_id for o in await again.open_orders(ACC)] == ["held"]

@@ -105,6 +105,16 @@ class PaperBookState:
     last_bars: dict[PositionKey, Bar] = field(default_factory=dict)
     working: dict[PositionKey, dict[str, None]] = field(default_factory=dict, compare=False,
                                                          repr=False)
+    next_sequence: int = field(default=-1, compare=False, repr=False)
+
+    def take_sequence(self) -> int:
+        """The next order ``sequence``, reserved at once: batches of different
+        accounts, built and committed concurrently, never share one (a batch
+        that fails to commit leaves its numbers unused)."""
+        if self.next_sequence < 0:
+            self.next_sequence = max((o.sequence for o in self.orders.values()), default=-1) + 1
+        self.next_sequence += 1
+        return self.next_sequence - 1
 
     def __post_init__(self) -> None:
         if self.orders and not self.working:
@@ -190,9 +200,8 @@ class PaperBatch:
 
     def add_order(self, request: OrderRequest, broker_order_id: str, active: bool) -> PaperOrder:
         """Record a newly accepted order (working); returns it."""
-        new = sum(1 for cid in self.changes.orders if cid not in self.state.orders)
         order = PaperOrder(request, broker_order_id, active=active,
-                           sequence=len(self.state.orders) + new)
+                           sequence=self.state.take_sequence())
         self.changes.orders[request.client_order_id] = order
         return order
 

@@ -55,8 +55,11 @@ class PaperBroker:
 
     ``state`` is the book before :meth:`connect` (which replaces it with the
     store's); ``store`` defaults to an in-memory store seeded with ``state``.
-    Mutating calls are serialised; reports are delivered after the lock is
-    released, so a listener may call the broker back.
+    Mutating calls are serialised per account (one per trading operation):
+    an account's durable commit never waits for another account's, and its
+    reports are delivered after its lock is released, so a listener may call
+    the broker back. Accounts share nothing in the book but the order
+    ``sequence``, which each new order reserves at once.
     """
 
     name = "paper"
@@ -72,7 +75,14 @@ class PaperBroker:
         self.store: PaperStore = store or InMemoryPaperStore(self.state)
         self.connected = False
         self._listener: ReportListener | None = None
-        self._lock = asyncio.Lock()
+        self._accounts: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, account: str) -> asyncio.Lock:
+        """The lock serialising ``account``'s mutating calls."""
+        lock = self._accounts.get(account)
+        if lock is None:
+            lock = self._accounts[account] = asyncio.Lock()
+        return lock
 
     # -- Broker port ---------------------------------------------------------
 
@@ -85,9 +95,15 @@ class PaperBroker:
         Raises:
             ConnectionError: the store cannot be reached.
         """
-        async with self._lock:
+        locks = list(self._accounts.values())  # no call in flight while the book is replaced
+        for lock in locks:
+            await lock.acquire()
+        try:
             self.state = await self.store.load()
             self.connected = True
+        finally:
+            for lock in locks:
+                lock.release()
 
     async def disconnect(self) -> None:
         self.connected = False
@@ -102,7 +118,7 @@ class PaperBroker:
         Raises:
             ConnectionError: the store cannot be reached (order not accepted).
         """
-        async with self._lock:
+        async with self._lock(request.account):
             problem = self._rejection(request)
             if problem is not None:
                 return OrderAck(request.client_order_id, None, accepted=False, reason=problem)
@@ -130,8 +146,11 @@ class PaperBroker:
         Raises:
             ConnectionError: the store cannot be reached (nothing cancelled).
         """
-        async with self._lock:
-            order = self.state.orders.get(client_order_id)
+        order = self.state.orders.get(client_order_id)
+        if order is None:
+            return
+        async with self._lock(order.request.account):
+            order = self.state.orders.get(client_order_id)  # as it is now
             if order is None or not order.working:
                 return
             last = self.state.last_bars.get((order.request.account, order.request.asset))
@@ -153,8 +172,11 @@ class PaperBroker:
         """Change a working order's quantity or LIMIT/STOP price (committed
         before this returns). Refused, with the reason, for an unknown or
         finished order or a change that would make the order invalid."""
-        async with self._lock:
-            order = self.state.orders.get(client_order_id)
+        order = self.state.orders.get(client_order_id)
+        if order is None:
+            return OrderAck(client_order_id, None, False, "no such working order")
+        async with self._lock(order.request.account):
+            order = self.state.orders.get(client_order_id)  # as it is now
             if order is None or not order.working:
                 return OrderAck(client_order_id, None, False, "no such working order")
             changes = {k: v for k, v in (("quantity", quantity), ("limit_price", limit_price),
@@ -234,7 +256,7 @@ class PaperBroker:
             ConnectionError: the store cannot be reached (the bar was not
                 applied; showing it again later applies it).
         """
-        async with self._lock:
+        async with self._lock(account):
             last = self.state.last_bars.get((account, asset))
             if last is not None and bar.time <= last.time:
                 return
@@ -268,7 +290,7 @@ class PaperBroker:
         Raises:
             ConnectionError: the store cannot be reached (nothing filled).
         """
-        async with self._lock:
+        async with self._lock(account):
             last = self.state.last_bars.get((account, asset))
             if last is None:
                 return
