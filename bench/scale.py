@@ -248,8 +248,8 @@ def report(results: list[dict[str, Any]]) -> str:
               "mean ms": c["mean_ms"], "p99 ms": c["p99_ms"], "max ms": c["max_ms"]}
              for r in results for name, c in r["broker_calls_ms"].items()]
     if calls:
-        lines.append(table(calls, list(calls[0]), "paper broker calls (each holds the broker's "
-                           "one lock through its durable commit)"))
+        lines.append(table(calls, list(calls[0]), "paper broker calls (each holds its account's lock "
+                           "through its durable commit)"))
     for r in results:
         lines.append(f"memory at {r['operations']} operations: RSS growth after the first "
                      f"quarter {r['rss_growth_after_first_quarter']:+.1%}; target flat "
