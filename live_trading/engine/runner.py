@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,9 @@ class OperationRunner:
         self.last_bar: Bar | None = None
         self.orders: OrderManager | None = None
         self._unstored: list[tuple[Bar, dict[str, float]]] = []
+        # each operation stores its bars at its own phase of the cycle, so that
+        # operations on the same clock do not all write at the same bar close
+        self._phase = zlib.crc32(operation_id.encode()) % STORE_EVERY_BARS
         self._strategy_config: dict[str, Any] | None = None
         self.recent_bars: deque[Bar] = deque(maxlen=RECENT_BARS)
 
@@ -207,7 +211,8 @@ class OperationRunner:
                                                       recent)
 
     async def _store_bar(self, bar: Bar, spec: dict[str, Any]) -> None:
-        """Buffer the processed bar; store the buffer every STORE_EVERY_BARS.
+        """Buffer the processed bar; store the buffer every STORE_EVERY_BARS
+        (at the operation's own phase: a first, shorter buffer).
 
         Losing the buffer in a crash is safe: the feed resumes after the last
         stored bar, the broker ignores bars it has worked, and a signal
@@ -215,9 +220,9 @@ class OperationRunner:
         indicators = {"atr": self.atr.value} if self.atr.ready else {}
         self._unstored.append((bar, indicators))
         self.bars_processed += 1
-        if len(self._unstored) >= STORE_EVERY_BARS:
+        if (self.bars_processed + self._phase) % STORE_EVERY_BARS == 0:
             await self._flush_bars()
-        if self.bars_processed % TRIM_EVERY_BARS == 0:
+        if (self.bars_processed + self._phase) % TRIM_EVERY_BARS == 0:
             await self.deps.market_data.trim(self.operation_id, self.bar_size,
                                              spec["data_retention_bars"])
 
