@@ -27,6 +27,7 @@ from typing import Any
 
 from _common import SAMPLE, arguments, rss_bytes, table, verdict, write_result
 
+from bench.peer_strategies.common import tile
 from live_trading.backtest import open_backtest_services
 from live_trading.config import Settings
 from live_trading.data.bars_csv import read_bars_csv
@@ -36,17 +37,6 @@ from live_trading.engine.specs import OperationCreate
 TARGET_GROWTH = 0.10
 SLICES = 10
 BODY = OperationCreate(asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"])
-
-
-def tiled(bars: list[Bar], count: int) -> list[Bar]:
-    """``count`` bars: copies of ``bars`` end to end, each copy's times shifted
-    to start one bar after the previous copy ended."""
-    step = bars[1].time - bars[0].time
-    span = bars[-1].time - bars[0].time + step
-    copies = math.ceil(count / len(bars))
-    out = [Bar(b.time + span * k, b.open, b.high, b.low, b.close, b.volume)
-           for k in range(copies) for b in bars]
-    return out[:count]
 
 
 class SlicedSource:
@@ -88,9 +78,9 @@ async def measure(events: int, probe_bars: int) -> dict[str, Any]:
     """Run until the journal holds about ``events`` entries (the bar count is
     estimated from a first run of ``probe_bars`` bars)."""
     bars = read_bars_csv(SAMPLE).bars
-    probe = await run(tiled(bars, probe_bars), 1)
+    probe = await run(tile(bars, probe_bars), 1)
     per_bar = probe["entries"] / probe_bars
-    result = await run(tiled(bars, math.ceil(events / per_bar)), SLICES)
+    result = await run(tile(bars, math.ceil(events / per_bar)), SLICES)
     rows = result["slices"]
     first, last = rows[0]["us_per_bar"], rows[-1]["us_per_bar"]
     return {**result, "entries_per_bar": per_bar, "growth": last / first - 1,

@@ -91,7 +91,8 @@ def test_api_load_smoke(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"),
-                    reason="needs sched_setaffinity (Linux)")
+                    reason="bench/scale.py pins itself to one core with os.sched_setaffinity, "
+                           "which only Linux has")
 def test_scale_smoke(tmp_path: Path) -> None:
     result = run_smoke("scale", tmp_path)
     [scenario] = result["scenarios"]
