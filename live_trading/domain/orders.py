@@ -107,4 +107,35 @@ class OrderCancelled:
     time: datetime
 
 
-BrokerReport = Execution | OrderCancelled
+@dataclass(frozen=True, slots=True)
+class CommissionReport:
+    """The commission of a fill, reported after the fill itself (IB sends its
+    ``commissionReport`` after ``execDetails``, sometimes seconds later or
+    not at all). It *sets* the commission of ``execution_id`` (quote currency),
+    so the same report seen twice changes nothing. A fill is never held back
+    waiting for it."""
+
+    execution_id: str
+    client_order_id: str
+    commission: float
+    time: datetime
+
+
+class CancelOutcome(StrEnum):
+    """What became of a cancel request."""
+
+    REQUESTED = "REQUESTED"  # the venue has the cancel; an OrderCancelled report follows
+    NOT_FOUND = "NOT_FOUND"  # the venue has no such order (open or completed)
+    ALREADY_DONE = "ALREADY_DONE"  # the order had already filled or been cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAck:
+    """The broker's answer to a cancel: never a silent no-op."""
+
+    client_order_id: str
+    outcome: CancelOutcome
+    reason: str = ""
+
+
+BrokerReport = Execution | OrderCancelled | CommissionReport

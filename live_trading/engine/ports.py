@@ -13,11 +13,49 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from live_trading.domain.orders import BrokerReport, Execution, OrderAck, OrderRequest
+from live_trading.domain.instruments import InstrumentSpec
+from live_trading.domain.orders import (
+    BrokerReport,
+    CancelAck,
+    Execution,
+    OrderAck,
+    OrderRequest,
+)
 from live_trading.domain.values import Bar, BarSize
 
 ReportListener = Callable[[BrokerReport], Awaitable[None]]
 BarListener = Callable[[str, BarSize, Bar], Awaitable[None]]  # asset, bar size, closed bar
+
+
+class BrokerTimeout(TimeoutError):
+    """A broker call got no complete answer within its deadline.
+
+    Every awaited broker call has a deadline (a setting per adapter); none can
+    hang. ``call`` names the port method (``"open_orders"``), ``deadline_s``
+    the deadline in seconds.
+    """
+
+    def __init__(self, call: str, deadline_s: float, detail: str = "") -> None:
+        text = f"broker call {call} got no answer within {deadline_s:g} s"
+        super().__init__(f"{text}: {detail}" if detail else text)
+        self.call = call
+        self.deadline_s = deadline_s
+
+
+class OrderOutcomeUnknown(Exception):
+    """A submit, cancel or modify may or may not have reached the venue: the
+    request was sent but its answer was lost (timeout, dropped connection).
+
+    The order is *not* rejected: it stays in flight, journaled as such, until
+    the venue's own records (open and completed orders, executions,
+    transactions) settle it.
+    """
+
+    def __init__(self, call: str, client_order_id: str, detail: str) -> None:
+        super().__init__(f"{call} of {client_order_id}: outcome unknown ({detail})")
+        self.call = call
+        self.client_order_id = client_order_id
+        self.detail = detail
 
 
 class ConnectionState(StrEnum):
@@ -79,20 +117,41 @@ class Broker(Protocol):
 
     async def submit_order(self, request: OrderRequest) -> OrderAck:
         """Send an order. Never raises for a broker-side rejection: the ack
-        says ``accepted=False`` with the reason. Raises ``ConnectionError``
-        when the broker cannot be reached (the order was not sent)."""
+        says ``accepted=False`` with the reason.
+
+        Raises:
+            ConnectionError: the broker cannot be reached; the order was
+                certainly *not* sent.
+            OrderOutcomeUnknown: the order was sent but the answer was lost
+                (deadline passed, connection dropped): it may be working.
+        """
         ...
 
-    async def cancel_order(self, client_order_id: str) -> None:
-        """Cancel a working order; a report follows. Unknown or finished
-        orders are ignored."""
+    async def cancel_order(self, client_order_id: str) -> CancelAck:
+        """Cancel a working order; an ``OrderCancelled`` report follows when
+        the venue takes it. An order the client library has forgotten (after
+        a reconnect or a restart) is found at the venue by our client order
+        id; one the venue does not have answers ``NOT_FOUND``.
+
+        Raises:
+            ConnectionError: not sent.
+            OrderOutcomeUnknown: sent, answer lost.
+        """
         ...
 
     async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
                            limit_price: float | None = None,
                            stop_price: float | None = None) -> OrderAck:
         """Change a working order's quantity or price; the ack says whether
-        the broker took the change."""
+        the venue took the change (warnings that leave it live are not
+        refusals). On a lost answer the adapter re-reads the order at the
+        venue instead of assuming; if that fails too it raises
+        ``OrderOutcomeUnknown``."""
+        ...
+
+    async def instrument_spec(self, asset: str) -> InstrumentSpec:
+        """Tick, lot and minimum size of ``asset`` at this venue (cached by
+        the adapter). Raises ``LookupError`` for an asset the venue lacks."""
         ...
 
     @property
