@@ -45,6 +45,12 @@ def rfc3339(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}123Z"
 
 
+def parse_rfc3339(text: str) -> datetime:
+    """``2024-01-02T03:04:05.123456789Z`` (any fraction) -> aware datetime."""
+    head, _, rest = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(rest or '0')[:6].ljust(6, '0')}+00:00")
+
+
 def dec(value: Any) -> Decimal:
     return Decimal(str(value))
 
@@ -203,8 +209,12 @@ class FakeOANDA:
     def cancel_order(self, specifier: str) -> dict[str, Any]:
         order = self.find_order(specifier)
         if order["state"] != "PENDING":
+            reject = self._add_tx({"type": "ORDER_CANCEL_REJECT", "orderID": order["id"],
+                                   "rejectReason": "ORDER_DOESNT_EXIST"})
             raise OANDAError(404, {"errorCode": "ORDER_DOESNT_EXIST",
-                                   "errorMessage": "The Order specified does not exist"})
+                                   "errorMessage": "The Order specified does not exist",
+                                   "orderCancelRejectTransaction": reject,
+                                   "lastTransactionID": self.last_id()})
         return {"orderCancelTransaction": self._cancel(order, "CLIENT_REQUEST"),
                 "lastTransactionID": self.last_id()}
 
@@ -315,6 +325,7 @@ class FakeOANDA:
         if remaining:
             trade_id = fill["id"]
             fill["tradeOpened"]["tradeID"] = trade_id
+            order["tradeOpenedID"] = trade_id
             self.trades[trade_id] = {"id": trade_id, "instrument": instrument,
                                      "price": s5(price), "openTime": fill["time"],
                                      "initialUnits": str(remaining),
@@ -346,6 +357,14 @@ class FakeOANDA:
         return {"orderCreateTransaction": create, **body, "lastTransactionID": self.last_id()}
 
     # -- views -------------------------------------------------------------------
+
+    def instrument_object(self, name: str) -> dict[str, Any]:
+        """An ``Instrument`` as ``GET /accounts/{id}/instruments`` gives it."""
+        jpy = name.endswith("_JPY")
+        return {"name": name, "type": "CURRENCY", "displayName": name.replace("_", "/"),
+                "pipLocation": -2 if jpy else -4, "displayPrecision": 3 if jpy else 5,
+                "tradeUnitsPrecision": 0, "minimumTradeSize": "1",
+                "maximumOrderUnits": "100000000", "marginRate": "0.02"}
 
     def pending_orders(self) -> list[dict[str, Any]]:
         return [dict(o) for o in self.orders.values() if o["state"] == "PENDING"]
@@ -469,6 +488,13 @@ def create_app(fake: FakeOANDA) -> FastAPI:
 
         return StreamingResponse(lines(), media_type="application/octet-stream")
 
+    @app.get(base + "/instruments")
+    def instruments_route(account_id: str, instruments: str | None = None):
+        names = instruments.split(",") if instruments else list(fake.instruments)
+        return {"instruments": [fake.instrument_object(n) for n in names
+                                if n in fake.instruments],
+                "lastTransactionID": fake.last_id()}
+
     @app.get("/v3/instruments/{instrument}/candles")
     def candles_route(instrument: str, request: Request, granularity: str = "S5",
                       price: str = "M"):
@@ -478,6 +504,9 @@ def create_app(fake: FakeOANDA) -> FastAPI:
             rows = fake.candles.get((instrument, granularity), [])
         start = params.get("from")
         end = params.get("to")
+        if end is not None and parse_rfc3339(end) > datetime.now(UTC):
+            raise OANDAError(400, {"errorMessage": "Invalid value specified for 'to'. "
+                                                   "Time is in the future"})
         component = {"M": "mid", "B": "bid", "A": "ask"}[price[0]]
 
         def key(text: str) -> str:

@@ -14,7 +14,14 @@ from live_trading.brokers.oanda import OANDABroker, OANDAConfig, parsing
 from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import BarSize, OrderType, Side
 from live_trading.engine.ports import Broker, ConnectionState, MarketData
-from tests.fakes.oanda_v20 import ACCOUNT, TOKEN, FakeOANDA, FakeOANDAServer, make_candles
+from tests.fakes.oanda_v20 import (
+    ACCOUNT,
+    TOKEN,
+    FakeOANDA,
+    FakeOANDAServer,
+    free_port,
+    make_candles,
+)
 
 ACC = "op1"
 
@@ -46,7 +53,8 @@ class Reports:
 
 def config(url: str, token: str = TOKEN) -> OANDAConfig:
     return OANDAConfig(account_id=ACCOUNT, api_key=token, base_url=url,
-                       poll_interval_s=0.05, heartbeat_timeout_s=2.0, reconnect_delay_s=0.1)
+                       poll_interval_s=0.05, heartbeat_timeout_s=2.0, reconnect_delay_s=0.1,
+                       retry_backoff_s=0.02, clock_skew_s=0.0)
 
 
 @pytest.fixture
@@ -96,7 +104,7 @@ async def test_bad_token_is_a_clear_connection_error(server) -> None:
 
 
 async def test_unreachable_is_a_connection_error() -> None:
-    adapter = OANDABroker(config("http://127.0.0.1:9"))
+    adapter = OANDABroker(config(f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(ConnectionError, match="unreachable"):
         await adapter.connect()
 

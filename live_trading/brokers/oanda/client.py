@@ -12,7 +12,17 @@ Reports. A background poller reads ``GET /transactions/sinceid`` (every
 delivers, in transaction order and once per transaction id, ``Execution``
 for each ``ORDER_FILL`` of one of our orders and ``OrderCancelled`` for each
 ``ORDER_CANCEL`` (except the cancel half of a replacement). ``submit_order``
-returns its ack before any report of that order is delivered.
+returns its ack before any report of that order is delivered (see
+:mod:`.transactions`: delivery before "seen", watchdog, catch-up).
+
+Failures (see :mod:`.rest` and :mod:`.orders`). Every REST call has an
+overall deadline (``timeout_s``); 429 and 5xx are retried with backoff
+honouring ``Retry-After``; a submit, cancel or modify whose answer is lost
+is settled by re-reading the order by client id, else raises
+``OrderOutcomeUnknown`` (never "rejected"). Connection state changes are
+passed to ``on_connection_event(reason, state)`` (the engine journals them);
+CONNECTED means synced: open orders, transactions since the last one
+delivered and open trades all read completely.
 
 Brackets. The engine sends a bracket as three requests: the entry, then the
 STOP child and the LIMIT child (``parent_client_order_id`` = the entry). On
@@ -24,16 +34,20 @@ closes (``LINKED_TRADE_CLOSED``), which gives the OCO behaviour. So:
   POST): each child is sent at once as a ``STOP_LOSS``/``TAKE_PROFIT`` order
   on the trade the entry opened;
 * entry still pending (LIMIT/STOP entry): the child is held here and sent as
-  a dependent order when the poller sees the entry's fill (its ack carries
-  the placeholder broker id ``on-fill-of-<entry order id>``). Held children
-  are lost if the process stops before the entry fills;
+  a dependent order once the poller has delivered the entry's fill (its ack
+  carries the placeholder broker id ``on-fill-of-<entry order id>``);
+  placing it is retried, and a stop-loss that cannot be placed closes the
+  trade at market (:mod:`.brackets`). Held children are lost if the process
+  stops before the entry fills;
 * :meth:`OANDABroker.submit_bracket` sends all three at once, atomically, as
   one order with ``stopLossOnFill``/``takeProfitOnFill``: use it when the
   children are known before the entry is sent.
 
-Units and money: quantities are whole units of the base currency; prices
-are rounded to the instrument's precision (``OANDAConfig.precision``);
-commissions are OANDA's, in the account's home currency (not converted).
+Units and money: quantities in units of the base currency, sent with the
+instrument's ``tradeUnitsPrecision`` (0 for FX: whole units); prices sent
+with its ``displayPrecision`` (:meth:`OANDABroker.instrument_spec`);
+commissions are OANDA's, in the account's home currency (not converted),
+carried on the fill itself (no separate ``CommissionReport``).
 """
 
 from __future__ import annotations
@@ -41,38 +55,52 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import httpx
 
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.values import BarSize
-from live_trading.engine.ports import ConnectionState, ReportListener
+from live_trading.engine.ports import BrokerTimeout, ConnectionState, ReportListener
 
 from .brackets import BracketOrders
 from .config import OANDAConfig
 from .market_data import MarketDataFeed
-from .orders import OrderRouting, _Tracked
-from .rest import RestCalls
+from .orders import OrderRouting
+from .queries import VenueQueries
+from .rest import AccessRefused, RestCalls
+from .tracking import Tracked
 from .transactions import TransactionFeed
 
 log = logging.getLogger(__name__)
 
+ConnectionListener = Callable[[str, ConnectionState], None]
 
-class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, MarketDataFeed, RestCalls):
+
+class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, VenueQueries, MarketDataFeed,
+                  RestCalls):
     """Broker + MarketData on one OANDA v20 account. See the module docs."""
 
     name = "oanda"
 
-    def __init__(self, config: OANDAConfig, *, bar_poll_interval_s: float = 5.0) -> None:
+    def __init__(self, config: OANDAConfig, *, bar_poll_interval_s: float = 5.0,
+                 on_connection_event: ConnectionListener | None = None) -> None:
         self.config = config
         self.bar_poll_interval_s = bar_poll_interval_s
+        self.on_connection_event = on_connection_event
         self._client: httpx.AsyncClient | None = None
         self._state = ConnectionState.DISCONNECTED
         self._listener: ReportListener | None = None
-        self._orders: dict[str, _Tracked] = {}
+        self._orders: dict[str, Tracked] = {}
         self._by_ext: dict[str, str] = {}
         self._accounts: set[str] = set()
         self._last_tx: str | None = None
         self._seen_tx: set[str] = set()
+        self._gated: set[str] = set()  # ext ids whose submit/modify is in flight
+        self._cancel_requested: dict[str, str] = {}  # ext id -> cid, untracked orders
+        self._specs: dict[str, InstrumentSpec] = {}
+        self._units_precision: dict[str, int] = {}
+        self._protect_tasks: set[asyncio.Task] = set()
         self._sync_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._poller: asyncio.Task | None = None
@@ -93,38 +121,76 @@ class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, MarketDataFeed, 
     def connection_state(self) -> ConnectionState:
         return self._state
 
+    def _set_state(self, state: ConnectionState, reason: str) -> None:
+        if state == self._state:
+            return
+        self._state = state
+        log.info("OANDA connection %s: %s", state.value, reason)
+        if self.on_connection_event is not None:
+            try:
+                self.on_connection_event(reason, state)
+            except Exception:  # a journaling hook must not break the adapter
+                log.exception("on_connection_event failed")
+
     async def connect(self) -> None:
-        """Check the token and account (``GET /summary``), remember the last
-        transaction id and start the transaction poller.
+        """Check the token and account (``GET /summary``), then sync (open
+        orders, transactions since the last id, open trades; retried with
+        backoff, ``max_retries`` times) and start the transaction poller.
+        CONNECTED only once every part of the sync was read completely.
 
         Raises:
-            ConnectionError: unreachable, bad token (401) or account (403/404).
+            ConnectionError: unreachable, bad token (401) or account
+                (403/404), or the sync kept failing.
         """
         if self._state == ConnectionState.CONNECTED:
             return
-        self._state = ConnectionState.CONNECTING
+        self._set_state(ConnectionState.CONNECTING, "connect")
         self._closing = False
+        await self._new_client()
+        try:
+            _, body = await self._get_ok(self._acct("/summary"), call="connect")
+            if self._last_tx is None:
+                self._last_tx = str(body["lastTransactionID"])
+            await self._first_sync()
+        except BaseException as error:
+            await self._close_client()
+            self._set_state(ConnectionState.DISCONNECTED, f"connect failed: {error}")
+            if isinstance(error, BrokerTimeout):
+                raise ConnectionError(f"OANDA did not answer: {error}") from None
+            raise
+        self._poller = asyncio.create_task(self._poll_loop(), name="oanda-transactions")
+        log.info("connected to OANDA account %s (%s)", self.config.account_id,
+                 self.config.environment.value)
+
+    async def _first_sync(self) -> None:
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                await self._resync()
+                return
+            except (ConnectionError, BrokerTimeout) as error:
+                if attempt == self.config.max_retries or isinstance(error, AccessRefused):
+                    raise
+                self._set_state(ConnectionState.RECONNECTING, f"partial sync: {error}")
+                await asyncio.sleep(self.config.backoff_s(attempt))
+
+    async def _new_client(self) -> None:
+        await self._close_client()
         self._client = httpx.AsyncClient(
             base_url=self.config.rest_url, timeout=self.config.timeout_s,
             headers={"Authorization": f"Bearer {self.config.api_key}",
                      "Accept-Datetime-Format": "RFC3339",
                      "Content-Type": "application/json"})
-        try:
-            _, body = await self._call("GET", self._acct("/summary"))
-        except BaseException:
-            self._state = ConnectionState.DISCONNECTED
-            await self._client.aclose()
-            self._client = None
-            raise
-        self._last_tx = str(body["lastTransactionID"])
-        self._state = ConnectionState.CONNECTED
-        self._poller = asyncio.create_task(self._poll_loop(), name="oanda-transactions")
-        log.info("connected to OANDA account %s (%s)", self.config.account_id,
-                 self.config.environment.value)
+
+    async def _close_client(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     async def disconnect(self) -> None:
         self._closing = True
-        tasks = [t for t in [self._poller, *self._bar_tasks.values()] if t is not None]
+        tasks = [t for t in [self._poller, *self._bar_tasks.values(), *self._protect_tasks]
+                 if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -132,10 +198,8 @@ class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, MarketDataFeed, 
                 await task
         self._poller = None
         self._bar_tasks.clear()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-        self._state = ConnectionState.DISCONNECTED
+        await self._close_client()
+        self._set_state(ConnectionState.DISCONNECTED, "disconnect requested")
 
 
 __all__ = ["OANDABroker"]

@@ -43,13 +43,33 @@ class OANDAConfig:
         base_url: REST base URL override (tests: the fake server).
         stream_url: streaming base URL override; defaults to ``base_url``
             when that is set, else the environment's stream host.
-        timeout_s: per-request timeout of REST calls, seconds.
+        timeout_s: overall deadline of one REST exchange, seconds: from
+            sending the request to the last byte of the answer (an answer
+            that drips a byte at a time still ends at the deadline). A read
+            past it raises ``BrokerTimeout``; a submit, cancel or modify
+            past it is settled by re-reading the order, else raises
+            ``OrderOutcomeUnknown``.
         poll_interval_s: how often the transaction poller asks for new
             transactions (fills, cancellations) to report to the listener.
         heartbeat_timeout_s: a price stream silent this long (no price, no
-            heartbeat; OANDA heartbeats every 5 s) is reconnected.
+            heartbeat; OANDA heartbeats every 5 s, and advises reconnecting
+            after 10 s of silence) is reconnected.
+        transaction_timeout_s: the transaction feed without a complete
+            answer this long is reconnected (new HTTP client, RECONNECTING)
+            and catches up from the last transaction id it delivered.
         reconnect_delay_s: first delay before reconnecting a dropped stream
             (doubled per failed attempt, up to 30 s).
+        max_retries: retries of a call answered 429 (rate limited) or 5xx,
+            or whose connection dropped when a repeat is harmless.
+        retry_backoff_s: first wait before a retry (doubled per retry, up to
+            ``retry_max_wait_s``); a ``Retry-After`` header overrides it.
+        retry_max_wait_s: the longest wait before one retry, seconds.
+        protect_attempts: attempts to place a held stop-loss / take-profit on
+            the trade its entry opened (backoff as above) before the trade is
+            closed at market rather than left without its stop.
+        clock_skew_s: candles are asked up to now minus this margin, so that
+            a clock slightly ahead of OANDA's never asks for a ``to`` in the
+            future (OANDA refuses it: "Time is in the future").
         first_transaction_id: :meth:`OANDABroker.executions` reads fills from
             the transaction after this one (the account's history before it
             is ignored; OANDA accounts may be long-lived and shared).
@@ -65,8 +85,14 @@ class OANDAConfig:
     stream_url: str | None = None
     timeout_s: float = 10.0
     poll_interval_s: float = 1.0
-    heartbeat_timeout_s: float = 15.0
+    heartbeat_timeout_s: float = 10.0
+    transaction_timeout_s: float = 20.0
     reconnect_delay_s: float = 1.0
+    max_retries: int = 4
+    retry_backoff_s: float = 0.5
+    retry_max_wait_s: float = 10.0
+    protect_attempts: int = 5
+    clock_skew_s: float = 5.0
     first_transaction_id: str = "1"
     price_precision: int = 5
     instrument_precision: dict[str, int] = field(default_factory=dict)
@@ -77,8 +103,17 @@ class OANDAConfig:
         if not self.api_key:
             raise ValueError("api_key is required")
         object.__setattr__(self, "environment", OANDAEnvironment(str(self.environment).upper()))
-        if self.timeout_s <= 0 or self.poll_interval_s <= 0:
-            raise ValueError("timeout_s and poll_interval_s must be > 0")
+        for name in ("timeout_s", "poll_interval_s", "heartbeat_timeout_s",
+                     "transaction_timeout_s", "retry_max_wait_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if self.max_retries < 0 or self.protect_attempts < 1 or self.clock_skew_s < 0:
+            raise ValueError("max_retries must be >= 0, protect_attempts >= 1, "
+                             "clock_skew_s >= 0")
+
+    def backoff_s(self, attempt: int) -> float:
+        """Wait before retry number ``attempt`` (0-based), seconds."""
+        return min(self.retry_backoff_s * 2 ** attempt, self.retry_max_wait_s)
 
     @property
     def rest_url(self) -> str:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -28,17 +28,25 @@ class MarketDataFeed:
     async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
                                   end: datetime) -> list[Bar]:
         """Complete mid candles with open time in [start, end), oldest first
-        (requests of at most 5000 candles each)."""
+        (requests of at most 5000 candles each). ``to`` is never asked past
+        now minus ``config.clock_skew_s``: OANDA refuses a ``to`` in the
+        future (400 "Time is in the future"), and no closed bar is there.
+
+        Raises:
+            ConnectionError, BrokerTimeout: OANDA refused or did not answer.
+        """
         instrument = p.to_instrument(asset)
         granularity = p.to_granularity(bar_size)
         step = bar_size.duration * MAX_CANDLES
+        end = min(end, datetime.now(UTC) - timedelta(seconds=self.config.clock_skew_s))
         bars: dict[datetime, Bar] = {}
         cursor = start
         while cursor < end:
             chunk_end = min(end, cursor + step)
-            _, body = await self._get_ok(f"/v3/instruments/{instrument}/candles", params={
-                "granularity": granularity, "price": "M",
-                "from": p.format_time(cursor), "to": p.format_time(chunk_end)})
+            _, body = await self._get_ok(
+                f"/v3/instruments/{instrument}/candles", call="get_historical_data", params={
+                    "granularity": granularity, "price": "M",
+                    "from": p.format_time(cursor), "to": p.format_time(chunk_end)})
             for candle in body.get("candles", []):
                 if not candle.get("complete", True):
                     continue
@@ -49,7 +57,7 @@ class MarketDataFeed:
         return [bars[t] for t in sorted(bars)]
 
     async def get_market_quote(self, asset: str) -> Quote:
-        _, body = await self._get_ok(self._acct("/pricing"),
+        _, body = await self._get_ok(self._acct("/pricing"), call="get_market_quote",
                                      params={"instruments": p.to_instrument(asset)})
         price = body["prices"][0]
         bid, ask = p.quote_prices(price)
@@ -127,8 +135,7 @@ class MarketDataFeed:
             try:
                 now = datetime.now(UTC)
                 since = last + bar_size.duration if last else now - bar_size.duration * 3
-                bars = await self.get_historical_data(asset, bar_size, since,
-                                                      now + bar_size.duration)
+                bars = await self.get_historical_data(asset, bar_size, since, now)
                 for bar in bars:
                     if last is not None and bar.time <= last:
                         continue

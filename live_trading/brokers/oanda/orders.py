@@ -1,48 +1,59 @@
-"""Order routing of :class:`~.client.OANDABroker`: submit, cancel,
-modify, the working orders at OANDA, and closing positions."""
+"""Order routing of :class:`~.client.OANDABroker`: submit, cancel, modify.
+
+Lost answers. A POST or PUT whose answer is lost (deadline passed, the
+connection dropped after sending) may have been processed. The order is
+re-read by its client id (``GET /orders/@<ext id>``): found, its ack is
+built from what OANDA has; not found, or the re-read failing too, the call
+raises ``OrderOutcomeUnknown`` and the order stays tracked, so a fill that
+turns up later is still reported (and ``open_orders`` / ``executions_since``
+show the venue's truth for reconciliation). A 5xx answer to a POST is
+settled the same way, then sent again only when OANDA has no such order.
+
+Reports of an order being sent are held back by the transaction feed until
+its call has returned (a gate per client id, not a lock the feed waits on).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from typing import Any
+from typing import Any, Self
 
-from live_trading.domain.orders import OrderAck, OrderCancelled, OrderRequest, OrderStatus
+from live_trading.domain.orders import (
+    CancelAck,
+    CancelOutcome,
+    OrderAck,
+    OrderCancelled,
+    OrderRequest,
+    OrderStatus,
+)
 from live_trading.domain.values import OrderType, utc_now
+from live_trading.engine.ports import BrokerTimeout, OrderOutcomeUnknown
 
 from . import parsing as p
-from .rest import prefix_of
+from .rest import AnswerLost, prefix_of
+from .tracking import FINISHED, Tracked, request_problem
 
 log = logging.getLogger(__name__)
 
-
-@dataclasses.dataclass
-class _Tracked:
-    """An order this adapter sent (or holds, for a bracket child)."""
-
-    request: OrderRequest
-    ext_id: str
-    broker_order_id: str | None = None
-    status: OrderStatus = OrderStatus.PENDING
-    trade_id: str | None = None  # the trade the order opened (entries)
-    dependent_kind: str | None = None  # STOP_LOSS / TAKE_PROFIT (bracket children)
-    held: bool = False  # a child waiting for its parent's fill
-
+_DONE_STATES = ("FILLED", "CANCELLED", "TRIGGERED")
 
 
 class OrderRouting:
     """Mixin of OANDABroker (uses its REST calls and bookkeeping)."""
 
     async def submit_order(self, request: OrderRequest) -> OrderAck:
-        """Send ``request``; see the module docs for bracket children.
+        """Send ``request``; see :mod:`.client` for bracket children.
 
         Refusals (``accepted=False``) carry OANDA's reason, e.g.
         ``"INSUFFICIENT_MARGIN"``, ``"INSTRUMENT_NOT_TRADEABLE: ..."``.
 
         Raises:
-            ConnectionError: OANDA unreachable, or the token was refused. A
-                timeout after the request left is also reported this way
-                (the order may exist: reconcile with :meth:`broker_order_id`).
+            ConnectionError: OANDA unreachable or the token refused: the
+                order was certainly not sent.
+            OrderOutcomeUnknown: sent, the answer lost and the re-read by
+                client id did not settle it (see the module docs).
         """
         self._require_connected()
         cid = request.client_order_id
@@ -52,46 +63,96 @@ class OrderRouting:
         if problem:
             return OrderAck(cid, None, False, problem)
         self._accounts.add(request.account)
-        # The poller waits while an order is sent, so that no report of it is
-        # read before it is tracked, and its ack is returned first.
-        async with self._sync_lock:
-            if request.parent_client_order_id is not None:
-                return await self._submit_child(request)
-            try:
-                body = p.order_body(request, self._ext_id(request),
-                                    self._precision(request.asset))
-            except ValueError as error:
-                return OrderAck(cid, None, False, str(error))
-            tracked = self._track(request)
-            try:
-                status, answer = await self._call("POST", self._acct("/orders"), json=body)
-            except ConnectionError:
-                # Tracked still: a timed-out order may exist; its reports are kept.
-                tracked.status = OrderStatus.PENDING
-                raise
+        if request.parent_client_order_id is not None:
+            return await self._submit_child(request)
+        try:
+            body = p.order_body(request, self._ext_id(request),
+                                *await self._formats(request.asset))
+        except LookupError as error:
+            return OrderAck(cid, None, False, str(error))
+        except ValueError as error:
+            return OrderAck(cid, None, False, str(error))
+        tracked = self._track(request)
+        return await self._send_new(tracked, body, "submit_order")
+
+    async def _send_new(self, tracked: Tracked, body: dict[str, Any], call: str) -> OrderAck:
+        """POST ``body`` for ``tracked`` and settle its outcome (module docs)."""
+        with self._gate(tracked):
+            status, answer = 0, {}
+            for attempt in range(self.config.max_retries + 1):
+                try:
+                    status, answer = await self._call("POST", self._acct("/orders"),
+                                                      call=call, json=body)
+                except AnswerLost as lost:
+                    order = await self._reread(tracked, call, lost.detail)
+                    if order is None:
+                        raise OrderOutcomeUnknown(call, tracked.request.client_order_id,
+                                                  lost.detail) from None
+                    return self._ack_from_order(tracked, order)
+                except ConnectionError:
+                    self._untrack(tracked)
+                    raise
+                if status < 500:
+                    break
+                order = await self._reread(tracked, call, f"HTTP {status}")
+                if order is not None:
+                    return self._ack_from_order(tracked, order)
+                await asyncio.sleep(self.config.backoff_s(attempt))
             return self._ack_from_create(tracked, status, answer)
 
-    async def cancel_order(self, client_order_id: str) -> None:
+    async def cancel_order(self, client_order_id: str) -> CancelAck:
         """Cancel a working order (``PUT /orders/@<ext id>/cancel``); the
-        ``OrderCancelled`` report comes from the poller. A held bracket child
-        is dropped here and reported at once. Unknown or finished orders are
-        ignored."""
+        ``OrderCancelled`` report comes from the transaction feed. A held
+        bracket child is dropped here and reported at once. An order this
+        process does not know (a restart) is found at OANDA by client id.
+
+        Returns ``REQUESTED``, ``NOT_FOUND`` (OANDA has no such order) or
+        ``ALREADY_DONE`` (filled, cancelled or triggered).
+
+        Raises:
+            ConnectionError: not sent.
+            OrderOutcomeUnknown: sent, answer lost, re-read inconclusive.
+        """
         tracked = self._orders.get(client_order_id)
-        if tracked is None or tracked.status in (OrderStatus.FILLED, OrderStatus.CANCELLED,
-                                                 OrderStatus.REJECTED):
-            return
-        if tracked.held:
+        if tracked is not None and tracked.status in FINISHED:
+            return CancelAck(client_order_id, CancelOutcome.ALREADY_DONE, tracked.status.value)
+        if tracked is not None and tracked.held:
             tracked.status = OrderStatus.CANCELLED
             tracked.held = False
             await self._deliver([OrderCancelled(client_order_id, None,
                                                 "cancelled by request", utc_now())])
-            return
+            return CancelAck(client_order_id, CancelOutcome.REQUESTED, "held child dropped")
         self._require_connected()
-        status, answer = await self._call("PUT", self._acct(f"/orders/@{tracked.ext_id}/cancel"))
-        if status >= 400:
-            log.info("cancel of %s refused by OANDA: %s", client_order_id,
-                     p.error_reason(status, answer))
+        ext = tracked.ext_id if tracked is not None else self._ext_of_unknown(client_order_id)
+        self._cancel_requested[ext] = client_order_id
+        path = self._acct(f"/orders/@{ext}/cancel")
+        try:
+            status, answer = await self._call("PUT", path, call="cancel_order", idempotent=True)
+        except AnswerLost as lost:
+            return await self._cancel_settled(client_order_id, ext, lost.detail, lost=True)
         self._wake.set()
+        if status < 400:
+            return CancelAck(client_order_id, CancelOutcome.REQUESTED)
+        if status == 404:
+            return await self._cancel_settled(client_order_id, ext,
+                                              p.error_reason(status, answer), lost=False)
+        raise ConnectionError(f"OANDA refused the cancel of {client_order_id}: "
+                              f"{p.error_reason(status, answer)}")
+
+    async def _cancel_settled(self, cid: str, ext: str, detail: str, *, lost: bool
+                              ) -> CancelAck:
+        """After a 404 (OANDA: ORDER_DOESNT_EXIST, also said of an order no
+        longer pending) or a lost answer: what OANDA has of the order."""
+        order = await self._reread_ext(ext, "cancel_order", cid, detail)
+        if order is None:
+            return CancelAck(cid, CancelOutcome.NOT_FOUND,
+                             f"OANDA has no order with client id {ext}")
+        state = str(order.get("state"))
+        if lost and state == "CANCELLED":  # our cancel took; its report follows
+            return CancelAck(cid, CancelOutcome.REQUESTED, "cancelled at OANDA")
+        if state in _DONE_STATES:
+            return CancelAck(cid, CancelOutcome.ALREADY_DONE, f"order {state}")
+        raise OrderOutcomeUnknown("cancel_order", cid, f"{detail}; order still {state}")
 
     async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
                            limit_price: float | None = None,
@@ -99,98 +160,120 @@ class OrderRouting:
         """Replace a working order (``PUT /orders/@<ext id>``): OANDA cancels
         it and creates a new one with a new broker id (same client id).
         Stop-loss/take-profit orders close the whole trade: only their price
-        can change."""
+        can change. An unknown or finished order is refused, saying so; a
+        lost answer is settled by re-reading the order.
+
+        Raises:
+            ConnectionError: not sent.
+            OrderOutcomeUnknown: sent, answer lost, re-read failed.
+        """
         tracked = self._orders.get(client_order_id)
-        if tracked is None or tracked.status not in (OrderStatus.PENDING,
-                                                     OrderStatus.SUBMITTED):
-            return OrderAck(client_order_id, None, False, "no such working order")
+        if tracked is None:
+            return OrderAck(client_order_id, None, False,
+                            "no such working order: not sent by this adapter since it started")
+        if tracked.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
+            return OrderAck(client_order_id, tracked.broker_order_id, False,
+                            f"the order is no longer working ({tracked.status.value})")
         changes = {k: v for k, v in (("quantity", quantity), ("limit_price", limit_price),
                                      ("stop_price", stop_price)) if v is not None}
         request = dataclasses.replace(tracked.request, **changes)
-        problem = request_problem(request)
+        problem = request_problem(request) or self._unmodifiable(tracked, quantity)
         if problem:
             return OrderAck(client_order_id, tracked.broker_order_id, False, problem)
         if tracked.held:
             tracked.request = request
             return OrderAck(client_order_id, tracked.broker_order_id, True)
-        precision = self._precision(request.asset)
+        self._require_connected()
+        body = await self._replacement_body(tracked, request)
+        with self._gate(tracked):
+            return await self._replace(tracked, request, body)
+
+    async def _replace(self, tracked: Tracked, request: OrderRequest,
+                       body: dict[str, Any]) -> OrderAck:
+        cid, old_id = tracked.request.client_order_id, tracked.broker_order_id
+        path = self._acct(f"/orders/@{tracked.ext_id}")
+        try:
+            status, answer = await self._call("PUT", path, call="modify_order", json=body)
+        except AnswerLost as lost:
+            order = await self._reread(tracked, "modify_order", lost.detail)
+            if order is None or str(order["id"]) == old_id:
+                state = order.get("state") if order else "not found"
+                return OrderAck(cid, old_id, False, f"the change was not applied ({lost.detail};"
+                                                    f" the order at OANDA is {state})")
+            tracked.request, tracked.broker_order_id = request, str(order["id"])
+            return OrderAck(cid, tracked.broker_order_id, True)
+        created = answer.get("orderCreateTransaction") if isinstance(answer, dict) else None
+        if status >= 400 or not created:
+            return OrderAck(cid, old_id, False, p.error_reason(status, answer))
+        tracked.request = request
+        tracked.broker_order_id = str(created["id"])
+        return OrderAck(cid, tracked.broker_order_id, True)
+
+    @staticmethod
+    def _unmodifiable(tracked: Tracked, quantity: float | None) -> str | None:
         if tracked.dependent_kind is not None:
             if quantity is not None and quantity != tracked.request.quantity:
-                return OrderAck(client_order_id, tracked.broker_order_id, False,
-                                "OANDA stop-loss/take-profit orders close the whole trade: "
-                                "their quantity cannot change")
-            price = request.stop_price if request.order_type is OrderType.STOP \
-                else request.limit_price
-            body = p.dependent_order_body(tracked.dependent_kind, tracked.trade_id or "",
-                                          price, tracked.ext_id, precision)
-        elif request.order_type is OrderType.MARKET:
-            return OrderAck(client_order_id, tracked.broker_order_id, False,
-                            "a market order cannot be modified")
-        else:
-            body = p.order_body(request, tracked.ext_id, precision)
-        self._require_connected()
-        async with self._sync_lock:
-            status, answer = await self._call("PUT", self._acct(f"/orders/@{tracked.ext_id}"),
-                                              json=body)
-            created = answer.get("orderCreateTransaction") if isinstance(answer, dict) else None
-            if status >= 400 or not created:
-                return OrderAck(client_order_id, tracked.broker_order_id, False,
-                                p.error_reason(status, answer))
-            tracked.request = request
-            tracked.broker_order_id = str(created["id"])
-        self._wake.set()
-        return OrderAck(client_order_id, tracked.broker_order_id, True)
+                return ("OANDA stop-loss/take-profit orders close the whole trade: "
+                        "their quantity cannot change")
+            return None
+        if tracked.request.order_type is OrderType.MARKET:
+            return "a market order cannot be modified"
+        return None
 
-    async def open_orders(self, account: str) -> list[OrderRequest]:
-        """Working orders of ``account`` at OANDA (pending orders with its
-        client id prefix) plus bracket children held here."""
-        self._accounts.add(account)
-        _, body = await self._get_ok(self._acct("/pendingOrders"))
-        prefix = prefix_of(account)
-        trades: dict[str, dict[str, Any]] | None = None
-        out: list[OrderRequest] = []
-        for order in body.get("orders", []):
-            ext = (order.get("clientExtensions") or {}).get("id") or ""
-            if not ext.startswith(prefix):
-                continue
-            cid = self._by_ext.get(ext, ext[len(prefix):])
-            tracked = self._orders.get(cid)
-            if tracked is not None:
-                out.append(tracked.request)
-                continue
-            if order["type"] in ("STOP_LOSS", "TAKE_PROFIT") and trades is None:
-                _, open_body = await self._get_ok(self._acct("/openTrades"))
-                trades = {t["id"]: t for t in open_body.get("trades", [])}
-            request = _request_from_pending(order, cid, account, trades or {})
-            if request is not None:
-                out.append(request)
-        out.extend(t.request for t in self._orders.values()
-                   if t.held and t.request.account == account
-                   and t.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED))
-        return out
+    async def _replacement_body(self, tracked: Tracked, request: OrderRequest
+                                ) -> dict[str, Any]:
+        formats = await self._formats(request.asset)
+        if tracked.dependent_kind is None:
+            return p.order_body(request, tracked.ext_id, *formats)
+        price = request.stop_price if request.order_type is OrderType.STOP \
+            else request.limit_price
+        return p.dependent_order_body(tracked.dependent_kind, tracked.trade_id or "",
+                                      price or 0.0, tracked.ext_id, formats[0])
 
-    async def close_position(self, asset: str) -> list[str]:
-        """Close every open trade on ``asset`` (``PUT /trades/{id}/close``),
-        whoever opened it. Returns the fill transaction ids."""
-        self._require_connected()
-        instrument = p.to_instrument(asset)
-        _, body = await self._get_ok(self._acct("/openTrades"))
-        fills = []
-        for trade in body.get("trades", []):
-            if trade["instrument"] != instrument:
-                continue
-            status, answer = await self._call("PUT", self._acct(f"/trades/{trade['id']}/close"),
-                                              json={"units": "ALL"})
-            if status < 400 and "orderFillTransaction" in answer:
-                fills.append(str(answer["orderFillTransaction"]["id"]))
-        self._wake.set()
-        return fills
+    # -- settling ----------------------------------------------------------------
 
-    def _ack_from_create(self, tracked: _Tracked, status: int, answer: Any) -> OrderAck:
+    async def _reread(self, tracked: Tracked, call: str, detail: str) -> dict[str, Any] | None:
+        return await self._reread_ext(tracked.ext_id, call, tracked.request.client_order_id,
+                                      detail)
+
+    async def _reread_ext(self, ext: str, call: str, cid: str, detail: str
+                          ) -> dict[str, Any] | None:
+        """OANDA's order with client id ``ext``, None when it has none.
+
+        Raises:
+            OrderOutcomeUnknown: the re-read failed too.
+        """
+        try:
+            status, body = await self._call("GET", self._acct(f"/orders/@{ext}"), call=call)
+        except (BrokerTimeout, ConnectionError) as error:
+            raise OrderOutcomeUnknown(call, cid, f"{detail}; re-read failed: {error}") from None
+        if status == 404:
+            return None
+        if status >= 400 or not isinstance(body.get("order"), dict):
+            raise OrderOutcomeUnknown(call, cid, f"{detail}; re-read answered "
+                                                 f"{p.error_reason(status, body)}")
+        log.warning("OANDA %s of %s: %s; settled by re-reading the order (%s)", call, cid,
+                    detail, body["order"].get("state"))
+        return body["order"]
+
+    def _ack_from_order(self, tracked: Tracked, order: dict[str, Any]) -> OrderAck:
+        """The ack of a new order as re-read from OANDA after a lost answer."""
+        answer: dict[str, Any] = {"orderCreateTransaction": {"id": order["id"]}}
+        if order.get("state") == "FILLED":
+            fill: dict[str, Any] = {"id": order.get("fillingTransactionID")}
+            if order.get("tradeOpenedID"):
+                fill["tradeOpened"] = {"tradeID": order["tradeOpenedID"]}
+            answer["orderFillTransaction"] = fill
+        elif order.get("state") == "CANCELLED":
+            answer["orderCancelTransaction"] = {"reason": "CANCELLED by OANDA (found on "
+                                                          "re-read after a lost answer)"}
+        return self._ack_from_create(tracked, 201, answer)
+
+    def _ack_from_create(self, tracked: Tracked, status: int, answer: Any) -> OrderAck:
         cid = tracked.request.client_order_id
         created = answer.get("orderCreateTransaction") if isinstance(answer, dict) else None
         if status >= 400 or not created:
-            tracked.status = OrderStatus.REJECTED
+            tracked.status, tracked.refused_status = OrderStatus.REJECTED, status
             return OrderAck(cid, None, False, p.error_reason(status, answer))
         tracked.broker_order_id = str(created["id"])
         fill = answer.get("orderFillTransaction")
@@ -203,54 +286,44 @@ class OrderRouting:
         self._wake.set()
         return OrderAck(cid, tracked.broker_order_id, True)
 
-    def _track(self, request: OrderRequest, dependent_kind: str | None = None) -> _Tracked:
-        tracked = _Tracked(request, self._ext_id(request), dependent_kind=dependent_kind)
+    # -- bookkeeping ----------------------------------------------------------------
+
+    def _track(self, request: OrderRequest, dependent_kind: str | None = None) -> Tracked:
+        tracked = Tracked(request, self._ext_id(request), dependent_kind=dependent_kind)
         self._orders[request.client_order_id] = tracked
         self._by_ext[tracked.ext_id] = request.client_order_id
         return tracked
+
+    def _untrack(self, tracked: Tracked) -> None:
+        self._orders.pop(tracked.request.client_order_id, None)
+        self._by_ext.pop(tracked.ext_id, None)
+
+    def _gate(self, tracked: Tracked) -> _Gate:
+        return _Gate(self, tracked.ext_id)
 
     def _ext_id(self, request: OrderRequest) -> str:
         prefix = prefix_of(request.account)
         cid = request.client_order_id
         return cid if cid.startswith(prefix) else prefix + cid
 
-    def _precision(self, asset: str) -> int:
-        return self.config.precision(p.to_instrument(asset))
+    def _ext_of_unknown(self, client_order_id: str) -> str:
+        """The client extension id of an order sent before a restart: our
+        client order ids (``LT-<operation>-<n>``) are their own ext id."""
+        if client_order_id.startswith("LT-") or not self._accounts:
+            return client_order_id
+        return prefix_of(min(self._accounts)) + client_order_id
 
 
-def request_problem(request: OrderRequest) -> str | None:
-    if not request.quantity > 0:
-        return f"quantity must be > 0, got {request.quantity!r}"
-    try:
-        p.to_instrument(request.asset)
-        p.units_str(request.side, request.quantity)
-    except ValueError as error:
-        return str(error)
-    if request.order_type is OrderType.LIMIT and not (request.limit_price or 0) > 0:
-        return "a LIMIT order needs a limit_price > 0"
-    if request.order_type is OrderType.STOP and not (request.stop_price or 0) > 0:
-        return "a STOP order needs a stop_price > 0"
-    return None
+class _Gate:
+    """While open, the transaction feed holds back reports of ``ext_id``."""
 
+    def __init__(self, broker: Any, ext_id: str) -> None:
+        self.broker, self.ext_id = broker, ext_id
 
-def _request_from_pending(order: dict[str, Any], cid: str, account: str,
-                          trades: dict[str, dict[str, Any]]) -> OrderRequest | None:
-    kind = order.get("type")
-    price = p.to_float(order.get("price"))
-    if kind in ("LIMIT", "STOP"):
-        units = p.to_float(order["units"])
-        return OrderRequest(cid, account, p.to_asset(order["instrument"]), p.side_of(units),
-                            abs(units), OrderType(kind),
-                            limit_price=price if kind == "LIMIT" else None,
-                            stop_price=price if kind == "STOP" else None)
-    trade = trades.get(str(order.get("tradeID")))
-    if kind in ("STOP_LOSS", "TAKE_PROFIT") and trade is not None:
-        units = p.to_float(trade["currentUnits"])
-        stop = kind == "STOP_LOSS"
-        return OrderRequest(cid, account, p.to_asset(trade["instrument"]),
-                            p.side_of(units).opposite, abs(units),
-                            OrderType.STOP if stop else OrderType.LIMIT,
-                            limit_price=None if stop else price,
-                            stop_price=price if stop else None)
-    return None
+    def __enter__(self) -> Self:
+        self.broker._gated.add(self.ext_id)
+        return self
 
+    def __exit__(self, *_exc: object) -> None:
+        self.broker._gated.discard(self.ext_id)
+        self.broker._wake.set()

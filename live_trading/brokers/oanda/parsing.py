@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.orders import Execution, OrderRequest
 from live_trading.domain.values import Asset, Bar, BarSize, OrderType, Side, utc_ms
 
@@ -100,9 +101,11 @@ def price_str(price: float, precision: int = 5) -> str:
     return str(Decimal(repr(float(price))).quantize(quantum, rounding=ROUND_HALF_EVEN))
 
 
-def units_str(side: Side, quantity: float) -> str:
-    """Signed whole units (FX instruments trade in whole units of the base)."""
-    units = int(Decimal(repr(float(quantity))).to_integral_value(ROUND_HALF_EVEN))
+def units_str(side: Side, quantity: float, precision: int = 0) -> str:
+    """Signed units with ``precision`` decimals (OANDA's
+    ``tradeUnitsPrecision``: 0 for FX pairs, whole units of the base)."""
+    quantum = Decimal(1).scaleb(-precision)
+    units = Decimal(repr(float(quantity))).quantize(quantum, rounding=ROUND_HALF_EVEN)
     if units <= 0:
         raise ValueError(f"quantity {quantity!r} rounds to {units} units")
     return str(units if side is Side.BUY else -units)
@@ -114,16 +117,19 @@ def side_of(units: str | float) -> Side:
 
 # -- requests ----------------------------------------------------------------
 
-def order_body(request: OrderRequest, client_id: str, precision: int, *,
+def order_body(request: OrderRequest, client_id: str, precision: int,
+               units_precision: int = 0, *,
                stop_loss: tuple[float, str] | None = None,
                take_profit: tuple[float, str] | None = None) -> dict[str, Any]:
     """The ``{"order": ...}`` body of ``POST /v3/accounts/{id}/orders`` for
-    a MARKET, LIMIT or STOP request. ``stop_loss``/``take_profit`` (price,
-    client id) become ``stopLossOnFill``/``takeProfitOnFill``."""
+    a MARKET, LIMIT or STOP request: prices with ``precision`` decimals
+    (``displayPrecision``), units with ``units_precision``.
+    ``stop_loss``/``take_profit`` (price, client id) become
+    ``stopLossOnFill``/``takeProfitOnFill``."""
     order: dict[str, Any] = {
         "type": request.order_type.value,
         "instrument": to_instrument(request.asset),
-        "units": units_str(request.side, request.quantity),
+        "units": units_str(request.side, request.quantity, units_precision),
         "positionFill": "DEFAULT",
         "clientExtensions": {"id": client_id, "tag": "live_trading"},
     }
@@ -196,6 +202,16 @@ def fill_to_execution(tx: dict[str, Any], client_order_id: str, account: str) ->
         asset=to_asset(tx["instrument"]), side=side_of(units), quantity=abs(units),
         price=to_float(tx.get("price") or tx.get("fullVWAP")),
         commission=abs(to_float(tx.get("commission"))), time=parse_time(tx["time"]))
+
+
+def instrument_spec(instrument: dict[str, Any]) -> InstrumentSpec:
+    """An ``Instrument`` of ``GET /accounts/{id}/instruments`` ->
+    :class:`InstrumentSpec`: tick 10^-displayPrecision, lot
+    10^-tradeUnitsPrecision, minimum ``minimumTradeSize`` (at least a lot)."""
+    tick = float(Decimal(1).scaleb(-int(instrument["displayPrecision"])))
+    lot = float(Decimal(1).scaleb(-int(instrument.get("tradeUnitsPrecision", 0))))
+    minimum = max(to_float(instrument.get("minimumTradeSize"), lot), lot)
+    return InstrumentSpec(to_asset(instrument["name"]), tick, lot, minimum)
 
 
 def quote_prices(price: dict[str, Any]) -> tuple[float, float]:

@@ -1,35 +1,66 @@
 """The transaction feed of :class:`~.client.OANDABroker`: reports from
-``GET /transactions/sinceid``, and the fills and positions they make."""
+``GET /transactions/sinceid``, polled every ``config.poll_interval_s`` and
+at once after each submit, cancel or modify.
+
+* Exactly once, in order: each transaction's reports are delivered to the
+  listener *before* it is marked seen and ``lastTransactionID`` moves past
+  it; a failure in between means it is read again, never lost.
+* Reports of an order whose submit or modify is still in flight are held
+  back (the feed stops at that transaction until the call returns), so an
+  ack always precedes its order's reports; the call itself never waits for
+  the feed.
+* A fill of an entry with held bracket children is delivered first; the
+  children are placed afterwards, in the background (see :mod:`.brackets`).
+* Watchdog: no complete answer for ``config.transaction_timeout_s`` (20 s)
+  -> the HTTP client is replaced (RECONNECTING) and the feed catches up
+  from the last transaction id it delivered. CONNECTED again only after a
+  complete sync (see :meth:`TransactionFeed._resync`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
-from live_trading.domain.orders import BrokerReport, Execution, OrderCancelled, OrderStatus
-from live_trading.domain.values import Side
-from live_trading.engine.ports import ConnectionState
+from live_trading.domain.orders import BrokerReport, OrderCancelled, OrderStatus
+from live_trading.engine.ports import BrokerTimeout, ConnectionState
 
 from . import parsing as p
-from .rest import prefix_of
 
 log = logging.getLogger(__name__)
 
-FLAT_EPSILON = 1e-9
+_CREATES = ("MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER", "STOP_LOSS_ORDER",
+            "TAKE_PROFIT_ORDER")
 
 
 class TransactionFeed:
-    """Mixin of OANDABroker: the poller and the queries built on transactions."""
+    """Mixin of OANDABroker: the poller, its watchdog and its reports."""
 
     async def sync(self) -> None:
-        """Read new transactions now and deliver their reports."""
-        await self._deliver(await self._collect())
+        """Read new transactions now and deliver their reports.
+
+        Raises:
+            ConnectionError, BrokerTimeout: OANDA did not answer completely.
+        """
+        async with self._sync_lock:
+            for tx in await self._transactions_since(self._last_tx or "1"):
+                tx_id = str(tx["id"])
+                if tx_id in self._seen_tx:
+                    self._last_tx = tx_id
+                    continue
+                if _ext_of(tx) in self._gated:
+                    return  # its order's call has not returned yet: next time
+                await self._deliver(self._on_transaction(tx))
+                self._seen_tx.add(tx_id)
+                self._last_tx = tx_id
 
     async def _poll_loop(self) -> None:
         # A flag as well as the cancel: Python 3.11's wait_for can swallow a
         # cancellation that races with the wait's own completion.
+        last_ok = time.monotonic()
         while not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.poll_interval_s)
@@ -37,67 +68,78 @@ class TransactionFeed:
             if self._closing:
                 return
             try:
-                reports = await self._collect()
-            except ConnectionError as error:
-                if self._state == ConnectionState.CONNECTED:
-                    log.warning("OANDA unreachable (%s); retrying", error)
-                self._state = ConnectionState.RECONNECTING
-                continue
+                if self._state != ConnectionState.CONNECTED:
+                    await self._resync()
+                else:
+                    await self.sync()
+                last_ok = time.monotonic()
+            except (ConnectionError, BrokerTimeout) as error:
+                silent = time.monotonic() - last_ok
+                self._set_state(ConnectionState.RECONNECTING,
+                                f"transaction feed failed: {error}")
+                if silent >= self.config.transaction_timeout_s:
+                    log.warning("OANDA transaction feed silent for %.0f s: reconnecting", silent)
+                    await self._new_client()
+                    last_ok = time.monotonic()
+                await asyncio.sleep(self.config.backoff_s(0))
             except Exception:
                 log.exception("OANDA transaction poll failed")
-                continue
-            self._state = ConnectionState.CONNECTED
-            await self._deliver(reports)
 
-    async def _collect(self) -> list[BrokerReport]:
-        async with self._sync_lock:
-            reports: list[BrokerReport] = []
-            for tx in await self._transactions_since(self._last_tx or "1"):
-                tx_id = str(tx["id"])
-                self._last_tx = tx_id
-                if tx_id in self._seen_tx:
-                    continue
-                self._seen_tx.add(tx_id)
-                reports.extend(await self._on_transaction(tx))
-            return reports
+    async def _resync(self) -> None:
+        """Connected means synced: open orders, the transactions since the
+        last one delivered and the open trades, each read completely; only
+        then CONNECTED. Raises on any failure (the caller retries)."""
+        await self._get_ok(self._acct("/pendingOrders"), call="connect")
+        await self.sync()
+        await self._get_ok(self._acct("/openTrades"), call="connect")
+        self._set_state(ConnectionState.CONNECTED,
+                        f"synced up to transaction {self._last_tx}")
 
-    async def _on_transaction(self, tx: dict[str, Any]) -> list[BrokerReport]:
+    def _on_transaction(self, tx: dict[str, Any]) -> list[BrokerReport]:
         kind = tx.get("type")
-        if kind in ("STOP_LOSS_ORDER", "TAKE_PROFIT_ORDER"):
-            ext = (tx.get("clientExtensions") or {}).get("id")
-            tracked = self._orders.get(self._by_ext.get(ext or "", ""))
-            if tracked is not None:
+        ext = _ext_of(tx)
+        tracked = self._orders.get(self._by_ext.get(ext, ""))
+        if kind in _CREATES:
+            if tracked is not None and tracked.status in (OrderStatus.PENDING,
+                                                          OrderStatus.SUBMITTED):
                 tracked.broker_order_id = str(tx["id"])
-                tracked.trade_id = str(tx.get("tradeID"))
-                tracked.status = OrderStatus.SUBMITTED
+                if tx.get("tradeID"):
+                    tracked.trade_id = str(tx["tradeID"])
             return []
-        if kind not in ("ORDER_FILL", "ORDER_CANCEL"):
+        if kind == "ORDER_CANCEL" and tracked is None and ext in self._cancel_requested:
+            return [OrderCancelled(self._cancel_requested.pop(ext), str(tx["orderID"]),
+                                   str(tx.get("reason", "")), p.parse_time(tx["time"]))]
+        if kind not in ("ORDER_FILL", "ORDER_CANCEL") or tracked is None \
+                or tracked.status == OrderStatus.REJECTED:
             return []
-        tracked = self._orders.get(self._by_ext.get(tx.get("clientOrderID") or "", ""))
-        if tracked is None or tracked.status == OrderStatus.REJECTED:
-            return []
-        cid = tracked.request.client_order_id
         if kind == "ORDER_FILL":
-            tracked.status = OrderStatus.FILLED
-            opened = tx.get("tradeOpened") or {}
-            if opened.get("tradeID"):
-                tracked.trade_id = str(opened["tradeID"])
-            reports: list[BrokerReport] = [
-                p.fill_to_execution(tx, cid, tracked.request.account)]
-            reports.extend(await self._release_children(tracked))
-            return reports
+            return self._on_fill(tracked, tx)
+        return self._on_cancel(tracked, tx)
+
+    def _on_fill(self, tracked: Any, tx: dict[str, Any]) -> list[BrokerReport]:
+        tracked.status = OrderStatus.FILLED
+        opened = tx.get("tradeOpened") or {}
+        if opened.get("tradeID"):
+            tracked.trade_id = str(opened["tradeID"])
+        self._protect_later(tracked)
+        return [p.fill_to_execution(tx, tracked.request.client_order_id,
+                                    tracked.request.account)]
+
+    def _on_cancel(self, tracked: Any, tx: dict[str, Any]) -> list[BrokerReport]:
         if tx.get("reason") == "CLIENT_REQUEST_REPLACED" \
                 or str(tx.get("orderID")) != tracked.broker_order_id:
             return []  # the old half of a replacement
+        cid = tracked.request.client_order_id
         tracked.status = OrderStatus.CANCELLED
-        time = p.parse_time(tx["time"])
-        reports = [OrderCancelled(cid, str(tx["orderID"]), str(tx.get("reason", "")), time)]
+        moment = p.parse_time(tx["time"])
+        reports: list[BrokerReport] = [
+            OrderCancelled(cid, str(tx["orderID"]), str(tx.get("reason", "")), moment)]
         for child in self._children(cid):
             if child.held:
                 child.held = False
                 child.status = OrderStatus.CANCELLED
                 reports.append(OrderCancelled(child.request.client_order_id, None,
-                                              "parent order cancelled", time))
+                                              "parent order cancelled", moment))
         return reports
 
     async def _deliver(self, reports: list[BrokerReport]) -> None:
@@ -109,11 +151,13 @@ class TransactionFeed:
             except Exception:
                 log.exception("report listener failed on %s", type(report).__name__)
 
-    async def _transactions_since(self, start: str) -> list[dict[str, Any]]:
+    async def _transactions_since(self, start: str, call: str = "executions_since"
+                                  ) -> list[dict[str, Any]]:
+        """Every transaction after id ``start``, oldest first (paged)."""
         out: list[dict[str, Any]] = []
         cursor = start
         while True:
-            _, body = await self._get_ok(self._acct("/transactions/sinceid"),
+            _, body = await self._get_ok(self._acct("/transactions/sinceid"), call=call,
                                          params={"id": cursor})
             found = body.get("transactions", [])
             out.extend(found)
@@ -122,55 +166,8 @@ class TransactionFeed:
                 return out
             cursor = str(found[-1]["id"])
 
-    async def executions(self, account: str) -> list[Execution]:
-        """Fills of ``account`` since ``config.first_transaction_id``."""
-        return await self.executions_since(account, None)
 
-    async def executions_since(self, account: str, after_execution_id: str | None
-                               ) -> list[Execution]:
-        """Fills of ``account`` (``ORDER_FILL`` transactions of its orders)
-        after the transaction ``after_execution_id``; from
-        ``config.first_transaction_id`` when it is None or not an id."""
-        self._accounts.add(account)
-        start = after_execution_id if after_execution_id and after_execution_id.isdigit() \
-            else self.config.first_transaction_id
-        prefix = prefix_of(account)
-        out = []
-        for tx in await self._transactions_since(start):
-            ext = tx.get("clientOrderID") or ""
-            if tx.get("type") == "ORDER_FILL" and ext.startswith(prefix):
-                out.append(p.fill_to_execution(tx, self._by_ext.get(ext, ext[len(prefix):]),
-                                               account))
-        return out
-
-    async def broker_order_id(self, client_order_id: str) -> str | None:
-        tracked = self._orders.get(client_order_id)
-        if tracked is not None:
-            return tracked.broker_order_id
-        for account in sorted(self._accounts):
-            ext = client_order_id if client_order_id.startswith(prefix_of(account)) \
-                else prefix_of(account) + client_order_id
-            status, body = await self._call("GET", self._acct(f"/orders/@{ext}"))
-            if status == 200:
-                return str(body["order"]["id"])
-        return None
-
-    async def positions(self, account: str) -> dict[str, float]:
-        """Net signed units per asset from ``account``'s fills (OANDA's own
-        positions mix every user of the shared account: see
-        :meth:`account_positions`)."""
-        net: dict[str, float] = {}
-        for fill in await self.executions(account):
-            signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
-            net[fill.asset] = net.get(fill.asset, 0.0) + signed
-        return {a: q for a, q in net.items() if abs(q) > FLAT_EPSILON}
-
-    async def account_positions(self) -> dict[str, float]:
-        """Net signed units per asset of the whole OANDA account (open trades)."""
-        _, body = await self._get_ok(self._acct("/openTrades"))
-        net: dict[str, float] = {}
-        for trade in body.get("trades", []):
-            asset = p.to_asset(trade["instrument"])
-            net[asset] = net.get(asset, 0.0) + p.to_float(trade["currentUnits"])
-        return {a: q for a, q in net.items() if abs(q) > FLAT_EPSILON}
-
+def _ext_of(tx: dict[str, Any]) -> str:
+    """Our client id on a transaction: fills and cancels carry
+    ``clientOrderID``, order creations ``clientExtensions.id``."""
+    return tx.get("clientOrderID") or (tx.get("clientExtensions") or {}).get("id") or ""
