@@ -36,6 +36,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from tests.fakes.oanda_v20_faults import Fault, Faults
+
 TOKEN = "fake-oanda-token-0123456789abcdef"
 ACCOUNT = "101-001-0000000-001"
 
@@ -82,6 +84,9 @@ class FakeOANDA:
     candles: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     stream_heartbeat_s: float = 0.05
     requests: list[tuple[str, str]] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
+    stall_streams: bool = False  # price streams connect, then send nothing
+    stream_connections: int = 0
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -382,6 +387,14 @@ def create_app(fake: FakeOANDA) -> FastAPI:
     app = FastAPI()
 
     @app.middleware("http")
+    async def misbehave(request: Request, call_next):
+        order_type = None
+        if request.method == "POST":
+            order_type = ((_json(await request.body()) or {}).get("order") or {}).get("type")
+        fault = fake.faults.take(request.method, request.url.path, order_type)
+        return await apply_fault(fault, request, call_next)
+
+    @app.middleware("http")
     async def guard(request: Request, call_next):
         fake.requests.append((request.method, request.url.path))
         if request.headers.get("authorization") != f"Bearer {fake.token}":
@@ -473,9 +486,15 @@ def create_app(fake: FakeOANDA) -> FastAPI:
             for name in names:
                 fake._price(name)  # 400 for an unknown instrument, before streaming
 
+        fake.stream_connections += 1
+        drop_after = fake.faults.stream_lines_before_drop()
+
         async def lines():
             last: dict[str, Any] = {}
+            sent = 0
             while True:
+                while fake.stall_streams:  # connected, silent: no price, no heartbeat
+                    await asyncio.sleep(0.02)
                 with fake.lock:
                     current = {n: fake.prices[n] for n in names}
                     changed = [fake.price_object(n) for n in names if last.get(n) != current[n]]
@@ -484,6 +503,9 @@ def create_app(fake: FakeOANDA) -> FastAPI:
                     yield json.dumps(price) + "\n"
                 yield json.dumps({"type": "HEARTBEAT",
                                   "time": rfc3339(datetime.now(UTC))}) + "\n"
+                sent += len(changed) + 1
+                if drop_after is not None and sent >= drop_after:
+                    raise ConnectionResetError("chaos: price stream dropped")
                 await asyncio.sleep(fake.stream_heartbeat_s)
 
         return StreamingResponse(lines(), media_type="application/octet-stream")
@@ -522,6 +544,45 @@ def create_app(fake: FakeOANDA) -> FastAPI:
                             for c in chosen]}
 
     return app
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+async def apply_fault(fault: Fault | None, request: Request, call_next):
+    """Answer ``request`` as ``fault`` says (see :mod:`.oanda_v20_faults`)."""
+    if fault is None:
+        return await call_next(request)
+    if fault.kind == "429":
+        headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+        return JSONResponse({"errorMessage": "Rate limit violation: too many requests"},
+                            status_code=429, headers=headers)
+    if fault.kind == "5xx":
+        return JSONResponse({"errorMessage": "Service unavailable"}, status_code=fault.status)
+    if fault.kind in ("hang", "delay"):
+        await asyncio.sleep(fault.seconds if fault.kind == "hang" else fault.delay_s)
+        return await call_next(request)
+    response = await call_next(request)
+    body = b"".join([chunk async for chunk in response.body_iterator])
+    keep = fault.kind == "lose"  # the client then knows the answer is cut short
+    headers = {k: v for k, v in response.headers.items()
+               if keep or k.lower() != "content-length"}
+    if fault.kind == "lose_hang":
+        await asyncio.sleep(fault.seconds)
+
+    async def dripping():
+        for index in range(len(body)):
+            if fault.kind == "lose" and index == 1:
+                raise ConnectionResetError("the answer is lost")
+            yield body[index:index + 1]
+            if fault.kind == "drip":
+                await asyncio.sleep(fault.interval_s)
+
+    return StreamingResponse(dripping(), status_code=response.status_code, headers=headers)
 
 
 def make_candles(start: datetime, step: timedelta, closes: list[float],

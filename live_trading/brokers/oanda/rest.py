@@ -91,6 +91,10 @@ class RestCalls:
                 attempt += 1
                 continue
             status = response.status_code
+            if status < 300 and response.content and json_or_none(response.content) is None:
+                if method != "GET":  # a cut-short answer: the write may have taken
+                    raise AnswerLost(call, "the answer was cut short", timed_out=False)
+                status = 502  # a read: ask again
             retry = status == 429 or (status >= 500 and repeatable)
             if retry and attempt < self.config.max_retries:
                 wait = _retry_after(response) or self.config.backoff_s(attempt)
