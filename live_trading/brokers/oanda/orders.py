@@ -190,24 +190,36 @@ class OrderRouting:
 
     async def _replace(self, tracked: Tracked, request: OrderRequest,
                        body: dict[str, Any]) -> OrderAck:
+        """PUT the replacement; a lost answer or a 5xx is settled by
+        re-reading the order (replaced: a new id), a 5xx then sent again."""
         cid, old_id = tracked.request.client_order_id, tracked.broker_order_id
         path = self._acct(f"/orders/@{tracked.ext_id}")
-        try:
-            status, answer = await self._call("PUT", path, call="modify_order", json=body)
-        except AnswerLost as lost:
-            order = await self._reread(tracked, "modify_order", lost.detail)
-            if order is None or str(order["id"]) == old_id:
-                state = order.get("state") if order else "not found"
-                return OrderAck(cid, old_id, False, f"the change was not applied ({lost.detail};"
-                                                    f" the order at OANDA is {state})")
-            tracked.request, tracked.broker_order_id = request, str(order["id"])
-            return OrderAck(cid, tracked.broker_order_id, True)
+        status, answer = 0, {}
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                status, answer = await self._call("PUT", path, call="modify_order", json=body)
+            except AnswerLost as lost:
+                order = await self._reread(tracked, "modify_order", lost.detail)
+                if order is None or str(order["id"]) == old_id:
+                    state = order.get("state") if order else "not found"
+                    return OrderAck(cid, old_id, False, f"the change was not applied "
+                                                        f"({lost.detail}; the order at OANDA "
+                                                        f"is {state})")
+                return self._replaced(tracked, request, str(order["id"]))
+            if status < 500:
+                break
+            order = await self._reread(tracked, "modify_order", f"HTTP {status}")
+            if order is not None and str(order["id"]) != old_id:
+                return self._replaced(tracked, request, str(order["id"]))
+            await asyncio.sleep(self.config.backoff_s(attempt))
         created = answer.get("orderCreateTransaction") if isinstance(answer, dict) else None
         if status >= 400 or not created:
             return OrderAck(cid, old_id, False, p.error_reason(status, answer))
-        tracked.request = request
-        tracked.broker_order_id = str(created["id"])
-        return OrderAck(cid, tracked.broker_order_id, True)
+        return self._replaced(tracked, request, str(created["id"]))
+
+    def _replaced(self, tracked: Tracked, request: OrderRequest, new_id: str) -> OrderAck:
+        tracked.request, tracked.broker_order_id = request, new_id
+        return OrderAck(request.client_order_id, new_id, True)
 
     @staticmethod
     def _unmodifiable(tracked: Tracked, quantity: float | None) -> str | None:
