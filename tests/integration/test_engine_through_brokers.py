@@ -241,6 +241,35 @@ async def test_the_engine_trades_through_the_fake_v20_as_through_paper(mongo_url
                                                         for t in paper_trades]
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+async def test_the_engine_trades_through_a_chaotic_v20_as_through_paper(mongo_url, tmp_path,
+                                                                        seed):
+    """The fake v20 in seeded chaos (delays, 429s, 5xx, lost answers to
+    writes, dropped streams): same signals, entries and trades as paper."""
+    replay = truncated_replay_dir(tmp_path / "data", bars=200)
+    paper_records, paper_trades = await _run(make_settings(mongo_url, replay_data_dir=replay))
+    server = FakeOANDAServer(FakeOANDA()).start()
+    server.fake.set_price("USD_CAD", 1.4350, 1.4351)
+    server.fake.faults.start_chaos(seed, rate=0.15)
+    broker = OANDABroker(OANDAConfig(account_id=server.fake.account_id,
+                                     api_key=server.fake.token, base_url=server.url,
+                                     poll_interval_s=0.02, heartbeat_timeout_s=2.0,
+                                     reconnect_delay_s=0.1, retry_backoff_s=0.02,
+                                     clock_skew_s=0.0), bar_poll_interval_s=0.1)
+    try:
+        v20_records, v20_trades = await _run(make_settings(mongo_url, replay_data_dir=replay),
+                                             broker=broker,
+                                             market=DrivenMarket(V20JournaledDriver(server.fake)))
+    finally:
+        server.stop()
+    assert server.fake.faults.injected, "chaos injected faults"
+    assert _signals(v20_records) == _signals(paper_records)
+    assert _entries(v20_records) == _entries(paper_records)
+    assert [t["position_type"] for t in v20_trades] == [t["position_type"]
+                                                        for t in paper_trades]
+
+
 async def test_broker_type_oanda_wires_the_v20_adapter_from_settings(mongo_url, tmp_path):
     server = FakeOANDAServer(FakeOANDA()).start()
     server.fake.set_price("USD_CAD", 1.4350, 1.4351)
