@@ -74,7 +74,7 @@ class MarketDataFeed:
         Raises:
             ConnectionError: a 4xx answer: the token is refused (401/403) or
                 an instrument is unknown (400); reconnecting would not help.
-                5xx answers and dropped connections are retried.
+                429, 5xx answers and dropped connections are retried.
         """
         instruments = ",".join(p.to_instrument(a) for a in assets)
         url = f"{self.config.stream_base_url}{self._acct('/pricing/stream')}"
@@ -91,7 +91,7 @@ class MarketDataFeed:
                         if response.status_code != 200:
                             body = json_or_none(await response.aread())
                             reason = p.error_reason(response.status_code, body)
-                            if response.status_code >= 500:
+                            if response.status_code >= 500 or response.status_code == 429:
                                 raise httpx.RemoteProtocolError(reason)  # retried below
                             raise ConnectionError(
                                 f"OANDA price stream refused (HTTP {response.status_code}): "
