@@ -254,12 +254,12 @@ class FakeOANDAServer:
     """:func:`create_app` served by uvicorn on a free loopback port, in a
     thread of its own (its own event loop), so clients talk real HTTP."""
 
-    def __init__(self, fake: FakeOANDA | None = None) -> None:
+    def __init__(self, fake: FakeOANDA | None = None, log_level: str = "warning") -> None:
         self.fake = fake or FakeOANDA()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(self.fake), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="off")
+                                log_level=log_level, lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
