@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from live_trading.brokers.oanda import OANDABroker, OANDAConfig, parsing
-from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
+from live_trading.domain.orders import CancelOutcome, Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import BarSize, OrderType, Side
 from live_trading.engine.ports import Broker, ConnectionState, MarketData
 from tests.fakes.oanda_v20 import (
@@ -235,8 +235,8 @@ async def test_cancel_and_modify_pending_order(broker, server) -> None:
     assert cancelled.broker_order_id == changed.broker_order_id
     await asyncio.sleep(0.2)
     assert len(reports.items) == 1  # the replacement's cancel half is not reported
-    await adapter.cancel_order("s1")  # finished: ignored
-    await adapter.cancel_order("unknown")
+    assert (await adapter.cancel_order("s1")).outcome is CancelOutcome.ALREADY_DONE
+    assert (await adapter.cancel_order("unknown")).outcome is CancelOutcome.NOT_FOUND
 
 
 async def test_rejected_orders_carry_oanda_reason(broker, server) -> None:

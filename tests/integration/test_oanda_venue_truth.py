@@ -51,6 +51,22 @@ async def test_an_order_sent_before_a_restart_is_cancelled_at_the_venue(server) 
         await after.disconnect()
 
 
+async def test_an_order_sent_before_a_restart_is_modified_at_the_venue(server) -> None:
+    before = OANDABroker(config(server.url))
+    await before.connect()
+    cid = f"LT-{ACC}-8"
+    first = await before.submit_order(limit(cid, 1.30000))
+    await before.disconnect()
+    after = OANDABroker(config(server.url))
+    await after.connect()
+    try:
+        ack = await after.modify_order(cid, limit_price=1.30500)
+        assert ack.accepted and ack.broker_order_id != first.broker_order_id
+        assert server.fake.find_order(f"@{cid}")["price"] == "1.30500"
+    finally:
+        await after.disconnect()
+
+
 async def test_modify_of_an_unknown_or_finished_order_says_so(broker, server) -> None:
     adapter, _ = broker
     unknown = await adapter.modify_order("nope", limit_price=1.2)

@@ -73,9 +73,6 @@ class OANDAConfig:
         first_transaction_id: :meth:`OANDABroker.executions` reads fills from
             the transaction after this one (the account's history before it
             is ignored; OANDA accounts may be long-lived and shared).
-        price_precision: decimals sent for prices (5 for most FX pairs; 3 for
-            JPY pairs: override per instrument in ``instrument_precision``).
-        instrument_precision: per-instrument price decimals, ``{"USD_JPY": 3}``.
     """
 
     account_id: str
@@ -94,8 +91,6 @@ class OANDAConfig:
     protect_attempts: int = 5
     clock_skew_s: float = 5.0
     first_transaction_id: str = "1"
-    price_precision: int = 5
-    instrument_precision: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.account_id:
@@ -122,11 +117,6 @@ class OANDAConfig:
     @property
     def stream_base_url(self) -> str:
         return (self.stream_url or self.base_url or _STREAM_HOSTS[self.environment]).rstrip("/")
-
-    def precision(self, instrument: str) -> int:
-        if instrument in self.instrument_precision:
-            return self.instrument_precision[instrument]
-        return 3 if instrument.endswith("_JPY") else self.price_precision
 
     def __repr__(self) -> str:
         return (f"OANDAConfig(account_id={self.account_id!r}, api_key={mask(self.api_key)}, "

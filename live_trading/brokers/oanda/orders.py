@@ -33,11 +33,13 @@ from live_trading.engine.ports import BrokerTimeout, OrderOutcomeUnknown
 
 from . import parsing as p
 from .rest import AnswerLost, prefix_of
-from .tracking import FINISHED, Tracked, request_problem
+from .tracking import FINISHED, Tracked, request_from_pending, request_problem
 
 log = logging.getLogger(__name__)
 
 _DONE_STATES = ("FILLED", "CANCELLED", "TRIGGERED")
+_STATUS = {"PENDING": OrderStatus.SUBMITTED, "FILLED": OrderStatus.FILLED,
+           "TRIGGERED": OrderStatus.FILLED, "CANCELLED": OrderStatus.CANCELLED}
 
 
 class OrderRouting:
@@ -167,10 +169,10 @@ class OrderRouting:
             ConnectionError: not sent.
             OrderOutcomeUnknown: sent, answer lost, re-read failed.
         """
-        tracked = self._orders.get(client_order_id)
+        tracked = self._orders.get(client_order_id) or await self._adopt(client_order_id)
         if tracked is None:
             return OrderAck(client_order_id, None, False,
-                            "no such working order: not sent by this adapter since it started")
+                            "no such working order: OANDA has no order with this client id")
         if tracked.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             return OrderAck(client_order_id, tracked.broker_order_id, False,
                             f"the order is no longer working ({tracked.status.value})")
@@ -241,6 +243,30 @@ class OrderRouting:
             else request.limit_price
         return p.dependent_order_body(tracked.dependent_kind, tracked.trade_id or "",
                                       price or 0.0, tracked.ext_id, formats[0])
+
+    async def _adopt(self, client_order_id: str) -> Tracked | None:
+        """Track an order sent before a restart, as OANDA has it (by client
+        id); None when OANDA has no such order."""
+        self._require_connected()
+        ext = self._ext_of_unknown(client_order_id)
+        order = await self._reread_ext(ext, "modify_order", client_order_id,
+                                       "not tracked since the adapter started")
+        if order is None:
+            return None
+        account = ext[3:].rsplit("-", 1)[0] if ext.startswith("LT-") else ""
+        trades: dict[str, Any] = {}
+        if order.get("tradeID"):
+            _, body = await self._get_ok(self._acct("/openTrades"), call="modify_order")
+            trades = {t["id"]: t for t in body.get("trades", [])}
+        request = request_from_pending(order, client_order_id, account, trades)
+        if request is None:
+            return None
+        tracked = Tracked(request, ext, broker_order_id=str(order["id"]),
+                          status=_STATUS.get(str(order.get("state")), OrderStatus.SUBMITTED),
+                          trade_id=order.get("tradeID"),
+                          dependent_kind=order["type"] if order.get("tradeID") else None)
+        self._orders[client_order_id], self._by_ext[ext] = tracked, client_order_id
+        return tracked
 
     # -- settling ----------------------------------------------------------------
 
