@@ -181,6 +181,24 @@ class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, VenueQueries, Ma
                      "Accept-Datetime-Format": "RFC3339",
                      "Content-Type": "application/json"})
 
+    async def _replace_client(self) -> None:
+        """A fresh HTTP client (new connections) for the watchdog; calls in
+        flight on the old one finish within their deadline before it closes."""
+        old = self._client
+        self._client = None
+        await self._new_client()
+        if old is not None:
+            task = asyncio.get_running_loop().create_task(self._close_later(old))
+            self._protect_tasks.add(task)
+            task.add_done_callback(self._protect_tasks.discard)
+
+    async def _close_later(self, client: httpx.AsyncClient) -> None:
+        try:
+            await asyncio.sleep(self.config.timeout_s * (self.config.max_retries + 1))
+        finally:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
     async def _close_client(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None

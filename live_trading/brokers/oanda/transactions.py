@@ -79,7 +79,7 @@ class TransactionFeed:
                                 f"transaction feed failed: {error}")
                 if silent >= self.config.transaction_timeout_s:
                     log.warning("OANDA transaction feed silent for %.0f s: reconnecting", silent)
-                    await self._new_client()
+                    await self._replace_client()
                     last_ok = time.monotonic()
                 await asyncio.sleep(self.config.backoff_s(0))
             except Exception:
