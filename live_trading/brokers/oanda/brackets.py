@@ -61,7 +61,12 @@ class BracketOrders:
                             take_profit=(take_profit.limit_price, self._ext_id(take_profit)))
         children = [self._track(stop_loss, dependent_kind="STOP_LOSS"),
                     self._track(take_profit, dependent_kind="TAKE_PROFIT")]
-        ack = await self._send_new(self._track(entry), body, "submit_bracket")
+        try:
+            ack = await self._send_new(self._track(entry), body, "submit_bracket")
+        except ConnectionError:  # not sent: forget the children too
+            for child in children:
+                self._untrack(child)
+            raise
         acks = [ack]
         for child in children:
             if not ack.accepted:

@@ -53,7 +53,12 @@ class TransactionFeed:
                     continue
                 if _ext_of(tx) in self._gated:
                     return  # its order's call has not returned yet: next time
-                await self._deliver(self._on_transaction(tx))
+                try:
+                    reports = self._on_transaction(tx)
+                except (KeyError, TypeError, ValueError):  # malformed: never block the feed
+                    log.exception("OANDA transaction %s could not be read; skipped", tx_id)
+                    reports = []
+                await self._deliver(reports)
                 self._seen_tx.add(tx_id)
                 self._last_tx = tx_id
 
