@@ -270,6 +270,54 @@ async def test_the_engine_trades_through_a_chaotic_v20_as_through_paper(mongo_ur
                                                         for t in paper_trades]
 
 
+@pytest.mark.timeout(300)
+async def test_a_stalled_v20_feed_is_journaled_and_its_fill_caught_up(mongo_url, tmp_path):
+    """The transaction feed drips (no complete answer within the deadline)
+    while a stop-loss fills: RECONNECTING then CONNECTED are journaled, and
+    the fill made during the stall is journaled once."""
+    replay = truncated_replay_dir(tmp_path / "data", bars=150)  # ends with a LONG open
+    server = FakeOANDAServer(FakeOANDA()).start()
+    server.fake.set_price("USD_CAD", 1.4350, 1.4351)
+    broker = OANDABroker(OANDAConfig(account_id=server.fake.account_id,
+                                     api_key=server.fake.token, base_url=server.url,
+                                     poll_interval_s=0.02, timeout_s=1.0,
+                                     transaction_timeout_s=1.0, retry_backoff_s=0.02,
+                                     clock_skew_s=0.0), bar_poll_interval_s=0.1)
+    driver = V20JournaledDriver(server.fake)
+    services = await open_services(make_settings(mongo_url, replay_data_dir=replay),
+                                   broker=broker, market=DrivenMarket(driver))
+    driver.services = services
+    try:
+        await services.start()
+        op = await services.engine.create_operation(OperationCreate(**BODY), source="test")
+        await services.engine.wait_idle()
+        state = await services.journal.state(op)
+        assert state.position is not None
+        stop = next(o for o in state.working_orders() if o["order_role"] == "STOP_LOSS")
+        seq = state.last_sequence
+        server.fake.faults.add("drip", count=3, method="GET", path="/transactions/sinceid",
+                               interval_s=0.5)
+        server.fake.set_price("USD_CAD", stop["price"] - 0.0011, stop["price"] - 0.0010)
+        fills = [t["id"] for t in server.fake.transactions if t["type"] == "ORDER_FILL"]
+        for _ in range(1000):
+            state = await services.journal.state(op)
+            if set(fills) <= state.execution_ids and state.position is None:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)  # the connection events' journaling
+        new = await services.journal_store.read(op, seq)
+        states = [r.action_data["state"] for r in new
+                  if r.action_type == "BROKER_CONNECTION_CHANGED"]
+        assert "RECONNECTING" in states and states[-1] == "CONNECTED", states
+        filled = [r.action_data["execution_id"] for r in new if r.action_type == "ORDER_FILLED"]
+        assert filled.count(fills[-1]) == 1
+        assert (await services.journal.state(op)).position is None
+    finally:
+        await services.engine.stop()
+        await services.store.client.close()
+        server.stop()
+
+
 async def test_broker_type_oanda_wires_the_v20_adapter_from_settings(mongo_url, tmp_path):
     server = FakeOANDAServer(FakeOANDA()).start()
     server.fake.set_price("USD_CAD", 1.4350, 1.4351)
