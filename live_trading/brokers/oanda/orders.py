@@ -125,8 +125,11 @@ class OrderRouting:
                                                 "cancelled by request", utc_now())])
             return CancelAck(client_order_id, CancelOutcome.REQUESTED, "held child dropped")
         self._require_connected()
-        ext = tracked.ext_id if tracked is not None else self._ext_of_unknown(client_order_id)
-        self._cancel_requested[ext] = client_order_id
+        if tracked is not None:
+            ext = tracked.ext_id
+        else:  # sent before a restart: its OrderCancelled is reported by ext id
+            ext = self._ext_of_unknown(client_order_id)
+            self._cancel_requested[ext] = client_order_id
         path = self._acct(f"/orders/@{ext}/cancel")
         try:
             status, answer = await self._call("PUT", path, call="cancel_order", idempotent=True)
