@@ -147,7 +147,8 @@ class Watchdog:
 
     def __init__(self, data_dir: Path, server_pid: int, grace_s: float) -> None:
         self.data_dir, self.server_pid, self.grace_s = Path(data_dir), server_pid, grace_s
-        self.owner: tuple[int, int | None] | None = None  # (pid, start) being watched
+        self.owner_pid = 0  # the owner being watched (0: none yet)
+        self.owner_start: int | None = None  # when it started (tells a reused pid apart)
         self.orphaned_at: float | None = None
 
     def check(self) -> bool:
@@ -163,26 +164,27 @@ class Watchdog:
         if self.orphaned_at is None:
             self.orphaned_at = now
             log.warning("embedded server pid %s: its owner pid %s is gone; stopping it in "
-                        "%.0f s unless a process adopts it", self.server_pid, self.owner[0],
+                        "%.0f s unless a process adopts it", self.server_pid, self.owner_pid,
                         self.grace_s)
         if now - self.orphaned_at < self.grace_s:
             return True
         return self._stop_if_still_orphaned()
 
     def _owner_alive(self, owner_pid: int) -> bool:
-        if self.owner is None or self.owner[0] != owner_pid:  # first look, or adopted
-            self.owner = (owner_pid, process_start(owner_pid))
+        if owner_pid != self.owner_pid:  # the first look, or adopted since
+            self.owner_pid, self.owner_start = owner_pid, process_start(owner_pid)
             self.orphaned_at = None
             log.info("embedded server pid %s: watching owner pid %s", self.server_pid, owner_pid)
-        pid, started = self.owner
-        return pid > 0 and pid_alive(pid) and (started is None or process_start(pid) == started)
+        started = self.owner_start
+        return owner_pid > 0 and pid_alive(owner_pid) and (
+            started is None or process_start(owner_pid) == started)
 
     def _stop_if_still_orphaned(self) -> bool:
         with record_lock(self.data_dir):
             record = read_record(self.data_dir)
             if record is None or record.get("pid") != self.server_pid:
                 return False
-            if record.get("owner_pid") != self.owner[0]:
+            if record.get("owner_pid") != self.owner_pid:
                 return True  # adopted while we waited for the lock: watch the new owner
             if is_server_process(self.server_pid):
                 log.warning("embedded server pid %s has had no owner for %.0f s: stopping it",

@@ -140,7 +140,7 @@ def test_piped_tables_keep_every_column_whole(traded) -> None:
 
 def _dump(client, db_name: str) -> dict[str, list]:
     db = client[db_name]
-    return {name: sorted((repr(d) for d in db[name].find()))
+    return {name: sorted(repr(d) for d in db[name].find())
             for name in sorted(db.list_collection_names())}
 
 
