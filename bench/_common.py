@@ -9,6 +9,10 @@
 * the store's round trip (``ping`` and a one-document insert), percentiles,
   a plain-text table, and the JSON result with the date, commit and machine.
 
+Importing it makes SIGTERM and SIGHUP interrupt the script as Ctrl-C does,
+so a benchmark stopped either way stops the servers it started
+(:func:`~live_trading.store.embedded.interrupt_on_termination`).
+
 Times are seconds unless a name says ``_ms``; rates are per second.
 """
 
@@ -37,7 +41,10 @@ sys.path.insert(0, str(ROOT))
 from bson import ObjectId
 
 from live_trading.domain import events as ev
+from live_trading.store.embedded import interrupt_on_termination
 from live_trading.store.mongo import Store, open_store
+
+interrupt_on_termination()
 
 RESULTS = ROOT / "bench" / "results"
 SAMPLE = ROOT / "live_trading" / "sample_data" / "USDCAD_1h.csv"

@@ -32,6 +32,9 @@ name like ``EURUSD_1h.csv`` (``EUR-USD``) when not given. Data sets are named
 after the file (``EURUSD_1h``, ``EURUSD_1h tiled``).
 
 ``--smoke`` runs every engine once on the first 300 bars (a few seconds; CI).
+
+Stopped early (Ctrl-C, SIGTERM, SIGHUP), it stops the durable engine's store
+server before it exits (code 130) and writes no JSON.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from bench.peer_strategies.compare import compare, exits_profile  # noqa: E402
 from bench.peer_strategies.ours import Durable, run_backtest  # noqa: E402
 from live_trading.data.bars_csv import BarFile  # noqa: E402
 from live_trading.domain.values import Asset, Bar  # noqa: E402
+from live_trading.store.embedded import interrupt_on_termination  # noqa: E402
 
 BACKTEST, DURABLE = "live_trading backtest", "live_trading durable"
 TARGETS = [(BACKTEST, "backtrader", 10.0), (BACKTEST, "nautilus_trader", 10.0),
@@ -289,4 +293,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    interrupt_on_termination()
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt as interrupt:  # the store was stopped on the way out
+        print(f"peers.py: interrupted ({interrupt or 'Ctrl-C'}); no results written",
+              file=sys.stderr)
+        raise SystemExit(130) from None

@@ -164,7 +164,8 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     build (tests run the engine through fake venues this way); with a
     broker given and no market, nothing simulates fills."""
     store = await open_store(settings.mongodb_url, settings.mongodb_db_name,
-                             settings.data_dir, sync_on_commit=sync_on_commit)
+                             settings.data_dir, sync_on_commit=sync_on_commit,
+                             orphan_grace_s=settings.embedded_orphan_grace_seconds)
     journal_store = MongoJournal(store)
     await journal_store.ensure_indexes()
     journal = JournalService(journal_store)

@@ -32,6 +32,15 @@ app.add_typer(trade_log_app, name="trade-log")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+# columns of stdout when it is not a terminal (piped, redirected): wide enough
+# that no table column is squeezed (`ass…`) and no line is wrapped
+PIPED_WIDTH = 100_000
+
+
+@app.callback()
+def _output_width() -> None:
+    # before every command: a terminal's own width, or PIPED_WIDTH when piped
+    console.width = None if console.is_terminal else PIPED_WIDTH
 
 
 def _settings() -> Settings:

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     mongodb_url: str | None = None
     mongodb_db_name: str = "trading_bot"
     data_dir: Path = Path("./var")
+    # an embedded server whose owner is gone (killed) stops itself after this
+    embedded_orphan_grace_seconds: float = Field(60.0, gt=0, allow_inf_nan=False)
     replay_data_dir: Path | None = None
     replay_speed: float = Field(0.0, ge=0)
     replay_mode: Literal["bars", "ticks"] = "bars"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Shared set-up, sourced by run-dev.sh and test.sh: creates .venv with
 # Python >= 3.11 and installs the project with the given extras (the embedded
-# database server included). Re-installs only when pyproject.toml changed.
+# database server included) at exactly the versions of the lock file
+# (requirements/lock.txt, or requirements/lock-bench.txt when the extras name
+# bench; regenerate them with scripts/lock.sh). Re-installs when
+# pyproject.toml or the lock file changed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -24,11 +27,15 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $PY"
   "$PY" -m venv .venv
 fi
-STAMP=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${EXTRAS//,/_}"
+case ",$EXTRAS," in
+  *,bench,*) LOCK=requirements/lock-bench.txt ;;
+  *)         LOCK=requirements/lock.txt ;;
+esac
+STAMP=".venv/.installed-$(cat pyproject.toml "$LOCK" | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
 if [ ! -f "$STAMP" ]; then
-  echo "installing live_trading[$EXTRAS] into .venv"
+  echo "installing live_trading[$EXTRAS] into .venv (versions: $LOCK)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
+  .venv/bin/python -m pip install --quiet -c "$LOCK" -e ".[$EXTRAS]"
   rm -f .venv/.installed-*
   touch "$STAMP"
 fi

@@ -4,6 +4,7 @@ whole session, a fresh database per test module, and helpers to run the real
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -19,8 +20,12 @@ import pytest
 
 from live_trading.bootstrap import Services, open_services
 from live_trading.config import Settings
-from live_trading.store.embedded import free_port
+from live_trading.store.embedded import free_port, interrupt_on_termination
 from tests.auth_helpers import PASSWORD, TEST_SECRET, bearer, login, seed_user
+
+# SIGTERM/SIGHUP end the run as Ctrl-C does: fixtures are torn down and every
+# server the suite started (stores, `live-trading run`) is stopped.
+interrupt_on_termination()
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -111,6 +116,7 @@ class LiveServer:
         self.proc = subprocess.Popen(
             [str(BIN / "live-trading"), "run", "--port", str(self.port), *args],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        atexit.register(self.stop)  # a test interrupted before it stops it
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, self.log_path.read_text()[-3000:]

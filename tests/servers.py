@@ -13,10 +13,17 @@ a function that stops it. Kinds:
   ``docker-compose.mongo.yml``); it must answer ``ping``, and is left running.
 
 Pick one with ``LT_TEST_SERVER=secantus|nx`` (see ``docs/store-servers.md``).
+
+Nothing is left running: every server started here is stopped at exit too
+(``atexit``) when its ``stop`` was skipped, and ``tests/conftest.py`` turns
+SIGTERM and SIGHUP into an interrupt so that exit happens; a SecantusDB server
+whose test process was killed outright stops itself after
+``EMBEDDED_ORPHAN_GRACE_SECONDS`` (its watchdog).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -127,7 +134,9 @@ def _start_nx(workdir: Path) -> tuple[str, Callable[[], None]]:
                     if not stopped:
                         stopped = True
                         _stop_process(proc)
+                        atexit.unregister(stop)
 
+                atexit.register(stop)
                 return url, stop
             time.sleep(0.1)
         _stop_process(proc)

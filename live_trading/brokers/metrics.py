@@ -3,9 +3,11 @@
 :class:`MeteredBroker` wraps any broker adapter: each coroutine method call
 is timed (count, errors, mean, p50, p99, max per method, over the last
 ``WINDOW`` calls); a call slower than ``slow_call_s`` is logged at WARNING
-with its arguments, secrets masked (:func:`mask_secrets`). Everything else
-passes through unchanged, so the wrapper speaks whatever ports the adapter
-does.
+with its arguments, secrets masked (:func:`mask_secrets`), except the
+simulated market's own work (:data:`SIMULATED_MARKET_CALLS`: matching a bar
+and committing the paper book durably, not a round trip to a venue; timed
+like the others). Everything else passes through unchanged, so the wrapper
+speaks whatever ports the adapter does.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from typing import Any
 log = logging.getLogger("live_trading.brokers")
 
 WINDOW = 2000
+# SimulatedMarket's methods (engine/ports.py): the in-process paper book's
+# fills, with an fsync'd commit each; never "slow broker calls"
+SIMULATED_MARKET_CALLS = frozenset({"on_bar", "fill_at_last_price"})
 SECRET_KEYS = re.compile(r"(api_?key|token|secret|password|authorization)", re.IGNORECASE)
 
 
@@ -76,7 +81,7 @@ class BrokerMetrics:
 
     def record(self, method: str, seconds: float, failed: bool, args: tuple,
                kwargs: dict) -> None:
-        slow = seconds >= self.slow_call_s
+        slow = seconds >= self.slow_call_s and method not in SIMULATED_MARKET_CALLS
         self.calls.setdefault(method, CallStats()).add(seconds, failed, slow)
         if self.on_call is not None:
             try:

@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .embedded import EmbeddedServer
+from .watchdog import DEFAULT_ORPHAN_GRACE_S
 
 log = logging.getLogger("live_trading.store")
 
@@ -58,8 +59,10 @@ class Store:
 
 
 async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
-                     *, sync_on_commit: bool = True) -> Store:
-    """Connect to ``mongodb_url``, or start/reuse the embedded server.
+                     *, sync_on_commit: bool = True,
+                     orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S) -> Store:
+    """Connect to ``mongodb_url``, or start/reuse the embedded server
+    (``orphan_grace_s``: see :class:`~live_trading.store.embedded.EmbeddedServer`).
 
     Raises:
         EmbeddedServerError: the embedded server could not be started.
@@ -68,7 +71,8 @@ async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
     embedded = None
     url = mongodb_url
     if not url:
-        embedded = EmbeddedServer(data_dir, sync_on_commit=sync_on_commit)
+        embedded = EmbeddedServer(data_dir, sync_on_commit=sync_on_commit,
+                                  orphan_grace_s=orphan_grace_s)
         url = await asyncio.to_thread(embedded.start)
     client: AsyncMongoClient = AsyncMongoClient(
         url, tz_aware=True, tzinfo=UTC, serverSelectionTimeoutMS=20_000

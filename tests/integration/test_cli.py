@@ -106,3 +106,54 @@ def test_journal_verify_passes_then_catches_tampering(traded, mongo_url) -> None
     assert gap.returncode == 1 and "missing sequence numbers [3]" in gap.stderr
     db.journal.insert_one(entry)
     assert cli(env, "journal", "verify").returncode == 0
+
+
+def piped(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """``cli`` with stdout a pipe (as in ``| less``, ``> file``) and no COLUMNS."""
+    clean = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    return subprocess.run([str(BIN / "live-trading"), *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**clean, **env})
+
+
+def test_piped_tables_keep_every_column_whole(traded) -> None:
+    """Piped, the tables are not squeezed to 80 columns (`ass…`, `sta…`)."""
+    env, op, _ = traded
+    plan = piped(env, "recover", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "…" not in plan.stdout
+    header = next(line for line in plan.stdout.splitlines() if "asset" in line)
+    for column in ("asset", "status", "mode", "in flight", "fills to adopt",
+                   "orders adopt/cancel", "positions", "operation"):
+        assert f" {column} " in header, header
+    [row] = [line for line in plan.stdout.splitlines() if op in line]
+    assert "USD-CAD" in row
+
+    entries = [json.loads(line) for line in cli(env, "journal", op, "--json").stdout.splitlines()]
+    table = piped(env, "journal", op)
+    assert table.returncode == 0, table.stderr
+    assert "…" not in table.stdout
+    rows = [line for line in table.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == len(entries)  # one line per entry, none wrapped
+    assert [row.split("│")[4].strip() for row in rows] == [e["action_type"] for e in entries]
+    assert max(len(line) for line in rows) > 80
+
+
+def _dump(client, db_name: str) -> dict[str, list]:
+    db = client[db_name]
+    return {name: sorted(repr(d) for d in db[name].find())
+            for name in sorted(db.list_collection_names())}
+
+
+def test_recover_dry_run_writes_nothing_anywhere(traded, mongo_url) -> None:
+    """`recover --dry-run` is read-only: no database the server uses changes
+    (journal, read models, recovery reports, the paper broker's book)."""
+    from pymongo import MongoClient
+
+    env, _, _ = traded
+    names = (env["MONGODB_DB_NAME"], f"{env['MONGODB_DB_NAME']}_paper_broker")
+    with MongoClient(mongo_url) as client:
+        before = {name: _dump(client, name) for name in names}
+        assert before[names[1]], "the paper broker's book is where the test expects it"
+        result = cli(env, "recover", "--dry-run")
+        assert result.returncode == 0, result.stderr
+        assert {name: _dump(client, name) for name in names} == before

@@ -1,12 +1,13 @@
 """The embedded SecantusDB server's lifecycle, against the real ``secantusd-py``.
 
 Start / stop / restart on the same data directory, borrowing a server owned by
-another live process, adopting one whose owner died, replacing a stale or
-unresponsive record, and the error when the program is not installed.
+another live process, adopting one whose owner died, the watchdog stopping a
+server whose owner died and nobody adopted, replacing a stale or unresponsive
+record, and the error when the program is not installed.
 
 Every test leaves no ``secantusd-py`` (nor helper process) running: the
 ``reaper`` fixture kills every pid the test registered or left recorded in a
-``secantus.json`` under its ``tmp_path``.
+``secantus.json`` under its ``tmp_path`` (server and watchdog).
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def reaper(tmp_path: Path) -> Iterator[list[int]]:
     yield pids
     for record_file in tmp_path.rglob("secantus.json"):
         try:
-            pids.append(int(json.loads(record_file.read_text())["pid"]))
+            record = json.loads(record_file.read_text())
+            pids += [int(record["pid"]), *([record["watchdog_pid"]]
+                                            if record.get("watchdog_pid") else [])]
         except (OSError, ValueError, KeyError, TypeError):
             pass
     for pid in dict.fromkeys(pids):
@@ -129,6 +132,9 @@ def test_start_stop_restart_keeps_data(tmp_path: Path, reaper: list[int]) -> Non
     assert record["owner_pid"] == os.getpid()
     assert url == f"mongodb://127.0.0.1:{record['port']}/?directConnection=true"
     assert server.url == url
+    watchdog = record["watchdog_pid"]
+    reaper.append(watchdog)
+    assert _running(watchdog)
 
     with _client(url) as client:
         assert client.admin.command("ping")["ok"] == 1
@@ -136,8 +142,9 @@ def test_start_stop_restart_keeps_data(tmp_path: Path, reaper: list[int]) -> Non
 
     server.stop()
     # The server process has exited (see test_stop_reaps_the_server_it_spawned
-    # for the stricter "reaped" check) and the record is gone.
+    # for the stricter "reaped" check), so has its watchdog, and the record is gone.
     assert _wait_not_running(pid)
+    assert _state(watchdog) is None, "the watchdog is stopped and reaped"
     assert not (data_dir / "secantus.json").exists()
     assert not _answers(url)
     with pytest.raises(EmbeddedServerError):
@@ -173,17 +180,19 @@ def test_stop_reaps_the_server_it_spawned(tmp_path: Path, reaper: list[int]) -> 
 _OWNER_SCRIPT = """
 import sys, time
 from live_trading.store.embedded import EmbeddedServer
-server = EmbeddedServer(sys.argv[1], sync_on_commit=False)
+server = EmbeddedServer(sys.argv[1], sync_on_commit=False, orphan_grace_s=float(sys.argv[2]))
 print(server.start(), flush=True)
 time.sleep(300)
 """
 
 
-def _start_owner(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """Another process that starts the embedded server and keeps owning it."""
+def _start_owner(data_dir: Path, log_path: Path,
+                 grace_s: float = 60.0) -> tuple[subprocess.Popen, str]:
+    """Another process that starts the embedded server and keeps owning it;
+    the server's watchdog stops it ``grace_s`` after that process dies."""
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-c", _OWNER_SCRIPT, str(data_dir)], cwd=ROOT,
+            [sys.executable, "-c", _OWNER_SCRIPT, str(data_dir), str(grace_s)], cwd=ROOT,
             stdout=subprocess.PIPE, stderr=log_file, text=True)
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 60)
@@ -220,14 +229,80 @@ def test_borrow_then_adopt_after_owner_dies(tmp_path: Path, reaper: list[int]) -
     adopter = EmbeddedServer(data_dir)
     assert adopter.start() == owner_url
     adopted = _record(data_dir)
-    assert adopted == {"pid": server_pid, "port": record["port"], "owner_pid": os.getpid()}
+    assert adopted == {"pid": server_pid, "port": record["port"], "owner_pid": os.getpid(),
+                       "watchdog_pid": record["watchdog_pid"]}  # the watchdog follows
     assert _answers(owner_url)
 
     adopter.stop()
     # Not our child: whoever it was reparented to reaps it; it must not run.
     assert _wait_not_running(server_pid)
+    assert _wait_not_running(record["watchdog_pid"])
     assert not (data_dir / "secantus.json").exists()
     assert not _answers(owner_url)
+
+
+def _wait_for_log(path: Path, text: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"{text!r} not in {path}:\n{path.read_text()}"
+        time.sleep(0.1)
+
+
+def test_server_stops_itself_when_its_owner_is_killed(tmp_path: Path, reaper: list[int]) -> None:
+    """An owner killed with SIGKILL cannot stop its server: the watchdog does,
+    once the grace period has passed with nobody adopting it."""
+    data_dir = tmp_path / "data"
+    owner, url = _start_owner(data_dir, tmp_path / "owner.log", grace_s=1.0)
+    record = _record(data_dir)
+    reaper += [owner.pid, record["pid"], record["watchdog_pid"]]
+    assert _running(record["watchdog_pid"])
+
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(timeout=10)
+    # generous deadline (a loaded machine); the grace itself is 1 s
+    assert _wait_not_running(record["pid"], timeout_s=60), "the orphaned server still runs"
+    assert _wait_not_running(record["watchdog_pid"], timeout_s=30)
+    assert not (data_dir / "secantus.json").exists()
+    assert not _answers(url)
+    log = (data_dir / "secantus.log").read_text()
+    assert f"owner pid {owner.pid} is gone" in log
+    assert "has had no owner for 1 s: stopping it" in log
+
+    # the next start finds no record and starts a fresh server on the same data
+    server = EmbeddedServer(data_dir, sync_on_commit=False)
+    server.start()
+    reaper += [_record(data_dir)["pid"], _record(data_dir)["watchdog_pid"]]
+    assert _record(data_dir)["pid"] != record["pid"]
+    server.stop()
+
+
+def test_adoption_within_the_grace_keeps_the_server(tmp_path: Path, reaper: list[int]) -> None:
+    """A start within the grace period adopts the server; its watchdog then
+    watches the adopter and leaves the server running past the grace."""
+    grace_s = 10.0
+    data_dir = tmp_path / "data"
+    owner, url = _start_owner(data_dir, tmp_path / "owner.log", grace_s=grace_s)
+    record = _record(data_dir)
+    reaper += [owner.pid, record["pid"], record["watchdog_pid"]]
+
+    owner.send_signal(signal.SIGKILL)
+    owner.wait(timeout=10)
+    killed_at = time.monotonic()
+    adopter = EmbeddedServer(data_dir, sync_on_commit=False)
+    assert adopter.start() == url
+    assert time.monotonic() - killed_at < grace_s, "adopted too late for this test to mean much"
+    assert _record(data_dir)["pid"] == record["pid"]
+    _wait_for_log(data_dir / "secantus.log", f"watching owner pid {os.getpid()}")
+
+    time.sleep(max(0.0, killed_at + grace_s + 2 - time.monotonic()))  # past the grace
+    assert _running(record["pid"]) and _answers(url)
+    assert _running(record["watchdog_pid"])
+    assert "stopping it" not in (data_dir / "secantus.log").read_text().split(
+        f"watching owner pid {os.getpid()}")[1]
+
+    adopter.stop()
+    assert _wait_not_running(record["pid"])
+    assert _wait_not_running(record["watchdog_pid"])
 
 
 def test_stale_record_is_replaced(tmp_path: Path, reaper: list[int]) -> None:
