@@ -2,18 +2,25 @@
 
 Error answers are JSON with non-ASCII characters escaped, so that a detail
 echoing the caller's input can always be sent, even text that is not valid
-Unicode (a lone surrogate, which JSON can carry but UTF-8 cannot).
+Unicode (a lone surrogate, which JSON can carry but UTF-8 cannot). A 422
+echoes only scalar input, and a number JSON cannot carry (NaN, Infinity,
+``1e309`` read as infinity) as text (``"NaN"``, ``"Infinity"``), so the
+answer can always be rendered. A body nested too deeply for the JSON parser
+is a 422 too (``loc: ["body"]``), not FastAPI's 400.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from live_trading.engine.errors import InvalidStateError, OperationNotFoundError
 from live_trading.engine.specs import InvalidSpecError
@@ -28,11 +35,52 @@ class ErrorResponse(JSONResponse):
                           separators=(",", ":")).encode("ascii")
 
 
+MAX_ECHO_CHARS = 200  # of a text input echoed in a 422
+
+
+def _echo(value: Any) -> Any:
+    """What a 422 may echo of an input: a scalar JSON can carry, else None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value[:MAX_ECHO_CHARS]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return None  # an object or list: possibly huge or deep, never echoed
+
+
+def _context(value: Any) -> Any:
+    shown = _echo(value)
+    return str(value)[:MAX_ECHO_CHARS] if shown is None else shown
+
+
+def safe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic/FastAPI validation errors as JSON-ready dicts: ``loc``,
+    ``msg``, ``type``, the ``input`` only when :func:`_echo` allows it and
+    ``ctx`` values likewise."""
+    out = []
+    for error in errors:
+        item = {"loc": [str(p) if not isinstance(p, int) else p for p in error["loc"]],
+                "msg": str(error["msg"]), "type": str(error["type"])}
+        if (shown := _echo(error.get("input"))) is not None:
+            item["input"] = shown
+        if ctx := error.get("ctx"):
+            item["ctx"] = {str(k): _context(v) for k, v in ctx.items()}
+        out.append(item)
+    return out
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return ErrorResponse(status_code=422,
-                             content={"detail": jsonable_encoder(error.errors())})
+        return ErrorResponse(status_code=422, content={"detail": safe_errors(error.errors())})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if isinstance(error.__cause__, RecursionError):  # FastAPI's 400 for a deep body
+            return ErrorResponse(status_code=422, content={"detail": [{
+                "loc": ["body"], "msg": "JSON nested too deeply", "type": "json_too_deep"}]})
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(InvalidSpecError)
     async def invalid_spec(request: Request, error: InvalidSpecError) -> JSONResponse:
