@@ -15,6 +15,7 @@ from .body_limit import BodyLimitMiddleware
 from .dashboard import install_dashboard
 from .errors import install_error_handlers
 from .headers import SecurityHeadersMiddleware
+from .openapi_errors import declare_errors
 from .proxy import behind_trusted_proxies, check_trusted_proxies
 from .ratelimit import RateLimiter
 from .routers import (
@@ -108,6 +109,6 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
                    risk.router, strategies.router, metrics.router, brokers.router,
                    system.router, auth.router, users.router, trading.router,
                    trade_log.router, ws.router, prometheus.router):
-        app.include_router(router)
+        app.include_router(declare_errors(router))
     install_dashboard(app, dashboard_dir)  # last: it never shadows an API route
     return app

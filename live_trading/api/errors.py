@@ -6,7 +6,8 @@ Unicode (a lone surrogate, which JSON can carry but UTF-8 cannot). A 422
 echoes only scalar input, and a number JSON cannot carry (NaN, Infinity,
 ``1e309`` read as infinity) as text (``"NaN"``, ``"Infinity"``), so the
 answer can always be rendered. A body nested too deeply for the JSON parser
-is a 422 too (``loc: ["body"]``), not FastAPI's 400.
+is a 422 too (``loc: ["body"]``), not FastAPI's 400, and so is a body that
+is not UTF-8. A 405 names in ``Allow`` every method the path has.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from live_trading.engine.errors import InvalidStateError, OperationNotFoundError
@@ -70,6 +72,31 @@ def safe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _unreadable_body(cause: BaseException) -> ErrorResponse:
+    """422 for a body FastAPI could not parse (its own answer is a bare 400):
+    nested too deeply for the JSON parser, or not UTF-8."""
+    if isinstance(cause, RecursionError):
+        msg, kind = "JSON nested too deeply", "json_too_deep"
+    else:
+        msg, kind = "the body is not JSON text (UTF-8)", "json_invalid"
+    return ErrorResponse(status_code=422, content={"detail": [
+        {"loc": ["body"], "msg": msg, "type": kind}]})
+
+
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> set[str]:
+    """Every method some route serves at the request's path (Starlette's own
+    405 names only the first route's)."""
+    path = scope["path"]
+    root = scope.get("root_path", "")
+    path = path[len(root):] if root and path.startswith(root) else path
+    methods: set[str] = set()
+    for context in iter_route_contexts(app.routes):
+        regex = getattr(context.route, "path_regex", None)
+        if context.methods and regex is not None and regex.match(path):
+            methods |= set(context.methods)
+    return methods
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -77,9 +104,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        if isinstance(error.__cause__, RecursionError):  # FastAPI's 400 for a deep body
-            return ErrorResponse(status_code=422, content={"detail": [{
-                "loc": ["body"], "msg": "JSON nested too deeply", "type": "json_too_deep"}]})
+        if error.status_code == 400 and error.__cause__ is not None:
+            return _unreadable_body(error.__cause__)
+        if error.status_code == 405:
+            allowed = ", ".join(sorted(allowed_methods(app, request.scope)))
+            return ErrorResponse(status_code=405, headers={"Allow": allowed},
+                                 content={"detail": f"method not allowed; allowed: {allowed}"})
         return await http_exception_handler(request, error)
 
     @app.exception_handler(InvalidSpecError)

@@ -1,8 +1,8 @@
 """The ranges an operation's settings must lie in, and the limits of its
 free-form JSON fields.
 
-Every number is a strict JSON number (``true`` or ``"10000"`` are refused,
-not converted), finite (``NaN``, ``Infinity``, and ``1e309``, which reads as
+Every number is a JSON number (``true`` or ``"10000"`` are refused, not
+converted; an integer field takes ``100.0`` as JSON Schema does), finite (``NaN``, ``Infinity``, and ``1e309``, which reads as
 infinity, are refused) and within a range that can trade:
 
 ========================  ==========================  ===========================
@@ -34,7 +34,7 @@ import json
 import math
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 MIN_QUANTITY, MAX_QUANTITY = 1e-8, 1e9
 MIN_MONEY, MAX_MONEY = 0.01, 1e12
@@ -60,7 +60,23 @@ ProtectionValue = strict_number(0.0, 1e6, low_open=True, description=(
     "ATR: multiple of the ATR (0.01-100); PERCENTAGE: fraction of the price (1e-5 to "
     "below 1); FIXED: price distance (1e-8 to 1e6); RISK_REWARD: multiple of the stop "
     "distance (0.01-100)"))
-RetentionBars = Annotated[int, Field(strict=True, ge=50, le=1_000_000)]
+
+
+def json_number(value: Any) -> Any:
+    """``value`` if it is a JSON number (not ``true``, not ``"10"``).
+
+    Raises:
+        ValueError: it is a boolean, a string or anything else.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# An integer as JSON Schema has it: 100 and 100.0 are both the integer 100;
+# 100.5, true and "100" are not.
+WholeNumber = Annotated[int, BeforeValidator(json_number)]
+RetentionBars = Annotated[WholeNumber, Field(ge=50, le=1_000_000)]
 
 # (lowest, highest, highest excluded) by stop or target type.
 STOP_RANGES: dict[str, tuple[float, float, bool]] = {

@@ -187,7 +187,24 @@ def test_a_quantity_must_be_a_json_number(server: LiveServer, ids: dict[str, str
         _assert_422(http.post("/api/operations", json={**OPERATION, "confirm_live": "yes"}),
                     "confirm_live")
         _assert_422(http.put(f"/api/operations/{ids['operation']}",
-                             json={"data_retention_bars": 100.0}), "data_retention_bars")
+                             json={"data_retention_bars": value}), "data_retention_bars")
+        for field in ("port", "client_id"):
+            _assert_422(http.put(f"/api/brokers/{ids['broker']}", json={field: value}), field)
+        for field, body in (("confirm_live", {"broker_name": "PAPER", "confirm_live": 1}),
+                            ("is_active", {"broker_name": "PAPER", "is_active": "false"})):
+            _assert_422(http.post("/api/brokers", json=body), field)
+        _assert_422(http.patch("/api/users/vera", json={"disabled": 0}), "disabled")
+
+
+def test_a_whole_number_written_as_a_float_is_an_integer(server: LiveServer,
+                                                         ids: dict[str, str]) -> None:
+    """As in JSON Schema, 200.0 is the integer 200 (200.5 is not)."""
+    with server.client() as http:
+        response = http.put(f"/api/operations/{ids['operation']}",
+                            json={"data_retention_bars": 200.0})
+        assert response.status_code == 200, response.text
+        assert response.json()["data_retention_bars"] == 200
+        _assert_422(http.put(f"/api/brokers/{ids['broker']}", json={"port": 4001.5}), "port")
 
 
 OUT_OF_RANGE = [
@@ -266,3 +283,30 @@ def test_nothing_hostile_in_this_module_reached_the_journal_unvalidated(
     for operation in operations:
         assert 1e-8 <= operation["quantity"] <= 1e9, operation
         assert operation["stop_loss_value"] <= 1e6, operation
+
+
+# --- what schemathesis --checks all found -----------------------------------------------
+
+
+def test_a_body_that_is_not_utf8_is_422_not_400(server: LiveServer,
+                                                ids: dict[str, str]) -> None:
+    with server.client() as http:
+        for method, path in (("PUT", f"/api/operations/{ids['operation']}"),
+                             ("PATCH", "/api/users/vera")):
+            response = http.request(method, path, content=b'{"role": "\xc3\x28"}',
+                                    headers=JSON)
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"] == [{
+                "loc": ["body"], "msg": "the body is not JSON text (UTF-8)",
+                "type": "json_invalid"}]
+
+
+def test_a_405_names_every_method_of_the_path_in_allow(server: LiveServer,
+                                                       ids: dict[str, str]) -> None:
+    with server.client() as http:
+        for path, allowed in (("/api/brokers", "GET, POST"),
+                              (f"/api/operations/{ids['operation']}", "DELETE, GET, PUT"),
+                              ("/api/users", "GET, POST")):
+            response = http.request("OPTIONS", path)
+            assert response.status_code == 405, response.text
+            assert response.headers["allow"] == allowed
