@@ -24,9 +24,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DASHBOARD_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                 "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
-                 "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
-                 "form-action 'self'; frame-ancestors 'none'")
+                 "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                 "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 CDN = "https://cdn.jsdelivr.net"
 DOCS_CSP = (f"default-src 'self'; script-src 'self' 'unsafe-inline' {CDN}; "
             f"style-src 'self' 'unsafe-inline' {CDN} https://fonts.googleapis.com; "
