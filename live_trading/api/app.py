@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from live_trading.bootstrap import open_services
 from live_trading.config import Settings
@@ -36,7 +38,6 @@ from .routers import (
     ws,
 )
 
-
 DEMO_OPERATION = {"asset": "USD-CAD", "bar_sizes": ["1 hour"],
                   "strategy_name": "MomentumStrategy"}
 
@@ -55,11 +56,11 @@ class HardenedAPI(FastAPI):
     (outside even the 500 handler, so that every answer has them): trusted
     proxy headers, then security headers, then the body limit."""
 
-    def __init__(self, settings: Settings, **kwargs) -> None:
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hardening = settings
 
-    def build_middleware_stack(self):  # noqa: ANN201 (Starlette's own signature)
+    def build_middleware_stack(self) -> ASGIApp:
         app = BodyLimitMiddleware(super().build_middleware_stack(),
                                   self.hardening.max_request_bytes)
         return behind_trusted_proxies(SecurityHeadersMiddleware(app),

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import time
-
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status

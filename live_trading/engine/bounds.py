@@ -2,19 +2,15 @@
 free-form JSON fields.
 
 Every number is a JSON number (``true`` or ``"10000"`` are refused, not
-converted; an integer field takes ``100.0`` as JSON Schema does), finite (``NaN``, ``Infinity``, and ``1e309``, which reads as
-infinity, are refused) and within a range that can trade:
+converted; an integer field takes ``100.0`` as JSON Schema does), finite
+(``NaN``, ``Infinity``, and ``1e309``, which reads as infinity, are refused)
+and within a range that can trade:
 
-========================  ==========================  ===========================
-field                     unit                        range
-========================  ==========================  ===========================
-quantity                  base units                  1e-8 .. 1e9
-initial_capital           quote currency              0.01 .. 1e12
-max_daily_loss            quote currency per UTC day  0.01 .. 1e12
-emergency_stop_loss_pct   fraction of entry price     1e-4 .. 1
-stop_loss_value           by ``stop_loss_type``       see :data:`STOP_RANGES`
-take_profit_value         by ``take_profit_type``     see :data:`STOP_RANGES`
-========================  ==========================  ===========================
+* ``quantity``: base units, 1e-8 .. 1e9;
+* ``initial_capital``: quote currency, 0.01 .. 1e12;
+* ``max_daily_loss``: quote currency per UTC day, 0.01 .. 1e12;
+* ``emergency_stop_loss_pct``: fraction of the entry price, 1e-4 .. 1;
+* ``stop_loss_value``, ``take_profit_value``: by their type, below.
 
 Stop and target values by type (units as in
 :mod:`live_trading.domain.protection`): ATR, a multiple of the ATR, 0.01 ..

@@ -32,7 +32,6 @@ from live_trading.engine.bounds import (
 from live_trading.strategies import create_strategy, strategy_names, validate_params
 
 
-
 class InvalidSpecError(ValueError):
     """A field of an operation's configuration is invalid.
 

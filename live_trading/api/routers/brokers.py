@@ -12,8 +12,8 @@ from fastapi import APIRouter, status
 from live_trading.api.auth import Admin, CurrentUser, Viewer
 from live_trading.brokers.configs import BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate
 from live_trading.domain.values import utc_now
-from live_trading.engine.errors import OperationNotFoundError
 from live_trading.engine.bounds import free_form_problem
+from live_trading.engine.errors import OperationNotFoundError
 from live_trading.engine.specs import InvalidSpecError
 from live_trading.security import Role, role_allows
 
