@@ -109,7 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 405:
             allowed = ", ".join(sorted(allowed_methods(app, request.scope)))
             return ErrorResponse(status_code=405, headers={"Allow": allowed},
-                                 content={"detail": f"method not allowed; allowed: {allowed}"})
+                                 content={"detail": "Method Not Allowed"})
         return await http_exception_handler(request, error)
 
     @app.exception_handler(InvalidSpecError)
