@@ -89,7 +89,7 @@ def protection_problem(kind: str, value: float) -> str | None:
     too_high = value >= high if high_open else value > high
     if value < low or too_high:
         upper = f"below {high:g}" if high_open else f"at most {high:g}"
-        return f"a {kind} value must be at least {low:g} and {upper}, got {value:g}"
+        return f"must be at least {low:g} and {upper} for {kind}, got {value:g}"
     return None
 
 
