@@ -90,7 +90,10 @@ def run(host: str = typer.Option(None, help="bind address (API_HOST)"),
         raise typer.Exit(2) from None
     uvicorn.run(api, host=host or settings.api_host,
                 port=port or settings.api_port, log_level=settings.logging.level.lower(),
-                log_config=None)  # keep _settings()' logging: access logs as JSON too
+                log_config=None,  # keep _settings()' logging: access logs as JSON too
+                # X-Forwarded-* are believed from TRUSTED_PROXIES only, by the app
+                # (live_trading/api/proxy.py); client frames carry nothing: 64 KiB
+                proxy_headers=False, ws_max_size=65_536)
 
 
 def _print_recovery(report: dict[str, Any]) -> None:

@@ -7,14 +7,17 @@ environment.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -71,6 +74,8 @@ class LoggingSettings(BaseModel):
     journal_retention_days: int = Field(90, ge=1)
 
 
+# The dashboard's development server (``npm run dev``, FRONTEND_PORT 4000).
+DEV_SERVER_ORIGINS = ("http://localhost:4000", "http://127.0.0.1:4000")
 PLACEHOLDER_SECRET = "change-me"
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key",
                                  "...", "placeholder"})
@@ -131,12 +136,36 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     access_token_expire_minutes: int = Field(60, ge=1)
     rate_limit_enabled: bool = True
-    rate_limit_login: str = Field("10/minute", description="limits syntax, per client")
-    rate_limit_mutations: str = Field("120/minute", description="limits syntax, per client")
+    rate_limit_login: str = Field("20/minute", description="limits syntax, per client address")
+    rate_limit_login_user: str = Field("5/minute", description="limits syntax, per "
+                                                               "(username, client address)")
+    rate_limit_mutations: str = Field("120/minute", description="limits syntax, per user")
+    # Hardening (docs/reverse-proxy.md): whose X-Forwarded-For is believed,
+    # how large a request may be, which pages may open the live feed.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
+        "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty: none, the peer address is the client"))
+    max_request_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824,
+                                   description="largest request body; larger: 413")
+    ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEV_SERVER_ORIGINS), description=(
+            "browser origins (scheme://host[:port]) that may open a WebSocket besides the "
+            "server's own; clients sending no Origin (not browsers) are always admitted"))
     log_format: Literal["json", "text"] = "json"
     # Live feed: MongoDB change streams when the server has them, else polling.
     feed_source: Literal["auto", "change_stream", "poll"] = "auto"
     feed_poll_seconds: float = Field(0.25, gt=0)
+
+    @field_validator("trusted_proxies", "ws_allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """A list from the environment: ``a,b`` or JSON ``["a", "b"]``."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [item.strip() for item in text.split(",") if item.strip()]
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -161,6 +190,16 @@ class Settings(BaseSettings):
         """True when SECRET_KEY is a known placeholder or shorter than 32 characters."""
         value = self.secret_key.get_secret_value()
         return value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 32
+
+    def signing_key(self) -> str:
+        """The key that signs the JWT tokens: SECRET_KEY itself, or, for a
+        placeholder or short key (accepted in development only), a 64-hex
+        digit key derived from it, so HS256 never signs with fewer than 32
+        bytes (PyJWT's ``InsecureKeyLengthWarning``)."""
+        value = self.secret_key.get_secret_value()
+        if len(value.encode()) >= 32 and not self.secret_is_placeholder:
+            return value
+        return hashlib.sha256(b"live_trading development key:" + value.encode()).hexdigest()
 
     def check_secret_key(self) -> None:
         """Refuse to serve with a placeholder SECRET_KEY outside development.

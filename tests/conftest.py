@@ -51,7 +51,8 @@ ADMIN = "admin"
 # no test reaches by accident, and no scheduled worker cycles (tests that
 # are about the worker turn it on), so journals are deterministic.
 SERVER_DEFAULTS = {"SECRET_KEY": TEST_SECRET, "RATE_LIMIT_MUTATIONS": "100000/minute",
-                   "RATE_LIMIT_LOGIN": "100000/minute", "TRADING_WORKER_ENABLED": "false",
+                   "RATE_LIMIT_LOGIN": "100000/minute",
+                   "RATE_LIMIT_LOGIN_USER": "100000/minute", "TRADING_WORKER_ENABLED": "false",
                    "LOG_FORMAT": "text"}
 
 
@@ -63,6 +64,7 @@ def make_settings(mongo_url: str, **overrides) -> Settings:
     values = {"mongodb_url": mongo_url, "mongodb_db_name": unique_db(), "replay_speed": 0.0,
               "secret_key": TEST_SECRET, "trading_worker_enabled": False,
               "rate_limit_mutations": "100000/minute", "rate_limit_login": "100000/minute",
+              "rate_limit_login_user": "100000/minute",
               # the trade log of each test goes to its own temporary directory
               "trade_log_dir": Path(tempfile.mkdtemp(prefix="lt-trade-log-"))}
     values.update(overrides)

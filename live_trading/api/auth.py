@@ -50,7 +50,7 @@ async def user_from_token(settings, token: str | None) -> CurrentUser:
     if not token:
         raise _unauthorized("not authenticated: send a bearer token (POST /api/auth/token)")
     try:
-        claims = read_token(settings.secret_key.get_secret_value(), token)
+        claims = read_token(settings.signing_key(), token)
     except InvalidTokenError as error:
         raise _unauthorized(f"invalid token: {error}") from None
     user = await User.find_one(User.username == claims.username)

@@ -1,15 +1,25 @@
 """Rate limits of the API, kept by the ``limits`` library (moving window, in memory).
 
-Two limits, both read from the settings:
+Three limits, read from the settings:
 
-* ``RATE_LIMIT_LOGIN`` (e.g. ``"10/minute"``) per client address on
-  ``POST /api/auth/token``, right or wrong password alike;
+* ``RATE_LIMIT_LOGIN`` (e.g. ``"20/minute"``) per client address and
+  ``RATE_LIMIT_LOGIN_USER`` (e.g. ``"5/minute"``) per (username, client
+  address) on ``POST /api/auth/token``, right or wrong password alike. The
+  small per-user bucket stops guessing one user's password; the larger
+  per-client bucket stops spraying many usernames. There is no lock-out of
+  a user as such: someone guessing from one address blocks that user only
+  from that address, and only until the window moves on;
 * ``RATE_LIMIT_MUTATIONS`` per user on every POST, PUT, PATCH and DELETE
   made with a valid token. The role dependencies of :mod:`live_trading.api.auth`
   apply it, so every route that declares ``Viewer``, ``Trader`` or ``Admin`` is
   covered without more code.
 
-``RATE_LIMIT_ENABLED=false`` turns both off. A call over a limit is answered
+The client address is the peer of the connection, or, when that peer is
+one of ``TRUSTED_PROXIES``, the address the proxy put in
+``X-Forwarded-For`` (:mod:`live_trading.api.proxy`): a client cannot pick
+its own bucket by sending that header.
+
+``RATE_LIMIT_ENABLED=false`` turns them off. A call over a limit is answered
 429 with ``Retry-After`` (whole seconds until a slot frees up). The counters
 live in the process: they restart with it and are not shared between
 processes.
@@ -19,13 +29,16 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Annotated
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_KEY = 128  # characters of a username kept in a bucket's key
 
 
 class RateLimiter:
@@ -39,12 +52,17 @@ class RateLimiter:
     def __init__(self, settings) -> None:
         self.enabled: bool = settings.rate_limit_enabled
         self.login = _parse("RATE_LIMIT_LOGIN", settings.rate_limit_login)
+        self.login_user = _parse("RATE_LIMIT_LOGIN_USER", settings.rate_limit_login_user)
         self.mutations = _parse("RATE_LIMIT_MUTATIONS", settings.rate_limit_mutations)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    async def check_login(self, client: str) -> None:
-        """Count a login attempt from ``client`` (an address). Raises 429 over the limit."""
+    async def check_login(self, client: str, username: str) -> None:
+        """Count a login attempt as ``username`` from ``client`` (an address).
+        Raises 429 over either limit (the per-user one is not counted when
+        the per-client one refuses)."""
         await self._hit(self.login, "login", client, "login attempts from this address")
+        await self._hit(self.login_user, "login-user", f"{client}|{username[:MAX_KEY]}",
+                        "login attempts as this user from this address")
 
     async def check_mutation(self, username: str) -> None:
         """Count a mutating call by ``username``. Raises 429 over the limit."""
@@ -85,10 +103,13 @@ def rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-async def limit_login(request: Request) -> None:
-    """Dependency of the login route: RATE_LIMIT_LOGIN per client address."""
+async def limit_login(request: Request,
+                      form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> None:
+    """Dependency of the login route: RATE_LIMIT_LOGIN per client address and
+    RATE_LIMIT_LOGIN_USER per (username, client address). The form is the
+    route's own (FastAPI parses it once)."""
     client = request.client.host if request.client else "unknown"
-    await rate_limiter(request).check_login(client)
+    await rate_limiter(request).check_login(client, form.username.strip())
 
 
 async def limit_mutation(request: Request, username: str) -> None:

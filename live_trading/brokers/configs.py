@@ -19,6 +19,8 @@ from beanie import Document
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymongo import ASCENDING, IndexModel
 
+from live_trading.engine.bounds import WholeNumber
+
 BrokerName = Literal["PAPER", "IBKR", "OANDA"]
 AccountType = Literal["PAPER", "LIVE"]
 
@@ -52,14 +54,15 @@ class BrokerConfigFields(BaseModel):
 
     account_type: AccountType | None = None
     host: str | None = Field(None, max_length=255)
-    port: int | None = Field(None, ge=1, le=65535)
-    client_id: int | None = Field(None, ge=0)
+    port: WholeNumber | None = Field(None, ge=1, le=65535)
+    client_id: WholeNumber | None = Field(None, ge=0, le=2**31 - 1)
     account_id: str | None = Field(None, max_length=64)
     api_key: str | None = Field(None, min_length=1, max_length=512, repr=False,
                                 description="write-only: never returned")
-    is_active: bool | None = None
+    is_active: bool | None = Field(None, strict=True)
     config: dict[str, Any] | None = None
-    confirm_live: bool = Field(False, description="must be true to use a LIVE account")
+    confirm_live: bool = Field(False, strict=True,
+                               description="must be true to use a LIVE account")
 
 
 class BrokerConfigCreate(BrokerConfigFields):

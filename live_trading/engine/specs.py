@@ -8,7 +8,6 @@ position size limit). Nothing is journaled unless the whole spec is valid.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,19 @@ from live_trading.config import BrokerType, CrashRecoveryMode, RiskDefaults
 from live_trading.data.replay import replay_file_path
 from live_trading.domain.protection import StopLossType, TakeProfitType
 from live_trading.domain.values import Asset, BarSize
+from live_trading.engine.bounds import (
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    DailyLoss,
+    EmergencyFraction,
+    Money,
+    ProtectionValue,
+    Quantity,
+    RetentionBars,
+    free_form_problem,
+    protection_problem,
+)
 from live_trading.strategies import create_strategy, strategy_names, validate_params
-
 
 
 class InvalidSpecError(ValueError):
@@ -34,31 +44,31 @@ class InvalidSpecError(ValueError):
         self.message = message
 
 
-def _finite(value: float | None) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
 class OperationFields(BaseModel):
-    """Settings shared by create and update; every one optional."""
+    """Settings shared by create and update; every one optional. Numbers are
+    strict, finite and bounded (:mod:`live_trading.engine.bounds`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy_config: dict[str, Any] | None = None
+    strategy_config: dict[str, Any] | None = Field(None, description=(
+        f"the strategy's parameters; at most {MAX_JSON_DEPTH} levels deep and "
+        f"{MAX_JSON_BYTES} bytes"))
     stop_loss_type: StopLossType | None = None
-    stop_loss_value: float | None = Field(None, gt=0)
+    stop_loss_value: ProtectionValue | None = None
     take_profit_type: TakeProfitType | None = None
-    take_profit_value: float | None = Field(None, gt=0)
+    take_profit_value: ProtectionValue | None = None
     crash_recovery_mode: CrashRecoveryMode | None = None
-    emergency_stop_loss_pct: float | None = Field(None, gt=0, le=1)
-    data_retention_bars: int | None = Field(None, ge=50, le=1_000_000)
-    quantity: float | None = Field(None, gt=0)
-    max_daily_loss: float | None = Field(None, gt=0, description="quote currency per UTC day")
+    emergency_stop_loss_pct: EmergencyFraction | None = None
+    data_retention_bars: RetentionBars | None = None
+    quantity: Quantity | None = None
+    max_daily_loss: DailyLoss | None = None
 
-    _check_finite = field_validator(
-        "stop_loss_value", "take_profit_value", "quantity", "emergency_stop_loss_pct",
-        "max_daily_loss")(_finite)
+    @field_validator("strategy_config", mode="before")
+    @classmethod
+    def _free_form(cls, value: Any) -> Any:
+        if value is not None and (problem := free_form_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 class OperationCreate(OperationFields):
@@ -69,12 +79,10 @@ class OperationCreate(OperationFields):
     bar_sizes: list[str] = Field(..., min_length=1, max_length=7, examples=[["1 hour"]])
     primary_bar_size: str | None = None
     strategy_name: str = Field(..., examples=["MomentumStrategy"])
-    initial_capital: float | None = Field(None, gt=0)
+    initial_capital: Money | None = None
     broker: BrokerType | None = Field(None, description="default: the engine's BROKER_TYPE")
-    confirm_live: bool = Field(False, description="required (true) when the engine's broker "
-                                                  "account is LIVE: real money")
-
-    _check_capital = field_validator("initial_capital")(_finite)
+    confirm_live: bool = Field(False, strict=True, description=(
+        "required (true) when the engine's broker account is LIVE: real money"))
 
     @field_validator("asset")
     @classmethod
@@ -179,8 +187,10 @@ def check_spec(spec: dict[str, Any], defaults: RiskDefaults) -> None:
     if spec["quantity"] > defaults.max_position_size:
         raise InvalidSpecError("quantity", f"exceeds max_position_size "
                                            f"{defaults.max_position_size:g}")
-    if spec["stop_loss_type"] == StopLossType.PERCENTAGE and spec["stop_loss_value"] >= 1:
-        raise InvalidSpecError("stop_loss_value", "a PERCENTAGE stop must be below 1 (100 %)")
+    for kind, value in (("stop_loss_type", "stop_loss_value"),
+                        ("take_profit_type", "take_profit_value")):
+        if problem := protection_problem(spec[kind], spec[value]):
+            raise InvalidSpecError(value, problem)
     strategy = create_strategy(spec["strategy_name"], spec["strategy_config"])
     missing = [s for s in strategy.higher_bar_sizes() if s not in spec["bar_sizes"]]
     if missing or spec["primary_bar_size"] in strategy.higher_bar_sizes():

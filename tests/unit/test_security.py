@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 
 import jwt
 import pytest
@@ -67,19 +68,33 @@ async def test_a_limit_refuses_with_retry_after_then_frees_up() -> None:
 
 async def test_login_and_mutation_limits_are_separate() -> None:
     limiter = RateLimiter(_settings(rate_limit_login="1/minute", rate_limit_mutations="1/minute"))
-    await limiter.check_login("10.0.0.1")
+    await limiter.check_login("10.0.0.1", "tom")
     await limiter.check_mutation("10.0.0.1")
     with pytest.raises(HTTPException) as refused:
-        await limiter.check_login("10.0.0.1")
+        await limiter.check_login("10.0.0.1", "ann")
     assert 55 <= int(refused.value.headers["Retry-After"]) <= 60
-    await limiter.check_login("10.0.0.2")
+    await limiter.check_login("10.0.0.2", "tom")
+
+
+async def test_login_is_limited_per_user_and_client_below_the_per_client_limit() -> None:
+    limiter = RateLimiter(_settings(rate_limit_login="3/minute",
+                                    rate_limit_login_user="2/minute"))
+    for _ in range(2):
+        await limiter.check_login("10.0.0.1", "tom")
+    with pytest.raises(HTTPException) as refused:
+        await limiter.check_login("10.0.0.1", "tom")
+    assert "as this user from this address" in refused.value.detail
+    await limiter.check_login("10.0.0.2", "tom")  # tom elsewhere: not locked out
+    with pytest.raises(HTTPException) as refused:  # the address's 4th attempt
+        await limiter.check_login("10.0.0.1", "ann")
+    assert "login attempts from this address" in refused.value.detail
 
 
 async def test_disabled_limits_never_refuse() -> None:
     limiter = RateLimiter(_settings(rate_limit_enabled=False, rate_limit_login="1/hour"))
     started = time.monotonic()
     for _ in range(50):
-        await limiter.check_login("10.0.0.1")
+        await limiter.check_login("10.0.0.1", "tom")
     assert time.monotonic() - started < 1
 
 
@@ -97,3 +112,16 @@ def test_create_app_refuses_a_placeholder_secret_outside_development(secret: str
 
 def test_create_app_accepts_a_real_secret() -> None:
     assert create_app(_settings()).state.rate_limiter.enabled
+
+
+@pytest.mark.parametrize("secret", ["change-me", "", "short-but-not-a-placeholder"])
+def test_a_development_key_is_stretched_to_32_bytes_without_a_warning(secret: str) -> None:
+    settings = _settings(secret_key=secret, environment="development")
+    key = settings.signing_key()
+    assert len(key.encode()) >= 32 and key != secret
+    assert key == _settings(secret_key=secret, environment="development").signing_key()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # InsecureKeyLengthWarning would raise
+        token = issue_token(key, "tom", Role.TRADER, minutes=5)
+        assert read_token(key, token).username == "tom"
+    assert _settings().signing_key() == SECRET  # a real key is used as it is

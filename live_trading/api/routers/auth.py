@@ -27,7 +27,7 @@ async def login(services: ServicesDep,
                             detail="wrong username or password",
                             headers={"WWW-Authenticate": "Bearer"})
     settings = services.settings
-    token = issue_token(settings.secret_key.get_secret_value(), user.username, user.role,
+    token = issue_token(settings.signing_key(), user.username, user.role,
                         settings.access_token_expire_minutes)
     return {"access_token": token, "token_type": "bearer", "role": user.role,
             "expires_in": settings.access_token_expire_minutes * 60}

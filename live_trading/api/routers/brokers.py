@@ -9,13 +9,16 @@ from bson import ObjectId
 from bson.errors import InvalidDocument, InvalidId
 from fastapi import APIRouter, status
 
-from live_trading.api.auth import Admin, Viewer
+from live_trading.api.auth import Admin, CurrentUser, Viewer
 from live_trading.brokers.configs import BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate
 from live_trading.domain.values import utc_now
+from live_trading.engine.bounds import free_form_problem
 from live_trading.engine.errors import OperationNotFoundError
 from live_trading.engine.specs import InvalidSpecError
+from live_trading.security import Role, role_allows
 
 router = APIRouter(prefix="/api/brokers", tags=["brokers"])
+MASK = "***"
 
 
 async def _load(config_id: str) -> BrokerConfig:
@@ -30,8 +33,12 @@ async def _load(config_id: str) -> BrokerConfig:
 
 def _storable(fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` if MongoDB can store every value. Raises InvalidSpecError
-    (422) naming the first one it cannot: an integer beyond 64 bits, text that
-    is not valid Unicode (a lone surrogate), a key with a NUL byte."""
+    (422) naming the first one it cannot: ``config`` too deep, too large or
+    holding a non-finite number (:func:`free_form_problem`), an integer
+    beyond 64 bits, text that is not valid Unicode (a lone surrogate), a key
+    with a NUL byte."""
+    if "config" in fields and (problem := free_form_problem(fields["config"])):
+        raise InvalidSpecError("config", problem)
     for name, value in fields.items():
         try:
             bson.encode({name: value})
@@ -40,10 +47,31 @@ def _storable(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _shown(config: BrokerConfig, user: CurrentUser) -> dict[str, Any]:
+    """What ``user`` may see of a configuration: all but the secret for an
+    admin; for other roles also the host, the account id (all but its last
+    3 characters) and the free-form ``config`` are masked."""
+    public = config.public()
+    if role_allows(user.role, Role.ADMIN):
+        return public
+    return {**public, "host": _masked(public.get("host"), keep=0),
+            "account_id": _masked(public.get("account_id"), keep=3), "config": {}}
+
+
+def _masked(value: str | None, keep: int) -> str | None:
+    """``***`` and the last ``keep`` characters of ``value`` (when it has
+    more than twice as many); None stays None."""
+    if not value:
+        return None
+    return MASK + value[-keep:] if keep and len(value) > 2 * keep else MASK
+
+
 @router.get("")
 async def list_brokers(user: Viewer) -> list[dict[str, Any]]:
-    """Broker configurations (secrets never included)."""
-    return [c.public() for c in await BrokerConfig.find({}).sort("+created_at").to_list()]
+    """Broker configurations (secrets never included; host, account id and
+    ``config`` masked for non-admins)."""
+    return [_shown(c, user)
+            for c in await BrokerConfig.find({}).sort("+created_at").to_list()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -58,8 +86,9 @@ async def create_broker(body: BrokerConfigCreate, user: Admin) -> dict[str, Any]
 
 @router.get("/{config_id}")
 async def get_broker(config_id: str, user: Viewer) -> dict[str, Any]:
-    """One broker configuration (secrets never included)."""
-    return (await _load(config_id)).public()
+    """One broker configuration (secrets never included; host, account id
+    and ``config`` masked for non-admins)."""
+    return _shown(await _load(config_id), user)
 
 
 @router.put("/{config_id}")

@@ -20,7 +20,9 @@ Authentication
 A bearer token (``POST /api/auth/token``) in ``?token=`` (browsers cannot
 set headers on a WebSocket) or in the ``Authorization: Bearer`` header; any
 role (viewer or above). The connection is accepted, then closed at once with
-1008 and the reason when the token is missing or invalid.
+1008 and the reason when the token is missing or invalid. A browser page of
+another origin than the server's own or ``WS_ALLOWED_ORIGINS`` is refused
+before that: the handshake is answered HTTP 403.
 
 Messages (JSON text frames)
 ---------------------------
@@ -61,6 +63,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketDisconnected
 
 from live_trading.api.auth import user_from_token
+from live_trading.api.origins import origin_allowed
 from live_trading.feed import (
     FeedClosedError,
     FeedRequestError,
@@ -108,14 +111,21 @@ async def overall_feed(websocket: WebSocket) -> None:
 
 
 async def _admit(websocket: WebSocket) -> bool:
-    """Accept, then check the bearer token; close with 1008 when refused."""
+    """Refuse a page of another origin (HTTP 403, before accepting: see
+    :mod:`live_trading.api.origins`); accept, then check the bearer token;
+    close with 1008 when refused."""
+    settings = websocket.app.state.services.settings
+    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
+                          settings.ws_allowed_origins):
+        await websocket.close(CLOSE_POLICY)  # before accept: the handshake gets 403
+        return False
     await websocket.accept()
     token = websocket.query_params.get("token")
     header = websocket.headers.get("authorization", "")
     if not token and header.lower().startswith("bearer "):
         token = header[7:].strip()
     try:
-        user = await user_from_token(websocket.app.state.services.settings, token)
+        user = await user_from_token(settings, token)
     except HTTPException as error:
         await _close(websocket, CLOSE_POLICY, str(error.detail))
         return False
