@@ -12,7 +12,6 @@ import httpx
 import pytest
 from beanie import Document, PydanticObjectId
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from live_trading.api.schemas import (
     BrokerConfigOut,
@@ -35,15 +34,17 @@ from live_trading.journal.documents import (
 )
 
 MIRRORS: list[tuple[type[Document], type[BaseModel]]] = [
-    (TradingOperation, TradingOperationOut), (Order, OrderOut),
-    (Transaction, TransactionOut), (Position, PositionOut), (Trade, TradeOut),
+    (TradingOperation, TradingOperationOut),
+    (Order, OrderOut),
+    (Transaction, TransactionOut),
+    (Position, PositionOut),
+    (Trade, TradeOut),
 ]
 NOT_SENT = {"revision_id"}  # Beanie's, excluded from every dump
 
 
 def _document_fields(document: type[Document]) -> dict[str, Any]:
-    return {name: field for name, field in document.model_fields.items()
-            if name not in NOT_SENT}
+    return {name: field for name, field in document.model_fields.items() if name not in NOT_SENT}
 
 
 def _default(field: Any) -> Any:
@@ -55,20 +56,22 @@ def _default(field: Any) -> Any:
 @pytest.mark.parametrize(("document", "out"), MIRRORS, ids=lambda m: m.__name__)
 def test_a_read_model_answer_has_the_read_models_fields_types_and_defaults(document, out):
     fields = _document_fields(document)
-    assert list(out.model_fields) == list(fields), \
+    assert list(out.model_fields) == list(fields), (
         f"{out.__name__} must list {document.__name__}'s fields in its order"
+    )
     for name, field in fields.items():
         sent = out.model_fields[name]
         expected = PydanticObjectId if name == "id" else field.annotation
-        assert sent.annotation == expected, \
+        assert sent.annotation == expected, (
             f"{out.__name__}.{name}: {sent.annotation}, the read model says {expected}"
+        )
         if name != "id":
             assert sent.is_required() == field.is_required(), f"{out.__name__}.{name}"
             assert _default(sent) == _default(field), f"{out.__name__}.{name}"
 
 
 def test_journal_entries_and_broker_configs_send_their_documents_fields():
-    journal = [n for n in _document_fields(JournalEntry)]
+    journal = list(_document_fields(JournalEntry))
     assert list(JournalEntryOut.model_fields) == journal
     broker = [n for n in _document_fields(BrokerConfig) if n != "api_key"]
     assert list(BrokerConfigOut.model_fields) == [*broker, "api_key_set"]
@@ -83,8 +86,13 @@ def _sample(annotation: Any, name: str) -> Any:
         return [_sample(get_args(annotation)[0], name)]
     if origin is dict or annotation is dict:
         return {"nested": {"period": 3, "at": "2025-01-15T04:00:00Z"}}
-    samples = {str: f"{name}-value", float: 1.23456789, int: 7, bool: True,
-               datetime: datetime(2025, 1, 15, 4, 0, 0, 123000, tzinfo=UTC)}
+    samples = {
+        str: f"{name}-value",
+        float: 1.23456789,
+        int: 7,
+        bool: True,
+        datetime: datetime(2025, 1, 15, 4, 0, 0, 123000, tzinfo=UTC),
+    }
     if annotation is PydanticObjectId:
         return PydanticObjectId()
     return samples[annotation]
@@ -94,8 +102,11 @@ def _sample(annotation: Any, name: str) -> Any:
 @pytest.mark.parametrize(("document", "out"), MIRRORS, ids=lambda m: m.__name__)
 def test_a_read_model_answer_is_what_the_document_serializes_to(document, out, filled):
     fields = _document_fields(document)
-    values = {name: _sample(field.annotation, name) for name, field in fields.items()
-              if filled or field.is_required() or name == "id"}
+    values = {
+        name: _sample(field.annotation, name)
+        for name, field in fields.items()
+        if filled or field.is_required() or name == "id"
+    }
     doc = document.model_construct(**values)
     answer = out.model_validate(doc).model_dump(mode="json")
     assert answer == document_json(doc)
@@ -163,14 +174,19 @@ def monkeypatch_module():
 
 def test_every_operation_answers_a_typed_2xx_schema(spec):
     untyped = []
-    operations = [(path, method, operation) for path, item in spec["paths"].items()
-                  for method, operation in item.items()]
+    operations = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    ]
     assert len(operations) >= 36
     for path, method, operation in operations:
-        answers = {code: r for code, r in operation["responses"].items()
-                   if code.startswith("2")}
-        schemas = [media.get("schema", {}) for r in answers.values()
-                   for media in r.get("content", {}).values()]
+        answers = {code: r for code, r in operation["responses"].items() if code.startswith("2")}
+        schemas = [
+            media.get("schema", {})
+            for r in answers.values()
+            for media in r.get("content", {}).values()
+        ]
         if not schemas or not all(_typed(s, spec) for s in schemas):
             untyped.append(f"{method.upper()} {path}")
     assert untyped == [], f"answers without a typed 2xx schema: {untyped}"

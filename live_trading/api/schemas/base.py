@@ -22,5 +22,6 @@ sent exactly as the source wrote it."""
 class OutModel(BaseModel):
     """The base of every ``*Out`` model (answers, never requests)."""
 
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True,
-                              from_attributes=True)
+    model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True, from_attributes=True
+    )
