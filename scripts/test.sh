@@ -12,6 +12,7 @@ if frontend_present; then
   ensure_chromium
   echo "running the dashboard's unit tests (npm test)"
   (cd frontend && npm test --silent)
+  (cd frontend && npm run lint --silent)  # ESLint: types, hooks, import boundaries
   frontend_build
 fi
 exec python -m pytest "$@"

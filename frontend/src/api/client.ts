@@ -34,15 +34,16 @@ export const api = createClient<paths>({
 });
 api.use(authMiddleware);
 
-type FetchResult = { data?: unknown; error?: unknown; response: Response };
+type FetchResult<T> = { data?: T; error?: unknown; response: Response };
 
 /**
- * Await an openapi-fetch call and return its body as `T`, or throw an
- * ApiError (status 0 when the server could not be reached). The backend
- * answers with free-form objects, so `T` comes from `models.ts`.
+ * Await an openapi-fetch call and return its body, typed by the OpenAPI
+ * schema (`T` is inferred from the route; naming it, e.g. `call<Operation>`,
+ * only checks that it is what the route answers), or throw an ApiError
+ * (status 0 when the server could not be reached).
  */
-export async function call<T>(request: Promise<FetchResult>): Promise<T> {
-  let result: FetchResult;
+export async function call<T>(request: Promise<FetchResult<T>>): Promise<T> {
+  let result: FetchResult<T>;
   try {
     result = await request;
   } catch (error) {

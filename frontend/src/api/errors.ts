@@ -1,6 +1,8 @@
 /** Errors of the API, with FastAPI's 422 details mapped onto form fields. */
+import type { components } from './schema';
 
-export type ValidationIssue = { loc: (string | number)[]; msg: string; type?: string };
+/** One item of a 422's `detail` (FastAPI's, as the OpenAPI schema gives it). */
+export type ValidationIssue = components['schemas']['ValidationError'];
 
 function isIssueList(detail: unknown): detail is ValidationIssue[] {
   return Array.isArray(detail) && detail.every(

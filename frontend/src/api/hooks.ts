@@ -7,8 +7,8 @@ import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/rea
 import { api, call } from './client';
 import { ApiError } from './errors';
 import type {
-  BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate, Health, JournalEntry, KillSwitchResult, Mode, Operation,
-  OperationStats, Order, OverallStats, Position, RecoveryReport, StrategyInfo, Trade, TradeLog, Transaction,
+  BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate, CycleResult, Health, JournalEntry, KillSwitchResult, Mode, Operation,
+  OperationStats, Order, OverallStats, Position, PositionClosing, RecoveryReport, StrategyInfo, Trade, TradeLog, Transaction,
   WorkerStatus,
 } from './models';
 import {
@@ -202,7 +202,7 @@ export function useOperationAction() {
 export function useClosePosition() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (positionId: string) => call<Record<string, unknown>>(
+    mutationFn: (positionId: string) => call<PositionClosing>(
       api.POST('/api/positions/{position_id}/close', { params: { path: { position_id: positionId } } })),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: ['operation'] });
@@ -236,7 +236,7 @@ export function useSaveBroker() {
 export function useRunCycle() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (positionId?: string) => call<Record<string, unknown>>(api.POST('/v1/trading/cycle',
+    mutationFn: (positionId?: string) => call<CycleResult>(api.POST('/v1/trading/cycle',
       { params: { query: positionId ? { position_id: positionId } : {} } })),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: queryKeys.health });

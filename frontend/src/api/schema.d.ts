@@ -656,6 +656,28 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * BarOut
+         * @description One OHLCV bar: ``time`` its open (UTC), prices in the quote currency,
+         *     ``volume`` in base-asset units (0 where the source has none).
+         */
+        BarOut: {
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Open */
+            open: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Close */
+            close: number;
+            /** Volume */
+            volume: number;
+        };
         /** Body_login_api_auth_token_post */
         Body_login_api_auth_token_post: {
             /** Grant Type */
@@ -715,6 +737,54 @@ export interface components {
              */
             broker_name: "PAPER" | "IBKR" | "OANDA";
         };
+        /**
+         * BrokerConfigOut
+         * @description :class:`~live_trading.brokers.configs.BrokerConfig` without
+         *     ``api_key``; ``api_key_set`` tells whether one is stored.
+         */
+        BrokerConfigOut: {
+            id: components["schemas"]["PydanticObjectId"];
+            /**
+             * Broker Name
+             * @enum {string}
+             */
+            broker_name: "PAPER" | "IBKR" | "OANDA";
+            /**
+             * Account Type
+             * @default PAPER
+             * @enum {string}
+             */
+            account_type: "PAPER" | "LIVE";
+            /** Host */
+            host: string | null;
+            /** Port */
+            port: number | null;
+            /** Client Id */
+            client_id: number | null;
+            /** Account Id */
+            account_id: string | null;
+            /**
+             * Is Active
+             * @default true
+             */
+            is_active: boolean;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Api Key Set */
+            api_key_set: boolean;
+        };
         /** BrokerConfigUpdate */
         BrokerConfigUpdate: {
             /** Account Type */
@@ -746,15 +816,133 @@ export interface components {
             confirm_live: boolean;
         };
         /**
+         * BrokerHealthOut
+         * @description A broker adapter: ``state`` a connection state (``CONNECTED``, ...).
+         */
+        BrokerHealthOut: {
+            /** Name */
+            name: string;
+            /** State */
+            state: string;
+            /** Ok */
+            ok: boolean;
+        };
+        /**
          * BrokerType
          * @enum {string}
          */
         BrokerType: "PAPER" | "IBKR" | "OANDA";
         /**
+         * CallStatsOut
+         * @description Timings of one broker method, in milliseconds (percentiles over the
+         *     recent calls); ``slow`` counts calls over the slow-call threshold.
+         */
+        CallStatsOut: {
+            /** Count */
+            count: number;
+            /** Errors */
+            errors: number;
+            /** Slow */
+            slow: number;
+            /** Mean Ms */
+            mean_ms: number;
+            /** P50 Ms */
+            p50_ms: number;
+            /** P99 Ms */
+            p99_ms: number;
+            /** Max Ms */
+            max_ms: number;
+        };
+        /**
+         * ChartMarkerOut
+         * @description A marker for the chart (lightweight-charts' series marker).
+         */
+        ChartMarkerOut: {
+            /** Time */
+            time: number;
+            /**
+             * Position
+             * @enum {string}
+             */
+            position: "aboveBar" | "belowBar" | "inBar";
+            /**
+             * Shape
+             * @enum {string}
+             */
+            shape: "arrowUp" | "arrowDown" | "circle" | "square";
+            /** Color */
+            color: string;
+            /** Text */
+            text: string;
+        };
+        /**
          * CrashRecoveryMode
          * @enum {string}
          */
         CrashRecoveryMode: "CLOSE_ALL" | "RESUME" | "EMERGENCY_EXIT";
+        /**
+         * CycleOperationOut
+         * @description What one trading cycle did for one operation. ``status`` ``done``,
+         *     ``skipped`` (``detail`` says why) or ``error`` (``detail`` holds it); the
+         *     price and trigger fields are present only when it is ``done``.
+         */
+        CycleOperationOut: {
+            /** Operation Id */
+            operation_id: string;
+            /** Asset */
+            asset?: string | null;
+            /** Status */
+            status: string;
+            /** Detail */
+            detail?: string | null;
+            /** Price */
+            price?: number | null;
+            /** Price Source */
+            price_source?: string | null;
+            /** Triggered */
+            triggered?: string | null;
+            /** Trigger Action */
+            trigger_action?: string | null;
+            /** Guardrails Passed */
+            guardrails_passed?: boolean | null;
+            /** Actions */
+            actions?: string[] | null;
+            /** Sequence Numbers */
+            sequence_numbers?: number[] | null;
+        };
+        /**
+         * CycleOut
+         * @description One trading cycle; ``errors`` counts operations whose status is error.
+         */
+        CycleOut: {
+            /** Cycle Id */
+            cycle_id: string;
+            /** Source */
+            source: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Finished At
+             * Format: date-time
+             */
+            finished_at: string;
+            /** Operations */
+            operations: components["schemas"]["CycleOperationOut"][];
+            /** Errors */
+            errors: number;
+        };
+        /** EngineHealthOut */
+        EngineHealthOut: {
+            /** Runners */
+            runners: number;
+            /** Running */
+            running: number;
+            /** Bars Processed */
+            bars_processed: number;
+        };
         /**
          * ErrorMessage
          * @description An error answer: what went wrong, in words.
@@ -767,6 +955,123 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * HealthOut
+         * @description ``GET /health`` (200 healthy, 503 degraded, the same body).
+         *     ``data_broker`` is present only when bars come from a broker other than
+         *     the engine's; ``worker`` is null without a worker.
+         */
+        HealthOut: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            /** Problems */
+            problems: string[];
+            /** Mode */
+            mode: string;
+            store: components["schemas"]["StoreHealthOut"];
+            broker: components["schemas"]["BrokerHealthOut"];
+            data_broker?: components["schemas"]["BrokerHealthOut"] | null;
+            /** Worker */
+            worker: components["schemas"]["WorkerStatusOut"] | components["schemas"]["WorkerFailureOut"] | null;
+            engine: components["schemas"]["EngineHealthOut"];
+        };
+        /**
+         * HistoryCacheOut
+         * @description The market-history cache; ``hit_rate`` None before the first request.
+         */
+        HistoryCacheOut: {
+            /** Source */
+            source: string;
+            /** Hits */
+            hits: number;
+            /** Misses */
+            misses: number;
+            /** Hit Rate */
+            hit_rate: number | null;
+        };
+        /**
+         * JournalEntryOut
+         * @description A journal entry (:class:`~live_trading.journal.documents.JournalEntry`):
+         *     ``timestamp`` with its offset (``+00:00``); ``source`` is ``engine``,
+         *     ``worker``, ``api/manual``, ``recovery`` or ``cli/...``; ``user`` who
+         *     asked for it, if anyone.
+         */
+        JournalEntryOut: {
+            /** Id */
+            id: string;
+            /** Operation Id */
+            operation_id: string;
+            /** Sequence Number */
+            sequence_number: number;
+            /** Action Type */
+            action_type: string;
+            /** Action Data */
+            action_data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            /** Source */
+            source: string;
+            /** Event Id */
+            event_id: string;
+            /** User */
+            user: string | null;
+        };
+        /**
+         * KillSwitchOut
+         * @description The operations the kill switch flattened and paused.
+         */
+        KillSwitchOut: {
+            /** Operations */
+            operations: string[];
+            /** Count */
+            count: number;
+        };
+        /**
+         * MeOut
+         * @description The user a token stands for.
+         */
+        MeOut: {
+            /** Username */
+            username: string;
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * MetricsOut
+         * @description Broker call timings per method and the history cache.
+         */
+        MetricsOut: {
+            /** Broker */
+            broker: string;
+            /** Broker Calls */
+            broker_calls: {
+                [key: string]: components["schemas"]["CallStatsOut"];
+            };
+            history_cache: components["schemas"]["HistoryCacheOut"];
+        };
+        /**
+         * ModeOut
+         * @description The gateway's mode: ``trading`` (orders reach the broker) or
+         *     ``simulation`` (nothing reaches a broker).
+         */
+        ModeOut: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "trading" | "simulation";
+            /** Broker */
+            broker: string;
+            /** Caption */
+            caption: string;
         };
         /**
          * OperationCreate
@@ -827,6 +1132,57 @@ export interface components {
             confirm_live: boolean;
         };
         /**
+         * OperationStatsOut
+         * @description One operation's trade statistics, its open positions' unrealized P/L
+         *     (marked to the last price) and its capital.
+         */
+        OperationStatsOut: {
+            /** Trade Count */
+            trade_count: number;
+            /** Winning Trades */
+            winning_trades: number;
+            /** Losing Trades */
+            losing_trades: number;
+            /** Win Rate */
+            win_rate: number;
+            /** Total Pnl */
+            total_pnl: number;
+            /** Gross Profit */
+            gross_profit: number;
+            /** Gross Loss */
+            gross_loss: number;
+            /** Profit Factor */
+            profit_factor: number | null;
+            /** Average Win */
+            average_win: number;
+            /** Average Loss */
+            average_loss: number;
+            /** Largest Win */
+            largest_win: number;
+            /** Largest Loss */
+            largest_loss: number;
+            /** Max Drawdown */
+            max_drawdown: number;
+            /** Total Commission */
+            total_commission: number;
+            /** Operation Id */
+            operation_id: string;
+            /** Status */
+            status: string;
+            /** Asset */
+            asset: string;
+            /** Unrealized Pnl */
+            unrealized_pnl: number;
+            /** Open Positions */
+            open_positions: number;
+            /** Initial Capital */
+            initial_capital: number;
+            /** Current Capital */
+            current_capital: number;
+            /** Total Pnl Pct */
+            total_pnl_pct: number;
+        };
+        /**
          * OperationUpdate
          * @description Body of ``PUT /api/operations/{id}``: only these settings can change.
          */
@@ -855,6 +1211,240 @@ export interface components {
             max_daily_loss?: number | null;
         };
         /**
+         * OrderOut
+         * @description An order the engine placed, with its status and fills.
+         */
+        OrderOut: {
+            id: components["schemas"]["PydanticObjectId"];
+            operation_id: components["schemas"]["PydanticObjectId"];
+            /** Client Order Id */
+            client_order_id: string;
+            /** Broker Order Id */
+            broker_order_id: string | null;
+            /** Order Role */
+            order_role: string;
+            /** Order Type */
+            order_type: string;
+            /** Action */
+            action: string;
+            /** Quantity */
+            quantity: number;
+            /** Price */
+            price: number | null;
+            /** Stop Loss */
+            stop_loss: number | null;
+            /** Take Profit */
+            take_profit: number | null;
+            parent_order_id: components["schemas"]["PydanticObjectId"] | null;
+            /** Status */
+            status: string;
+            /**
+             * Filled Quantity
+             * @default 0
+             */
+            filled_quantity: number;
+            /** Avg Fill Price */
+            avg_fill_price: number | null;
+            /**
+             * Commission
+             * @default 0
+             */
+            commission: number;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Placed At
+             * Format: date-time
+             */
+            placed_at: string;
+            /** Filled At */
+            filled_at: string | null;
+            /** Cancelled At */
+            cancelled_at: string | null;
+        };
+        /**
+         * OverallStatsOut
+         * @description Statistics across every operation; ``operations_by_status`` counts
+         *     operations per status (statuses with none are left out).
+         */
+        OverallStatsOut: {
+            /** Trade Count */
+            trade_count: number;
+            /** Winning Trades */
+            winning_trades: number;
+            /** Losing Trades */
+            losing_trades: number;
+            /** Win Rate */
+            win_rate: number;
+            /** Total Pnl */
+            total_pnl: number;
+            /** Gross Profit */
+            gross_profit: number;
+            /** Gross Loss */
+            gross_loss: number;
+            /** Profit Factor */
+            profit_factor: number | null;
+            /** Average Win */
+            average_win: number;
+            /** Average Loss */
+            average_loss: number;
+            /** Largest Win */
+            largest_win: number;
+            /** Largest Loss */
+            largest_loss: number;
+            /** Max Drawdown */
+            max_drawdown: number;
+            /** Total Commission */
+            total_commission: number;
+            /** Realized Pnl */
+            realized_pnl: number;
+            /** Unrealized Pnl */
+            unrealized_pnl: number;
+            /** Operations */
+            operations: number;
+            /** Operations By Status */
+            operations_by_status: {
+                [key: string]: number;
+            };
+        };
+        /**
+         * ParamSchemaOut
+         * @description The JSON schema of one parameter.
+         */
+        ParamSchemaOut: {
+            /** Type */
+            type?: string | null;
+            /** Title */
+            title?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Default */
+            default?: unknown;
+            /** Minimum */
+            minimum?: number | null;
+            /** Maximum */
+            maximum?: number | null;
+            /** Exclusiveminimum */
+            exclusiveMinimum?: number | null;
+            /** Exclusivemaximum */
+            exclusiveMaximum?: number | null;
+            /** Enum */
+            enum?: unknown[] | null;
+            /** Anyof */
+            anyOf?: components["schemas"]["ParamSchemaOut"][] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ParamsSchemaOut
+         * @description The JSON schema of a strategy's parameters: one entry per parameter.
+         */
+        ParamsSchemaOut: {
+            /** Type */
+            type?: string | null;
+            /** Title */
+            title?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Properties */
+            properties: {
+                [key: string]: components["schemas"]["ParamSchemaOut"];
+            };
+            /** Required */
+            required?: string[] | null;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * PositionClosingOut
+         * @description A close order for the position was sent; its fill follows on the feed.
+         */
+        PositionClosingOut: {
+            /** Position Id */
+            position_id: string;
+            /** Operation Id */
+            operation_id: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "closing";
+        };
+        /**
+         * PositionOut
+         * @description A position; an open one is marked to the last price (``current_price``,
+         *     ``unrealized_pnl`` before commissions). ``quantity`` is positive long,
+         *     negative short, 0 once closed.
+         */
+        PositionOut: {
+            id: components["schemas"]["PydanticObjectId"];
+            operation_id: components["schemas"]["PydanticObjectId"];
+            /** Contract Symbol */
+            contract_symbol: string;
+            /** Position Type */
+            position_type: string;
+            /** Status */
+            status: string;
+            /** Quantity */
+            quantity: number;
+            /** Entry Price */
+            entry_price: number;
+            /** Current Price */
+            current_price: number;
+            /**
+             * Unrealized Pnl
+             * @default 0
+             */
+            unrealized_pnl: number;
+            /**
+             * Unrealized Pnl Pct
+             * @default 0
+             */
+            unrealized_pnl_pct: number;
+            /**
+             * Realized Pnl
+             * @default 0
+             */
+            realized_pnl: number;
+            /** Stop Loss */
+            stop_loss: number | null;
+            /** Take Profit */
+            take_profit: number | null;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /** Closed At */
+            closed_at: string | null;
+        };
+        /** @example 5eb7cf5a86d9755df3a6c593 */
+        PydanticObjectId: string;
+        /**
+         * RecoveryReportOut
+         * @description A start-up recovery: per operation what was found at the broker and
+         *     what was done (free-form, see :mod:`live_trading.engine.recovery`).
+         */
+        RecoveryReportOut: {
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at?: string | null;
+            /** Dry Run */
+            dry_run: boolean;
+            /** Archived Entries */
+            archived_entries?: number | null;
+            /** Operations */
+            operations: {
+                [key: string]: unknown;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * Role
          * @enum {string}
          */
@@ -865,10 +1455,298 @@ export interface components {
          */
         StopLossType: "ATR" | "PERCENTAGE" | "FIXED";
         /**
+         * StopSegmentOut
+         * @description The stop price from ``startTime`` to ``endTime`` (null while the trade
+         *     is open), UNIX seconds.
+         */
+        StopSegmentOut: {
+            /** Starttime */
+            startTime: number;
+            /** Endtime */
+            endTime: number | null;
+            /** Price */
+            price: number;
+        };
+        /** StoreHealthOut */
+        StoreHealthOut: {
+            /** Ok */
+            ok: boolean;
+            /** Embedded */
+            embedded: boolean;
+        };
+        /**
+         * StrategyOut
+         * @description A registered strategy: its first docstring paragraph, parameter
+         *     schema and defaults, and the bar sizes above the primary one it needs.
+         */
+        StrategyOut: {
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            params_schema: components["schemas"]["ParamsSchemaOut"];
+            /** Defaults */
+            defaults: {
+                [key: string]: unknown;
+            };
+            /** Higher Bar Sizes */
+            higher_bar_sizes: string[];
+        };
+        /**
          * TakeProfitType
          * @enum {string}
          */
         TakeProfitType: "ATR" | "PERCENTAGE" | "FIXED" | "RISK_REWARD";
+        /**
+         * TokenOut
+         * @description A bearer token: send ``Authorization: Bearer <access_token>``; it
+         *     expires after ``expires_in`` seconds.
+         */
+        TokenOut: {
+            /** Access Token */
+            access_token: string;
+            /** Token Type */
+            token_type: string;
+            role: components["schemas"]["Role"];
+            /** Expires In */
+            expires_in: number;
+        };
+        /**
+         * TradeLogOut
+         * @description The trades of the operations trading ``symbol`` on bar size ``interval``.
+         */
+        TradeLogOut: {
+            /** Mode */
+            mode: string;
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
+            /** Trades */
+            trades: components["schemas"]["TradeLogTradeOut"][];
+        };
+        /**
+         * TradeLogTradeOut
+         * @description One trade; the close fields are null while it is open.
+         */
+        TradeLogTradeOut: {
+            /** Tradeid */
+            tradeId: string;
+            /** Operationid */
+            operationId: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "LONG" | "SHORT";
+            /** Quantity */
+            quantity: number;
+            /**
+             * Entrydatetime
+             * Format: date-time
+             */
+            entryDateTime: string;
+            /** Entryprice */
+            entryPrice: number;
+            /** Initialstopprice */
+            initialStopPrice: number | null;
+            /** Targetprice */
+            targetPrice: number | null;
+            /** Closedatetime */
+            closeDateTime: string | null;
+            /** Closeprice */
+            closePrice: number | null;
+            /** Closereason */
+            closeReason: string | null;
+            /** Points */
+            points: number | null;
+            /** Pnl */
+            pnl: number | null;
+            /** Snapshotfile */
+            snapshotFile: string | null;
+            /** Context */
+            context: string;
+            /** Markers */
+            markers: components["schemas"]["ChartMarkerOut"][];
+            /** Stopsegments */
+            stopSegments: components["schemas"]["StopSegmentOut"][];
+        };
+        /**
+         * TradeOut
+         * @description A completed round trip; ``pnl`` net of ``total_commission``.
+         */
+        TradeOut: {
+            id: components["schemas"]["PydanticObjectId"];
+            operation_id: components["schemas"]["PydanticObjectId"];
+            position_id: components["schemas"]["PydanticObjectId"];
+            /** Position Type */
+            position_type: string;
+            entry_transaction_id: components["schemas"]["PydanticObjectId"];
+            exit_transaction_id: components["schemas"]["PydanticObjectId"];
+            /** Entry Price */
+            entry_price: number;
+            /** Exit Price */
+            exit_price: number;
+            /** Quantity */
+            quantity: number;
+            /** Gross Pnl */
+            gross_pnl: number;
+            /** Pnl */
+            pnl: number;
+            /** Pnl Pct */
+            pnl_pct: number;
+            /** Total Commission */
+            total_commission: number;
+            /**
+             * Entry Time
+             * Format: date-time
+             */
+            entry_time: string;
+            /**
+             * Exit Time
+             * Format: date-time
+             */
+            exit_time: string;
+            /** Duration Seconds */
+            duration_seconds: number;
+            /** Exit Reason */
+            exit_reason: string | null;
+        };
+        /**
+         * TradingOperationOut
+         * @description A trading operation: its spec, status and running P/L.
+         */
+        TradingOperationOut: {
+            id: components["schemas"]["PydanticObjectId"];
+            /** Asset */
+            asset: string;
+            /** Bar Sizes */
+            bar_sizes: string[];
+            /** Primary Bar Size */
+            primary_bar_size: string;
+            /** Strategy Name */
+            strategy_name: string;
+            /** Strategy Config */
+            strategy_config: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /** Stop Loss Type */
+            stop_loss_type: string;
+            /** Stop Loss Value */
+            stop_loss_value: number;
+            /** Take Profit Type */
+            take_profit_type: string;
+            /** Take Profit Value */
+            take_profit_value: number;
+            /** Crash Recovery Mode */
+            crash_recovery_mode: string;
+            /** Emergency Stop Loss Pct */
+            emergency_stop_loss_pct: number;
+            /** Data Retention Bars */
+            data_retention_bars: number;
+            /** Quantity */
+            quantity: number;
+            /** Max Daily Loss */
+            max_daily_loss: number | null;
+            /**
+             * Broker
+             * @default PAPER
+             */
+            broker: string;
+            /**
+             * Live Account
+             * @default false
+             */
+            live_account: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Closed At */
+            closed_at: string | null;
+            /** Initial Capital */
+            initial_capital: number;
+            /** Current Capital */
+            current_capital: number;
+            /**
+             * Total Pnl
+             * @default 0
+             */
+            total_pnl: number;
+            /**
+             * Total Pnl Pct
+             * @default 0
+             */
+            total_pnl_pct: number;
+            /**
+             * Total Commission
+             * @default 0
+             */
+            total_commission: number;
+            /**
+             * Trade Count
+             * @default 0
+             */
+            trade_count: number;
+            /**
+             * Last Sequence Number
+             * @default 0
+             */
+            last_sequence_number: number;
+            /** Status Reason */
+            status_reason: string | null;
+        };
+        /**
+         * TransactionOut
+         * @description One fill: BUY or SELL, ENTRY or EXIT; ``profit`` net (quote currency)
+         *     on exits.
+         */
+        TransactionOut: {
+            id: components["schemas"]["PydanticObjectId"];
+            operation_id: components["schemas"]["PydanticObjectId"];
+            /** Transaction Type */
+            transaction_type: string;
+            /** Transaction Role */
+            transaction_role: string;
+            /** Position Type */
+            position_type: string;
+            order_id: components["schemas"]["PydanticObjectId"];
+            /** Execution Id */
+            execution_id: string;
+            /** Price */
+            price: number;
+            /** Quantity */
+            quantity: number;
+            /** Commission */
+            commission: number;
+            /**
+             * Executed At
+             * Format: date-time
+             */
+            executed_at: string;
+            /**
+             * Profit
+             * @default 0
+             */
+            profit: number;
+            /**
+             * Profit Pct
+             * @default 0
+             */
+            profit_pct: number;
+            related_entry_transaction_id: components["schemas"]["PydanticObjectId"] | null;
+            position_id: components["schemas"]["PydanticObjectId"];
+            /** Notes */
+            notes: string | null;
+        };
         /**
          * UserCreate
          * @description A new user: a login name, a password of 8 to 1024 characters, a role.
@@ -883,6 +1761,22 @@ export interface components {
             password: string;
             /** @default viewer */
             role: components["schemas"]["Role"];
+        };
+        /**
+         * UserOut
+         * @description A user of the API; a disabled one can neither log in nor use a token.
+         */
+        UserOut: {
+            /** Username */
+            username: string;
+            role: components["schemas"]["Role"];
+            /** Disabled */
+            disabled: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /**
          * UserUpdate
@@ -908,6 +1802,41 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /**
+         * WorkerFailureOut
+         * @description The worker's status could not be read.
+         */
+        WorkerFailureOut: {
+            /** Running */
+            running: boolean;
+            /** Enabled */
+            enabled: boolean;
+            /** Error */
+            error: string;
+        };
+        /**
+         * WorkerStatusOut
+         * @description The scheduled trading worker; ``last_result`` is the last cycle's
+         *     result (a :class:`CycleOut`, or ``{source, error}`` when it failed).
+         */
+        WorkerStatusOut: {
+            /** Running */
+            running: boolean;
+            /** Enabled */
+            enabled: boolean;
+            /** Interval Seconds */
+            interval_seconds: number;
+            /** Cycles */
+            cycles: number;
+            /** Last Cycle At */
+            last_cycle_at: string | null;
+            /** Next Run At */
+            next_run_at: string | null;
+            /** Last Result */
+            last_result: {
+                [key: string]: unknown;
+            } | null;
         };
     };
     responses: never;
@@ -941,9 +1870,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TradingOperationOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -987,9 +1914,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TradingOperationOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1060,9 +1985,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TradingOperationOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1117,9 +2040,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TradingOperationOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1208,9 +2129,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TradingOperationOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1299,9 +2218,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TradingOperationOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1390,9 +2307,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TradingOperationOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1487,9 +2402,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["PositionOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1546,9 +2459,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TransactionOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1605,9 +2516,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["TradeOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1664,9 +2573,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["OrderOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1717,9 +2624,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OperationStatsOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1775,9 +2680,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["BarOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1832,9 +2735,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["JournalEntryOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1885,9 +2786,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PositionClosingOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -1974,9 +2873,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RecoveryReportOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2016,9 +2913,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["KillSwitchOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2087,9 +2982,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["StrategyOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2120,9 +3013,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["MetricsOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2160,9 +3051,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["BarOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2202,9 +3091,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["BrokerConfigOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2239,9 +3126,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BrokerConfigOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2312,9 +3197,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BrokerConfigOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2369,9 +3252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BrokerConfigOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2449,9 +3330,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["OverallStatsOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2482,7 +3361,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HealthOut"];
                 };
             };
             /** @description the store, the broker or the worker is down (see `problems`) */
@@ -2490,7 +3369,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["HealthOut"];
+                };
             };
         };
     };
@@ -2513,9 +3394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TokenOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2575,9 +3454,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["MeOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2608,9 +3485,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["UserOut"][];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2654,9 +3529,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UserOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2740,9 +3613,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["UserOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2832,9 +3703,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["CycleOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2921,9 +3790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["WorkerStatusOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */
@@ -2954,9 +3821,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModeOut"];
                 };
             };
         };
@@ -2983,9 +3848,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TradeLogOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */

@@ -52,19 +52,20 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     queryClient.clear();
   }, [queryClient]);
 
+  const { data: meData, isPending: mePending, error: meError, refetch: refetchMe } = me;
   const value = useMemo<AuthContextValue>(() => {
-    const user = token !== null ? me.data ?? null : null;
+    const user = token !== null ? meData ?? null : null;
     return {
       token,
       user,
-      loading: token !== null && me.isPending,
-      error: token !== null ? me.error : null,
-      retry: () => void me.refetch(),
+      loading: token !== null && mePending,
+      error: token !== null ? meError : null,
+      retry: () => void refetchMe(),
       login,
       logout,
       can: (role) => hasRole(user?.role, role),
     };
-  }, [token, me.data, me.isPending, me.error, me.refetch, login, logout]);
+  }, [token, meData, mePending, meError, refetchMe, login, logout]);
 
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -86,7 +86,7 @@ export function mockApi(routes: Record<string, Handler>): MockApi {
     const url = new URL(request.url);
     const key = `${request.method} ${url.pathname}`;
     const text = await request.clone().text();
-    let body: unknown = text;
+    let body: unknown;
     try {
       body = text ? JSON.parse(text) : undefined;
     } catch {

@@ -10,6 +10,7 @@ from bson.errors import InvalidDocument, InvalidId
 from fastapi import APIRouter, status
 
 from live_trading.api.auth import Admin, CurrentUser, Viewer
+from live_trading.api.schemas import BrokerConfigOut
 from live_trading.brokers.configs import BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate
 from live_trading.domain.values import utc_now
 from live_trading.engine.bounds import free_form_problem
@@ -67,33 +68,33 @@ def _masked(value: str | None, keep: int) -> str | None:
 
 
 @router.get("")
-async def list_brokers(user: Viewer) -> list[dict[str, Any]]:
+async def list_brokers(user: Viewer) -> list[BrokerConfigOut]:
     """Broker configurations (secrets never included; host, account id and
     ``config`` masked for non-admins)."""
-    return [_shown(c, user)
+    return [BrokerConfigOut.model_validate(_shown(c, user))
             for c in await BrokerConfig.find({}).sort("+created_at").to_list()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_broker(body: BrokerConfigCreate, user: Admin) -> dict[str, Any]:
+async def create_broker(body: BrokerConfigCreate, user: Admin) -> BrokerConfigOut:
     """Add a broker configuration (admin)."""
     now = utc_now()
     fields = _storable(body.model_dump(exclude={"confirm_live"}, exclude_none=True))
     config = BrokerConfig(**fields, created_at=now, updated_at=now)
     await config.insert()
-    return config.public()
+    return BrokerConfigOut.model_validate(config.public())
 
 
 @router.get("/{config_id}")
-async def get_broker(config_id: str, user: Viewer) -> dict[str, Any]:
+async def get_broker(config_id: str, user: Viewer) -> BrokerConfigOut:
     """One broker configuration (secrets never included; host, account id
     and ``config`` masked for non-admins)."""
-    return _shown(await _load(config_id), user)
+    return BrokerConfigOut.model_validate(_shown(await _load(config_id), user))
 
 
 @router.put("/{config_id}")
 async def update_broker(config_id: str, body: BrokerConfigUpdate,
-                        user: Admin) -> dict[str, Any]:
+                        user: Admin) -> BrokerConfigOut:
     """Change a broker configuration; switching to LIVE needs confirm_live (admin)."""
     config = await _load(config_id)
     changes = _storable(body.model_dump(exclude={"confirm_live"}, exclude_none=True))
@@ -105,4 +106,4 @@ async def update_broker(config_id: str, body: BrokerConfigUpdate,
         setattr(config, key, value)
     config.updated_at = utc_now()
     await config.save()
-    return config.public()
+    return BrokerConfigOut.model_validate(config.public())

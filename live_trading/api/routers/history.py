@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from beanie import Document
 from fastapi import APIRouter, Query
@@ -10,6 +10,15 @@ from fastapi import APIRouter, Query
 from live_trading.api.auth import Viewer
 from live_trading.api.deps import MAX_INT64, EngineDep, Limit, Offset, ServicesDep
 from live_trading.api.routers.operations import load_operation
+from live_trading.api.schemas import (
+    BarOut,
+    JournalEntryOut,
+    OperationStatsOut,
+    OrderOut,
+    PositionOut,
+    TradeOut,
+    TransactionOut,
+)
 from live_trading.api.serialize import document_json, journal_json
 from live_trading.domain.pnl import pnl_pct, unrealized_pnl
 from live_trading.domain.stats import trade_stats
@@ -19,15 +28,16 @@ from live_trading.journal.documents import Order, Position, Trade, Transaction
 
 router = APIRouter(prefix="/api/operations/{operation_id}", tags=["history"])
 SortOrder = Literal["asc", "desc"]
+D = TypeVar("D", bound=Document)
 
 
-async def _page(model: type[Document], operation_id: str, time_field: str, limit: int,
-                offset: int, sort: SortOrder) -> list[dict[str, Any]]:
+async def _page(model: type[D], operation_id: str, time_field: str, limit: int,
+                offset: int, sort: SortOrder) -> list[D]:
     operation = await load_operation(operation_id)
     key = ("+" if sort == "asc" else "-") + time_field
     found = model.find({"operation_id": operation.id}).sort(key, "+_id" if sort == "asc"
                                                              else "-_id")
-    return [document_json(d) for d in await found.skip(offset).limit(limit).to_list()]
+    return await found.skip(offset).limit(limit).to_list()
 
 
 def mark_position(doc: dict[str, Any], mark: float | None) -> dict[str, Any]:
@@ -43,36 +53,39 @@ def mark_position(doc: dict[str, Any], mark: float | None) -> dict[str, Any]:
 
 @router.get("/positions")
 async def positions(operation_id: str, engine: EngineDep, user: Viewer, limit: Limit = 100,
-                    offset: Offset = 0, sort: SortOrder = "desc") -> list[dict[str, Any]]:
+                    offset: Offset = 0, sort: SortOrder = "desc") -> list[PositionOut]:
     """Positions, open ones marked to the last price."""
     docs = await _page(Position, operation_id, "opened_at", limit, offset, sort)
     mark = engine.last_price(operation_id)
-    return [mark_position(d, mark) for d in docs]
+    return [PositionOut.model_validate(mark_position(document_json(d), mark)) for d in docs]
 
 
 @router.get("/transactions")
 async def transactions(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
-                       sort: SortOrder = "asc") -> list[dict[str, Any]]:
+                       sort: SortOrder = "asc") -> list[TransactionOut]:
     """Every BUY/SELL fill, ENTRY or EXIT."""
-    return await _page(Transaction, operation_id, "executed_at", limit, offset, sort)
+    found = await _page(Transaction, operation_id, "executed_at", limit, offset, sort)
+    return [TransactionOut.model_validate(d) for d in found]
 
 
 @router.get("/trades")
 async def trades(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
-                 sort: SortOrder = "asc") -> list[dict[str, Any]]:
+                 sort: SortOrder = "asc") -> list[TradeOut]:
     """Completed round trips with net P/L."""
-    return await _page(Trade, operation_id, "exit_time", limit, offset, sort)
+    found = await _page(Trade, operation_id, "exit_time", limit, offset, sort)
+    return [TradeOut.model_validate(d) for d in found]
 
 
 @router.get("/orders")
 async def orders(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
-                 sort: SortOrder = "asc") -> list[dict[str, Any]]:
+                 sort: SortOrder = "asc") -> list[OrderOut]:
     """Every order placed, with its status and fills."""
-    return await _page(Order, operation_id, "placed_at", limit, offset, sort)
+    found = await _page(Order, operation_id, "placed_at", limit, offset, sort)
+    return [OrderOut.model_validate(d) for d in found]
 
 
 @router.get("/stats")
-async def stats(operation_id: str, engine: EngineDep, user: Viewer) -> dict[str, Any]:
+async def stats(operation_id: str, engine: EngineDep, user: Viewer) -> OperationStatsOut:
     """Trade statistics and the open position's unrealized P/L."""
     operation = await load_operation(operation_id)
     closed = await Trade.find({"operation_id": operation.id}).sort("+exit_time").to_list()
@@ -82,18 +95,17 @@ async def stats(operation_id: str, engine: EngineDep, user: Viewer) -> dict[str,
     mark = engine.last_price(operation_id)
     unrealized = sum(mark_position(document_json(p), mark)["unrealized_pnl"]
                      for p in open_positions)
-    return {"operation_id": operation_id, "status": operation.status,
-            "asset": operation.asset, **result.as_dict(), "unrealized_pnl": unrealized,
-            "open_positions": len(open_positions),
-            "initial_capital": operation.initial_capital,
-            "current_capital": operation.current_capital,
-            "total_pnl_pct": operation.total_pnl_pct}
+    return OperationStatsOut(
+        operation_id=operation_id, status=operation.status, asset=operation.asset,
+        **result.as_dict(), unrealized_pnl=unrealized, open_positions=len(open_positions),
+        initial_capital=operation.initial_capital, current_capital=operation.current_capital,
+        total_pnl_pct=operation.total_pnl_pct)
 
 
 @router.get("/bars")
 async def bars(operation_id: str, services: ServicesDep, engine: EngineDep, user: Viewer,
                bar_size: str | None = Query(None, description="default: the primary bar size"),
-               limit: Limit = 500) -> list[dict[str, Any]]:
+               limit: Limit = 500) -> list[BarOut]:
     """The operation's latest ``limit`` bars (OHLCV, prices in quote currency,
     ``time`` the bar's open, UTC), oldest first: the bars it stored (up to its
     ``data_retention_bars``) and those its runner processed since. 422 when
@@ -110,8 +122,8 @@ async def bars(operation_id: str, services: ServicesDep, engine: EngineDep, user
     if runner is not None and size.value == operation.primary_bar_size:
         by_time = {b.time: b for b in (*found, *runner.unstored_bars())}
         found = [by_time[t] for t in sorted(by_time)][-limit:]
-    return [{"time": b.time.isoformat().replace("+00:00", "Z"), "open": b.open, "high": b.high,
-             "low": b.low, "close": b.close, "volume": b.volume} for b in found]
+    return [BarOut(time=b.time.isoformat().replace("+00:00", "Z"), open=b.open, high=b.high,
+                   low=b.low, close=b.close, volume=b.volume) for b in found]
 
 
 def _parse_bar_size(value: str) -> BarSize:
@@ -124,8 +136,8 @@ def _parse_bar_size(value: str) -> BarSize:
 @router.get("/journal")
 async def journal(operation_id: str, services: ServicesDep, user: Viewer,
                   after_sequence: int = Query(0, ge=0, le=MAX_INT64), limit: Limit = 1000
-                  ) -> list[dict[str, Any]]:
+                  ) -> list[JournalEntryOut]:
     """Journal entries with sequence number > after_sequence, in order."""
     operation = await load_operation(operation_id)
     records = await services.journal_store.read(str(operation.id), after_sequence, limit)
-    return [journal_json(r) for r in records]
+    return [JournalEntryOut.model_validate(journal_json(r)) for r in records]

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from live_trading.api.auth import Trader
 from live_trading.api.deps import MANUAL_SOURCE, EngineDep
+from live_trading.api.schemas import PositionClosingOut
 
 router = APIRouter(prefix="/api/positions", tags=["positions"])
 
 
 @router.post("/{position_id}/close")
 async def close_position(position_id: str, engine: EngineDep,
-                         user: Trader) -> dict[str, Any]:
+                         user: Trader) -> PositionClosingOut:
     """Close an open position at market (trader)."""
     operation_id = await engine.close_position(position_id, source=MANUAL_SOURCE,
                                                user=user.username)
-    return {"position_id": position_id, "operation_id": operation_id, "status": "closing"}
+    return PositionClosingOut(position_id=position_id, operation_id=operation_id,
+                              status="closing")

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from live_trading.api.auth import Viewer
+from live_trading.api.schemas import StrategyOut
 from live_trading.strategies import STRATEGIES
 
 router = APIRouter(prefix="/api/strategies", tags=["strategies"])
 
 
-@router.get("")
-def list_strategies(user: Viewer) -> list[dict[str, Any]]:
+@router.get("", response_model_exclude_unset=True)
+def list_strategies(user: Viewer) -> list[StrategyOut]:
     """Registered strategies with the JSON schema of their parameters."""
     result = []
     for name in sorted(STRATEGIES):
         cls = STRATEGIES[name]
         defaults = cls.params_model()
-        result.append({
+        result.append(StrategyOut.model_validate({
             "name": name,
             "description": (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
             "params_schema": cls.params_schema(),
             "defaults": defaults.model_dump(mode="json"),
             "higher_bar_sizes": list(cls(defaults).higher_bar_sizes()),
-        })
+        }))
     return result

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from live_trading.api.auth import Viewer
 from live_trading.api.deps import EngineDep, ServicesDep
 from live_trading.api.routers.history import mark_position
+from live_trading.api.schemas import HealthOut, OverallStatsOut
 from live_trading.api.serialize import document_json
 from live_trading.domain.stats import trade_stats
 from live_trading.journal.documents import Position, Trade, TradingOperation
@@ -18,7 +17,7 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/api/stats/overall")
-async def overall_stats(engine: EngineDep, user: Viewer) -> dict[str, Any]:
+async def overall_stats(engine: EngineDep, user: Viewer) -> OverallStatsOut:
     """P/L and trade statistics across all operations."""
     operations = await TradingOperation.find({}).to_list()
     # only the three fields the statistics need, without a document model per
@@ -36,13 +35,15 @@ async def overall_stats(engine: EngineDep, user: Viewer) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     for operation in operations:
         by_status[operation.status] = by_status.get(operation.status, 0) + 1
-    return {**result.as_dict(), "realized_pnl": result.total_pnl,
-            "unrealized_pnl": unrealized, "operations": len(operations),
-            "operations_by_status": by_status}
+    return OverallStatsOut(**result.as_dict(), realized_pnl=result.total_pnl,
+                           unrealized_pnl=unrealized, operations=len(operations),
+                           operations_by_status=by_status)
 
 
-@router.get("/health", responses={503: {"description": "the store, the broker or the "
-                                                     "worker is down (see `problems`)"}})
+@router.get("/health", response_model=HealthOut,
+            responses={503: {"model": HealthOut, "description": "the store, the broker or "
+                                                                "the worker is down (see "
+                                                                "`problems`)"}})
 async def health(services: ServicesDep) -> JSONResponse:
     """Store, broker, trading worker and engine status (no authentication);
     503 when the store does not answer, the broker is not connected or the

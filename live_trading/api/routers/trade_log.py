@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from live_trading.api.auth import Viewer
 from live_trading.api.deps import ServicesDep
+from live_trading.api.schemas import TradeLogOut
 from live_trading.engine.specs import InvalidSpecError
 from live_trading.tradelog.naming import parse_interval, parse_symbol
 
@@ -24,7 +25,7 @@ async def trade_log(
                                                    "or minutes (60)", max_length=32)],
         since: Annotated[datetime | None, Query(
             description="ISO-8601 time with a zone: trades entered at or after it")] = None,
-) -> dict[str, Any]:
+) -> TradeLogOut:
     """Trades of the operations trading ``symbol`` on primary bar size
     ``interval``: ``{mode, symbol, interval, trades: [{tradeId, operationId,
     side, quantity, entryDateTime, entryPrice, initialStopPrice, targetPrice,
@@ -44,4 +45,4 @@ async def trade_log(
         raise InvalidSpecError("interval", str(error)) from None
     if since is not None and since.tzinfo is None:
         raise InvalidSpecError("since", "give a time zone, e.g. 2025-01-15T00:00:00Z")
-    return await services.trade_log.trades(asset, bar_size, since)
+    return TradeLogOut.model_validate(await services.trade_log.trades(asset, bar_size, since))

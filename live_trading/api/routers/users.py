@@ -6,12 +6,13 @@ changes, is affected at once: every call re-reads the user behind the token.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from live_trading.api.auth import Admin
+from live_trading.api.schemas import UserOut
 from live_trading.engine.specs import InvalidSpecError
 from live_trading.security import (
     MAX_PASSWORD_LENGTH,
@@ -53,13 +54,13 @@ class UserUpdate(BaseModel):
 
 
 @router.get("")
-async def get_users(user: Admin) -> list[dict[str, Any]]:
+async def get_users(user: Admin) -> list[UserOut]:
     """Every user: username, role, disabled, created_at (no password hashes)."""
-    return [u.public() for u in await list_users()]
+    return [UserOut.model_validate(u.public()) for u in await list_users()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def post_user(body: UserCreate, user: Admin) -> dict[str, Any]:
+async def post_user(body: UserCreate, user: Admin) -> UserOut:
     """Create a user. 422 naming the field on bad input, 409 if the name is taken."""
     try:
         created = await create_user(body.username, body.password, body.role)
@@ -67,11 +68,11 @@ async def post_user(body: UserCreate, user: Admin) -> dict[str, Any]:
         raise InvalidSpecError(error.field, error.message) from None
     except UserExistsError as error:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(error)) from None
-    return created.public()
+    return UserOut.model_validate(created.public())
 
 
 @router.patch("/{username}")
-async def patch_user(username: str, body: UserUpdate, user: Admin) -> dict[str, Any]:
+async def patch_user(username: str, body: UserUpdate, user: Admin) -> UserOut:
     """Change a user's role and/or disable or enable them. 404 for an unknown
     user; 409 when the change would leave no enabled admin."""
     try:
@@ -80,4 +81,4 @@ async def patch_user(username: str, body: UserUpdate, user: Admin) -> dict[str, 
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=str(error)) from None
     except LastAdminError as error:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=str(error)) from None
-    return changed.public()
+    return UserOut.model_validate(changed.public())

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { screen, waitFor, within } from '@testing-library/react';
 import { DashboardPage } from './DashboardPage';
+import type { Health } from '../../api/models';
 import { makeOperation, makeTrade } from '../../test/fixtures';
 import { mockApi, renderWithProviders } from '../../test/utils';
 
@@ -12,7 +13,7 @@ vi.mock('lightweight-charts', () => {
 
 afterEach(() => vi.unstubAllGlobals());
 
-const health = {
+const health: Health = {
   status: 'ok', problems: [], mode: 'trading', store: { ok: true, embedded: true },
   broker: { name: 'paper', state: 'CONNECTED', ok: true },
   worker: { running: true, enabled: true, interval_seconds: 60, cycles: 3, last_cycle_at: '2025-01-20T12:00:00Z',
@@ -80,6 +81,20 @@ describe('DashboardPage', () => {
     expect(status).toHaveTextContent('broker not connected');
     expect(within(status).getByTestId('status-mode')).toHaveTextContent('TRADING');
     expect(within(status).getByTestId('status-worker')).toHaveTextContent('running');
+  });
+
+  it('shows a service without a worker, and a worker whose status failed', async () => {
+    serve({ 'GET /health': { ...health, worker: null } });
+    const { unmount } = renderWithProviders(<DashboardPage />);
+    const status = await screen.findByTestId('dash-system-status');
+    await waitFor(() => expect(within(status).getByTestId('status-worker')).toHaveTextContent('none'));
+    expect(within(status).queryByTestId('status-last-cycle')).toBeNull();
+    unmount();
+
+    serve({ 'GET /health': { ...health, worker: { running: false, enabled: true, error: 'scheduler gone' } } });
+    renderWithProviders(<DashboardPage />);
+    const failed = await screen.findByTestId('dash-system-status');
+    await waitFor(() => expect(within(failed).getByTestId('status-worker')).toHaveTextContent('scheduler gone'));
   });
 
   it('shows empty states without operations', async () => {

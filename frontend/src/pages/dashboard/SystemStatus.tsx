@@ -12,9 +12,43 @@ function Ok({ ok, label }: { ok: boolean; label: string }) {
   return <Chip size="small" variant="outlined" color={ok ? 'success' : 'error'} label={label} />;
 }
 
+/** The trading worker: null when the service runs none; `error` when its status could not be read. */
+function WorkerRows({ worker }: { worker: Health['worker'] }) {
+  if (worker === null || 'error' in worker) {
+    return (
+      <TableRow>
+        <TableCell>Worker</TableCell>
+        <TableCell data-testid="status-worker">
+          {worker === null ? 'none' : <><Ok ok={false} label="unknown" /> {worker.error}</>}
+        </TableCell>
+      </TableRow>
+    );
+  }
+  const workerOk = worker.running || !worker.enabled;
+  return (
+    <>
+      <TableRow>
+        <TableCell>Worker</TableCell>
+        <TableCell data-testid="status-worker">
+          <Ok ok={workerOk} label={!worker.enabled ? 'disabled' : worker.running ? 'running' : 'stopped'} />{' '}
+          every {formatQuantity(worker.interval_seconds)} s · {formatQuantity(worker.cycles)} cycles
+        </TableCell>
+      </TableRow>
+      <TableRow>
+        <TableCell>Last cycle</TableCell>
+        <TableCell data-testid="status-last-cycle">
+          {worker.last_cycle_at
+            ? <Tooltip title={formatDateTime(worker.last_cycle_at, { seconds: true })}><span>{formatRelative(worker.last_cycle_at)}</span></Tooltip>
+            : 'none yet'}
+          {worker.next_run_at && <Box component="span" sx={{ color: 'text.secondary' }}> · next {formatRelative(worker.next_run_at)}</Box>}
+        </TableCell>
+      </TableRow>
+    </>
+  );
+}
+
 function StatusRows({ health, mode }: { health: Health; mode?: string }) {
   const { store, broker, worker, engine } = health;
-  const workerOk = worker.running || !worker.enabled;
   return (
     <Table>
       <TableBody>
@@ -35,22 +69,7 @@ function StatusRows({ health, mode }: { health: Health; mode?: string }) {
             <Ok ok={broker.ok} label={broker.state} /> {broker.name}
           </TableCell>
         </TableRow>
-        <TableRow>
-          <TableCell>Worker</TableCell>
-          <TableCell data-testid="status-worker">
-            <Ok ok={workerOk} label={!worker.enabled ? 'disabled' : worker.running ? 'running' : 'stopped'} />{' '}
-            every {formatQuantity(worker.interval_seconds)} s · {formatQuantity(worker.cycles)} cycles
-          </TableCell>
-        </TableRow>
-        <TableRow>
-          <TableCell>Last cycle</TableCell>
-          <TableCell data-testid="status-last-cycle">
-            {worker.last_cycle_at
-              ? <Tooltip title={formatDateTime(worker.last_cycle_at, { seconds: true })}><span>{formatRelative(worker.last_cycle_at)}</span></Tooltip>
-              : 'none yet'}
-            {worker.next_run_at && <Box component="span" sx={{ color: 'text.secondary' }}> · next {formatRelative(worker.next_run_at)}</Box>}
-          </TableCell>
-        </TableRow>
+        <WorkerRows worker={worker} />
         <TableRow>
           <TableCell>Engine</TableCell>
           <TableCell>{engine.running}/{engine.runners} runners · {formatQuantity(engine.bars_processed)} bars</TableCell>
