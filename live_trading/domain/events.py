@@ -168,6 +168,22 @@ class OrderFilled(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CommissionReported(Event):
+    """The commission of the fill ``execution_id``, reported after the fill
+    (IB's commission report). It *sets* the fill's commission (quote
+    currency): the difference to what the fill carried is folded into the
+    order, transaction, trade and operation (see
+    :mod:`live_trading.domain.commission`); seen twice, it changes nothing.
+    ``reported_at``: when the venue reported it (UTC)."""
+
+    ACTION_TYPE: ClassVar[str] = "COMMISSION_REPORTED"
+    execution_id: str
+    client_order_id: str
+    commission: float
+    reported_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RecoveryStarted(Event):
     """Start-up recovery began for this operation (journal at ``last_sequence``)."""
 

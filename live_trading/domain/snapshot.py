@@ -35,6 +35,8 @@ def state_to_snapshot(state: OperationState) -> dict[str, Any]:
         "pnl_day": state.pnl_day,
         "pnl_today": state.pnl_today,
         "entries_blocked_day": state.entries_blocked_day,
+        "fills": [{"execution_id": k, **v} for k, v in state.fills.items()],
+        "recent_docs": [{"key": k, "doc": v} for k, v in state.recent_docs.items()],
     }
 
 
@@ -58,4 +60,12 @@ def state_from_snapshot(snapshot: dict[str, Any]) -> OperationState:
         pnl_day=snapshot.get("pnl_day"),
         pnl_today=snapshot.get("pnl_today", 0.0),
         entries_blocked_day=snapshot.get("entries_blocked_day"),
+        fills={f["execution_id"]: _fill(f) for f in snapshot.get("fills", [])},
+        recent_docs={d["key"]: dict(d["doc"]) for d in snapshot.get("recent_docs", [])},
     )
+
+
+def _fill(item: dict[str, Any]) -> dict[str, Any]:
+    fill = {k: v for k, v in item.items() if k != "execution_id"}
+    fill["parts"] = [dict(p) for p in fill.get("parts", [])]
+    return fill

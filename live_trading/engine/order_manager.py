@@ -18,6 +18,7 @@ from typing import Any
 from live_trading.domain import events as ev
 from live_trading.domain.orders import (
     BrokerReport,
+    CommissionReport,
     Execution,
     OrderAck,
     OrderCancelled,
@@ -41,6 +42,7 @@ from .ports import Broker
 log = logging.getLogger("live_trading.engine")
 
 PROTECTIVE_ROLES = ("STOP_LOSS", "TAKE_PROFIT")
+HELD_COMMISSIONS = 1000  # commission reports waiting for their fill, per operation
 
 
 def client_order_id(operation_id: str, sequence_number: int) -> str:
@@ -69,6 +71,7 @@ class OrderManager:
         self.journal = journal
         self.broker = broker
         self.max_position_size = max_position_size
+        self._held_commissions: dict[str, CommissionReport] = {}
 
     async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
                         source: str = "engine", recent_bars: list[Bar] | None = None) -> None:
@@ -145,19 +148,25 @@ class OrderManager:
         return True
 
     async def on_report(self, report: BrokerReport) -> None:
-        """Journal a broker report (fills once per execution id)."""
+        """Journal a broker report (fills once per execution id; a commission
+        report once per execution and amount, see :meth:`_on_commission`)."""
         state = await self.journal.state(self.operation_id)
         order = state.orders.get(report.client_order_id)
         if order is None:
             log.warning("report for unknown order %s ignored", report.client_order_id)
             return
-        if isinstance(report, Execution):
+        if isinstance(report, CommissionReport):
+            await self._on_commission(state, report)
+        elif isinstance(report, Execution):
             if report.execution_id in state.execution_ids:
                 return
             fault_point("before_fill_journal")
+            events: list[ev.Event] = [fill_event(report)]
+            held = self._held_commissions.pop(report.execution_id, None)
+            if held is not None:
+                events.append(commission_event(held))
             try:
-                await self.journal.record(self.operation_id, [fill_event(report)],
-                                          source="engine")
+                await self.journal.record(self.operation_id, events, source="engine")
             except ProjectionError as error:
                 log.error("fill %s not journaled: %s", report.execution_id, error)
                 return
@@ -166,6 +175,27 @@ class OrderManager:
             await self.journal.record(
                 self.operation_id,
                 [ev.OrderCancelled(report.client_order_id, report.reason)], source="engine")
+
+    async def _on_commission(self, state: OperationState, report: CommissionReport) -> None:
+        """Journal COMMISSION_REPORTED for a fill the journal has, unless the
+        fill already carries that commission (a repeated report). A report
+        that arrives before its fill is held (in memory, at most
+        ``HELD_COMMISSIONS``) and journaled with the fill."""
+        if report.execution_id not in state.execution_ids:
+            log.info("commission for execution %s held until its fill arrives",
+                     report.execution_id)
+            self._held_commissions[report.execution_id] = report
+            while len(self._held_commissions) > HELD_COMMISSIONS:
+                dropped = self._held_commissions.pop(next(iter(self._held_commissions)))
+                log.warning("commission for execution %s dropped: its fill never came",
+                            dropped.execution_id)
+            return
+        fill = state.fills.get(report.execution_id)
+        if fill is not None and fill["commission"] == report.commission:
+            return
+        await self.journal.record(self.operation_id, [commission_event(report)],
+                                  source="engine")
+        await self._check_daily_loss()
 
     async def _check_daily_loss(self) -> None:
         """Fire max_daily_loss once per UTC day when closed P/L reaches -limit."""
@@ -294,6 +324,12 @@ def fill_event(report: Execution) -> ev.OrderFilled:
         broker_order_id=report.broker_order_id, side=report.side.value,
         quantity=report.quantity, price=report.price, commission=report.commission,
         executed_at=report.time)
+
+
+def commission_event(report: CommissionReport) -> ev.CommissionReported:
+    return ev.CommissionReported(
+        execution_id=report.execution_id, client_order_id=report.client_order_id,
+        commission=report.commission, reported_at=report.time)
 
 
 def _ack_event(ack: OrderAck) -> ev.Event:
