@@ -14,6 +14,7 @@ from typing import Any
 
 from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.data.replay_history import ReplayHistory
 from live_trading.config import BrokerType, Settings
 from live_trading.data.live_source import BrokerBarSource
@@ -111,9 +112,13 @@ def build_simulator(settings: Settings, store: Store):
 def paper_config(settings: Settings) -> PaperBrokerConfig:
     """The paper broker's fill and cost model from ``settings.paper_broker``."""
     paper = settings.paper_broker
+    instruments = {asset: InstrumentSpec(asset, i.tick_size, i.lot_size, i.min_quantity)
+                   for asset, i in paper.instruments.items()}
     return PaperBrokerConfig(
         half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
-        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum)
+        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum,
+        tick_size=paper.tick_size, jpy_tick_size=paper.jpy_tick_size,
+        lot_size=paper.lot_size, min_quantity=paper.min_quantity, instruments=instruments)
 
 
 def _paper(settings: Settings, store: Store, database: str):

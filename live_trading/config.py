@@ -53,8 +53,22 @@ class RiskDefaults(BaseModel):
     default_initial_capital: float = Field(100_000, gt=0)
 
 
+class InstrumentSettings(BaseModel):
+    """One asset's tick (quote currency), lot and minimum size (base units)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tick_size: float = Field(gt=0)
+    lot_size: float = Field(1.0, gt=0)
+    min_quantity: float = Field(1.0, gt=0)
+
+
 class PaperBrokerSettings(BaseModel):
-    """Fill model of the paper broker, in basis points of price."""
+    """Fill model of the paper broker, in basis points of price; instrument
+    specifications (``PAPER_BROKER__INSTRUMENTS`` as JSON, e.g.
+    ``{"EUR-USD": {"tick_size": 0.00001, "lot_size": 1000, "min_quantity": 1000}}``;
+    assets not listed: ``tick_size`` (``jpy_tick_size`` for JPY quotes),
+    ``lot_size``, ``min_quantity``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -62,6 +76,11 @@ class PaperBrokerSettings(BaseModel):
     slippage_bps: float = Field(0.0, ge=0)
     commission_bps: float = Field(0.2, ge=0)
     commission_minimum: float = Field(0.0, ge=0)
+    tick_size: float = Field(0.00001, gt=0)
+    jpy_tick_size: float = Field(0.001, gt=0)
+    lot_size: float = Field(1.0, gt=0)
+    min_quantity: float = Field(1.0, gt=0)
+    instruments: dict[str, InstrumentSettings] = Field(default_factory=dict)
 
 
 class LoggingSettings(BaseModel):

@@ -143,6 +143,34 @@ class OrderRejected(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderOutcomeUnknown(Event):
+    """A ``call`` (``submit_order``, ``cancel_order``, ``modify_order``) for
+    the order was sent but its answer was lost (``detail``: why, e.g. a
+    timeout). The order is *not* rejected: it stays in flight (status as
+    before, ``outcome_unknown`` set) until the venue's records settle it
+    (reconciliation: found working -> accepted; fills -> filled; absent after
+    a complete sync -> rejected "not at the venue")."""
+
+    ACTION_TYPE: ClassVar[str] = "ORDER_OUTCOME_UNKNOWN"
+    client_order_id: str
+    call: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelFailed(Event):
+    """A cancel did not take: ``outcome`` NOT_FOUND (the venue has no such
+    order, open or completed), ALREADY_DONE (it had already filled or been
+    cancelled) or UNREACHABLE (the cancel was not sent). The order's status
+    is left to the venue's reports and to reconciliation."""
+
+    ACTION_TYPE: ClassVar[str] = "ORDER_CANCEL_FAILED"
+    client_order_id: str
+    outcome: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrderCancelled(Event):
     ACTION_TYPE: ClassVar[str] = "ORDER_CANCELLED"
     client_order_id: str

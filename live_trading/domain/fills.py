@@ -139,6 +139,7 @@ def _fill_order(order: dict[str, Any], data: Mapping[str, Any]) -> None:
     order["commission"] += data["commission"]
     order["broker_order_id"] = order["broker_order_id"] or data["broker_order_id"]
     order["filled_at"] = data["executed_at"]
+    order["outcome_unknown"] = False
     if filled >= order["quantity"] * (1 - QTY_EPSILON):
         order["status"] = "FILLED"
 

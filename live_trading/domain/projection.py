@@ -141,7 +141,7 @@ def _on_order_submitted(state: OperationState, record: JournalRecord, changes: C
         "parent_order_id": parent["_id"] if parent else None, "status": "PENDING",
         "filled_quantity": 0.0, "avg_fill_price": None, "commission": 0.0,
         "reason": data.get("reason") or None, "placed_at": record.timestamp,
-        "filled_at": None, "cancelled_at": None,
+        "filled_at": None, "cancelled_at": None, "outcome_unknown": False,
     }
     state.orders[order["client_order_id"]] = order
     state.working[order["client_order_id"]] = order
@@ -154,6 +154,19 @@ def _on_order_accepted(state: OperationState, record: JournalRecord, changes: Ch
     order["broker_order_id"] = record.action_data["broker_order_id"]
     if order["status"] == "PENDING":
         order["status"] = "SUBMITTED"
+    order["outcome_unknown"] = False
+    put(changes, ORDERS, order)
+
+
+def _on_outcome_unknown(state: OperationState, record: JournalRecord,
+                        changes: Changes) -> None:
+    """The order stays in flight, flagged, until the venue settles it."""
+    data = record.action_data
+    order = order_of(state, data["client_order_id"])
+    if order["status"] not in WORKING:
+        return
+    order["outcome_unknown"] = True
+    order["reason"] = f"outcome unknown ({data['call']}): {data['detail']}"
     put(changes, ORDERS, order)
 
 
@@ -163,6 +176,7 @@ def _on_order_ended(status: str) -> Callable[[OperationState, JournalRecord, Cha
         if order["status"] == "FILLED":
             return
         order["status"] = status
+        order["outcome_unknown"] = False
         state.working.pop(order["client_order_id"], None)
         order["reason"] = record.action_data.get("reason") or order["reason"]
         if status == "CANCELLED":
@@ -187,6 +201,7 @@ _HANDLERS: dict[str, Callable[[OperationState, JournalRecord, Changes], None]] =
     "ORDER_ACCEPTED": _on_order_accepted,
     "ORDER_REJECTED": _on_order_ended("REJECTED"),
     "ORDER_CANCELLED": _on_order_ended("CANCELLED"),
+    "ORDER_OUTCOME_UNKNOWN": _on_outcome_unknown,
     "ORDER_FILLED": on_order_filled,
     "COMMISSION_REPORTED": on_commission_reported,
 }

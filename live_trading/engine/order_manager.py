@@ -20,11 +20,10 @@ from live_trading.domain.orders import (
     BrokerReport,
     CommissionReport,
     Execution,
-    OrderAck,
     OrderCancelled,
     OrderRequest,
 )
-from live_trading.domain.projection import OperationState, ProjectionError
+from live_trading.domain.projection import WORKING, OperationState, ProjectionError
 from live_trading.domain.protection import ProtectionRule, protective_levels
 from live_trading.domain.risk import (
     daily_loss_breached,
@@ -37,6 +36,7 @@ from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
 
+from . import order_calls
 from .ports import Broker
 
 log = logging.getLogger("live_trading.engine")
@@ -89,7 +89,7 @@ class OrderManager:
         if state.status != "active":
             await self._journal_signal(context, f"ignored: operation {state.status}", source)
             return
-        await self._cancel_working(state, exclude_roles=())
+        await self._cancel_working(state, exclude_roles=(), source=source)
         state = await self.journal.state(self.operation_id)
         plan = _Plan([], [])
         seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
@@ -112,7 +112,7 @@ class OrderManager:
             return
         await self._journal_signal(context, "cancel unfilled entry", source)
         for order in pending:
-            await self.broker.cancel_order(order["client_order_id"])
+            await self._cancel(order["client_order_id"], source)
 
     def _risk_refusal(self, state: OperationState, plan: _Plan, target: PositionSide | None,
                       bar: Bar, bar_size: str) -> str | None:
@@ -136,7 +136,7 @@ class OrderManager:
         Returns True if there is a position to close (an exit is working).
         """
         state = await self.journal.state(self.operation_id)
-        await self._cancel_working(state, exclude_roles=("EXIT",))
+        await self._cancel_working(state, exclude_roles=("EXIT",), source=source)
         state = await self.journal.state(self.operation_id)
         if state.position is None:
             return False
@@ -271,22 +271,36 @@ class OrderManager:
         fault_point("after_intent")
         acks: list[ev.Event] = []
         for request in plan.requests:
-            acks.append(_ack_event(await self._submit(request)))
+            acks.append(await order_calls.submit(self.broker, request))
             fault_point("after_broker_submit")
         if acks:
             await self.journal.record(self.operation_id, acks, source=source, user=user)
 
-    async def _submit(self, request: OrderRequest) -> OrderAck:
-        try:
-            return await self.broker.submit_order(request)
-        except ConnectionError as error:
-            log.error("order %s not sent: %s", request.client_order_id, error)
-            return OrderAck(request.client_order_id, None, False, f"broker unreachable: {error}")
+    async def _cancel(self, client_order_id: str, source: str) -> None:
+        """Cancel at the venue; journal a cancel that did not take (see
+        :func:`.order_calls.cancel`)."""
+        events = await order_calls.cancel(self.broker, client_order_id)
+        state = await self.journal.state(self.operation_id)
+        if not self._working(state, client_order_id):  # its report came meanwhile
+            events = [e for e in events if not isinstance(e, ev.OrderCancelFailed)]
+        if events:
+            await self.journal.record(self.operation_id, events, source=source)
 
-    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[str, ...]) -> None:
+    @staticmethod
+    def _working(state: OperationState, client_order_id: str) -> bool:
+        order = state.orders.get(client_order_id)
+        return order is not None and order["status"] in WORKING
+
+    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[str, ...],
+                              source: str = "engine") -> None:
+        """Cancel the working orders not in ``exclude_roles`` (one a cancel
+        of its parent has already ended is skipped)."""
         for order in state.working_orders():
-            if order["order_role"] not in exclude_roles:
-                await self.broker.cancel_order(order["client_order_id"])
+            cid = order["client_order_id"]
+            if order["order_role"] in exclude_roles:
+                continue
+            if self._working(await self.journal.state(self.operation_id), cid):
+                await self._cancel(cid, source)
 
     async def _journal_signal(self, context: _SignalContext, decision: str,
                               source: str) -> None:
@@ -332,7 +346,3 @@ def commission_event(report: CommissionReport) -> ev.CommissionReported:
         commission=report.commission, reported_at=report.time)
 
 
-def _ack_event(ack: OrderAck) -> ev.Event:
-    if ack.accepted and ack.broker_order_id:
-        return ev.OrderAccepted(ack.client_order_id, ack.broker_order_id)
-    return ev.OrderRejected(ack.client_order_id, ack.reason or "rejected")

@@ -44,6 +44,7 @@ from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.journal.service import JournalService
 from live_trading.store.market_data import MarketDataStore
 
+from . import order_calls
 from .order_manager import OrderManager, fill_event
 from .ports import Broker
 
@@ -52,6 +53,7 @@ log = logging.getLogger("live_trading.recovery")
 SOURCE = "recovery"
 OPEN_STATUSES = ("active", "paused", "closing")
 REPORTS = "recovery_reports"
+NOT_AT_VENUE = "not at the venue"
 
 
 class RecoveryService:
@@ -179,12 +181,21 @@ class RecoveryService:
                 ev.ReconciliationMismatch("order", cid, {"status": status},
                                           {"status": "not working"}, f"cancelled: {reason}"),
                 ev.OrderCancelled(cid, reason)], source=SOURCE)
+        for cid in plan.reject_in_journal:
+            await self.journal.record(op, [
+                ev.ReconciliationMismatch("order", cid,
+                                          {"status": "PENDING", "outcome_unknown": True},
+                                          {"status": "not at the venue"},
+                                          f"rejected: {NOT_AT_VENUE}"),
+                ev.OrderRejected(cid, NOT_AT_VENUE)], source=SOURCE)
         for cid in plan.cancel_at_broker:
             known = state.orders.get(cid)
             await self._mismatch(op, "unknown_order", cid,
                                  {"status": known["status"] if known else None},
                                  {"status": "working"}, "cancelled at the broker")
-            await self.broker.cancel_order(cid)
+            events = await order_calls.cancel(self.broker, cid)
+            if events:  # never silent: a cancel that did not take is journaled
+                await self.journal.record(op, events, source=SOURCE)
 
     async def _broker_order_id(self, op: str, cid: str) -> str:
         return await self.broker.broker_order_id(cid) or f"unknown:{cid}"
@@ -243,6 +254,7 @@ def _plan_report(state: OperationState, view: BrokerView, plan: ReconciliationPl
         "fills_to_adopt": [e.execution_id for e in plan.adopt_fills],
         "unknown_fills": [e.execution_id for e in plan.foreign_fills],
         "orders_to_adopt": plan.adopt_orders, "orders_to_cancel": plan.cancel_in_journal,
+        "orders_to_reject": plan.reject_in_journal,
         "broker_orders_to_cancel": plan.cancel_at_broker,
         "journal_position": journal_position(state), "broker_position": view.position,
     }

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from bson import ObjectId
 
+from live_trading.domain import events as ev
 from live_trading.domain.orders import CommissionReport
 from live_trading.domain.values import utc_now
+from live_trading.engine.order_manager import OrderManager, client_order_id
+from live_trading.engine.ports import OrderOutcomeUnknown
 from tests.integration.recovery_helpers import crashable, entries, run_operation
 
 
@@ -55,4 +58,86 @@ async def test_a_late_commission_is_journaled_once_and_charged_to_the_trade(
     assert abs(trade["pnl"] - (gross - expected_commission)) < 1e-6
     order = await services.store.db["orders"].find_one({"client_order_id": cid})
     assert order["commission"] == 7.5
+    await _finish(services)
+
+
+class _LostAnswers:
+    """The engine's broker, but submit and cancel answers are lost: the
+    request reaches the venue (``deliver``) or not, then OrderOutcomeUnknown."""
+
+    def __init__(self, inner, deliver: bool) -> None:
+        self.inner = inner
+        self.deliver = deliver
+        self.name = inner.name
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def submit_order(self, request):
+        if self.deliver:
+            await self.inner.submit_order(request)
+        raise OrderOutcomeUnknown("submit_order", request.client_order_id, "read timed out")
+
+
+async def _exit_with_lost_answer(services, op, deliver: bool) -> str:
+    broker = _LostAnswers(services.engine.deps.broker, deliver)
+    manager = OrderManager(op, "USD-CAD", services.journal, broker)
+    assert await manager.flatten("test", "test")
+    state = await services.journal.state(op)
+    [exit_order] = [o for o in state.orders.values() if o["order_role"] == "EXIT"]
+    assert exit_order["status"] == "PENDING" and exit_order["outcome_unknown"]
+    return exit_order["client_order_id"]
+
+
+async def test_a_submit_whose_answer_is_lost_stays_in_flight_until_reconciled(
+        mongo_url, tmp_path) -> None:
+    _, services, op = await _boot(mongo_url, tmp_path)
+    cid = await _exit_with_lost_answer(services, op, deliver=False)
+    kinds = [r.action_type for r in await entries(services, op)]
+    assert "ORDER_OUTCOME_UNKNOWN" in kinds and "ORDER_REJECTED" not in kinds
+    stored = await services.store.db["orders"].find_one({"client_order_id": cid})
+    assert stored["status"] == "PENDING" and stored["outcome_unknown"] is True
+
+    await services.recovery.reconcile(op)  # the venue has no such order, no fill
+    state = await services.journal.state(op)
+    assert state.orders[cid]["status"] == "REJECTED"
+    assert state.orders[cid]["reason"] == "not at the venue"
+    assert state.position is not None and state.status == "active"
+    await _finish(services)
+
+
+async def test_an_order_the_venue_took_is_adopted_and_never_sent_again(
+        mongo_url, tmp_path) -> None:
+    _, services, op = await _boot(mongo_url, tmp_path)
+    cid = await _exit_with_lost_answer(services, op, deliver=True)
+    broker = services.engine.deps.broker
+    await services.recovery.reconcile(op)
+    state = await services.journal.state(op)
+    assert state.orders[cid]["status"] == "SUBMITTED"
+    assert state.orders[cid]["broker_order_id"] == await broker.broker_order_id(cid)
+    assert not state.orders[cid]["outcome_unknown"]
+    await services.recovery.reconcile(op)  # settled: nothing more happens
+    working = [o.client_order_id for o in await broker.open_orders(op)]
+    assert working.count(cid) == 1
+    assert len([r for r in await entries(services, op)
+                if r.action_type == "ORDER_SUBMITTED" and r.action_data["role"] == "EXIT"]) == 1
+    await _finish(services)
+
+
+async def test_a_cancel_of_an_order_the_venue_lacks_is_journaled_then_reconciled(
+        mongo_url, tmp_path) -> None:
+    _, services, op = await _boot(mongo_url, tmp_path)
+    state = await services.journal.state(op)
+    cid = client_order_id(op, state.last_sequence + 1)
+    await services.journal.record(op, [
+        ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
+        ev.OrderAccepted(cid, "lost-at-the-venue")], source="test")  # the venue never had it
+    manager = OrderManager(op, "USD-CAD", services.journal, services.engine.deps.broker)
+    await manager._cancel(cid, "test")  # noqa: SLF001
+    [failed] = [r for r in await entries(services, op) if r.action_type == "ORDER_CANCEL_FAILED"]
+    assert failed.action_data["outcome"] == "NOT_FOUND"
+    assert failed.action_data["reason"].startswith("not found at the venue")
+    assert (await services.journal.state(op)).orders[cid]["status"] == "SUBMITTED"
+    await services.recovery.reconcile(op)
+    assert (await services.journal.state(op)).orders[cid]["status"] == "CANCELLED"
     await _finish(services)
