@@ -12,10 +12,11 @@ unique, and they name their operation, so a report can be routed by id alone.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from live_trading.domain import events as ev
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.orders import (
     BrokerReport,
     CommissionReport,
@@ -37,6 +38,7 @@ from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
 
 from . import order_calls
+from .instruments import on_lot, on_tick
 from .ports import Broker
 
 log = logging.getLogger("live_trading.engine")
@@ -72,6 +74,9 @@ class OrderManager:
         self.broker = broker
         self.max_position_size = max_position_size
         self._held_commissions: dict[str, CommissionReport] = {}
+        # the asset's tick / lot / minimum (set by the runner from the broker;
+        # None: prices and quantities are sent as computed)
+        self.instrument: InstrumentSpec | None = None
 
     async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
                         source: str = "engine", recent_bars: list[Bar] | None = None) -> None:
@@ -233,7 +238,10 @@ class OrderManager:
             return f"{closing + '; ' if closing else ''}entry skipped: {error}"
         entry_id = client_order_id(self.operation_id, seq + 1)
         oco = f"OCO-{entry_id}"
-        qty = float(spec["quantity"])
+        qty = on_lot(self.instrument, float(spec["quantity"]))
+        reference = on_tick(self.instrument, reference)
+        levels = replace(levels, stop_loss=on_tick(self.instrument, levels.stop_loss),
+                         take_profit=on_tick(self.instrument, levels.take_profit))
         entry_type = OrderType(signal.entry_type)
         self._add_order(plan, seq + 1, "ENTRY", target.entry_side, qty, entry_type,
                         limit_price=reference if entry_type is OrderType.LIMIT else None,

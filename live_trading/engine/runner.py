@@ -27,6 +27,7 @@ from typing import Any
 from live_trading.data.alignment import TimeframeAligner, close_time
 from live_trading.data.indicators import ATR
 from live_trading.domain import events as ev
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.values import Asset, Bar, BarSize
 from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
@@ -34,6 +35,7 @@ from live_trading.store.market_data import MarketDataStore
 from live_trading.strategies import Signal, create_strategy
 
 from .errors import InvalidStateError
+from .instruments import fetch_spec
 from .order_manager import OrderManager
 from .ports import Broker, MarketSource, SimulatedMarket
 
@@ -92,6 +94,7 @@ class OperationRunner:
         self.higher = [BarSize(s) for s in spec["bar_sizes"] if s != spec["primary_bar_size"]]
         self.orders = OrderManager(self.operation_id, self.asset.name, self.deps.journal,
                                    self.deps.broker, self.deps.max_position_size)
+        self.orders.instrument = await self._instrument()
         cursors = await self._warm_up(spec)
         source = self.deps.source_factory(self.asset, self.bar_size, self.higher, cursors)
         pending: list[tuple[BarSize, Bar]] = []
@@ -108,6 +111,15 @@ class OperationRunner:
         await self.on_higher_bars(pending)
         await self._report_rejected(source)
         await self._feed_ended()
+
+    async def _instrument(self) -> InstrumentSpec | None:
+        """The asset's specification from the broker, once per runner (None,
+        logged, when the broker cannot say: orders then go as computed)."""
+        try:
+            return await fetch_spec(self.deps.broker, self.asset.name)
+        except LookupError as error:
+            log.warning("operation %s: %s", self.operation_id, error)
+            return None
 
     async def _feed_ended(self) -> None:
         self.feed_done = True

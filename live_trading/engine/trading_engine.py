@@ -22,6 +22,7 @@ from live_trading.journal.documents import Position, TradingOperation
 from live_trading.journal.service import JournalService, UnknownOperationError
 
 from .errors import InvalidStateError, OperationNotFoundError
+from .instruments import check_quantity
 from .order_manager import operation_of
 from .runner import OperationRunner, RunnerDeps
 from .specs import OperationCreate, OperationUpdate, resolve_spec, updated_spec
@@ -122,13 +123,15 @@ class TradingEngine:
         """Validate, journal OPERATION_CREATED and start trading it.
 
         Raises:
-            InvalidSpecError: a field is invalid; nothing is journaled.
+            InvalidSpecError: a field is invalid (``quantity`` below the
+                instrument's minimum order size too); nothing is journaled.
         """
         replay_dir = self.settings.resolved_replay_dir() if self.uses_replay else None
         simulation = self.settings.mode == "simulation"  # orders go to the simulator
         spec = resolve_spec(body, self.settings.risk_management, replay_dir,
                             BrokerType.PAPER if simulation else self.settings.broker_type,
                             self.settings.live_account and not simulation)
+        await check_quantity(self.deps.broker, spec["asset"], float(spec["quantity"]))
         operation_id = str(ObjectId())
         await self.journal.record(operation_id, [ev.OperationCreated(spec)], source=source,
                                   user=user, new_operation=True)
@@ -142,6 +145,9 @@ class TradingEngine:
         if state.status == "closed":
             raise InvalidStateError("a closed operation cannot be changed")
         changes = updated_spec(state.operation, body, self.settings.risk_management)
+        if "quantity" in changes:
+            await check_quantity(self.deps.broker, state.operation["asset"],
+                                 float(changes["quantity"]))
         if changes:
             await self.journal.record(state.operation_id, [ev.OperationUpdated(changes)],
                                       source=source, user=user)

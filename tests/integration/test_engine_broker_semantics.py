@@ -141,3 +141,20 @@ async def test_a_cancel_of_an_order_the_venue_lacks_is_journaled_then_reconciled
     await services.recovery.reconcile(op)
     assert (await services.journal.state(op)).orders[cid]["status"] == "CANCELLED"
     await _finish(services)
+
+
+def _on_tick(price: float, tick: float = 0.00001) -> bool:
+    return abs(price / tick - round(price / tick)) < 1e-6
+
+
+async def test_every_price_sent_and_filled_is_on_the_tick(mongo_url, tmp_path) -> None:
+    _, services, op = await _boot(mongo_url, tmp_path, quantity=1234.7)
+    records = await entries(services, op)
+    submitted = [r.action_data for r in records if r.action_type == "ORDER_SUBMITTED"]
+    prices = [d[k] for d in submitted for k in ("limit_price", "stop_price", "stop_loss",
+                                                 "take_profit") if d.get(k) is not None]
+    assert prices and all(_on_tick(p) for p in prices), prices
+    fills = [r.action_data["price"] for r in records if r.action_type == "ORDER_FILLED"]
+    assert fills and all(_on_tick(p) for p in fills), fills
+    assert {d["quantity"] for d in submitted if d["role"] == "ENTRY"} == {1234.0}  # the lot
+    await _finish(services)
