@@ -21,6 +21,7 @@ from live_trading.data.live_source import BrokerBarSource
 from live_trading.data.sources import ReplaySource
 from live_trading.domain.values import Asset, BarSize
 from live_trading.engine.cycle import TradingCycles
+from live_trading.engine.monitor import EngineMonitor
 from live_trading.engine.ports import MarketSource
 from live_trading.engine.recovery import RecoveryService
 from live_trading.engine.runner import RunnerDeps
@@ -70,6 +71,7 @@ class Services:
         if recover:
             self.last_recovery = await self.recovery.run()
         await self.engine.start()
+        self.engine.start_monitor()
 
     async def close(self) -> None:
         await self.engine.stop()
@@ -188,6 +190,10 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     recovery = RecoveryService(journal, journal_store, broker, market_data,
                                settings.logging.journal_retention_days)
     engine.reconciler = recovery.reconcile
+    engine.monitor = EngineMonitor(
+        engine, recovery, reconcile_seconds=60 * settings.reconciliation_interval_minutes,
+        grace_seconds=settings.market_data_stale_grace_seconds,
+        check_seconds=settings.engine_check_interval_seconds)
     engine.uses_replay = data_broker is None
     if hasattr(broker.inner, "on_connection_event"):
         broker.inner.on_connection_event = engine.on_connection_event
@@ -208,6 +214,7 @@ def _observe(services: Services) -> None:
     metrics = services.metrics = PrometheusMetrics()
     services.journal.on_append = metrics.observe_journal_append
     services.broker_metrics.on_call = metrics.observe_broker_call
+    services.broker_metrics.on_timeout = metrics.observe_broker_timeout
     if services.worker is not None:
         services.worker.observer = metrics.observe_cycle
 

@@ -154,6 +154,14 @@ class Settings(BaseSettings):
     # Live feed: MongoDB change streams when the server has them, else polling.
     feed_source: Literal["auto", "change_stream", "poll"] = "auto"
     feed_poll_seconds: float = Field(0.25, gt=0)
+    # Engine supervision (engine/monitor.py): continuous reconciliation with
+    # the broker every RECONCILIATION_INTERVAL_MINUTES (0: only at start-up
+    # and after reconnects); a live bar feed is stale after twice its bar
+    # size plus MARKET_DATA_STALE_GRACE_SECONDS of trading time; checks run
+    # every ENGINE_CHECK_INTERVAL_SECONDS.
+    reconciliation_interval_minutes: float = Field(5.0, ge=0)
+    market_data_stale_grace_seconds: float = Field(60.0, ge=0)
+    engine_check_interval_seconds: float = Field(15.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

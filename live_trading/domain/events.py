@@ -237,6 +237,40 @@ class ReconciliationMismatch(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ReconciliationDeferred(Event):
+    """Reconciliation with the broker could not run now (``reason``: a broker
+    call timed out or the broker is unreachable): nothing was compared and
+    nothing concluded (an unanswered call is not an empty answer); it is
+    retried at the next check."""
+
+    ACTION_TYPE: ClassVar[str] = "RECONCILIATION_DEFERRED"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataStale(Event):
+    """No bar of ``bar_size`` came for more than twice the bar size plus the
+    grace (``threshold_seconds`` of trading time) since ``last_seen`` (the
+    last bar's close, or when the feed started). Journaled once, until
+    MARKET_DATA_RESUMED."""
+
+    ACTION_TYPE: ClassVar[str] = "MARKET_DATA_STALE"
+    bar_size: str
+    last_seen: datetime
+    threshold_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataResumed(Event):
+    """Bars of ``bar_size`` came again after MARKET_DATA_STALE; ``bar_time``
+    is the open time of the first one."""
+
+    ACTION_TYPE: ClassVar[str] = "MARKET_DATA_RESUMED"
+    bar_size: str
+    bar_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RecoveryCompleted(Event):
     """Recovery of this operation ended; ``actions`` lists what it did."""
 

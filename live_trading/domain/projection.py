@@ -120,6 +120,14 @@ def _on_data_rejected(state: OperationState, record: JournalRecord, changes: Cha
     state.rejected_data_files.add(record.action_data["file"])
 
 
+def _on_data_stale(state: OperationState, record: JournalRecord, changes: Changes) -> None:
+    state.stale_bar_sizes.add(record.action_data["bar_size"])
+
+
+def _on_data_resumed(state: OperationState, record: JournalRecord, changes: Changes) -> None:
+    state.stale_bar_sizes.discard(record.action_data["bar_size"])
+
+
 def _on_risk_rule(state: OperationState, record: JournalRecord, changes: Changes) -> None:
     if record.action_data["rule"] == "max_daily_loss":
         state.entries_blocked_day = record.action_data["day"]
@@ -197,6 +205,8 @@ _HANDLERS: dict[str, Callable[[OperationState, JournalRecord, Changes], None]] =
     "SIGNAL_GENERATED": _on_signal,
     "MARKET_DATA_REJECTED": _on_data_rejected,
     "RISK_RULE_TRIGGERED": _on_risk_rule,
+    "MARKET_DATA_STALE": _on_data_stale,
+    "MARKET_DATA_RESUMED": _on_data_resumed,
     "ORDER_SUBMITTED": _on_order_submitted,
     "ORDER_ACCEPTED": _on_order_accepted,
     "ORDER_REJECTED": _on_order_ended("REJECTED"),

@@ -35,6 +35,7 @@ def state_to_snapshot(state: OperationState) -> dict[str, Any]:
         "pnl_day": state.pnl_day,
         "pnl_today": state.pnl_today,
         "entries_blocked_day": state.entries_blocked_day,
+        "stale_bar_sizes": sorted(state.stale_bar_sizes),
         "fills": [{"execution_id": k, **v} for k, v in state.fills.items()],
         "recent_docs": [{"key": k, "doc": v} for k, v in state.recent_docs.items()],
     }
@@ -60,6 +61,7 @@ def state_from_snapshot(snapshot: dict[str, Any]) -> OperationState:
         pnl_day=snapshot.get("pnl_day"),
         pnl_today=snapshot.get("pnl_today", 0.0),
         entries_blocked_day=snapshot.get("entries_blocked_day"),
+        stale_bar_sizes=set(snapshot.get("stale_bar_sizes", [])),
         fills={f["execution_id"]: _fill(f) for f in snapshot.get("fills", [])},
         recent_docs={d["key"]: dict(d["doc"]) for d in snapshot.get("recent_docs", [])},
     )

@@ -82,6 +82,7 @@ class OperationState:
     pnl_day: str | None = None          # UTC day (ISO date) of the last exit
     pnl_today: float = 0.0              # net P/L of exits on ``pnl_day``
     entries_blocked_day: str | None = None  # max_daily_loss fired for this day
+    stale_bar_sizes: set[str] = field(default_factory=set)  # MARKET_DATA_STALE, not resumed
     fills: dict[str, dict[str, Any]] = field(default_factory=dict)
     recent_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Index of ``orders``: those still PENDING or SUBMITTED, by client order

@@ -46,7 +46,7 @@ from live_trading.store.market_data import MarketDataStore
 
 from . import order_calls
 from .order_manager import OrderManager, fill_event
-from .ports import Broker
+from .ports import Broker, BrokerTimeout
 
 log = logging.getLogger("live_trading.recovery")
 
@@ -64,6 +64,8 @@ class RecoveryService:
         self.broker = broker
         self.market_data = market_data
         self.retention_days = retention_days
+        # operations whose last reconciliation was deferred, with the reason
+        self.pending: dict[str, str] = {}
 
     async def run(self, *, dry_run: bool = False) -> dict[str, Any]:
         """Recover every open operation; return (and, unless dry, save) the report."""
@@ -82,12 +84,17 @@ class RecoveryService:
         return report
 
     async def reconcile(self, operation_id: str) -> dict[str, Any]:
-        """Reconcile one running operation with the broker (after a reconnect):
-        adopt missed fills, resolve orders, halt on a position mismatch; no
-        crash-recovery mode is applied."""
+        """Reconcile one running operation with the broker (after a reconnect,
+        and periodically): adopt missed fills, resolve orders, halt on a
+        position mismatch; no crash-recovery mode is applied. When the broker
+        does not answer completely (timeout, unreachable), RECONCILIATION_DEFERRED
+        is journaled and ``{"deferred": reason}`` returned: nothing is concluded
+        from a missing answer; the operation stays in :attr:`pending`."""
         state = await self.journal.state(operation_id)
         spec = state.operation or {}
-        view = await self._broker_view(operation_id, spec["asset"], state.last_execution_id)
+        view = await self._view_or_defer(operation_id, spec["asset"], state.last_execution_id)
+        if view is None:
+            return {"operation_id": operation_id, "deferred": self.pending[operation_id]}
         plan = plan_reconciliation(state, view)
         result = _plan_report(state, view, plan)
         await self._reconcile(operation_id, state, plan)
@@ -101,6 +108,24 @@ class RecoveryService:
                 source=SOURCE)
         return result
 
+    async def _view_or_defer(self, operation_id: str, asset: str,
+                             last_execution_id: str | None, *, dry_run: bool = False
+                             ) -> BrokerView | None:
+        """The broker's view, or None (journaled, unless ``dry_run``) when a
+        call timed out or the broker is unreachable."""
+        try:
+            view = await self._broker_view(operation_id, asset, last_execution_id)
+        except (BrokerTimeout, ConnectionError) as error:
+            reason = f"{type(error).__name__}: {error}"
+            log.warning("operation %s: reconciliation deferred: %s", operation_id, reason)
+            self.pending[operation_id] = reason
+            if not dry_run:
+                await self.journal.record(operation_id, [ev.ReconciliationDeferred(reason)],
+                                          source=SOURCE)
+            return None
+        self.pending.pop(operation_id, None)
+        return view
+
     async def _recover(self, state: OperationState, dry_run: bool) -> dict[str, Any]:
         op = state.operation_id
         spec = state.operation or {}
@@ -108,7 +133,11 @@ class RecoveryService:
             await self._catch_up(state)
             self.journal.forget(op)
             state = await self.journal.state(op)
-        view = await self._broker_view(op, spec["asset"], state.last_execution_id)
+        view = await self._view_or_defer(op, spec["asset"], state.last_execution_id,
+                                         dry_run=dry_run)
+        if view is None:  # the engine's monitor reconciles it once the broker answers
+            return {"operation_id": op, "status": state.status,
+                    "deferred": self.pending[op]}
         plan = plan_reconciliation(state, view)
         mark = await self._mark(op, spec)
         result = _plan_report(state, view, plan)
@@ -151,6 +180,8 @@ class RecoveryService:
 
     async def _reconcile(self, op: str, state: OperationState, plan: ReconciliationPlan) -> None:
         for execution in plan.adopt_fills:
+            if execution.execution_id in state.execution_ids:
+                continue  # its report was journaled meanwhile
             order = state.orders[execution.client_order_id]
             events: list[ev.Event] = [ev.ReconciliationMismatch(
                 "fill", execution.execution_id, {"order_status": order["status"], "fill": None},
@@ -198,7 +229,11 @@ class RecoveryService:
                 await self.journal.record(op, events, source=SOURCE)
 
     async def _broker_order_id(self, op: str, cid: str) -> str:
-        return await self.broker.broker_order_id(cid) or f"unknown:{cid}"
+        try:
+            return await self.broker.broker_order_id(cid) or f"unknown:{cid}"
+        except (BrokerTimeout, ConnectionError) as error:
+            log.warning("broker id of %s not known now: %s", cid, error)
+            return f"unknown:{cid}"
 
     async def _mismatch(self, op: str, kind: str, key: str, journal_view: dict,
                         broker_view: dict, resolution: str) -> None:

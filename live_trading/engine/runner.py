@@ -28,7 +28,7 @@ from live_trading.data.alignment import TimeframeAligner, close_time
 from live_trading.data.indicators import ATR
 from live_trading.domain import events as ev
 from live_trading.domain.instruments import InstrumentSpec
-from live_trading.domain.values import Asset, Bar, BarSize
+from live_trading.domain.values import Asset, Bar, BarSize, utc_now
 from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.store.market_data import MarketDataStore
@@ -57,6 +57,7 @@ class RunnerDeps:
     market: SimulatedMarket | None
     source_factory: SourceFactory
     max_position_size: float | None = None
+    clock: Callable[[], datetime] = utc_now  # wall clock (UTC) of the feed supervision
 
 
 class OperationRunner:
@@ -74,6 +75,8 @@ class OperationRunner:
         self._phase = zlib.crc32(operation_id.encode()) % STORE_EVERY_BARS
         self._strategy_config: dict[str, Any] | None = None
         self.recent_bars: deque[Bar] = deque(maxlen=RECENT_BARS)
+        self.feed_started: datetime | None = None
+        self.last_close: dict[BarSize, datetime] = {}  # close time of the last bar, per size
 
     async def run(self) -> None:
         """Run until the feed ends or the operation is closed."""
@@ -98,7 +101,9 @@ class OperationRunner:
         cursors = await self._warm_up(spec)
         source = self.deps.source_factory(self.asset, self.bar_size, self.higher, cursors)
         pending: list[tuple[BarSize, Bar]] = []
+        self.feed_started = self.deps.clock()
         async for size, bar in source.events():
+            await self._bar_arrived(size, bar)
             if size != self.bar_size:
                 pending.append((size, bar))
                 continue
@@ -111,6 +116,23 @@ class OperationRunner:
         await self.on_higher_bars(pending)
         await self._report_rejected(source)
         await self._feed_ended()
+
+    def feed_clock(self) -> dict[BarSize, datetime]:
+        """Per bar size, when its feed last showed life: the close of its last
+        bar, or when the feed started if that is later (empty before)."""
+        if self.feed_started is None:
+            return {}
+        return {size: max(self.feed_started, self.last_close.get(size, self.feed_started))
+                for size in (self.bar_size, *self.higher)}
+
+    async def _bar_arrived(self, size: BarSize, bar: Bar) -> None:
+        """Note the bar's close; journal MARKET_DATA_RESUMED after a stale spell."""
+        self.last_close[size] = bar.time + size.duration
+        state = await self.deps.journal.state(self.operation_id)
+        if size.value in state.stale_bar_sizes:
+            await self.deps.journal.record(
+                self.operation_id, [ev.MarketDataResumed(size.value, bar.time)],
+                source="engine")
 
     async def _instrument(self) -> InstrumentSpec | None:
         """The asset's specification from the broker, once per runner (None,
