@@ -80,14 +80,15 @@ def _start_fill(state: OperationState, data: Mapping[str, Any]) -> None:
         "commission": data["commission"], "quantity": data["quantity"],
         "client_order_id": data["client_order_id"], "parts": []}
     while len(state.fills) > RECENT_FILLS:
-        _, oldest = next(iter(state.fills.items()))
-        state.fills.pop(next(iter(state.fills)))
+        _, oldest = state.fills.popitem(last=False)  # an OrderedDict: O(1)
+        # a position's fills are consecutive: the next fill is the only one
+        # that may still refer to the oldest's position
+        after = next(iter(state.fills.values()))["parts"]
         for part in oldest["parts"]:
             state.recent_docs.pop(doc_key(TRANSACTIONS, part["transaction"]), None)
             if part["trade"]:
                 state.recent_docs.pop(doc_key(TRADES, part["trade"]), None)
-            if not any(p["position"] == part["position"]
-                       for fill in state.fills.values() for p in fill["parts"]):
+            if all(p["position"] != part["position"] for p in after):
                 state.recent_docs.pop(doc_key(POSITIONS, part["position"]), None)
 
 

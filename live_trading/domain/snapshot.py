@@ -7,6 +7,7 @@ the whole journal. ``state_from_snapshot(state_to_snapshot(s))`` equals ``s``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from .projection import OpenPosition, OperationState
@@ -62,7 +63,7 @@ def state_from_snapshot(snapshot: dict[str, Any]) -> OperationState:
         pnl_today=snapshot.get("pnl_today", 0.0),
         entries_blocked_day=snapshot.get("entries_blocked_day"),
         stale_bar_sizes=set(snapshot.get("stale_bar_sizes", [])),
-        fills={f["execution_id"]: _fill(f) for f in snapshot.get("fills", [])},
+        fills=OrderedDict((f["execution_id"], _fill(f)) for f in snapshot.get("fills", [])),
         recent_docs={d["key"]: dict(d["doc"]) for d in snapshot.get("recent_docs", [])},
     )
 

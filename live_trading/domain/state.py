@@ -7,6 +7,7 @@ ids are derived from journal entries (see :mod:`.projection`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,7 +84,7 @@ class OperationState:
     pnl_today: float = 0.0              # net P/L of exits on ``pnl_day``
     entries_blocked_day: str | None = None  # max_daily_loss fired for this day
     stale_bar_sizes: set[str] = field(default_factory=set)  # MARKET_DATA_STALE, not resumed
-    fills: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fills: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
     recent_docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Index of ``orders``: those still PENDING or SUBMITTED, by client order
     # id in submission order, so finding them costs the working orders, not

@@ -12,6 +12,7 @@ unique, and they name their operation, so a report can be routed by id alone.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,7 +74,7 @@ class OrderManager:
         self.journal = journal
         self.broker = broker
         self.max_position_size = max_position_size
-        self._held_commissions: dict[str, CommissionReport] = {}
+        self._held_commissions: OrderedDict[str, CommissionReport] = OrderedDict()
         # the asset's tick / lot / minimum (set by the runner from the broker;
         # None: prices and quantities are sent as computed)
         self.instrument: InstrumentSpec | None = None
@@ -191,7 +192,7 @@ class OrderManager:
                      report.execution_id)
             self._held_commissions[report.execution_id] = report
             while len(self._held_commissions) > HELD_COMMISSIONS:
-                dropped = self._held_commissions.pop(next(iter(self._held_commissions)))
+                _, dropped = self._held_commissions.popitem(last=False)
                 log.warning("commission for execution %s dropped: its fill never came",
                             dropped.execution_id)
             return

@@ -28,6 +28,7 @@ ISO-8601 UTC strings (:func:`~live_trading.tradelog.naming.iso_time`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,7 +75,7 @@ class TradeLogState:
     exit_sources: dict[str, str] = field(default_factory=dict)
     open_trade: OpenTrade | None = None
     # the last exit lines, by trades document id (for late commissions)
-    exit_lines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exit_lines: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.projection = OperationState(self.operation_id)
@@ -239,7 +240,7 @@ def _on_filled(state: TradeLogState, record: JournalRecord,
             events.append(_exit_event(state, record, doc))
             state.exit_lines[doc_id] = events[-1].line
             while len(state.exit_lines) > RECENT_EXITS:
-                state.exit_lines.pop(next(iter(state.exit_lines)))
+                state.exit_lines.popitem(last=False)
     position = state.projection.position
     if state.open_trade is not None and (
             position is None or position.doc["_id"] != state.open_trade.trade_id):
