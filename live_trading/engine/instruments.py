@@ -10,7 +10,7 @@ import logging
 
 from live_trading.domain.instruments import InstrumentSpec, QuantityBelowMinimum
 
-from .ports import Broker, BrokerTimeout
+from .ports import Broker
 from .specs import InvalidSpecError
 
 log = logging.getLogger("live_trading.engine")
@@ -27,7 +27,7 @@ async def fetch_spec(broker: Broker, asset: str) -> InstrumentSpec | None:
         return await broker.instrument_spec(asset)
     except LookupError:
         raise
-    except (AttributeError, NotImplementedError, BrokerTimeout, ConnectionError) as error:
+    except Exception as error:  # noqa: BLE001 - no method, not connected, timeout...
         log.warning("no instrument specification for %s from %s: %s", asset,
                     getattr(broker, "name", "broker"), error)
         return None
@@ -58,8 +58,11 @@ def on_tick(spec: InstrumentSpec | None, price: float | None) -> float | None:
 
 
 def on_lot(spec: InstrumentSpec | None, quantity: float) -> float:
-    """``quantity`` rounded down to the lot, never below the minimum size
-    (the operation's quantity was checked against it when set)."""
+    """``quantity`` rounded down to the lot (never up: no more than asked).
+    One below the minimum once rounded (an operation created before the
+    check, or with another broker) is sent unchanged, and the venue's
+    refusal is journaled: it is never raised to the minimum."""
     if spec is None:
         return quantity
-    return max(spec.round_quantity(quantity), spec.min_quantity)
+    rounded = spec.round_quantity(quantity)
+    return rounded if rounded >= spec.min_quantity else quantity
