@@ -194,6 +194,7 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
         engine, recovery, reconcile_seconds=60 * settings.reconciliation_interval_minutes,
         grace_seconds=settings.market_data_stale_grace_seconds,
         check_seconds=settings.engine_check_interval_seconds)
+    deps.request_reconcile = engine.monitor.request
     engine.uses_replay = data_broker is None
     if hasattr(broker.inner, "on_connection_event"):
         broker.inner.on_connection_event = engine.on_connection_event

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -78,6 +79,9 @@ class OrderManager:
         # the asset's tick / lot / minimum (set by the runner from the broker;
         # None: prices and quantities are sent as computed)
         self.instrument: InstrumentSpec | None = None
+        # called with the operation id when the venue's records must settle
+        # something (an outcome unknown, a cancel not found)
+        self.request_reconcile: Callable[[str], None] | None = None
 
     async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
                         source: str = "engine", recent_bars: list[Bar] | None = None) -> None:
@@ -284,6 +288,13 @@ class OrderManager:
             fault_point("after_broker_submit")
         if acks:
             await self.journal.record(self.operation_id, acks, source=source, user=user)
+            self._settle_soon(acks)
+
+    def _settle_soon(self, events: list[ev.Event]) -> None:
+        unsettled = any(isinstance(e, ev.OrderOutcomeUnknown) or (
+            isinstance(e, ev.OrderCancelFailed) and e.outcome == "NOT_FOUND") for e in events)
+        if unsettled and self.request_reconcile is not None:
+            self.request_reconcile(self.operation_id)
 
     async def _cancel(self, client_order_id: str, source: str) -> None:
         """Cancel at the venue; journal a cancel that did not take (see
@@ -294,6 +305,7 @@ class OrderManager:
             events = [e for e in events if not isinstance(e, ev.OrderCancelFailed)]
         if events:
             await self.journal.record(self.operation_id, events, source=source)
+            self._settle_soon(events)
 
     @staticmethod
     def _working(state: OperationState, client_order_id: str) -> bool:

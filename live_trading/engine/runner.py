@@ -58,6 +58,8 @@ class RunnerDeps:
     source_factory: SourceFactory
     max_position_size: float | None = None
     clock: Callable[[], datetime] = utc_now  # wall clock (UTC) of the feed supervision
+    # ask for a reconciliation of an operation soon (an order's outcome is unknown)
+    request_reconcile: Callable[[str], None] | None = None
 
 
 class OperationRunner:
@@ -98,6 +100,7 @@ class OperationRunner:
         self.orders = OrderManager(self.operation_id, self.asset.name, self.deps.journal,
                                    self.deps.broker, self.deps.max_position_size)
         self.orders.instrument = await self._instrument()
+        self.orders.request_reconcile = self.deps.request_reconcile
         cursors = await self._warm_up(spec)
         source = self.deps.source_factory(self.asset, self.bar_size, self.higher, cursors)
         pending: list[tuple[BarSize, Bar]] = []

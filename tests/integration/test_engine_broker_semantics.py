@@ -158,3 +158,44 @@ async def test_every_price_sent_and_filled_is_on_the_tick(mongo_url, tmp_path) -
     assert fills and all(_on_tick(p) for p in fills), fills
     assert {d["quantity"] for d in submitted if d["role"] == "ENTRY"} == {1234.0}  # the lot
     await _finish(services)
+
+
+async def test_a_commission_before_its_fill_is_held_and_journaled_with_it(
+        mongo_url, tmp_path) -> None:
+    from datetime import timedelta
+
+    from live_trading.domain.orders import Execution
+    from live_trading.domain.values import Side
+
+    _, services, op = await _boot(mongo_url, tmp_path)
+    state = await services.journal.state(op)
+    cid = client_order_id(op, state.last_sequence + 1)
+    await services.journal.record(op, [
+        ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
+        ev.OrderAccepted(cid, "B-1")], source="test")
+    route = services.engine._route  # noqa: SLF001
+    await route(CommissionReport("EX-early", cid, 2.0, utc_now()))
+    assert "COMMISSION_REPORTED" not in [r.action_type for r in await entries(services, op)]
+    await route(Execution("EX-early", cid, "B-1", op, "USD-CAD", Side.BUY, 1000.0, 1.0, 0.0,
+                          state.position.doc["opened_at"] + timedelta(hours=1)))
+    kinds = [r.action_type for r in await entries(services, op)]
+    assert kinds[-2:] == ["ORDER_FILLED", "COMMISSION_REPORTED"]
+    assert (await services.journal.state(op)).orders[cid]["commission"] == 2.0
+    await _finish(services)
+
+
+async def test_an_unknown_outcome_asks_for_a_reconciliation_at_the_next_check(
+        mongo_url, tmp_path) -> None:
+    _, services, op = await _boot(mongo_url, tmp_path)
+    engine = services.engine
+    broker = _LostAnswers(engine.deps.broker, deliver=False)
+    manager = OrderManager(op, "USD-CAD", services.journal, broker)
+    manager.request_reconcile = engine.monitor.request
+    assert await manager.flatten("test", "test")
+    assert op in engine.monitor.requested
+    await engine.monitor.tick()  # the interval is not due: reconciled because asked
+    state = await services.journal.state(op)
+    [exit_order] = [o for o in state.orders.values() if o["order_role"] == "EXIT"]
+    assert exit_order["status"] == "REJECTED" and exit_order["reason"] == "not at the venue"
+    assert op not in engine.monitor.requested
+    await _finish(services)
