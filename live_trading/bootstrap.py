@@ -14,11 +14,11 @@ from typing import Any
 
 from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
-from live_trading.domain.instruments import InstrumentSpec
-from live_trading.data.replay_history import ReplayHistory
 from live_trading.config import BrokerType, Settings
 from live_trading.data.live_source import BrokerBarSource
+from live_trading.data.replay_history import ReplayHistory
 from live_trading.data.sources import ReplaySource
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.values import Asset, BarSize
 from live_trading.engine.cycle import TradingCycles
 from live_trading.engine.monitor import EngineMonitor

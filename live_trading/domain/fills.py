@@ -23,6 +23,7 @@ from typing import Any
 
 from .pnl import gross_pnl, pnl_pct
 from .state import (
+    ORDERS,
     POSITIONS,
     QTY_EPSILON,
     RECENT_FILLS,
@@ -33,7 +34,6 @@ from .state import (
     JournalRecord,
     OpenPosition,
     OperationState,
-    ORDERS,
     ProjectionError,
     order_of,
     put,

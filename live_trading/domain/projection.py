@@ -20,7 +20,6 @@ Fills (positions, transactions, trades, P/L) are folded by
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from .commission import on_commission_reported
 from .fills import on_order_filled

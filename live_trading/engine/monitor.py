@@ -72,7 +72,7 @@ class EngineMonitor:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - supervision must go on
+            except Exception:
                 log.exception("engine monitor tick failed")
 
     def request(self, operation_id: str) -> None:
@@ -111,7 +111,7 @@ class EngineMonitor:
         try:
             async with lock:
                 return await self.reconciler.reconcile(operation_id)
-        except Exception:  # noqa: BLE001 - retried at the next tick
+        except Exception:
             log.exception("operation %s: reconciliation failed", operation_id)
             self.requested.add(operation_id)
             return None

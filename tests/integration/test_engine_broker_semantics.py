@@ -36,7 +36,7 @@ async def test_a_late_commission_is_journaled_once_and_charged_to_the_trade(
     execution_id = entry_fill.action_data["execution_id"]
     cid = entry_fill.action_data["client_order_id"]
     report = CommissionReport(execution_id, cid, 7.5, utc_now())
-    route = services.engine._route  # noqa: SLF001 - the broker's report listener
+    route = services.engine._route
     await route(report)
     await route(report)  # a repeated report
     await route(CommissionReport("not-a-fill", cid, 1.0, utc_now()))  # held, not journaled
@@ -133,7 +133,7 @@ async def test_a_cancel_of_an_order_the_venue_lacks_is_journaled_then_reconciled
         ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
         ev.OrderAccepted(cid, "lost-at-the-venue")], source="test")  # the venue never had it
     manager = OrderManager(op, "USD-CAD", services.journal, services.engine.deps.broker)
-    await manager._cancel(cid, "test")  # noqa: SLF001
+    await manager._cancel(cid, "test")
     [failed] = [r for r in await entries(services, op) if r.action_type == "ORDER_CANCEL_FAILED"]
     assert failed.action_data["outcome"] == "NOT_FOUND"
     assert failed.action_data["reason"].startswith("not found at the venue")
@@ -173,7 +173,7 @@ async def test_a_commission_before_its_fill_is_held_and_journaled_with_it(
     await services.journal.record(op, [
         ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
         ev.OrderAccepted(cid, "B-1")], source="test")
-    route = services.engine._route  # noqa: SLF001
+    route = services.engine._route
     await route(CommissionReport("EX-early", cid, 2.0, utc_now()))
     assert "COMMISSION_REPORTED" not in [r.action_type for r in await entries(services, op)]
     await route(Execution("EX-early", cid, "B-1", op, "USD-CAD", Side.BUY, 1000.0, 1.0, 0.0,

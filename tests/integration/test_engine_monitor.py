@@ -118,7 +118,7 @@ async def _miss_a_stop_fill(services, op) -> str:
     price = stop["price"]
     await broker.on_bar(op, "USD-CAD", Bar(last.time + timedelta(hours=1), price * 1.001,
                                            price * 1.002, price * 0.999, price * 1.001))
-    broker.set_listener(services.engine._route)  # noqa: SLF001
+    broker.set_listener(services.engine._route)
     [fill] = await broker.executions_since(op, state.last_execution_id)
     return fill.execution_id
 
@@ -159,7 +159,7 @@ async def test_a_position_that_still_differs_halts_without_sending_orders(
     last = (await services.market_data.last_bars(op, HOUR, 1))[-1]
     await broker.on_bar(op, "USD-CAD", Bar(last.time + timedelta(hours=1), last.close,
                                            last.close, last.close, last.close))
-    broker.set_listener(services.engine._route)  # noqa: SLF001
+    broker.set_listener(services.engine._route)
     submitted = _kinds(await entries(services, op)).count("ORDER_SUBMITTED")
     await services.engine.monitor.reconcile(op)
     state = await services.journal.state(op)

@@ -497,7 +497,7 @@ async def test_configured_instruments_override_the_defaults() -> None:
 async def test_cancel_says_what_became_of_the_order() -> None:
     from live_trading.domain.orders import CancelOutcome
 
-    broker, rec = await make()
+    broker, _ = await make()
     await submit_ok(broker, stop("sl", Side.SELL, 1.3000))
     assert (await broker.cancel_order("sl")).outcome is CancelOutcome.REQUESTED
     assert (await broker.cancel_order("sl")).outcome is CancelOutcome.ALREADY_DONE
