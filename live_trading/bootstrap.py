@@ -14,12 +14,14 @@ from typing import Any
 
 from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
-from live_trading.data.replay_history import ReplayHistory
 from live_trading.config import BrokerType, Settings
 from live_trading.data.live_source import BrokerBarSource
+from live_trading.data.replay_history import ReplayHistory
 from live_trading.data.sources import ReplaySource
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.values import Asset, BarSize
 from live_trading.engine.cycle import TradingCycles
+from live_trading.engine.monitor import EngineMonitor
 from live_trading.engine.ports import MarketSource
 from live_trading.engine.recovery import RecoveryService
 from live_trading.engine.runner import RunnerDeps
@@ -69,6 +71,7 @@ class Services:
         if recover:
             self.last_recovery = await self.recovery.run()
         await self.engine.start()
+        self.engine.start_monitor()
 
     async def close(self) -> None:
         await self.engine.stop()
@@ -111,9 +114,13 @@ def build_simulator(settings: Settings, store: Store):
 def paper_config(settings: Settings) -> PaperBrokerConfig:
     """The paper broker's fill and cost model from ``settings.paper_broker``."""
     paper = settings.paper_broker
+    instruments = {asset: InstrumentSpec(asset, i.tick_size, i.lot_size, i.min_quantity)
+                   for asset, i in paper.instruments.items()}
     return PaperBrokerConfig(
         half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
-        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum)
+        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum,
+        tick_size=paper.tick_size, jpy_tick_size=paper.jpy_tick_size,
+        lot_size=paper.lot_size, min_quantity=paper.min_quantity, instruments=instruments)
 
 
 def _paper(settings: Settings, store: Store, database: str):
@@ -184,6 +191,11 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     recovery = RecoveryService(journal, journal_store, broker, market_data,
                                settings.logging.journal_retention_days)
     engine.reconciler = recovery.reconcile
+    engine.monitor = EngineMonitor(
+        engine, recovery, reconcile_seconds=60 * settings.reconciliation_interval_minutes,
+        grace_seconds=settings.market_data_stale_grace_seconds,
+        check_seconds=settings.engine_check_interval_seconds)
+    deps.request_reconcile = engine.monitor.request
     engine.uses_replay = data_broker is None
     if hasattr(broker.inner, "on_connection_event"):
         broker.inner.on_connection_event = engine.on_connection_event
@@ -204,6 +216,7 @@ def _observe(services: Services) -> None:
     metrics = services.metrics = PrometheusMetrics()
     services.journal.on_append = metrics.observe_journal_append
     services.broker_metrics.on_call = metrics.observe_broker_call
+    services.broker_metrics.on_timeout = metrics.observe_broker_timeout
     if services.worker is not None:
         services.worker.observer = metrics.observe_cycle
 

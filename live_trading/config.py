@@ -56,8 +56,22 @@ class RiskDefaults(BaseModel):
     default_initial_capital: float = Field(100_000, gt=0)
 
 
+class InstrumentSettings(BaseModel):
+    """One asset's tick (quote currency), lot and minimum size (base units)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tick_size: float = Field(gt=0)
+    lot_size: float = Field(1.0, gt=0)
+    min_quantity: float = Field(1.0, gt=0)
+
+
 class PaperBrokerSettings(BaseModel):
-    """Fill model of the paper broker, in basis points of price."""
+    """Fill model of the paper broker, in basis points of price; instrument
+    specifications (``PAPER_BROKER__INSTRUMENTS`` as JSON, e.g.
+    ``{"EUR-USD": {"tick_size": 0.00001, "lot_size": 1000, "min_quantity": 1000}}``;
+    assets not listed: ``tick_size`` (``jpy_tick_size`` for JPY quotes),
+    ``lot_size``, ``min_quantity``)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -65,6 +79,11 @@ class PaperBrokerSettings(BaseModel):
     slippage_bps: float = Field(0.0, ge=0)
     commission_bps: float = Field(0.2, ge=0)
     commission_minimum: float = Field(0.0, ge=0)
+    tick_size: float = Field(0.00001, gt=0)
+    jpy_tick_size: float = Field(0.001, gt=0)
+    lot_size: float = Field(1.0, gt=0)
+    min_quantity: float = Field(1.0, gt=0)
+    instruments: dict[str, InstrumentSettings] = Field(default_factory=dict)
 
 
 class LoggingSettings(BaseModel):
@@ -155,6 +174,14 @@ class Settings(BaseSettings):
     # Live feed: MongoDB change streams when the server has them, else polling.
     feed_source: Literal["auto", "change_stream", "poll"] = "auto"
     feed_poll_seconds: float = Field(0.25, gt=0)
+    # Engine supervision (engine/monitor.py): continuous reconciliation with
+    # the broker every RECONCILIATION_INTERVAL_MINUTES (0: only at start-up
+    # and after reconnects); a live bar feed is stale after twice its bar
+    # size plus MARKET_DATA_STALE_GRACE_SECONDS of trading time; checks run
+    # every ENGINE_CHECK_INTERVAL_SECONDS.
+    reconciliation_interval_minutes: float = Field(5.0, ge=0)
+    market_data_stale_grace_seconds: float = Field(60.0, ge=0)
+    engine_check_interval_seconds: float = Field(15.0, gt=0)
 
     @field_validator("trusted_proxies", "ws_allowed_origins", mode="before")
     @classmethod

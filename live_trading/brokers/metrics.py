@@ -1,9 +1,10 @@
 """Broker call metrics: every adapter call timed, slow calls logged.
 
 :class:`MeteredBroker` wraps any broker adapter: each coroutine method call
-is timed (count, errors, mean, p50, p99, max per method, over the last
-``WINDOW`` calls); a call slower than ``slow_call_s`` is logged at WARNING
-with its arguments, secrets masked (:func:`mask_secrets`), except the
+is timed (count, errors, timeouts, mean, p50, p99, max per method, over the
+last ``WINDOW`` calls; a timeout is a call that raised ``TimeoutError``, e.g.
+the port's ``BrokerTimeout``); a call slower than ``slow_call_s`` is logged at
+WARNING with its arguments, secrets masked (:func:`mask_secrets`), except the
 simulated market's own work (:data:`SIMULATED_MARKET_CALLS`: matching a bar
 and committing the paper book durably, not a round trip to a venue; timed
 like the others). Everything else passes through unchanged, so the wrapper
@@ -46,6 +47,7 @@ def mask_secrets(value: Any) -> Any:
 class CallStats:
     count: int = 0
     errors: int = 0
+    timeouts: int = 0
     slow: int = 0
     total_s: float = 0.0
     max_s: float = 0.0
@@ -65,7 +67,8 @@ class CallStats:
         def pct(q: float) -> float:
             return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
-        return {"count": self.count, "errors": self.errors, "slow": self.slow,
+        return {"count": self.count, "errors": self.errors, "timeouts": self.timeouts,
+                "slow": self.slow,
                 "mean_ms": 1000 * self.total_s / self.count if self.count else 0.0,
                 "p50_ms": 1000 * pct(0.50), "p99_ms": 1000 * pct(0.99),
                 "max_ms": 1000 * self.max_s}
@@ -78,6 +81,18 @@ class BrokerMetrics:
         # Optional hook: on_call(method, seconds, failed) after every call (the
         # Prometheus histograms are fed through it, see bootstrap).
         self.on_call: Callable[[str, float, bool], None] | None = None
+        # Optional hook: on_timeout(method) after a call that timed out.
+        self.on_timeout: Callable[[str], None] | None = None
+
+    def record_timeout(self, method: str) -> None:
+        """Count a call to ``method`` that got no answer within its deadline
+        (it is also recorded, as failed, by :meth:`record`)."""
+        self.calls.setdefault(method, CallStats()).timeouts += 1
+        if self.on_timeout is not None:
+            try:
+                self.on_timeout(method)
+            except Exception:  # a metric must not fail a broker call
+                log.exception("broker timeout observer failed")
 
     def record(self, method: str, seconds: float, failed: bool, args: tuple,
                kwargs: dict) -> None:
@@ -117,6 +132,10 @@ class MeteredBroker:
             started, failed = time.perf_counter(), False
             try:
                 return await attribute(*args, **kwargs)
+            except TimeoutError:
+                failed = True
+                metrics.record_timeout(name)
+                raise
             except BaseException:
                 failed = True
                 raise

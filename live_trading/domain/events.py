@@ -143,6 +143,34 @@ class OrderRejected(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderOutcomeUnknown(Event):
+    """A ``call`` (``submit_order``, ``cancel_order``, ``modify_order``) for
+    the order was sent but its answer was lost (``detail``: why, e.g. a
+    timeout). The order is *not* rejected: it stays in flight (status as
+    before, ``outcome_unknown`` set) until the venue's records settle it
+    (reconciliation: found working -> accepted; fills -> filled; absent after
+    a complete sync -> rejected "not at the venue")."""
+
+    ACTION_TYPE: ClassVar[str] = "ORDER_OUTCOME_UNKNOWN"
+    client_order_id: str
+    call: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelFailed(Event):
+    """A cancel did not take: ``outcome`` NOT_FOUND (the venue has no such
+    order, open or completed), ALREADY_DONE (it had already filled or been
+    cancelled) or UNREACHABLE (the cancel was not sent). The order's status
+    is left to the venue's reports and to reconciliation."""
+
+    ACTION_TYPE: ClassVar[str] = "ORDER_CANCEL_FAILED"
+    client_order_id: str
+    outcome: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrderCancelled(Event):
     ACTION_TYPE: ClassVar[str] = "ORDER_CANCELLED"
     client_order_id: str
@@ -168,6 +196,22 @@ class OrderFilled(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CommissionReported(Event):
+    """The commission of the fill ``execution_id``, reported after the fill
+    (IB's commission report). It *sets* the fill's commission (quote
+    currency): the difference to what the fill carried is folded into the
+    order, transaction, trade and operation (see
+    :mod:`live_trading.domain.commission`); seen twice, it changes nothing.
+    ``reported_at``: when the venue reported it (UTC)."""
+
+    ACTION_TYPE: ClassVar[str] = "COMMISSION_REPORTED"
+    execution_id: str
+    client_order_id: str
+    commission: float
+    reported_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RecoveryStarted(Event):
     """Start-up recovery began for this operation (journal at ``last_sequence``)."""
 
@@ -190,6 +234,40 @@ class ReconciliationMismatch(Event):
     journal_view: dict[str, Any]
     broker_view: dict[str, Any]
     resolution: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationDeferred(Event):
+    """Reconciliation with the broker could not run now (``reason``: a broker
+    call timed out or the broker is unreachable): nothing was compared and
+    nothing concluded (an unanswered call is not an empty answer); it is
+    retried at the next check."""
+
+    ACTION_TYPE: ClassVar[str] = "RECONCILIATION_DEFERRED"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataStale(Event):
+    """No bar of ``bar_size`` came for more than twice the bar size plus the
+    grace (``threshold_seconds`` of trading time) since ``last_seen`` (the
+    last bar's close, or when the feed started). Journaled once, until
+    MARKET_DATA_RESUMED."""
+
+    ACTION_TYPE: ClassVar[str] = "MARKET_DATA_STALE"
+    bar_size: str
+    last_seen: datetime
+    threshold_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDataResumed(Event):
+    """Bars of ``bar_size`` came again after MARKET_DATA_STALE; ``bar_time``
+    is the open time of the first one."""
+
+    ACTION_TYPE: ClassVar[str] = "MARKET_DATA_RESUMED"
+    bar_size: str
+    bar_time: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,107 +11,39 @@ order's id is its ORDER_SUBMITTED entry's id; a transaction's id is its
 ORDER_FILLED entry's id; a position's id is its first ENTRY transaction's
 id; a trade's id is its EXIT transaction's id.
 
-P/L rules are those of :mod:`live_trading.domain.pnl`. A fill on the side of
-the open position (or with none open) is an ENTRY; a fill on the other side
-is an EXIT; one larger than the open quantity reverses the position (the
-excess opens a new one, as a broker's net position does). Each EXIT makes one
-trade, charged
-the exit's commission and the entry commission not yet charged, pro rata to
-the share of the open quantity it closes (the last exit takes what is left,
-so commissions add up exactly, scale-ins included).
+Fills (positions, transactions, trades, P/L) are folded by
+:mod:`live_trading.domain.fills`, commissions reported after their fill by
+:mod:`live_trading.domain.commission`; the state itself is
+:mod:`live_trading.domain.state`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-import uuid
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
 
-from .pnl import gross_pnl, pnl_pct
-from .values import PositionSide, Side
+from .commission import on_commission_reported
+from .fills import on_order_filled
+from .state import (
+    OPERATIONS,
+    ORDERS,
+    POSITIONS,
+    QTY_EPSILON,
+    TRADES,
+    TRANSACTIONS,
+    WORKING,
+    Changes,
+    JournalRecord,
+    OpenPosition,
+    OperationState,
+    ProjectionError,
+    order_of,
+    put,
+    require_operation,
+)
 
-OPERATIONS = "trading_operations"
-ORDERS = "orders"
-TRANSACTIONS = "transactions"
-POSITIONS = "positions"
-TRADES = "trades"
-
-QTY_EPSILON = 1e-9
-WORKING = ("PENDING", "SUBMITTED")  # order statuses that can still fill
-
-Changes = dict[tuple[str, str], dict[str, Any]]
-
-
-class ProjectionError(ValueError):
-    """A record cannot be folded: out of sequence, unknown order, over-fill."""
-
-
-@dataclass(frozen=True, slots=True)
-class JournalRecord:
-    """A journal entry as the domain sees it (ids are 24-hex strings)."""
-
-    entry_id: str
-    operation_id: str
-    sequence_number: int
-    action_type: str
-    action_data: Mapping[str, Any]
-    timestamp: datetime
-    source: str
-    event_id: str
-    user: str | None = None
-
-
-@dataclass
-class OpenPosition:
-    doc: dict[str, Any]
-    side: PositionSide
-    entry_transaction_id: str
-    entry_quantity: float
-    entry_commission: float
-    allocated_commission: float = 0.0
-
-    @property
-    def open_quantity(self) -> float:
-        return abs(self.doc["quantity"])
-
-
-@dataclass
-class OperationState:
-    """Everything the projection needs to know about one operation."""
-
-    operation_id: str
-    last_sequence: int = 0
-    operation: dict[str, Any] | None = None
-    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    position: OpenPosition | None = None
-    execution_ids: set[str] = field(default_factory=set)
-    last_execution_id: str | None = None
-    last_bar_time: datetime | None = None
-    rejected_data_files: set[str] = field(default_factory=set)
-    pnl_day: str | None = None          # UTC day (ISO date) of the last exit
-    pnl_today: float = 0.0              # net P/L of exits on ``pnl_day``
-    entries_blocked_day: str | None = None  # max_daily_loss fired for this day
-    # Index of ``orders``: those still PENDING or SUBMITTED, by client order
-    # id in submission order, so finding them costs the working orders, not
-    # every order ever placed. :func:`apply` keeps it; it covers the first
-    # ``indexed_orders`` orders and is rebuilt when ``orders`` has others
-    # (a state built from a snapshot, or edited by hand).
-    working: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False,
-                                               compare=False)
-    indexed_orders: int = field(default=0, repr=False, compare=False)
-
-    @property
-    def status(self) -> str | None:
-        return self.operation["status"] if self.operation else None
-
-    def working_orders(self) -> list[dict[str, Any]]:
-        """Orders not yet filled, cancelled or rejected, in submission order."""
-        if self.indexed_orders != len(self.orders):
-            self.working = {c: o for c, o in self.orders.items() if o["status"] in WORKING}
-            self.indexed_orders = len(self.orders)
-        return [o for o in self.working.values() if o["status"] in WORKING]
+__all__ = ["OPERATIONS", "ORDERS", "POSITIONS", "QTY_EPSILON", "TRADES", "TRANSACTIONS",
+           "WORKING", "Changes", "JournalRecord", "OpenPosition", "OperationState",
+           "ProjectionError", "apply", "fold"]
 
 
 def apply(state: OperationState, record: JournalRecord) -> Changes:
@@ -151,16 +83,6 @@ def fold(operation_id: str, records: list[JournalRecord]) -> tuple[OperationStat
     return state, documents
 
 
-def _put(changes: Changes, collection: str, doc: dict[str, Any]) -> None:
-    changes[(collection, doc["_id"])] = dict(doc)
-
-
-def _require_operation(state: OperationState) -> dict[str, Any]:
-    if state.operation is None:
-        raise ProjectionError(f"operation {state.operation_id} was never created")
-    return state.operation
-
-
 def _on_created(state: OperationState, record: JournalRecord, changes: Changes) -> None:
     if state.operation is not None:
         raise ProjectionError(f"operation {state.operation_id} created twice")
@@ -175,12 +97,12 @@ def _on_created(state: OperationState, record: JournalRecord, changes: Changes) 
 
 
 def _on_updated(state: OperationState, record: JournalRecord, changes: Changes) -> None:
-    _require_operation(state).update(record.action_data["changes"])
+    require_operation(state).update(record.action_data["changes"])
 
 
 def _status_setter(status: str) -> Callable[[OperationState, JournalRecord, Changes], None]:
     def handler(state: OperationState, record: JournalRecord, changes: Changes) -> None:
-        operation = _require_operation(state)
+        operation = require_operation(state)
         operation["status"] = status
         operation["status_reason"] = record.action_data.get("reason") or None
         if status == "closed":
@@ -195,6 +117,14 @@ def _on_signal(state: OperationState, record: JournalRecord, changes: Changes) -
 
 def _on_data_rejected(state: OperationState, record: JournalRecord, changes: Changes) -> None:
     state.rejected_data_files.add(record.action_data["file"])
+
+
+def _on_data_stale(state: OperationState, record: JournalRecord, changes: Changes) -> None:
+    state.stale_bar_sizes.add(record.action_data["bar_size"])
+
+
+def _on_data_resumed(state: OperationState, record: JournalRecord, changes: Changes) -> None:
+    state.stale_bar_sizes.discard(record.action_data["bar_size"])
 
 
 def _on_risk_rule(state: OperationState, record: JournalRecord, changes: Changes) -> None:
@@ -218,215 +148,49 @@ def _on_order_submitted(state: OperationState, record: JournalRecord, changes: C
         "parent_order_id": parent["_id"] if parent else None, "status": "PENDING",
         "filled_quantity": 0.0, "avg_fill_price": None, "commission": 0.0,
         "reason": data.get("reason") or None, "placed_at": record.timestamp,
-        "filled_at": None, "cancelled_at": None,
+        "filled_at": None, "cancelled_at": None, "outcome_unknown": False,
     }
     state.orders[order["client_order_id"]] = order
     state.working[order["client_order_id"]] = order
     state.indexed_orders += 1
-    _put(changes, ORDERS, order)
-
-
-def _order(state: OperationState, client_order_id: str) -> dict[str, Any]:
-    try:
-        return state.orders[client_order_id]
-    except KeyError:
-        raise ProjectionError(f"unknown order {client_order_id}") from None
+    put(changes, ORDERS, order)
 
 
 def _on_order_accepted(state: OperationState, record: JournalRecord, changes: Changes) -> None:
-    order = _order(state, record.action_data["client_order_id"])
+    order = order_of(state, record.action_data["client_order_id"])
     order["broker_order_id"] = record.action_data["broker_order_id"]
     if order["status"] == "PENDING":
         order["status"] = "SUBMITTED"
-    _put(changes, ORDERS, order)
+    order["outcome_unknown"] = False
+    put(changes, ORDERS, order)
+
+
+def _on_outcome_unknown(state: OperationState, record: JournalRecord,
+                        changes: Changes) -> None:
+    """The order stays in flight, flagged, until the venue settles it."""
+    data = record.action_data
+    order = order_of(state, data["client_order_id"])
+    if order["status"] not in WORKING:
+        return
+    order["outcome_unknown"] = True
+    order["reason"] = f"outcome unknown ({data['call']}): {data['detail']}"
+    put(changes, ORDERS, order)
 
 
 def _on_order_ended(status: str) -> Callable[[OperationState, JournalRecord, Changes], None]:
     def handler(state: OperationState, record: JournalRecord, changes: Changes) -> None:
-        order = _order(state, record.action_data["client_order_id"])
+        order = order_of(state, record.action_data["client_order_id"])
         if order["status"] == "FILLED":
             return
         order["status"] = status
+        order["outcome_unknown"] = False
         state.working.pop(order["client_order_id"], None)
         order["reason"] = record.action_data.get("reason") or order["reason"]
         if status == "CANCELLED":
             order["cancelled_at"] = record.timestamp
-        _put(changes, ORDERS, order)
+        put(changes, ORDERS, order)
 
     return handler
-
-
-def _on_order_filled(state: OperationState, record: JournalRecord, changes: Changes) -> None:
-    data = record.action_data
-    if data["execution_id"] in state.execution_ids:
-        raise ProjectionError(f"execution {data['execution_id']} recorded twice")
-    order = _order(state, data["client_order_id"])
-    _fill_order(order, data)
-    if order["status"] not in WORKING:
-        state.working.pop(order["client_order_id"], None)
-    _put(changes, ORDERS, order)
-    state.execution_ids.add(data["execution_id"])
-    state.last_execution_id = data["execution_id"]
-    side = Side(data["side"])
-    position = state.position
-    if position is None or side is position.side.entry_side:
-        _enter(state, record, order, changes)
-    elif data["quantity"] > position.open_quantity * (1 + QTY_EPSILON):
-        closing, opening = _split_reversal(record, position.open_quantity)
-        _exit(state, closing, order, changes)
-        _enter(state, opening, order, changes)
-    else:
-        _exit(state, record, order, changes)
-    operation = _require_operation(state)
-    operation["total_commission"] += data["commission"]
-
-
-def _split_reversal(record: JournalRecord, open_quantity: float
-                    ) -> tuple[JournalRecord, JournalRecord]:
-    """A fill larger than the open position on its other side reverses it
-    (brokers hold net positions): the part that closes the position, and the
-    rest, which opens a new one. Commission is split pro rata. The opening
-    part's transaction and position ids are derived from the entry's event id
-    (deterministic, so a rebuild gives the same ids); its transaction carries
-    the execution id suffixed ``#reversal``."""
-    data = record.action_data
-    share = open_quantity / data["quantity"]
-    closing = replace(record, action_data={**data, "quantity": open_quantity,
-                                           "commission": data["commission"] * share})
-    opening = replace(record, entry_id=uuid.UUID(record.event_id).hex[:24], action_data={
-        **data, "quantity": data["quantity"] - open_quantity,
-        "commission": data["commission"] * (1 - share),
-        "execution_id": f"{data['execution_id']}#reversal"})
-    return closing, opening
-
-
-def _fill_order(order: dict[str, Any], data: Mapping[str, Any]) -> None:
-    if data["side"] != order["action"]:
-        raise ProjectionError(f"fill {data['execution_id']} is a {data['side']} but order "
-                              f"{order['client_order_id']} is a {order['action']}")
-    filled = order["filled_quantity"] + data["quantity"]
-    if filled > order["quantity"] * (1 + QTY_EPSILON):
-        raise ProjectionError(f"fill {data['execution_id']} over-fills order "
-                              f"{order['client_order_id']} ({filled} > {order['quantity']})")
-    previous = (order["avg_fill_price"] or 0.0) * order["filled_quantity"]
-    order["avg_fill_price"] = (previous + data["price"] * data["quantity"]) / filled
-    order["filled_quantity"] = filled
-    order["commission"] += data["commission"]
-    order["broker_order_id"] = order["broker_order_id"] or data["broker_order_id"]
-    order["filled_at"] = data["executed_at"]
-    if filled >= order["quantity"] * (1 - QTY_EPSILON):
-        order["status"] = "FILLED"
-
-
-def _transaction(state: OperationState, record: JournalRecord, order: dict[str, Any],
-                 role: str, side: PositionSide, position_id: str) -> dict[str, Any]:
-    data = record.action_data
-    return {
-        "_id": record.entry_id, "operation_id": state.operation_id,
-        "transaction_type": data["side"], "transaction_role": role,
-        "position_type": side.value, "order_id": order["_id"],
-        "execution_id": data["execution_id"], "price": data["price"],
-        "quantity": data["quantity"], "commission": data["commission"],
-        "executed_at": data["executed_at"], "profit": 0.0, "profit_pct": 0.0,
-        "related_entry_transaction_id": None, "position_id": position_id,
-        "notes": order["order_role"],
-    }
-
-
-def _enter(state: OperationState, record: JournalRecord, order: dict[str, Any],
-           changes: Changes) -> None:
-    data = record.action_data
-    side = PositionSide.LONG if Side(data["side"]) is Side.BUY else PositionSide.SHORT
-    signed = data["quantity"] if side is PositionSide.LONG else -data["quantity"]
-    position = state.position
-    if position is None:
-        doc = {
-            "_id": record.entry_id, "operation_id": state.operation_id,
-            "contract_symbol": _require_operation(state)["asset"], "position_type": side.value,
-            "status": "OPEN", "quantity": signed, "entry_price": data["price"],
-            "current_price": data["price"], "unrealized_pnl": 0.0, "unrealized_pnl_pct": 0.0,
-            "realized_pnl": 0.0, "stop_loss": order["stop_loss"],
-            "take_profit": order["take_profit"], "opened_at": data["executed_at"],
-            "closed_at": None,
-        }
-        position = OpenPosition(doc, side, record.entry_id, 0.0, 0.0)
-        state.position = position
-    else:
-        old_qty = position.open_quantity
-        doc = position.doc
-        doc["entry_price"] = (doc["entry_price"] * old_qty + data["price"] * data["quantity"]) / (
-            old_qty + data["quantity"])
-        doc["quantity"] += signed
-        doc["current_price"] = data["price"]
-    position.entry_quantity += data["quantity"]
-    position.entry_commission += data["commission"]
-    _put(changes, TRANSACTIONS, _transaction(state, record, order, "ENTRY", side, doc["_id"]))
-    _put(changes, POSITIONS, doc)
-
-
-def _exit(state: OperationState, record: JournalRecord, order: dict[str, Any],
-          changes: Changes) -> None:
-    data = record.action_data
-    position = state.position
-    assert position is not None
-    quantity, doc = data["quantity"], position.doc
-    if quantity > position.open_quantity * (1 + QTY_EPSILON):
-        raise ProjectionError(
-            f"fill {data['execution_id']} closes {quantity} but only "
-            f"{position.open_quantity} is open"
-        )
-    closes_all = quantity >= position.open_quantity * (1 - QTY_EPSILON)
-    unallocated = position.entry_commission - position.allocated_commission
-    entry_share = unallocated if closes_all else unallocated * quantity / position.open_quantity
-    position.allocated_commission += entry_share
-    commission = entry_share + data["commission"]
-    gross = gross_pnl(position.side, doc["entry_price"], data["price"], quantity)
-    net = gross - commission
-    net_pct = pnl_pct(net, doc["entry_price"], quantity)
-    transaction = _transaction(state, record, order, "EXIT", position.side, doc["_id"])
-    transaction.update(profit=net, profit_pct=net_pct,
-                       related_entry_transaction_id=position.entry_transaction_id)
-    _put(changes, TRANSACTIONS, transaction)
-    _put(changes, TRADES, _trade(state, record, position, order, gross, net, commission))
-    _close_part(state, position, data, quantity, net, closes_all)
-    _put(changes, POSITIONS, doc)
-
-
-def _trade(state: OperationState, record: JournalRecord, position: OpenPosition,
-           order: dict[str, Any], gross: float, net: float, commission: float) -> dict[str, Any]:
-    data, doc = record.action_data, position.doc
-    return {
-        "_id": record.entry_id, "operation_id": state.operation_id, "position_id": doc["_id"],
-        "position_type": position.side.value,
-        "entry_transaction_id": position.entry_transaction_id,
-        "exit_transaction_id": record.entry_id, "entry_price": doc["entry_price"],
-        "exit_price": data["price"], "quantity": data["quantity"], "gross_pnl": gross,
-        "pnl": net, "pnl_pct": pnl_pct(net, doc["entry_price"], data["quantity"]),
-        "total_commission": commission, "entry_time": doc["opened_at"],
-        "exit_time": data["executed_at"],
-        "duration_seconds": (data["executed_at"] - doc["opened_at"]).total_seconds(),
-        "exit_reason": "REVERSAL" if order["order_role"] == "ENTRY" else order["order_role"],
-    }
-
-
-def _close_part(state: OperationState, position: OpenPosition, data: Mapping[str, Any],
-                quantity: float, net: float, closes_all: bool) -> None:
-    doc = position.doc
-    doc["realized_pnl"] += net
-    doc["current_price"] = data["price"]
-    doc["quantity"] += quantity if position.side is PositionSide.SHORT else -quantity
-    if closes_all:
-        doc.update(quantity=0.0, status="CLOSED", closed_at=data["executed_at"],
-                   unrealized_pnl=0.0, unrealized_pnl_pct=0.0)
-        state.position = None
-    day = data["executed_at"].date().isoformat()
-    state.pnl_today = (state.pnl_today if state.pnl_day == day else 0.0) + net
-    state.pnl_day = day
-    operation = _require_operation(state)
-    operation["total_pnl"] += net
-    operation["trade_count"] += 1
-    operation["current_capital"] = operation["initial_capital"] + operation["total_pnl"]
-    operation["total_pnl_pct"] = operation["total_pnl"] / operation["initial_capital"]
 
 
 _HANDLERS: dict[str, Callable[[OperationState, JournalRecord, Changes], None]] = {
@@ -440,9 +204,13 @@ _HANDLERS: dict[str, Callable[[OperationState, JournalRecord, Changes], None]] =
     "SIGNAL_GENERATED": _on_signal,
     "MARKET_DATA_REJECTED": _on_data_rejected,
     "RISK_RULE_TRIGGERED": _on_risk_rule,
+    "MARKET_DATA_STALE": _on_data_stale,
+    "MARKET_DATA_RESUMED": _on_data_resumed,
     "ORDER_SUBMITTED": _on_order_submitted,
     "ORDER_ACCEPTED": _on_order_accepted,
     "ORDER_REJECTED": _on_order_ended("REJECTED"),
     "ORDER_CANCELLED": _on_order_ended("CANCELLED"),
-    "ORDER_FILLED": _on_order_filled,
+    "ORDER_OUTCOME_UNKNOWN": _on_outcome_unknown,
+    "ORDER_FILLED": on_order_filled,
+    "COMMISSION_REPORTED": on_commission_reported,
 }

@@ -10,6 +10,10 @@ Reconciliation (journal vs broker, per operation):
   acknowledged; SUBMITTED: acknowledged, not finished) is adopted when the
   broker works it, and cancelled in the journal when the broker does not (it
   never arrived, or ended while we were down);
+* an order whose submission's outcome is unknown (ORDER_OUTCOME_UNKNOWN:
+  sent, answer lost) is settled by the venue's records: working there ->
+  adopted (accepted); fills there -> adopted (filled); neither -> rejected,
+  "not at the venue" (the view must come from a complete sync);
 * an order of ours the broker works but the journal has finished or never
   heard of is cancelled at the broker;
 * every difference is recorded as a mismatch with both views.
@@ -52,6 +56,7 @@ class ReconciliationPlan:
     foreign_fills: list[Execution] = field(default_factory=list)
     adopt_orders: list[str] = field(default_factory=list)      # PENDING, working at broker
     cancel_in_journal: list[str] = field(default_factory=list)  # in flight, not at broker
+    reject_in_journal: list[str] = field(default_factory=list)  # outcome unknown, not there
     cancel_at_broker: list[str] = field(default_factory=list)   # ours, not working in journal
     keep_orders: list[str] = field(default_factory=list)
 
@@ -78,11 +83,18 @@ def plan_reconciliation(state: OperationState, view: BrokerView) -> Reconciliati
         cid = order["client_order_id"]
         if cid in view.open_orders:
             (plan.adopt_orders if order["status"] == "PENDING" else plan.keep_orders).append(cid)
+        elif filled.get(cid, 0.0) <= 0.0 and _never_acknowledged(order):
+            plan.reject_in_journal.append(cid)
         elif filled.get(cid, 0.0) < order["quantity"] * (1 - 1e-9):
             plan.cancel_in_journal.append(cid)
     working = {o["client_order_id"] for o in state.working_orders()}
     plan.cancel_at_broker = [cid for cid in view.open_orders if cid not in working]
     return plan
+
+
+def _never_acknowledged(order: dict[str, Any]) -> bool:
+    """Sent, but whether the venue took it is unknown (and it never said)."""
+    return order["status"] == "PENDING" and bool(order.get("outcome_unknown"))
 
 
 def _filled_quantities(state: OperationState, adopted: list[Execution]) -> dict[str, float]:

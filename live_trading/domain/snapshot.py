@@ -7,6 +7,7 @@ the whole journal. ``state_from_snapshot(state_to_snapshot(s))`` equals ``s``.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from .projection import OpenPosition, OperationState
@@ -35,6 +36,9 @@ def state_to_snapshot(state: OperationState) -> dict[str, Any]:
         "pnl_day": state.pnl_day,
         "pnl_today": state.pnl_today,
         "entries_blocked_day": state.entries_blocked_day,
+        "stale_bar_sizes": sorted(state.stale_bar_sizes),
+        "fills": [{"execution_id": k, **v} for k, v in state.fills.items()],
+        "recent_docs": [{"key": k, "doc": v} for k, v in state.recent_docs.items()],
     }
 
 
@@ -58,4 +62,13 @@ def state_from_snapshot(snapshot: dict[str, Any]) -> OperationState:
         pnl_day=snapshot.get("pnl_day"),
         pnl_today=snapshot.get("pnl_today", 0.0),
         entries_blocked_day=snapshot.get("entries_blocked_day"),
+        stale_bar_sizes=set(snapshot.get("stale_bar_sizes", [])),
+        fills=OrderedDict((f["execution_id"], _fill(f)) for f in snapshot.get("fills", [])),
+        recent_docs={d["key"]: dict(d["doc"]) for d in snapshot.get("recent_docs", [])},
     )
+
+
+def _fill(item: dict[str, Any]) -> dict[str, Any]:
+    fill = {k: v for k, v in item.items() if k != "execution_id"}
+    fill["parts"] = [dict(p) for p in fill.get("parts", [])]
+    return fill

@@ -12,18 +12,21 @@ unique, and they name their operation, so a report can be routed by id alone.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from live_trading.domain import events as ev
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.orders import (
     BrokerReport,
+    CommissionReport,
     Execution,
-    OrderAck,
     OrderCancelled,
     OrderRequest,
 )
-from live_trading.domain.projection import OperationState, ProjectionError
+from live_trading.domain.projection import WORKING, OperationState, ProjectionError
 from live_trading.domain.protection import ProtectionRule, protective_levels
 from live_trading.domain.risk import (
     daily_loss_breached,
@@ -36,11 +39,14 @@ from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
 
+from . import order_calls
+from .instruments import on_lot, on_tick
 from .ports import Broker
 
 log = logging.getLogger("live_trading.engine")
 
 PROTECTIVE_ROLES = ("STOP_LOSS", "TAKE_PROFIT")
+HELD_COMMISSIONS = 1000  # commission reports waiting for their fill, per operation
 
 
 def client_order_id(operation_id: str, sequence_number: int) -> str:
@@ -69,6 +75,13 @@ class OrderManager:
         self.journal = journal
         self.broker = broker
         self.max_position_size = max_position_size
+        self._held_commissions: OrderedDict[str, CommissionReport] = OrderedDict()
+        # the asset's tick / lot / minimum (set by the runner from the broker;
+        # None: prices and quantities are sent as computed)
+        self.instrument: InstrumentSpec | None = None
+        # called with the operation id when the venue's records must settle
+        # something (an outcome unknown, a cancel not found)
+        self.request_reconcile: Callable[[str], None] | None = None
 
     async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
                         source: str = "engine", recent_bars: list[Bar] | None = None) -> None:
@@ -86,7 +99,7 @@ class OrderManager:
         if state.status != "active":
             await self._journal_signal(context, f"ignored: operation {state.status}", source)
             return
-        await self._cancel_working(state, exclude_roles=())
+        await self._cancel_working(state, exclude_roles=(), source=source)
         state = await self.journal.state(self.operation_id)
         plan = _Plan([], [])
         seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
@@ -109,7 +122,7 @@ class OrderManager:
             return
         await self._journal_signal(context, "cancel unfilled entry", source)
         for order in pending:
-            await self.broker.cancel_order(order["client_order_id"])
+            await self._cancel(order["client_order_id"], source)
 
     def _risk_refusal(self, state: OperationState, plan: _Plan, target: PositionSide | None,
                       bar: Bar, bar_size: str) -> str | None:
@@ -133,7 +146,7 @@ class OrderManager:
         Returns True if there is a position to close (an exit is working).
         """
         state = await self.journal.state(self.operation_id)
-        await self._cancel_working(state, exclude_roles=("EXIT",))
+        await self._cancel_working(state, exclude_roles=("EXIT",), source=source)
         state = await self.journal.state(self.operation_id)
         if state.position is None:
             return False
@@ -145,19 +158,25 @@ class OrderManager:
         return True
 
     async def on_report(self, report: BrokerReport) -> None:
-        """Journal a broker report (fills once per execution id)."""
+        """Journal a broker report (fills once per execution id; a commission
+        report once per execution and amount, see :meth:`_on_commission`)."""
         state = await self.journal.state(self.operation_id)
         order = state.orders.get(report.client_order_id)
         if order is None:
             log.warning("report for unknown order %s ignored", report.client_order_id)
             return
-        if isinstance(report, Execution):
+        if isinstance(report, CommissionReport):
+            await self._on_commission(state, report)
+        elif isinstance(report, Execution):
             if report.execution_id in state.execution_ids:
                 return
             fault_point("before_fill_journal")
+            events: list[ev.Event] = [fill_event(report)]
+            held = self._held_commissions.pop(report.execution_id, None)
+            if held is not None:
+                events.append(commission_event(held))
             try:
-                await self.journal.record(self.operation_id, [fill_event(report)],
-                                          source="engine")
+                await self.journal.record(self.operation_id, events, source="engine")
             except ProjectionError as error:
                 log.error("fill %s not journaled: %s", report.execution_id, error)
                 return
@@ -166,6 +185,27 @@ class OrderManager:
             await self.journal.record(
                 self.operation_id,
                 [ev.OrderCancelled(report.client_order_id, report.reason)], source="engine")
+
+    async def _on_commission(self, state: OperationState, report: CommissionReport) -> None:
+        """Journal COMMISSION_REPORTED for a fill the journal has, unless the
+        fill already carries that commission (a repeated report). A report
+        that arrives before its fill is held (in memory, at most
+        ``HELD_COMMISSIONS``) and journaled with the fill."""
+        if report.execution_id not in state.execution_ids:
+            log.info("commission for execution %s held until its fill arrives",
+                     report.execution_id)
+            self._held_commissions[report.execution_id] = report
+            while len(self._held_commissions) > HELD_COMMISSIONS:
+                _, dropped = self._held_commissions.popitem(last=False)
+                log.warning("commission for execution %s dropped: its fill never came",
+                            dropped.execution_id)
+            return
+        fill = state.fills.get(report.execution_id)
+        if fill is not None and fill["commission"] == report.commission:
+            return
+        await self.journal.record(self.operation_id, [commission_event(report)],
+                                  source="engine")
+        await self._check_daily_loss()
 
     async def _check_daily_loss(self) -> None:
         """Fire max_daily_loss once per UTC day when closed P/L reaches -limit."""
@@ -203,7 +243,10 @@ class OrderManager:
             return f"{closing + '; ' if closing else ''}entry skipped: {error}"
         entry_id = client_order_id(self.operation_id, seq + 1)
         oco = f"OCO-{entry_id}"
-        qty = float(spec["quantity"])
+        qty = on_lot(self.instrument, float(spec["quantity"]))
+        reference = on_tick(self.instrument, reference)
+        levels = replace(levels, stop_loss=on_tick(self.instrument, levels.stop_loss),
+                         take_profit=on_tick(self.instrument, levels.take_profit))
         entry_type = OrderType(signal.entry_type)
         self._add_order(plan, seq + 1, "ENTRY", target.entry_side, qty, entry_type,
                         limit_price=reference if entry_type is OrderType.LIMIT else None,
@@ -241,22 +284,44 @@ class OrderManager:
         fault_point("after_intent")
         acks: list[ev.Event] = []
         for request in plan.requests:
-            acks.append(_ack_event(await self._submit(request)))
+            acks.append(await order_calls.submit(self.broker, request))
             fault_point("after_broker_submit")
         if acks:
             await self.journal.record(self.operation_id, acks, source=source, user=user)
+            self._settle_soon(acks)
 
-    async def _submit(self, request: OrderRequest) -> OrderAck:
-        try:
-            return await self.broker.submit_order(request)
-        except ConnectionError as error:
-            log.error("order %s not sent: %s", request.client_order_id, error)
-            return OrderAck(request.client_order_id, None, False, f"broker unreachable: {error}")
+    def _settle_soon(self, events: list[ev.Event]) -> None:
+        unsettled = any(isinstance(e, ev.OrderOutcomeUnknown) or (
+            isinstance(e, ev.OrderCancelFailed) and e.outcome == "NOT_FOUND") for e in events)
+        if unsettled and self.request_reconcile is not None:
+            self.request_reconcile(self.operation_id)
 
-    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[str, ...]) -> None:
+    async def _cancel(self, client_order_id: str, source: str) -> None:
+        """Cancel at the venue; journal a cancel that did not take (see
+        :func:`.order_calls.cancel`)."""
+        events = await order_calls.cancel(self.broker, client_order_id)
+        state = await self.journal.state(self.operation_id)
+        if not self._working(state, client_order_id):  # its report came meanwhile
+            events = [e for e in events if not isinstance(e, ev.OrderCancelFailed)]
+        if events:
+            await self.journal.record(self.operation_id, events, source=source)
+            self._settle_soon(events)
+
+    @staticmethod
+    def _working(state: OperationState, client_order_id: str) -> bool:
+        order = state.orders.get(client_order_id)
+        return order is not None and order["status"] in WORKING
+
+    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[str, ...],
+                              source: str = "engine") -> None:
+        """Cancel the working orders not in ``exclude_roles`` (one a cancel
+        of its parent has already ended is skipped)."""
         for order in state.working_orders():
-            if order["order_role"] not in exclude_roles:
-                await self.broker.cancel_order(order["client_order_id"])
+            cid = order["client_order_id"]
+            if order["order_role"] in exclude_roles:
+                continue
+            if self._working(await self.journal.state(self.operation_id), cid):
+                await self._cancel(cid, source)
 
     async def _journal_signal(self, context: _SignalContext, decision: str,
                               source: str) -> None:
@@ -296,7 +361,9 @@ def fill_event(report: Execution) -> ev.OrderFilled:
         executed_at=report.time)
 
 
-def _ack_event(ack: OrderAck) -> ev.Event:
-    if ack.accepted and ack.broker_order_id:
-        return ev.OrderAccepted(ack.client_order_id, ack.broker_order_id)
-    return ev.OrderRejected(ack.client_order_id, ack.reason or "rejected")
+def commission_event(report: CommissionReport) -> ev.CommissionReported:
+    return ev.CommissionReported(
+        execution_id=report.execution_id, client_order_id=report.client_order_id,
+        commission=report.commission, reported_at=report.time)
+
+

@@ -44,14 +44,16 @@ from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.journal.service import JournalService
 from live_trading.store.market_data import MarketDataStore
 
+from . import order_calls
 from .order_manager import OrderManager, fill_event
-from .ports import Broker
+from .ports import Broker, BrokerTimeout
 
 log = logging.getLogger("live_trading.recovery")
 
 SOURCE = "recovery"
 OPEN_STATUSES = ("active", "paused", "closing")
 REPORTS = "recovery_reports"
+NOT_AT_VENUE = "not at the venue"
 
 
 class RecoveryService:
@@ -62,6 +64,8 @@ class RecoveryService:
         self.broker = broker
         self.market_data = market_data
         self.retention_days = retention_days
+        # operations whose last reconciliation was deferred, with the reason
+        self.pending: dict[str, str] = {}
 
     async def run(self, *, dry_run: bool = False) -> dict[str, Any]:
         """Recover every open operation; return (and, unless dry, save) the report."""
@@ -80,12 +84,17 @@ class RecoveryService:
         return report
 
     async def reconcile(self, operation_id: str) -> dict[str, Any]:
-        """Reconcile one running operation with the broker (after a reconnect):
-        adopt missed fills, resolve orders, halt on a position mismatch; no
-        crash-recovery mode is applied."""
+        """Reconcile one running operation with the broker (after a reconnect,
+        and periodically): adopt missed fills, resolve orders, halt on a
+        position mismatch; no crash-recovery mode is applied. When the broker
+        does not answer completely (timeout, unreachable), RECONCILIATION_DEFERRED
+        is journaled and ``{"deferred": reason}`` returned: nothing is concluded
+        from a missing answer; the operation stays in :attr:`pending`."""
         state = await self.journal.state(operation_id)
         spec = state.operation or {}
-        view = await self._broker_view(operation_id, spec["asset"], state.last_execution_id)
+        view = await self._view_or_defer(operation_id, spec["asset"], state.last_execution_id)
+        if view is None:
+            return {"operation_id": operation_id, "deferred": self.pending[operation_id]}
         plan = plan_reconciliation(state, view)
         result = _plan_report(state, view, plan)
         await self._reconcile(operation_id, state, plan)
@@ -99,6 +108,24 @@ class RecoveryService:
                 source=SOURCE)
         return result
 
+    async def _view_or_defer(self, operation_id: str, asset: str,
+                             last_execution_id: str | None, *, dry_run: bool = False
+                             ) -> BrokerView | None:
+        """The broker's view, or None (journaled, unless ``dry_run``) when a
+        call timed out or the broker is unreachable."""
+        try:
+            view = await self._broker_view(operation_id, asset, last_execution_id)
+        except (BrokerTimeout, ConnectionError) as error:
+            reason = f"{type(error).__name__}: {error}"
+            log.warning("operation %s: reconciliation deferred: %s", operation_id, reason)
+            self.pending[operation_id] = reason
+            if not dry_run:
+                await self.journal.record(operation_id, [ev.ReconciliationDeferred(reason)],
+                                          source=SOURCE)
+            return None
+        self.pending.pop(operation_id, None)
+        return view
+
     async def _recover(self, state: OperationState, dry_run: bool) -> dict[str, Any]:
         op = state.operation_id
         spec = state.operation or {}
@@ -106,7 +133,11 @@ class RecoveryService:
             await self._catch_up(state)
             self.journal.forget(op)
             state = await self.journal.state(op)
-        view = await self._broker_view(op, spec["asset"], state.last_execution_id)
+        view = await self._view_or_defer(op, spec["asset"], state.last_execution_id,
+                                         dry_run=dry_run)
+        if view is None:  # the engine's monitor reconciles it once the broker answers
+            return {"operation_id": op, "status": state.status,
+                    "deferred": self.pending[op]}
         plan = plan_reconciliation(state, view)
         mark = await self._mark(op, spec)
         result = _plan_report(state, view, plan)
@@ -149,6 +180,8 @@ class RecoveryService:
 
     async def _reconcile(self, op: str, state: OperationState, plan: ReconciliationPlan) -> None:
         for execution in plan.adopt_fills:
+            if execution.execution_id in state.execution_ids:
+                continue  # its report was journaled meanwhile
             order = state.orders[execution.client_order_id]
             events: list[ev.Event] = [ev.ReconciliationMismatch(
                 "fill", execution.execution_id, {"order_status": order["status"], "fill": None},
@@ -179,15 +212,28 @@ class RecoveryService:
                 ev.ReconciliationMismatch("order", cid, {"status": status},
                                           {"status": "not working"}, f"cancelled: {reason}"),
                 ev.OrderCancelled(cid, reason)], source=SOURCE)
+        for cid in plan.reject_in_journal:
+            await self.journal.record(op, [
+                ev.ReconciliationMismatch("order", cid,
+                                          {"status": "PENDING", "outcome_unknown": True},
+                                          {"status": "not at the venue"},
+                                          f"rejected: {NOT_AT_VENUE}"),
+                ev.OrderRejected(cid, NOT_AT_VENUE)], source=SOURCE)
         for cid in plan.cancel_at_broker:
             known = state.orders.get(cid)
             await self._mismatch(op, "unknown_order", cid,
                                  {"status": known["status"] if known else None},
                                  {"status": "working"}, "cancelled at the broker")
-            await self.broker.cancel_order(cid)
+            events = await order_calls.cancel(self.broker, cid)
+            if events:  # never silent: a cancel that did not take is journaled
+                await self.journal.record(op, events, source=SOURCE)
 
     async def _broker_order_id(self, op: str, cid: str) -> str:
-        return await self.broker.broker_order_id(cid) or f"unknown:{cid}"
+        try:
+            return await self.broker.broker_order_id(cid) or f"unknown:{cid}"
+        except (BrokerTimeout, ConnectionError) as error:
+            log.warning("broker id of %s not known now: %s", cid, error)
+            return f"unknown:{cid}"
 
     async def _mismatch(self, op: str, kind: str, key: str, journal_view: dict,
                         broker_view: dict, resolution: str) -> None:
@@ -243,6 +289,7 @@ def _plan_report(state: OperationState, view: BrokerView, plan: ReconciliationPl
         "fills_to_adopt": [e.execution_id for e in plan.adopt_fills],
         "unknown_fills": [e.execution_id for e in plan.foreign_fills],
         "orders_to_adopt": plan.adopt_orders, "orders_to_cancel": plan.cancel_in_journal,
+        "orders_to_reject": plan.reject_in_journal,
         "broker_orders_to_cancel": plan.cancel_at_broker,
         "journal_position": journal_position(state), "broker_position": view.position,
     }

@@ -27,13 +27,15 @@ from typing import Any
 from live_trading.data.alignment import TimeframeAligner, close_time
 from live_trading.data.indicators import ATR
 from live_trading.domain import events as ev
-from live_trading.domain.values import Asset, Bar, BarSize
+from live_trading.domain.instruments import InstrumentSpec
+from live_trading.domain.values import Asset, Bar, BarSize, utc_now
 from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.store.market_data import MarketDataStore
 from live_trading.strategies import Signal, create_strategy
 
 from .errors import InvalidStateError
+from .instruments import fetch_spec
 from .order_manager import OrderManager
 from .ports import Broker, MarketSource, SimulatedMarket
 
@@ -55,6 +57,9 @@ class RunnerDeps:
     market: SimulatedMarket | None
     source_factory: SourceFactory
     max_position_size: float | None = None
+    clock: Callable[[], datetime] = utc_now  # wall clock (UTC) of the feed supervision
+    # ask for a reconciliation of an operation soon (an order's outcome is unknown)
+    request_reconcile: Callable[[str], None] | None = None
 
 
 class OperationRunner:
@@ -72,6 +77,8 @@ class OperationRunner:
         self._phase = zlib.crc32(operation_id.encode()) % STORE_EVERY_BARS
         self._strategy_config: dict[str, Any] | None = None
         self.recent_bars: deque[Bar] = deque(maxlen=RECENT_BARS)
+        self.feed_started: datetime | None = None
+        self.last_close: dict[BarSize, datetime] = {}  # close time of the last bar, per size
 
     async def run(self) -> None:
         """Run until the feed ends or the operation is closed."""
@@ -92,10 +99,14 @@ class OperationRunner:
         self.higher = [BarSize(s) for s in spec["bar_sizes"] if s != spec["primary_bar_size"]]
         self.orders = OrderManager(self.operation_id, self.asset.name, self.deps.journal,
                                    self.deps.broker, self.deps.max_position_size)
+        self.orders.instrument = await self._instrument()
+        self.orders.request_reconcile = self.deps.request_reconcile
         cursors = await self._warm_up(spec)
         source = self.deps.source_factory(self.asset, self.bar_size, self.higher, cursors)
         pending: list[tuple[BarSize, Bar]] = []
+        self.feed_started = self.deps.clock()
         async for size, bar in source.events():
+            await self._bar_arrived(size, bar)
             if size != self.bar_size:
                 pending.append((size, bar))
                 continue
@@ -108,6 +119,32 @@ class OperationRunner:
         await self.on_higher_bars(pending)
         await self._report_rejected(source)
         await self._feed_ended()
+
+    def feed_clock(self) -> dict[BarSize, datetime]:
+        """Per bar size, when its feed last showed life: the close of its last
+        bar, or when the feed started if that is later (empty before)."""
+        if self.feed_started is None:
+            return {}
+        return {size: max(self.feed_started, self.last_close.get(size, self.feed_started))
+                for size in (self.bar_size, *self.higher)}
+
+    async def _bar_arrived(self, size: BarSize, bar: Bar) -> None:
+        """Note the bar's close; journal MARKET_DATA_RESUMED after a stale spell."""
+        self.last_close[size] = bar.time + size.duration
+        state = await self.deps.journal.state(self.operation_id)
+        if size.value in state.stale_bar_sizes:
+            await self.deps.journal.record(
+                self.operation_id, [ev.MarketDataResumed(size.value, bar.time)],
+                source="engine")
+
+    async def _instrument(self) -> InstrumentSpec | None:
+        """The asset's specification from the broker, once per runner (None,
+        logged, when the broker cannot say: orders then go as computed)."""
+        try:
+            return await fetch_spec(self.deps.broker, self.asset.name)
+        except LookupError as error:
+            log.warning("operation %s: %s", self.operation_id, error)
+            return None
 
     async def _feed_ended(self) -> None:
         self.feed_done = True

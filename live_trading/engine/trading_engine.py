@@ -22,6 +22,8 @@ from live_trading.journal.documents import Position, TradingOperation
 from live_trading.journal.service import JournalService, UnknownOperationError
 
 from .errors import InvalidStateError, OperationNotFoundError
+from .instruments import check_quantity
+from .monitor import EngineMonitor
 from .order_manager import operation_of
 from .runner import OperationRunner, RunnerDeps
 from .specs import OperationCreate, OperationUpdate, resolve_spec, updated_spec
@@ -49,6 +51,9 @@ class TradingEngine:
         self.uses_replay = True  # market data from replay files (else from the broker)
         self._background: set[asyncio.Task] = set()
         self._lost_connection = False
+        self._connection_lock = asyncio.Lock()
+        self.monitor: EngineMonitor | None = None  # set by the composition root
+        self._monitor_task: asyncio.Task | None = None
         deps.broker.set_listener(self._route)
 
     async def start(self) -> None:
@@ -67,20 +72,38 @@ class TradingEngine:
         task.add_done_callback(self._background.discard)
 
     async def _connection_changed(self, reason: str, state: str) -> None:
-        reconnected = state == "CONNECTED" and self._lost_connection
-        self._lost_connection = state != "CONNECTED"
-        for operation_id in list(self.runners):
-            if (await self.journal.state(operation_id)).status not in RUNNING_STATUSES:
-                continue
-            await self.journal.record(operation_id, [ev.BrokerConnectionChanged(
-                self.deps.broker.name, str(state), reason)], source="engine")
-            if reconnected and self.reconciler is not None:
-                await self.reconciler(operation_id)
+        """Journal the change on every running operation (changes one at a
+        time, in the order reported); once CONNECTED again (the adapter's
+        sync complete), reconcile each operation with the broker."""
+        async with self._connection_lock:
+            reconnected = state == "CONNECTED" and self._lost_connection
+            self._lost_connection = state != "CONNECTED"
+            for operation_id in list(self.runners):
+                if (await self.journal.state(operation_id)).status not in RUNNING_STATUSES:
+                    continue
+                await self.journal.record(operation_id, [ev.BrokerConnectionChanged(
+                    self.deps.broker.name, str(state), reason)], source="engine")
+                if reconnected:
+                    await self._reconcile(operation_id)
+
+    async def _reconcile(self, operation_id: str) -> None:
+        if self.monitor is not None:
+            await self.monitor.reconcile(operation_id)  # under the runner's lock
+        elif self.reconciler is not None:
+            await self.reconciler(operation_id)
+
+    def start_monitor(self) -> None:
+        """Run the monitor's periodic checks until :meth:`stop`."""
+        if self.monitor is not None and self._monitor_task is None:
+            self._monitor_task = asyncio.create_task(self.monitor.run(), name="engine-monitor")
 
     async def stop(self) -> None:
         """Cancel the runners and pending connection-change handlers, then
         disconnect the broker."""
         pending = [*self.tasks.values(), *self._background]
+        if self._monitor_task is not None:
+            pending.append(self._monitor_task)
+            self._monitor_task = None
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -122,13 +145,15 @@ class TradingEngine:
         """Validate, journal OPERATION_CREATED and start trading it.
 
         Raises:
-            InvalidSpecError: a field is invalid; nothing is journaled.
+            InvalidSpecError: a field is invalid (``quantity`` below the
+                instrument's minimum order size too); nothing is journaled.
         """
         replay_dir = self.settings.resolved_replay_dir() if self.uses_replay else None
         simulation = self.settings.mode == "simulation"  # orders go to the simulator
         spec = resolve_spec(body, self.settings.risk_management, replay_dir,
                             BrokerType.PAPER if simulation else self.settings.broker_type,
                             self.settings.live_account and not simulation)
+        await check_quantity(self.deps.broker, spec["asset"], float(spec["quantity"]))
         operation_id = str(ObjectId())
         await self.journal.record(operation_id, [ev.OperationCreated(spec)], source=source,
                                   user=user, new_operation=True)
@@ -142,6 +167,9 @@ class TradingEngine:
         if state.status == "closed":
             raise InvalidStateError("a closed operation cannot be changed")
         changes = updated_spec(state.operation, body, self.settings.risk_management)
+        if "quantity" in changes:
+            await check_quantity(self.deps.broker, state.operation["asset"],
+                                 float(changes["quantity"]))
         if changes:
             await self.journal.record(state.operation_id, [ev.OperationUpdated(changes)],
                                       source=source, user=user)

@@ -108,6 +108,7 @@ class Order(Document):
     placed_at: datetime
     filled_at: datetime | None = None
     cancelled_at: datetime | None = None
+    outcome_unknown: bool = False  # in flight, a call's answer lost: see ORDER_OUTCOME_UNKNOWN
 
     class Settings:
         name = "orders"

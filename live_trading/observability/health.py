@@ -3,7 +3,10 @@
 Unhealthy (HTTP 503) when the store does not answer a ping within
 :data:`STORE_PING_TIMEOUT_S`, when the engine's broker is not connected, or
 when the trading worker is enabled but not running. Services without a
-worker (``services.worker`` None) report ``"worker": null``.
+worker (``services.worker`` None) report ``"worker": null``. A stale live
+bar feed (MARKET_DATA_STALE, see :mod:`live_trading.engine.monitor`) makes
+the status ``degraded`` and is listed under ``warnings`` and
+``market_data.stale``, but is not unhealthy (the service itself works).
 """
 
 from __future__ import annotations
@@ -63,6 +66,16 @@ def _engine(services: Services) -> dict[str, Any]:
             "bars_processed": sum(r.bars_processed for r in engine.runners.values())}
 
 
+async def _stale_feeds(services: Services) -> list[dict[str, Any]]:
+    monitor = getattr(services.engine, "monitor", None)
+    if monitor is None:
+        return []
+    try:
+        return await monitor.stale_feeds()
+    except Exception:  # noqa: BLE001 - health reporting must not raise
+        return []
+
+
 async def health_report(services: Services) -> tuple[bool, dict[str, Any]]:
     """``(healthy, body)``. The body: ``status`` (``ok``/``degraded``),
     ``problems`` (what is down), ``mode``, ``store``, ``broker`` (the engine's:
@@ -79,9 +92,14 @@ async def health_report(services: Services) -> tuple[bool, dict[str, Any]]:
     problems += [f"{key}: {b['state']}" for key, b in brokers.items() if not b["ok"]]
     if worker is not None and worker.get("enabled") and not worker.get("running"):
         problems.append("worker: enabled but not running")
+    stale = await _stale_feeds(services)
+    warnings = [f"market data stale: operation {s['operation_id']} "
+                f"{', '.join(s['bar_sizes'])}" for s in stale]
     body = {
-        "status": "degraded" if problems else "ok",
+        "status": "degraded" if problems or warnings else "ok",
         "problems": problems,
+        "warnings": warnings,
+        "market_data": {"stale": stale},
         "mode": services.settings.mode,
         "store": {"ok": stored, "embedded": services.store.embedded is not None},
         **brokers,

@@ -15,8 +15,10 @@ not clash) and these series:
 * ``live_trading_journal_append_seconds`` (histogram) and
   ``live_trading_journal_entries_total`` (counter): one observation per
   committed append (entries and projections in one transaction).
-* ``live_trading_broker_call_seconds{method}`` (histogram) and
-  ``live_trading_broker_call_errors_total{method}`` (counter).
+* ``live_trading_broker_call_seconds{method}`` (histogram),
+  ``live_trading_broker_call_errors_total{method}`` and
+  ``live_trading_broker_call_timeouts_total{method}`` (counters; a timeout
+  is also an error).
 * ``live_trading_worker_cycles_total{source,result}`` (counter) and
   ``live_trading_worker_cycle_seconds{source}`` (histogram), fed by
   :meth:`PrometheusMetrics.observe_cycle` (the trading worker's observer).
@@ -92,6 +94,9 @@ class PrometheusMetrics:
         self.broker_errors = Counter("live_trading_broker_call_errors",
                                      "Broker adapter calls that raised, by method", ["method"],
                                      registry=r)
+        self.broker_timeouts = Counter("live_trading_broker_call_timeouts",
+                                       "Broker adapter calls with no answer within their "
+                                       "deadline, by method", ["method"], registry=r)
         self.worker_cycles = Counter("live_trading_worker_cycles",
                                      "Trading cycles run, by source and result",
                                      ["source", "result"], registry=r)
@@ -113,6 +118,10 @@ class PrometheusMetrics:
         self.broker_calls.labels(method=method).observe(seconds)
         if failed:
             self.broker_errors.labels(method=method).inc()
+
+    def observe_broker_timeout(self, method: str) -> None:
+        """One broker adapter call to ``method`` that timed out."""
+        self.broker_timeouts.labels(method=method).inc()
 
     def observe_cycle(self, source: str, result: str, seconds: float) -> None:
         """One trading cycle: ``source`` ``worker`` or ``api/manual``, ``result``

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .fold import TradeLogEvent, line_key
+from .fold import TradeLogEvent, latest_lines, line_key
 from .snapshot import render_snapshot
 
 log = logging.getLogger("live_trading.tradelog")
@@ -104,7 +104,7 @@ class TradeLogFiles:
             directory = self.root / name
             directory.mkdir(parents=True, exist_ok=True)
             self._write_snapshots(directory, group)
-            lines = sorted((event.line for event in group), key=line_key)
+            lines = sorted(latest_lines([event.line for event in group]), key=line_key)
             write_atomic(directory / INDEX, "".join(dump_line(line) for line in lines))
             self._last_keys[name] = line_key(lines[-1])
             self.write_current(name, current.get(name, []))
@@ -127,7 +127,7 @@ class TradeLogFiles:
                              render_snapshot(event.line, event.snapshot))
 
     def _add_lines(self, name: str, lines: list[dict[str, Any]]) -> None:
-        lines = sorted(lines, key=line_key)
+        lines = sorted(latest_lines(lines), key=line_key)
         if name not in self._last_keys:
             existing = self.read_lines(name)
             self._last_keys[name] = max(map(line_key, existing)) if existing else None

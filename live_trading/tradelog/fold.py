@@ -28,6 +28,7 @@ ISO-8601 UTC strings (:func:`~live_trading.tradelog.naming.iso_time`).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,7 @@ _EXIT_REASONS = (("signal", "signal"), ("cycle: stop_loss", "stop"),
                  ("kill switch", "kill_switch"), ("operation closing", "operation_close"),
                  ("closed by hand", "manual"))
 _ENDED = ("FILLED", "CANCELLED", "REJECTED")
+RECENT_EXITS = 256
 
 
 @dataclass
@@ -72,6 +74,8 @@ class TradeLogState:
     entry_signals: dict[str, dict[str, Any]] = field(default_factory=dict)
     exit_sources: dict[str, str] = field(default_factory=dict)
     open_trade: OpenTrade | None = None
+    # the last exit lines, by trades document id (for late commissions)
+    exit_lines: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
 
     def __post_init__(self) -> None:
         self.projection = OperationState(self.operation_id)
@@ -125,9 +129,30 @@ def apply(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
         return _on_submitted(state, record)
     elif action == "ORDER_FILLED":
         return _on_filled(state, record, changes)
+    elif action == "COMMISSION_REPORTED":
+        return _on_commission(state, changes)
     elif action in ("ORDER_CANCELLED", "ORDER_REJECTED"):
         _forget_order(state, data["client_order_id"])
     return []
+
+
+def latest_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``lines`` with only the last line of each key (a corrected exit
+    replaces the first one), in the order of their first appearance."""
+    latest: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    for line in lines:
+        latest[line_key(line)] = line
+    return list(latest.values())
+
+
+def _on_commission(state: TradeLogState, changes: projection.Changes) -> list[TradeLogEvent]:
+    events = []
+    for (collection, doc_id), doc in changes.items():
+        line = state.exit_lines.get(doc_id) if collection == projection.TRADES else None
+        if line is not None and state.directory is not None and line["pnl"] != doc["pnl"]:
+            line = state.exit_lines[doc_id] = {**line, "pnl": doc["pnl"]}
+            events.append(TradeLogEvent(state.directory, line))
+    return events
 
 
 def trade_events(state: TradeLogState, record: JournalRecord) -> list[dict[str, Any]]:
@@ -210,9 +235,12 @@ def _stop_move(state: TradeLogState, record: JournalRecord) -> list[TradeLogEven
 def _on_filled(state: TradeLogState, record: JournalRecord,
                changes: projection.Changes) -> list[TradeLogEvent]:
     events = []
-    for (collection, _), doc in changes.items():
+    for (collection, doc_id), doc in changes.items():
         if collection == projection.TRADES:
             events.append(_exit_event(state, record, doc))
+            state.exit_lines[doc_id] = events[-1].line
+            while len(state.exit_lines) > RECENT_EXITS:
+                state.exit_lines.popitem(last=False)
     position = state.projection.position
     if state.open_trade is not None and (
             position is None or position.doc["_id"] != state.open_trade.trade_id):

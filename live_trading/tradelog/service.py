@@ -25,7 +25,7 @@ from live_trading.domain.projection import Changes, JournalRecord
 from live_trading.domain.values import Asset, BarSize
 
 from .files import TradeLogFiles
-from .fold import TradeLogEvent, TradeLogState, apply, feed_dict, open_trade_view
+from .fold import TradeLogEvent, TradeLogState, apply, feed_dict, latest_lines, open_trade_view
 from .naming import directory_name
 from .view import build_trades
 
@@ -111,7 +111,7 @@ class TradeLogService:
         operation_ids = [str(op["_id"]) async for op in found
                          if directory_name(op["asset"], op["primary_bar_size"]) == name]
         _, events = await self._fold_journal(sorted(operation_ids))
-        return [event.line for event in events if event.directory == name]
+        return latest_lines([event.line for event in events if event.directory == name])
 
     async def _on_records(self, records: list[JournalRecord], changes: Changes) -> None:
         async with self._lock:

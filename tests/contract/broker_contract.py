@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 import pytest
 
-from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
+from live_trading.domain.instruments import InstrumentSpec
+from live_trading.domain.orders import CancelOutcome, Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import OrderType, Side
 from live_trading.engine.order_operations import OrderOperations
 from live_trading.engine.ports import Broker, ConnectionState
@@ -84,7 +85,9 @@ class BrokerContract:
         assert modified.accepted
         [working] = await venue.broker.open_orders(venue.account)
         assert working.limit_price == pytest.approx(1.2100)
-        await venue.broker.cancel_order(cid(venue, 2))
+        cancelled = await venue.broker.cancel_order(cid(venue, 2))
+        assert cancelled.outcome is CancelOutcome.REQUESTED
+        assert cancelled.client_order_id == cid(venue, 2)
         assert await venue.wait_for(lambda r: isinstance(r, OrderCancelled)
                                     and r.client_order_id == cid(venue, 2))
         assert await venue.broker.open_orders(venue.account) == []
@@ -125,3 +128,32 @@ class BrokerContract:
         assert await venue.wait_for(lambda r: isinstance(r, Execution)
                                     and r.client_order_id == cid(venue, 6))
         assert (await ops.get_positions()).get(ASSET, 0.0) == 0.0
+
+    async def test_a_cancel_of_an_order_the_venue_never_had_says_not_found(
+            self, venue: Venue) -> None:
+        ack = await venue.broker.cancel_order(cid(venue, 97))
+        assert ack.outcome is CancelOutcome.NOT_FOUND
+        assert ack.client_order_id == cid(venue, 97)
+        assert await venue.broker.open_orders(venue.account) == []
+
+    async def test_a_cancel_of_a_filled_order_says_already_done(self, venue: Venue) -> None:
+        await venue.broker.submit_order(OrderRequest(cid(venue, 8), venue.account, ASSET,
+                                                     Side.BUY, 2_000))
+        await venue.driver.trade_at(1.3700)
+        assert await venue.wait_for(lambda r: isinstance(r, Execution)
+                                    and r.client_order_id == cid(venue, 8))
+        ack = await venue.broker.cancel_order(cid(venue, 8))
+        assert ack.outcome is CancelOutcome.ALREADY_DONE
+        assert (await venue.broker.positions(venue.account))[ASSET] == 2_000
+
+    async def test_instrument_spec_and_fills_on_the_tick(self, venue: Venue) -> None:
+        spec = await venue.broker.instrument_spec(ASSET)
+        assert isinstance(spec, InstrumentSpec) and spec.asset == ASSET
+        assert 0 < spec.tick_size < 0.01 and spec.lot_size > 0
+        assert spec.min_quantity >= spec.lot_size
+        await venue.broker.submit_order(OrderRequest(cid(venue, 9), venue.account, ASSET,
+                                                     Side.SELL, 1_000))
+        await venue.driver.trade_at(1.37003)
+        [fill] = await venue.wait_for(lambda r: isinstance(r, Execution)
+                                      and r.client_order_id == cid(venue, 9))
+        assert spec.round_price(fill.price) == pytest.approx(fill.price, abs=1e-12)

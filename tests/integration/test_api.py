@@ -265,3 +265,24 @@ def test_an_operations_bars_are_the_replayed_bars(api) -> None:
     assert [b["time"] for b in bars] == sorted(b["time"] for b in bars)
     bad = http.get(f"/api/operations/{op}/bars", params={"bar_size": "1 day"})
     assert bad.status_code == 422 and "bar_size" in bad.text
+
+
+def test_a_quantity_below_the_instruments_minimum_is_422_naming_quantity(api) -> None:
+    """The paper broker's USD-CAD trades in lots of 1 unit (minimum 1): 0.5
+    is refused at create and at update, and nothing is journaled."""
+    http, db, _ = api
+    journal_before = db.journal.count_documents({})
+    response = http.post("/api/operations", json={**VALID, "quantity": 0.5})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "quantity"] and "minimum" in error["msg"]
+    assert db.journal.count_documents({}) == journal_before
+
+    op_id = _create(http, quantity=1000)["id"]
+    journal_before = db.journal.count_documents({"operation_id": ObjectId(op_id)})
+    bad = http.put(f"/api/operations/{op_id}", json={"quantity": 0.25})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "quantity"]
+    after = db.journal.count_documents({"operation_id": ObjectId(op_id)})
+    assert after == journal_before or all(
+        e["action_type"] != "OPERATION_UPDATED"
+        for e in db.journal.find({"operation_id": ObjectId(op_id)}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 
@@ -17,6 +18,11 @@ from live_trading.domain.values import Bar, OrderType, Side
 from live_trading.engine.ports import Broker, SimulatedMarket
 
 ASSET = "USD-CAD"
+
+
+def on_tick(price: float) -> float:
+    """``price`` on the default FX tick (0.00001), half to even."""
+    return float(Decimal(repr(price)).quantize(Decimal("0.00001"), ROUND_HALF_EVEN))
 ACC = "op-1"
 T0 = datetime(2024, 1, 2, 10, tzinfo=UTC)
 HS = 0.5  # default half-spread, bps
@@ -116,7 +122,7 @@ async def test_market_buy_fills_at_next_open_plus_half_spread() -> None:
     assert rec.reports == []  # not filled at submission
     await broker.on_bar(ACC, ASSET, bar(1, 1.4000, 1.4100, 1.3900, 1.4050))
     (fill,) = rec.fills()
-    expected = 1.4000 * (1 + HS / 1e4)
+    expected = on_tick(1.4000 * (1 + HS / 1e4))
     assert fill.price == pytest.approx(expected, rel=1e-12)
     assert fill.quantity == 1000 and fill.side is Side.BUY
     assert fill.client_order_id == "b1" and fill.broker_order_id == bid
@@ -134,7 +140,7 @@ async def test_market_sell_receives_open_minus_spread_and_slippage() -> None:
     await broker.on_bar(ACC, ASSET, bar(0, 1.3500, 1.3600, 1.3400, 1.3550))
     (fill,) = rec.fills()
     assert fill.side is Side.SELL
-    assert fill.price == pytest.approx(1.3500 * (1 - (1.0 + 2.0) / 1e4), rel=1e-12)
+    assert fill.price == on_tick(1.3500 * (1 - (1.0 + 2.0) / 1e4)) == 1.3496
 
 
 async def test_commission_minimum_applies_to_small_fills() -> None:
@@ -158,7 +164,7 @@ async def test_bracket_entry_then_take_profit_cancels_stop_loss() -> None:
     await broker.on_bar(ACC, ASSET, bar(0, 1.4000, 1.4050, 1.3950, 1.4020))
     (entry,) = rec.fills()
     assert entry.client_order_id == "e"
-    assert entry.price == pytest.approx(1.4000 * (1 + HS / 1e4))
+    assert entry.price == pytest.approx(on_tick(1.4000 * (1 + HS / 1e4)))
     assert [o.client_order_id for o in await broker.open_orders(ACC)] == ["sl", "tp"]
 
     await broker.on_bar(ACC, ASSET, bar(1, 1.4030, 1.4150, 1.4000, 1.4120))
@@ -232,8 +238,8 @@ async def test_gap_through_stop_fills_at_open_plus_slippage() -> None:
     await broker.on_bar(ACC, ASSET, bar(0, 1.3800, 1.3850, 1.3750, 1.3800))
     await broker.on_bar("op-2", ASSET, bar(0, 1.4200, 1.4250, 1.4150, 1.4200))
     sell, buy = rec.fills()
-    assert sell.price == pytest.approx(1.3800 * (1 - 1.0 / 1e4))
-    assert buy.price == pytest.approx(1.4200 * (1 + 1.0 / 1e4))
+    assert sell.price == pytest.approx(on_tick(1.3800 * (1 - 1.0 / 1e4)))
+    assert buy.price == pytest.approx(on_tick(1.4200 * (1 + 1.0 / 1e4)))
 
 
 async def test_stop_without_gap_fills_at_stop_plus_slippage() -> None:
@@ -242,7 +248,7 @@ async def test_stop_without_gap_fills_at_stop_plus_slippage() -> None:
     await submit_ok(broker, stop("sl", Side.SELL, 1.3900))
     await broker.on_bar(ACC, ASSET, bar(0, 1.3950, 1.3960, 1.3890, 1.3900))
     (fill,) = rec.fills()
-    assert fill.price == pytest.approx(1.3900 * (1 - 1.0 / 1e4))
+    assert fill.price == pytest.approx(on_tick(1.3900 * (1 - 1.0 / 1e4)))
 
 
 async def test_gap_through_limit_fills_at_better_open() -> None:
@@ -337,7 +343,7 @@ async def test_fill_at_last_price_uses_last_close_and_activates_children() -> No
     await submit_ok(broker, stop("sl", Side.BUY, 1.4100, parent_client_order_id="x"))
     await broker.fill_at_last_price(ACC, ASSET)
     (fill,) = rec.fills()
-    assert fill.price == pytest.approx(1.4050 * (1 - HS / 1e4))
+    assert fill.price == pytest.approx(on_tick(1.4050 * (1 - HS / 1e4)))
     assert fill.time == T0
     # The child is now working but was not worked against the last bar
     # (whose high 1.4100 touches its stop).
@@ -368,7 +374,7 @@ async def test_accounts_are_isolated() -> None:
     await broker.fill_at_last_price("op-2", ASSET)  # op-2 has seen no bar
     assert len(rec.fills()) == 1
     await broker.on_bar("op-2", ASSET, bar(5, 1.5, 1.51, 1.49, 1.5))
-    assert rec.fills()[1].price == pytest.approx(1.5 * (1 + HS / 1e4))
+    assert rec.fills()[1].price == pytest.approx(on_tick(1.5 * (1 + HS / 1e4)))
     assert len(await broker.executions(ACC)) == 1
 
 
@@ -424,7 +430,7 @@ async def test_bar_not_after_the_last_one_is_ignored() -> None:
     assert broker.state.last_bars[(ACC, ASSET)] == bar(1, 1.4, 1.41, 1.39, 1.4)
     await broker.on_bar("op-2", ASSET, bar(0, 1.5, 1.51, 1.49, 1.5))  # other account's clock
     await broker.on_bar(ACC, ASSET, bar(2, 1.6, 1.61, 1.59, 1.6))
-    assert [f.price for f in rec.fills()] == [pytest.approx(1.6 * (1 + HS / 1e4))]
+    assert [f.price for f in rec.fills()] == [pytest.approx(on_tick(1.6 * (1 + HS / 1e4)))]
 
 
 async def test_executions_since() -> None:
@@ -461,3 +467,38 @@ async def test_failed_commit_changes_nothing_and_reports_nothing() -> None:
     assert broker.state == before
     await broker.cancel_order("unknown")  # nothing to commit: no error
     await broker.fill_at_last_price(ACC, ASSET)  # no bar committed: nothing to do
+
+
+# -- instrument specifications and cancel acknowledgements ----------------------
+
+
+async def test_fills_are_on_the_tick_of_the_asset() -> None:
+    broker, rec = await make(PaperBrokerConfig(half_spread_bps=0.37))
+    await submit_ok(broker, order("b1", Side.BUY, 1000))
+    await broker.on_bar(ACC, ASSET, bar(0, 1.4448, 1.45, 1.44, 1.445))
+    await submit_ok(broker, order("j1", Side.BUY, 1000, asset="USD-JPY"))
+    await broker.on_bar(ACC, "USD-JPY", bar(0, 151.2345, 151.3, 151.1, 151.2))
+    fill, jpy = rec.fills()
+    assert fill.price == 1.44485  # 1.4448 * (1 + 0.37 bp) = 1.444853..., on 0.00001
+    assert jpy.price == 151.24  # 151.2345 * (1 + 0.37 bp) = 151.24010 on 0.001
+    spec = await broker.instrument_spec("USD-JPY")
+    assert (spec.tick_size, spec.lot_size, spec.min_quantity) == (0.001, 1.0, 1.0)
+    assert (await broker.instrument_spec(ASSET)).tick_size == 0.00001
+
+
+async def test_configured_instruments_override_the_defaults() -> None:
+    from live_trading.domain.instruments import InstrumentSpec
+
+    spec = InstrumentSpec("EUR-USD", 0.0001, 1000.0, 1000.0)
+    broker, _ = await make(PaperBrokerConfig(instruments={"EUR-USD": spec}))
+    assert await broker.instrument_spec("EUR-USD") == spec
+
+
+async def test_cancel_says_what_became_of_the_order() -> None:
+    from live_trading.domain.orders import CancelOutcome
+
+    broker, _ = await make()
+    await submit_ok(broker, stop("sl", Side.SELL, 1.3000))
+    assert (await broker.cancel_order("sl")).outcome is CancelOutcome.REQUESTED
+    assert (await broker.cancel_order("sl")).outcome is CancelOutcome.ALREADY_DONE
+    assert (await broker.cancel_order("nope")).outcome is CancelOutcome.NOT_FOUND

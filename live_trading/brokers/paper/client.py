@@ -25,8 +25,11 @@ import asyncio
 import dataclasses
 import uuid
 
+from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.orders import (
     BrokerReport,
+    CancelAck,
+    CancelOutcome,
     Execution,
     OrderAck,
     OrderRequest,
@@ -134,10 +137,11 @@ class PaperBroker:
             await self._commit(batch)
         return OrderAck(request.client_order_id, order.broker_order_id, accepted=True)
 
-    async def cancel_order(self, client_order_id: str) -> None:
+    async def cancel_order(self, client_order_id: str) -> CancelAck:
         """Cancel a working order (and, if it has not filled, its bracket
         children); the listener gets ``OrderCancelled`` reports, after the
-        cancellation is committed. Unknown or finished orders are ignored.
+        cancellation is committed. The ack says REQUESTED (cancelled),
+        NOT_FOUND (no such order) or ALREADY_DONE (filled or cancelled before).
 
         The report's time is the time of the last bar seen for the order's
         (account, asset), so it stays on the operation's replayed clock; the
@@ -148,17 +152,19 @@ class PaperBroker:
         """
         order = self.state.orders.get(client_order_id)
         if order is None:
-            return
+            return CancelAck(client_order_id, CancelOutcome.NOT_FOUND, "no such order")
         async with self._lock(order.request.account):
             order = self.state.orders.get(client_order_id)  # as it is now
             if order is None or not order.working:
-                return
+                return CancelAck(client_order_id, CancelOutcome.ALREADY_DONE,
+                                 f"order already {order.status.lower() if order else 'gone'}")
             last = self.state.last_bars.get((order.request.account, order.request.asset))
             time = last.time if last is not None else utc_now()
             batch = PaperBatch(self.state)
             reports = working.cancel(batch, order, "cancelled by request", time)
             await self._commit(batch)
         await self._deliver(reports)
+        return CancelAck(client_order_id, CancelOutcome.REQUESTED)
 
     async def open_orders(self, account: str) -> list[OrderRequest]:
         """Working orders of ``account`` (inactive bracket children included),
@@ -189,6 +195,11 @@ class PaperBroker:
             batch.changes.orders[client_order_id] = dataclasses.replace(order, request=request)
             await self._commit(batch)
         return OrderAck(client_order_id, order.broker_order_id, True)
+
+    async def instrument_spec(self, asset: str) -> InstrumentSpec:
+        """The tick, lot and minimum of ``asset`` from the configuration
+        (:meth:`PaperBrokerConfig.spec`); any asset is tradable here."""
+        return self.config.spec(asset)
 
     @property
     def connection_state(self) -> ConnectionState:

@@ -90,8 +90,11 @@ def fill(
     time: datetime,
 ) -> list[BrokerReport]:
     """Fill ``order`` completely at ``price``; update the position; cancel
-    its OCO siblings. Returns the execution and the cancellations."""
+    its OCO siblings. ``price`` is put on the asset's tick (see
+    :meth:`PaperBrokerConfig.spec`) first. Returns the execution and the
+    cancellations."""
     req = order.request
+    price = config.spec(req.asset).round_price(price)
     batch.update(order, status=OrderStatus.FILLED)
     execution = Execution(
         execution_id=uuid.uuid4().hex,
