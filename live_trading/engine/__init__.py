@@ -1,0 +1,1 @@
+"""The trading engine: order path, recovery and the ports it talks to brokers through."""
