@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bson import ObjectId
 
+from live_trading.bootstrap import DOCUMENT_MODELS
 from live_trading.domain import events as ev
 from live_trading.store.embedded import interrupt_on_termination
 from live_trading.store.mongo import Store, open_store
@@ -132,7 +133,8 @@ async def scratch_store(*, sync_on_commit: bool = True, db_name: str = "bench") 
     """A new embedded SecantusDB server in a temporary directory (deleted by
     :func:`close_store`). ``sync_on_commit``: fsync per commit, as in production."""
     data_dir = Path(tempfile.mkdtemp(prefix="lt-bench-"))
-    return await open_store(None, db_name, data_dir, sync_on_commit=sync_on_commit)
+    return await open_store(None, db_name, data_dir, document_models=DOCUMENT_MODELS,
+                            sync_on_commit=sync_on_commit)
 
 
 async def close_store(store: Store) -> None:

@@ -55,6 +55,7 @@ from _common import (
 )
 from bson import ObjectId
 
+from live_trading.bootstrap import DOCUMENT_MODELS
 from live_trading.domain.projection import TRADES, OperationState, apply
 from live_trading.journal.mongo_journal import JOURNAL, MongoJournal, decode_record, encode_document
 from live_trading.journal.service import JournalService
@@ -101,7 +102,8 @@ def _closed(last: dict) -> dict:
 async def seed(url: str, args) -> dict[str, Any]:
     """Fill the store; return the operation ids and how long it took."""
     entries = await real_run(None)
-    store = await open_store(url, DB, Path(tempfile.gettempdir()))
+    store = await open_store(url, DB, Path(tempfile.gettempdir()),
+                             document_models=DOCUMENT_MODELS)
     started, ids = time.perf_counter(), []
     operations, trades, journal = [], [], []
     for _ in range(args.operations):
@@ -183,7 +185,8 @@ async def append_entries(store_url: str, args) -> tuple[dict, dict, float]:
     """The real run's appends to 5 new operations, ``args.rate`` appends/s;
     returns the last sequence of each and when each entry was committed."""
     groups = appends_of(await real_run(None))[: args.feed_appends]
-    store = await open_store(store_url, DB, Path(tempfile.gettempdir()))
+    store = await open_store(store_url, DB, Path(tempfile.gettempdir()),
+                             document_models=DOCUMENT_MODELS)
     journal = JournalService(MongoJournal(store))
     committed: dict[str, float] = {}
     expected: dict[str, int] = {}

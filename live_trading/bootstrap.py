@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from live_trading.brokers.configs import BrokerConfig
 from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
 from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
 from live_trading.config import BrokerType, Settings
@@ -27,15 +28,21 @@ from live_trading.engine.recovery import RecoveryService
 from live_trading.engine.runner import RunnerDeps
 from live_trading.engine.trading_engine import TradingEngine
 from live_trading.engine.worker import TradingWorker
+from live_trading.journal.documents import ALL_DOCUMENTS
 from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.journal.service import JournalService
 from live_trading.observability.metrics import PrometheusMetrics
+from live_trading.security.users import User
 from live_trading.store.history_cache import HistoryCache
 from live_trading.store.market_data import MarketDataStore
 from live_trading.store.mongo import Store, open_store
 from live_trading.tradelog.service import TradeLogService
 
 log = logging.getLogger("live_trading")
+
+# Every Beanie document the application stores: the read models, the broker
+# configurations and the users (open_store initialises Beanie with them).
+DOCUMENT_MODELS = (*ALL_DOCUMENTS, BrokerConfig, User)
 
 
 @dataclass
@@ -171,7 +178,8 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     build (tests run the engine through fake venues this way); with a
     broker given and no market, nothing simulates fills."""
     store = await open_store(settings.mongodb_url, settings.mongodb_db_name,
-                             settings.data_dir, sync_on_commit=sync_on_commit,
+                             settings.data_dir, document_models=DOCUMENT_MODELS,
+                             sync_on_commit=sync_on_commit,
                              orphan_grace_s=settings.embedded_orphan_grace_seconds)
     journal_store = MongoJournal(store)
     await journal_store.ensure_indexes()

@@ -182,7 +182,7 @@ def journal(operation_id: str = typer.Argument(
         err.print(f"[red]error:[/red] no journal entries for operation {operation_id}")
         raise typer.Exit(1)
     if as_json:
-        from live_trading.api.serialize import journal_json
+        from live_trading.journal.serialize import journal_json
 
         for record in records:
             print(json.dumps(journal_json(record)))

@@ -15,10 +15,10 @@ from typing import Any
 from bson import ObjectId
 from fastapi.encoders import jsonable_encoder
 
-from live_trading.api.serialize import document_json, journal_json
 from live_trading.domain.projection import Changes, JournalRecord, OperationState
 from live_trading.journal.documents import READ_MODELS
 from live_trading.journal.mongo_journal import encode_document
+from live_trading.journal.serialize import document_json, journal_json
 
 JOURNAL_ENTRY = "journal_entry"
 SNAPSHOT = "snapshot"

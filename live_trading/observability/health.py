@@ -13,14 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from live_trading.engine.ports import ConnectionState
 
-if TYPE_CHECKING:
-    from live_trading.bootstrap import Services
-
 STORE_PING_TIMEOUT_S = 5.0
+
+
+class PingableStore(Protocol):
+    """The store as the health report sees it."""
+
+    embedded: object | None  # the embedded server, None on an external MongoDB
+
+    async def ping(self) -> bool: ...
+
+
+class Services(Protocol):
+    """What the health report reads of :class:`live_trading.bootstrap.Services`
+    (a Protocol, so that observability does not import the composition root)."""
+
+    settings: Any  # live_trading.config.Settings: its ``mode``
+    store: PingableStore
+    engine: Any  # live_trading.engine.trading_engine.TradingEngine
+    worker: Any  # the trading worker, or None
 
 
 def broker_state(broker: Any) -> str:

@@ -2,18 +2,21 @@
 
 :class:`Store` owns the PyMongo async client, the database handle (which
 decodes times as aware UTC datetimes) and, in embedded mode, the SecantusDB
-child process. Beanie is initialised on the same database.
+child process. Beanie is initialised on the same database with the document
+models the caller names (the composition root, :mod:`live_trading.bootstrap`):
+the store knows nothing of what is stored in it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
-from beanie import init_beanie
+from beanie import Document, init_beanie
 from bson.codec_options import CodecOptions
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -59,10 +62,13 @@ class Store:
 
 
 async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
-                     *, sync_on_commit: bool = True,
+                     *, document_models: Sequence[type[Document]],
+                     sync_on_commit: bool = True,
                      orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S) -> Store:
     """Connect to ``mongodb_url``, or start/reuse the embedded server
-    (``orphan_grace_s``: see :class:`~live_trading.store.embedded.EmbeddedServer`).
+    (``orphan_grace_s``: see :class:`~live_trading.store.embedded.EmbeddedServer`),
+    and initialise Beanie with ``document_models`` (the application's:
+    :data:`live_trading.bootstrap.DOCUMENT_MODELS`).
 
     Raises:
         EmbeddedServerError: the embedded server could not be started.
@@ -79,10 +85,6 @@ async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
     )
     db = client.get_database(db_name, codec_options=CODEC_OPTIONS)
     await db.command("ping")
-    from live_trading.brokers.configs import BrokerConfig
-    from live_trading.journal.documents import ALL_DOCUMENTS
-    from live_trading.security.users import User
-
-    await init_beanie(database=db, document_models=[*ALL_DOCUMENTS, BrokerConfig, User])
+    await init_beanie(database=db, document_models=list(document_models))
     log.info("store ready: database %s", db_name)
     return Store(client=client, db=db, url=url, embedded=embedded)

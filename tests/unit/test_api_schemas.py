@@ -22,7 +22,6 @@ from live_trading.api.schemas import (
     TradingOperationOut,
     TransactionOut,
 )
-from live_trading.api.serialize import document_json
 from live_trading.brokers.configs import BrokerConfig
 from live_trading.journal.documents import (
     JournalEntry,
@@ -32,6 +31,7 @@ from live_trading.journal.documents import (
     TradingOperation,
     Transaction,
 )
+from live_trading.journal.serialize import document_json
 
 MIRRORS: list[tuple[type[Document], type[BaseModel]]] = [
     (TradingOperation, TradingOperationOut),

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from bson import ObjectId
 
-from live_trading.api.serialize import document_json, journal_json
 from live_trading.domain import events as ev
 from live_trading.domain.projection import fold
 from live_trading.domain.snapshot import state_to_snapshot
@@ -30,6 +29,7 @@ from live_trading.feed.messages import changes_json, jsonable
 from live_trading.feed.sources import decode_change
 from live_trading.feed.state import state_as_of
 from live_trading.journal.documents import READ_MODELS
+from live_trading.journal.serialize import document_json, journal_json
 from live_trading.journal.service import normalise
 
 SPEC: dict[str, Any] = {

@@ -19,12 +19,12 @@ from live_trading.api.schemas import (
     TradeOut,
     TransactionOut,
 )
-from live_trading.api.serialize import document_json, journal_json
 from live_trading.domain.pnl import pnl_pct, unrealized_pnl
 from live_trading.domain.stats import trade_stats
 from live_trading.domain.values import BarSize
 from live_trading.engine.specs import InvalidSpecError
 from live_trading.journal.documents import Order, Position, Trade, Transaction
+from live_trading.journal.serialize import document_json, journal_json
 
 router = APIRouter(prefix="/api/operations/{operation_id}", tags=["history"])
 SortOrder = Literal["asc", "desc"]

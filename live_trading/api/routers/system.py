@@ -9,9 +9,9 @@ from live_trading.api.auth import Viewer
 from live_trading.api.deps import EngineDep, ServicesDep
 from live_trading.api.routers.history import mark_position
 from live_trading.api.schemas import HealthOut, OverallStatsOut
-from live_trading.api.serialize import document_json
 from live_trading.domain.stats import trade_stats
 from live_trading.journal.documents import Position, Trade, TradingOperation
+from live_trading.journal.serialize import document_json
 
 router = APIRouter(tags=["system"])
 
