@@ -34,6 +34,7 @@ from live_trading.engine.runner import RunnerDeps, SourceFactory
 from live_trading.engine.specs import OperationCreate
 from live_trading.engine.trading_engine import TradingEngine
 from live_trading.journal.memory_journal import MemoryJournal
+from live_trading.journal.read_models import MemoryReadModels
 from live_trading.journal.service import JournalService
 from live_trading.store.memory_market_data import MemoryMarketData
 
@@ -130,6 +131,6 @@ def open_backtest_services(settings: Settings, *,
     deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=broker,
                       source_factory=sources,
                       max_position_size=settings.risk_management.max_position_size)
-    engine = TradingEngine(deps, settings)
+    engine = TradingEngine(deps, settings, read_models=MemoryReadModels(journal_store))
     engine.uses_replay = bars is None
     return BacktestServices(settings, journal_store, journal, market_data, broker, engine)

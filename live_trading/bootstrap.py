@@ -24,12 +24,13 @@ from live_trading.domain.values import Asset, BarSize
 from live_trading.engine.cycle import TradingCycles
 from live_trading.engine.monitor import EngineMonitor
 from live_trading.engine.ports import MarketSource
-from live_trading.engine.recovery import RecoveryService
+from live_trading.engine.recovery import REPORTS, RecoveryService
 from live_trading.engine.runner import RunnerDeps
 from live_trading.engine.trading_engine import TradingEngine
 from live_trading.engine.worker import TradingWorker
 from live_trading.journal.documents import ALL_DOCUMENTS
 from live_trading.journal.mongo_journal import MongoJournal
+from live_trading.journal.read_models import StoredReadModels
 from live_trading.journal.service import JournalService
 from live_trading.observability.metrics import PrometheusMetrics
 from live_trading.security.users import User
@@ -195,9 +196,11 @@ async def open_services(settings: Settings, *, sync_on_commit: bool = True,
     deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=market,
                       source_factory=sources,
                       max_position_size=settings.risk_management.max_position_size)
-    engine = TradingEngine(deps, settings)
+    read_models = StoredReadModels(store, REPORTS)
+    engine = TradingEngine(deps, settings, read_models=read_models)
     recovery = RecoveryService(journal, journal_store, broker, market_data,
-                               settings.logging.journal_retention_days)
+                               settings.logging.journal_retention_days,
+                               read_models=read_models)
     engine.reconciler = recovery.reconcile
     engine.monitor = EngineMonitor(
         engine, recovery, reconcile_seconds=60 * settings.reconciliation_interval_minutes,

@@ -35,7 +35,6 @@ from live_trading.domain.cycle import (
     evaluate_triggers,
 )
 from live_trading.domain.values import utc_now
-from live_trading.journal.documents import Position
 
 from .errors import InvalidStateError, OperationNotFoundError
 from .ports import ConnectionState
@@ -72,13 +71,13 @@ class TradingCycles:
             OperationNotFoundError: no such position.
             InvalidStateError: the position is closed.
         """
-        position = await Position.get(_object_id(position_id, "position"))
+        position = await self.engine.read_models.position(_object_id(position_id, "position"))
         if position is None:
             raise OperationNotFoundError(f"no position {position_id}")
-        if position.status != "OPEN":
+        if not position.is_open:
             raise InvalidStateError(f"position {position_id} is closed: nothing to evaluate")
         async with self._lock:
-            return await self._cycle([str(position.operation_id)], source, user)
+            return await self._cycle([position.operation_id], source, user)
 
     async def _cycle(self, operation_ids: list[str], source: str,
                      user: str | None) -> dict[str, Any]:

@@ -26,8 +26,6 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
-from bson import ObjectId
-
 from live_trading.domain import events as ev
 from live_trading.domain.projection import OperationState, fold
 from live_trading.domain.recovery import (
@@ -40,13 +38,12 @@ from live_trading.domain.recovery import (
     positions_agree,
 )
 from live_trading.domain.values import BarSize, utc_now
-from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.journal.service import JournalService
-from live_trading.store.market_data import MarketDataStore
 
 from . import order_calls
 from .order_manager import OrderManager, fill_event
 from .ports import Broker, BrokerTimeout
+from .read_models import BarStore, JournalStore, ReadModels
 
 log = logging.getLogger("live_trading.recovery")
 
@@ -57,10 +54,14 @@ NOT_AT_VENUE = "not at the venue"
 
 
 class RecoveryService:
-    def __init__(self, journal: JournalService, journal_store: MongoJournal, broker: Broker,
-                 market_data: MarketDataStore, retention_days: int) -> None:
+    def __init__(self, journal: JournalService, journal_store: JournalStore, broker: Broker,
+                 market_data: BarStore, retention_days: int, *,
+                 read_models: ReadModels) -> None:
+        """``read_models``: where the read models' progress is read and the
+        reports are kept."""
         self.journal = journal
         self.store = journal_store
+        self.read_models = read_models
         self.broker = broker
         self.market_data = market_data
         self.retention_days = retention_days
@@ -79,8 +80,7 @@ class RecoveryService:
         report["operations"] = operations
         report["finished_at"] = utc_now()
         if not dry_run:
-            await self.store.store.db[REPORTS].insert_one(dict(report))
-            report.pop("_id", None)
+            await self.read_models.save_recovery_report(report)
         return report
 
     async def reconcile(self, operation_id: str) -> dict[str, Any]:
@@ -156,9 +156,7 @@ class RecoveryService:
 
     async def _catch_up(self, state: OperationState) -> None:
         """Rewrite the operation's read models if they lag behind its journal."""
-        doc = await self.store.store.db["trading_operations"].find_one(
-            {"_id": ObjectId(state.operation_id)}, {"last_sequence_number": 1})
-        if doc and doc.get("last_sequence_number") == state.last_sequence:
+        if await self.read_models.projected_sequence(state.operation_id) == state.last_sequence:
             return
         log.warning("operation %s: read models behind the journal; re-projecting",
                     state.operation_id)

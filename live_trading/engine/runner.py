@@ -31,13 +31,13 @@ from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.values import Asset, Bar, BarSize, utc_now
 from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
-from live_trading.store.market_data import MarketDataStore
 from live_trading.strategies import Signal, create_strategy
 
 from .errors import InvalidStateError
 from .instruments import fetch_spec
 from .order_manager import OrderManager
 from .ports import Broker, MarketSource, SimulatedMarket
+from .read_models import BarStore
 
 log = logging.getLogger("live_trading.engine")
 
@@ -52,7 +52,7 @@ SourceFactory = Callable[[Asset, BarSize, list[BarSize], dict[BarSize, datetime 
 @dataclass
 class RunnerDeps:
     journal: JournalService
-    market_data: MarketDataStore
+    market_data: BarStore
     broker: Broker
     market: SimulatedMarket | None
     source_factory: SourceFactory

@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from beanie.operators import In
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from live_trading.config import BrokerType, Settings
 from live_trading.domain import events as ev
 from live_trading.domain.orders import BrokerReport
-from live_trading.journal.documents import Position, TradingOperation
 from live_trading.journal.service import JournalService, UnknownOperationError
 
 from .errors import InvalidStateError, OperationNotFoundError
 from .instruments import check_quantity
 from .monitor import EngineMonitor
 from .order_manager import operation_of
+from .read_models import ReadModels
 from .runner import OperationRunner, RunnerDeps
 from .specs import OperationCreate, OperationUpdate, resolve_spec, updated_spec
 
@@ -41,10 +40,14 @@ def _object_id(value: str, what: str) -> str:
 
 
 class TradingEngine:
-    def __init__(self, deps: RunnerDeps, settings: Settings) -> None:
+    def __init__(self, deps: RunnerDeps, settings: Settings, *,
+                 read_models: ReadModels) -> None:
+        """``read_models``: what the engine queries of the read models (the
+        open operations at start, a position by id)."""
         self.deps = deps
         self.settings = settings
         self.journal: JournalService = deps.journal
+        self.read_models = read_models
         self.runners: dict[str, OperationRunner] = {}
         self.tasks: dict[str, asyncio.Task] = {}
         self.reconciler = None  # async (operation_id) -> report; set by the composition root
@@ -59,10 +62,8 @@ class TradingEngine:
     async def start(self) -> None:
         """Start a runner for every open operation (the broker is connected
         and recovery has run: see :meth:`Services.start`)."""
-        operations = await TradingOperation.find(
-            In(TradingOperation.status, list(RUNNING_STATUSES))).to_list()
-        for operation in operations:
-            self._launch(str(operation.id))
+        for operation_id in await self.read_models.operation_ids(RUNNING_STATUSES):
+            self._launch(operation_id)
 
     def on_connection_event(self, reason: str, state: str) -> None:
         """Broker adapter hook: journal the change on every running operation;
@@ -233,14 +234,13 @@ class TradingEngine:
     async def close_position(self, position_id: str, *, source: str,
                              user: str | None = None) -> str:
         """Close an open position at market; returns its operation id."""
-        position = await Position.get(_object_id(position_id, "position"))
+        position = await self.read_models.position(_object_id(position_id, "position"))
         if position is None:
             raise OperationNotFoundError(f"no position {position_id}")
-        if position.status != "OPEN":
+        if not position.is_open:
             raise InvalidStateError(f"position {position_id} is already closed")
-        operation_id = str(position.operation_id)
-        runner = self.runners.get(operation_id)
+        runner = self.runners.get(position.operation_id)
         if runner is None or runner.orders is None:
             raise InvalidStateError("the position's operation has no running engine")
-        await runner.close_position(str(position.id), source, user)
-        return operation_id
+        await runner.close_position(position.position_id, source, user)
+        return position.operation_id

@@ -280,7 +280,8 @@ async def test_retention_archives_only_closed_operations(journal: Journal) -> No
     open_op, closed_op = await _new_operation(service), await _new_operation(service)
     await service.record(closed_op, [ev.OperationClosed()], source="t")
     await asyncio.sleep(0.005)  # entry times are in ms: let the cutoff pass them
-    recovery = RecoveryService(service, journal.store, None, None, retention_days=0)
+    recovery = RecoveryService(service, journal.store, None, None, retention_days=0,
+                               read_models=None)  # archiving reads no read model
     assert await recovery.archive_closed() == 2
     assert len(await journal.store.read(open_op)) == 1
     assert await journal.count_entries(open_op) == 1
