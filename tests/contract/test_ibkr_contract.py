@@ -31,7 +31,7 @@ async def venue():
     fake.default_behaviour = "rest"  # market orders wait for trade_at
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=3, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,), ))
     venue = Venue(broker, TWSDriver(fake), "6b0000000000000000000001")
 
     async def collect(report) -> None:

@@ -134,6 +134,7 @@ class FakeTWS:
         self.default_behaviour = "fill"
         self.behaviour: dict[str, str] = {}
         self.next_valid_id = 1
+        self.next_valid_id_sent: list[int] = []  # nextValidId of each connection
         self._perm = 900000000
         self._exec_seq = 0
         self.orders: list[FakeOrder] = []
@@ -240,6 +241,7 @@ class FakeTWS:
             conn.client_id = int(f[2])
             self._send(conn, 15, 1, self.account)
             self._send(conn, 9, 1, self.next_valid_id)
+            self.next_valid_id_sent.append(self.next_valid_id)
         elif msg == 61:  # reqPositions
             for (qty, avg, order) in self._positions().values():
                 self._send(conn, 61, 3, self.account, *order.contract_fields(), qty, avg)

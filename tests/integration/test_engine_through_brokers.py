@@ -107,7 +107,7 @@ async def test_the_engine_trades_through_the_fake_tws_as_through_paper(mongo_url
     fake.default_behaviour = "rest"
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=5, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     market = DrivenMarket(JournaledDriver(fake))
     try:
         ib_records, ib_trades = await _run(make_settings(mongo_url, replay_data_dir=replay),
@@ -129,7 +129,7 @@ async def test_a_disconnect_with_a_fill_during_it_ends_in_agreement(mongo_url, t
     fake.default_behaviour = "rest"
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=6, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     driver = JournaledDriver(fake)
     services = await open_services(make_settings(mongo_url, replay_data_dir=replay),
                                    broker=broker, market=DrivenMarket(driver))
@@ -288,7 +288,7 @@ async def test_partial_fills_through_the_engine_end_in_agreement(mongo_url, tmp_
     fake.default_behaviour = "partial"  # every market order fills in two parts
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=8, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     services = await open_services(make_settings(
         mongo_url, replay_data_dir=truncated_replay_dir(tmp_path / "d", bars=250)),
         broker=broker, market=None)
@@ -334,7 +334,7 @@ async def test_a_gateway_restart_mid_run_ends_in_agreement(mongo_url, tmp_path):
     fake.default_behaviour = "rest"
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=9, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     driver = RestartingDriver(fake, after_trades=4 * 150)  # during bar 150 of 300
     services = await open_services(make_settings(
         mongo_url, replay_data_dir=truncated_replay_dir(tmp_path / "d", bars=300)),

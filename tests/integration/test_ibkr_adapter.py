@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig
-from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
+from live_trading.domain.orders import CommissionReport, Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import OrderType, Side
 from live_trading.engine.ports import Broker, ConnectionState
 from tests.fakes.tws_server import FakeTWS
@@ -34,6 +34,23 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+class Reports(list):
+    """Fills and cancellations in order; CommissionReports kept apart in
+    ``commissions`` (they follow their fill)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commissions: list[CommissionReport] = []
+
+    def add(self, report) -> None:
+        if isinstance(report, CommissionReport):
+            assert any(isinstance(r, Execution) and r.execution_id == report.execution_id
+                       for r in self), "a CommissionReport came before its fill"
+            self.commissions.append(report)
+        else:
+            self.append(report)
+
+
 @pytest.fixture
 async def setup():
     fake = FakeTWS()
@@ -41,12 +58,12 @@ async def setup():
     events: list[tuple[str, ConnectionState]] = []
     broker = IBKRBroker(
         IBKRConfig(port=port, client_id=7, connect_timeout_s=5,
-                   reconnect_backoff_s=(0.05, 0.1, 0.2), commission_wait_s=0.5),
+                   reconnect_backoff_s=(0.05, 0.1, 0.2), ),
         on_connection_event=lambda reason, state: events.append((reason, state)))
-    reports: list = []
+    reports = Reports()
 
     async def listener(report) -> None:
-        reports.append(report)
+        reports.add(report)
 
     broker.set_listener(listener)
     await broker.connect()
@@ -76,7 +93,13 @@ async def test_market_order_fills_once_with_commission(setup):
     assert fill.execution_id == fake.executions[0].exec_id
     assert fill.client_order_id == "LT-op1-1" and fill.account == OP
     assert fill.quantity == 10_000 and fill.price == pytest.approx(1.365)
-    assert fill.commission == pytest.approx(2.0)
+    assert fill.commission == 0.0  # reported at once; the commission follows
+    await wait_for(lambda: len(reports.commissions) == 1)
+    [commission] = reports.commissions
+    assert (commission.execution_id, commission.client_order_id, commission.commission) == (
+        fill.execution_id, "LT-op1-1", pytest.approx(2.0))
+    [known] = await broker.executions(OP)
+    assert known.commission == pytest.approx(2.0)
     assert fill.asset == "USD-CAD" and fill.side is Side.BUY
     assert fill.time.utcoffset().total_seconds() == 0
     assert abs((fill.time - fake.executions[0].time).total_seconds()) < 1
@@ -160,7 +183,8 @@ async def test_order_id_rollback_after_gateway_restart(setup):
     ack = await broker.submit_order(req(9, order_type=OrderType.LIMIT, limit=1.30))
     assert ack.accepted
     new = fake.orders[1]
-    assert new.order_id == old_id  # IB handed out the same orderId again
+    assert fake.next_valid_id_sent[-1] <= old_id  # the gateway rolled its ids back...
+    assert new.order_id > old_id  # ...the adapter never reuses one
     assert ack.broker_order_id == str(new.perm_id) != old_broker_id
     assert await broker.broker_order_id("LT-op1-8") == old_broker_id
     assert await broker.broker_order_id("LT-op1-9") == str(new.perm_id)
