@@ -50,13 +50,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-UNSET_DOUBLE = "1.7976931348623157E308"
-UNSET_INT = "2147483647"
-TWS_TZ = ZoneInfo("America/New_York")
+from tests.fakes.tws_adversary import Adversary
+from tests.fakes.tws_wire import TWS_TZ, UNSET_DOUBLE, UNSET_INT, TWSWire  # noqa: F401
+
 
 CONTRACTS = {  # (symbol, secType, currency) -> (conId, exchange, localSymbol, tradingClass)
     ("USD", "CASH", "CAD"): (15016062, "IDEALPRO", "USD.CAD", "USD.CAD"),
@@ -115,6 +114,7 @@ class FakeExecution:
     avg_price: float
     commission: float
     order_id: int = 0  # the orderId at the time of the fill
+    children_at_fill: list = field(default_factory=list)  # orderRefs of its children
 
 
 @dataclass
@@ -122,9 +122,10 @@ class _Conn:
     writer: asyncio.StreamWriter
     client_id: int = -1
     version: int = 0
+    muted: bool = False  # answers are lost (adversary)
 
 
-class FakeTWS:
+class FakeTWS(TWSWire):
     def __init__(self, *, account: str = "DU1234567", server_version: int = 178,
                  fill_price: float = 1.3650, commission: float = 2.0) -> None:
         self.account = account
@@ -150,6 +151,10 @@ class FakeTWS:
         self.history_requests: list[dict] = []
         self.quote_subs: list[tuple[_Conn, int]] = []  # streaming reqMktData
         self.bar_subs: list[tuple[_Conn, int]] = []  # reqRealTimeBars
+        self.adversary = Adversary()
+        self.untransmitted: list[tuple[FakeOrder, str]] = []  # transmit=False, held by TWS
+        self.unanswered: list[list[str]] = []  # requests the adversary swallowed
+        self.link_down = False  # between 1100 and 1101/1102: nothing pushed live
 
     # ------------------------------------------------------------ lifecycle
     async def start(self, port: int = 0) -> int:
@@ -190,13 +195,8 @@ class FakeTWS:
         await self.start(self.port)
 
     # ------------------------------------------------------------- framing
-    @staticmethod
-    def _frame(fields) -> bytes:
-        text = "".join(f"{_fmt(f)}\0" for f in fields).encode()
-        return struct.pack(">I", len(text)) + text
-
     def _send(self, conn: _Conn, *fields) -> None:
-        if not conn.writer.is_closing():
+        if not conn.writer.is_closing() and not conn.muted:
             conn.writer.write(self._frame(fields))
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -223,6 +223,12 @@ class FakeTWS:
                 (size,) = struct.unpack(">I", await reader.readexactly(4))
                 fields = (await reader.readexactly(size)).decode().split("\0")[:-1]
                 self.received.append(fields)
+                delay = self.adversary.request_delay()
+                if delay:
+                    await asyncio.sleep(delay)
+                if self.adversary.swallows(int(fields[0])):
+                    self.unanswered.append(fields)
+                    continue
                 self._dispatch(conn, fields)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
@@ -238,6 +244,11 @@ class FakeTWS:
     def _dispatch(self, conn: _Conn, f: list[str]) -> None:
         msg = int(f[0])
         if msg == 71:  # startApi: version, clientId, optCapab
+            if any(c is not conn and c.client_id == int(f[2]) for c in self.conns):
+                self._send(conn, 4, 2, -1, 326, "Unable to connect as the client id is "
+                           "already in use. Retry with a unique client id.", "")
+                conn.writer.close()
+                return
             conn.client_id = int(f[2])
             self._send(conn, 15, 1, self.account)
             self._send(conn, 9, 1, self.next_valid_id)
@@ -248,7 +259,8 @@ class FakeTWS:
             self._send(conn, 62, 1)
         elif msg in (5, 16):  # reqOpenOrders / reqAllOpenOrders
             for order in self.orders:
-                if order.working and (msg == 16 or order.client_id == conn.client_id):
+                if order.working and (msg == 16 or (order.client_id == conn.client_id and
+                                                    order.order_ref not in self.adversary.unbound)):
                     self._send_open_order(conn, order)
                     self._send_status(conn, order)
             self._send(conn, 53, 1)
@@ -292,14 +304,19 @@ class FakeTWS:
         (_con_id, symbol, sec_type, _ltd, _strike, _right, _mult, exchange, _pex,
          currency, _local, _tclass) = f[2:14]
         action, qty, order_type, lmt, aux, tif, oca, account, _oc, _origin, ref = f[16:27]
-        parent_id = int(f[28] or 0)
+        transmit, parent_id = f[27] != "0", int(f[28] or 0)
         existing = next((o for o in self.orders if o.order_id == order_id
                          and o.client_id == conn.client_id and o.working), None)
         if existing is not None:  # modification
             existing.quantity = float(qty)
             existing.lmt_price, existing.aux_price = lmt, aux
+            if self.adversary.modify_warning is not None:
+                self._send(conn, 4, 2, order_id, *self.adversary.modify_warning, "")
+            conn.muted = self.adversary.lose_place_answers > 0
+            self.adversary.lose_place_answers -= conn.muted
             self._send_open_order(conn, existing)
             self._send_status(conn, existing)
+            conn.muted = False
             return
         if any(o.order_id == order_id and o.client_id == conn.client_id and o.working
                for o in self.orders):
@@ -311,6 +328,27 @@ class FakeTWS:
                           currency, action, float(qty), order_type, lmt, aux, tif,
                           account or self.account, ref, oca, parent_id)
         behaviour = self.behaviour.get(ref, self.default_behaviour)
+        if not transmit:  # TWS keeps it, untransmitted and silent, until a transmit
+            self.untransmitted.append((order, behaviour))
+            return
+        if parent_id and any(o.order_id == parent_id for o, _ in self.untransmitted):
+            self._transmit_group(conn, order, behaviour)
+            return
+        lost = self.adversary.lose_place_answers > 0 or self.adversary.drop_after_place > 0
+        drop = self.adversary.drop_after_place > 0
+        if lost:  # the venue takes the order; its answer never reaches the client
+            self.adversary.lose_place_answers -= not drop
+            self.adversary.drop_after_place -= drop
+            conn.muted = True
+        try:
+            self._new_order(conn, order, behaviour)
+        finally:
+            conn.muted = False
+        if drop:
+            conn.writer.transport.abort()
+
+    def _new_order(self, conn: _Conn, order: FakeOrder, behaviour: str) -> None:
+        order_id, ref, order_type = order.order_id, order.order_ref, order.order_type
         if behaviour == "reject":
             order.status = "Inactive"
             self.orders.append(order)
@@ -320,19 +358,42 @@ class FakeTWS:
             return
         self.orders.append(order)
         order.status = "PreSubmitted"
-        self._send_open_order(conn, order)
-        self._send_status(conn, order)
+        self._send_order(conn, order)
         if self.held(order):  # a bracket child waits for its parent's fill
             return
         order.status = "Submitted"
-        self._send_open_order(conn, order)
-        self._send_status(conn, order)
+        self._send_order(conn, order)
         if order_type == "MKT" and behaviour == "fill":
             self.fill(ref)
         elif order_type == "MKT" and behaviour == "partial":
             first = round(order.quantity * 0.4, 8)
             self.fill(ref, first, price=self.fill_price)
             self.fill(ref, order.quantity - first, price=self.fill_price + 0.0002)
+
+    def _transmit_group(self, conn: _Conn, last: FakeOrder, behaviour: str) -> None:
+        """The last child of a bracket arrives with transmit=True: the parent
+        and every child are placed together, the children held, then the
+        parent works."""
+        group = [(o, b) for o, b in self.untransmitted
+                 if last.parent_id in (o.order_id, o.parent_id)] + [(last, behaviour)]
+        self.untransmitted = [g for g in self.untransmitted if g not in group]
+        parent, parent_behaviour = group[0]
+        for order, _b in group:
+            order.status = "PreSubmitted"
+            self.orders.append(order)
+            self._send_order(conn, order)
+        self.orders.remove(parent)
+        self._new_order(conn, parent, parent_behaviour)
+
+    def _send_order(self, conn: _Conn, order: FakeOrder) -> None:
+        """openOrder and orderStatus of ``order``, in either order (TWS does
+        not promise one)."""
+        if self.adversary.status_before_open_order():
+            self._send_status(conn, order)
+            self._send_open_order(conn, order)
+        else:
+            self._send_open_order(conn, order)
+            self._send_status(conn, order)
 
     def _cancel(self, conn: _Conn, order_id: int) -> None:
         order = next((o for o in self.orders if o.order_id == order_id
@@ -365,6 +426,9 @@ class FakeTWS:
             self._historical(conn, int(f[1]), end=f[15], bar_size=f[16], duration=f[17],
                              use_rth=f[18], what=f[19], date_format=f[20])
         elif msg == 50:  # reqRealTimeBars: 3, reqId, contract(12), 5, whatToShow, ...
+            if self.adversary.bar_error is not None:
+                self._send(conn, 4, 2, int(f[2]), *self.adversary.bar_error, "")
+                return
             self.bar_subs.append((conn, int(f[2])))
         elif msg == 51:  # cancelRealTimeBars: 1, reqId
             self.bar_subs = [s for s in self.bar_subs if s != (conn, int(f[2]))]
@@ -404,6 +468,10 @@ class FakeTWS:
         self.history_requests.append({"end": end, "bar_size": bar_size, "duration": duration,
                                       "use_rth": use_rth, "what": what,
                                       "format_date": date_format})
+        if self.adversary.history_refusals:
+            code, message = self.adversary.history_refusals.pop(0)
+            self._send(conn, 4, 2, req_id, code, message, "")
+            return
         end_at = (datetime.strptime(end, "%Y%m%d %H:%M:%S UTC").replace(tzinfo=UTC)
                   if end else datetime.now(UTC))
         count, unit = duration.split()
@@ -496,17 +564,47 @@ class FakeTWS:
         ex = FakeExecution(
             exec_id=f"0000e0d5.6578{self._exec_seq:04x}.01.01", order=order, shares=qty,
             price=price, time=datetime.now(UTC).replace(microsecond=0), cum_qty=order.filled,
-            avg_price=order.avg_price, commission=self.commission, order_id=order.order_id)
+            avg_price=order.avg_price, commission=self.commission, order_id=order.order_id,
+            children_at_fill=[c.order_ref for c in self._children(order)])
         self.executions.append(ex)
         for conn in self.conns:
-            if conn.client_id == order.client_id:
-                self._send_status(conn, order)
-                self._send_exec(conn, -1, ex)
-                self._send_commission(conn, ex)
-                if order.status == "Filled":
-                    self._send_open_order(conn, order)
+            if conn.client_id == order.client_id and not self.link_down:
+                self._push_fill(conn, order, ex)
         self._after_fill(order)
         return ex
+
+    def _push_fill(self, conn: _Conn, order: FakeOrder, ex: FakeExecution) -> None:
+        self._send_status(conn, order)
+        self._send_exec(conn, -1, ex)
+        if self.adversary.duplicate():
+            self._send_exec(conn, -1, ex)
+        mode, delay = self.adversary.commission_mode()
+        if mode == "prompt":
+            self._send_commission(conn, ex)
+        elif mode == "late":
+            asyncio.get_running_loop().call_later(delay, self._late_commission, conn, ex)
+        if order.status == "Filled":
+            self._send_open_order(conn, order)
+
+    def _late_commission(self, conn: _Conn, ex: FakeExecution) -> None:
+        if conn in self.conns:
+            self._send_commission(conn, ex)
+
+    def link_lost(self) -> None:
+        """IB 1100: TWS lost its link to IB's servers; the socket stays up and
+        nothing is pushed (fills made meanwhile come only via reqExecutions)."""
+        self.link_down = True
+        for conn in self.conns:
+            self._send(conn, 4, 2, -1, 1100, "Connectivity between IB and Trader "
+                       "Workstation has been lost.", "")
+
+    def link_restored(self, code: int = 1102) -> None:
+        """IB 1101 (data lost) or 1102 (data maintained)."""
+        self.link_down = False
+        text = "data lost" if code == 1101 else "data maintained"
+        for conn in self.conns:
+            self._send(conn, 4, 2, -1, code, "Connectivity between IB and Trader "
+                       f"Workstation has been restored - {text}.", "")
 
     def _positions(self) -> dict:
         out: dict = {}
@@ -517,73 +615,6 @@ class FakeTWS:
             signed = ex.shares if o.action == "BUY" else -ex.shares
             out[key] = (qty + signed, cost + signed * ex.price, o)
         return {k: (q, (c / q if q else 0.0), o) for k, (q, c, o) in out.items()}
-
-    # ------------------------------------------------------------ encoders
-    def _send_status(self, conn: _Conn, o: FakeOrder) -> None:
-        # orderStatus: orderId, status, filled, remaining, avgFillPrice, permId,
-        # parentId, lastFillPrice, clientId, whyHeld, mktCapPrice
-        self._send(conn, 3, o.order_id, o.status, o.filled, o.remaining, o.avg_price,
-                   o.perm_id, o.parent_id, o.last_price, o.client_id,
-                   "child" if self.held(o) else "", 0)
-
-    def _send_exec(self, conn: _Conn, req_id: int, ex: FakeExecution) -> None:
-        o = ex.order
-        con_id, symbol, sec_type, ltd, strike, right, mult, exch, cur, local, tclass = \
-            o.contract_fields()
-        tws_time = ex.time.astimezone(TWS_TZ).strftime("%Y%m%d %H:%M:%S") + " America/New_York"
-        fields = [11, req_id, ex.order_id, con_id, symbol, sec_type, ltd, strike, right, mult,
-                  exch, cur, local, tclass, ex.exec_id, tws_time, o.account, exch,
-                  "BOT" if o.action == "BUY" else "SLD", ex.shares, ex.price, o.perm_id,
-                  o.client_id, 0, ex.cum_qty, ex.avg_price, o.order_ref, "", "", "", 2]
-        if conn.version >= 178:
-            fields.append(0)  # pendingPriceRevision
-        self._send(conn, *fields)
-
-    def _send_commission(self, conn: _Conn, ex: FakeExecution) -> None:
-        self._send(conn, 59, 1, ex.exec_id, ex.commission, "USD", UNSET_DOUBLE,
-                   UNSET_DOUBLE, "")
-
-    def _send_open_order(self, conn: _Conn, o: FakeOrder) -> None:
-        v = conn.version
-        f: list = [5, o.order_id, *o.contract_fields(),
-                   o.action, o.quantity, o.order_type, o.lmt_price or "0",
-                   o.aux_price or "0", o.tif, o.oca_group, o.account, "", 0, o.order_ref,
-                   o.client_id, o.perm_id, 0, 0, "0", "", "", "", "", ""]
-        if v < 177:
-            f.append("")  # faProfile
-        f += ["",  # modelCode
-              "", "", "", "", 0, "", -1, "",  # goodTillDate rule80A percentOffset
-              # settlingFirm shortSaleSlot designatedLocation exemptCode auctionStrategy
-              "", "", "", "", "",  # startingPrice stockRefPrice delta rangeLower rangeUpper
-              "", 0, 0, 0, "", 1 if o.oca_group else 0,  # displaySize blockOrder sweepToFill allOrNone minQty ocaType
-              0, 0, "", o.parent_id, 0,  # eTradeOnly firmQuoteOnly nbboPriceCap parentId
-              # triggerMethod
-              "", 0, "", "",  # volatility volatilityType dnOrderType dnAuxPrice
-              0, 0, "", "", "", "", "",  # continuousUpdate refPriceType trailStop trailPct
-              # basisPoints basisPointsType comboLegsDescrip
-              0, 0, 0,  # comboLegs, orderComboLegs, smartComboRoutingParams
-              "", "", "",  # scaleInitLevelSize scaleSubsLevelSize scalePriceIncrement
-              "",  # hedgeType
-              0, "", "", 0, 0,  # optOutSmartRouting clearingAccount clearingIntent notHeld dnc
-              "",  # algoStrategy
-              0, 0, o.status,  # solicited whatIf status
-              *[UNSET_DOUBLE] * 9,  # margin before/change/after
-              UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, "", "",  # commission min max cur warn
-              0, 0,  # randomizeSize randomizePrice
-              0,  # conditions
-              "None", "", "", "", "", "", "", 0,  # adjustedOrderType .. adjustableTrailingUnit
-              "", "", "", "", 0, 0, "", 0]  # softDollar name val display cashQty dontUseAuto
-        # isOmsContainer discretionaryUpToLimitPrice usePriceMgmtAlgo
-        if v >= 159:
-            f.append("")  # duration
-        if v >= 160:
-            f.append("")  # postToAts
-        if v >= 162:
-            f.append(0)  # autoCancelParent
-        if v >= 170:
-            f += ["", "", "", "", ""]
-        self._send(conn, *f)
-
 
 def _crossed(order: FakeOrder, price: float) -> bool:
     buy = order.action == "BUY"
@@ -596,11 +627,3 @@ def _crossed(order: FakeOrder, price: float) -> bool:
         stop = float(order.aux_price)
         return price >= stop if buy else price <= stop
     return False
-
-
-def _fmt(value) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return repr(value) if value != int(value) or abs(value) >= 1e15 else str(value)
-    return str(value)
