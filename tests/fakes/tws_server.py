@@ -10,8 +10,8 @@ version (default 178, the highest ib_async 2.1.0 asks for), in the field
 order of ib_async's ``decoder.py``.
 
 Supported incoming requests: startApi(71), reqPositions(61),
-reqOpenOrders(5), reqAllOpenOrders(16), reqCompletedOrders(99, answered
-empty), reqAccountUpdates(6), reqAccountUpdatesMulti(76), reqExecutions(7),
+reqOpenOrders(5), reqAllOpenOrders(16), reqCompletedOrders(99, the
+finished orders), reqAccountUpdates(6), reqAccountUpdatesMulti(76), reqExecutions(7),
 placeOrder(3, new and modify; ``parentId`` and ``ocaGroup`` honoured),
 cancelOrder(4, a parent's children cancelled with it), reqIds(8),
 reqCurrentTime(49), reqContractDetails(9, the pairs of ``CONTRACTS``),
@@ -178,6 +178,10 @@ class FakeTWS(TWSWire):
                 await asyncio.wait_for(conn.writer.wait_closed(), 1)
         self.conns.clear()
 
+    async def drop_connections(self) -> None:
+        """Close every client socket (clients may reconnect at once)."""
+        await self._drop()
+
     async def outage(self) -> None:
         """Close every client socket and refuse new ones until :meth:`resume`."""
         self.accepting = False
@@ -264,7 +268,10 @@ class FakeTWS(TWSWire):
                     self._send_open_order(conn, order)
                     self._send_status(conn, order)
             self._send(conn, 53, 1)
-        elif msg == 99:  # reqCompletedOrders: not modelled, answered empty
+        elif msg == 99:  # reqCompletedOrders: apiOnly; the finished orders of the day
+            for order in self.orders:
+                if not order.working:
+                    self._send_completed_order(conn, order)
             self._send(conn, 102)
         elif msg == 6:  # reqAccountUpdates: version, subscribe, account
             self._send(conn, 6, 2, "NetLiquidation", "100000.00", "USD", self.account)
@@ -605,6 +612,18 @@ class FakeTWS(TWSWire):
         for conn in self.conns:
             self._send(conn, 4, 2, -1, code, "Connectivity between IB and Trader "
                        f"Workstation has been restored - {text}.", "")
+
+    def cancel_at_venue(self, order_ref: str, reason: str = "") -> None:
+        """IB cancels the working order ``order_ref`` on its own (end of a
+        DAY order, margin); reported to its client when connected."""
+        order = next(o for o in self.orders if o.order_ref == order_ref and o.working)
+        order.status = "Cancelled"
+        if not self.link_down:
+            for conn in self.conns:
+                if conn.client_id == order.client_id:
+                    self._send(conn, 4, 2, order.order_id, 202, f"Order Canceled - reason:{reason}",
+                               "")
+            self._broadcast(order)
 
     def _positions(self) -> dict:
         out: dict = {}

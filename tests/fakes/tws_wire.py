@@ -85,6 +85,28 @@ class TWSWire:
             f += ["", "", "", "", ""]
         self._send(conn, *f)
 
+    def _send_completed_order(self, conn: _Conn, o: FakeOrder) -> None:
+        """completedOrder (101): a filled or cancelled order, as
+        reqCompletedOrders lists it."""
+        v = conn.version
+        f: list = [101, *o.contract_fields(), o.action, o.quantity, o.order_type,
+                   o.lmt_price or "0", o.aux_price or "0", o.tif, o.oca_group, o.account,
+                   "", 0, o.order_ref, o.perm_id, 0, 0, 0, "", "", "", ""]
+        if v < 177:
+            f.append("")  # faProfile
+        f += ["", "", "", "", "", 0, "", -1, "", "", "", "", "",  # modelCode .. rangeUpper
+              "", 0, 0, "", 1 if o.oca_group else 0, 0, "", 0, "",  # displaySize .. dnOrderType
+              "", 0, 0, "", "", "",  # (as TWS 178 sends) continuousUpdate .. comboLegsDescrip
+              0, 0, 0,  # comboLegs, orderComboLegs, smartComboRoutingParams
+              "", "", "", "",  # scale init/subs/increment, hedgeType
+              "", "", 0, 0, "",  # clearingAccount clearingIntent notHeld dnc algoStrategy
+              0, o.status, 0, 0, 0,  # solicited status randomizeSize randomizePrice conditions
+              "", "", "", 0, 0, "", o.filled, 0, 0, "", 0, 0, 0,  # .. parentPermId
+              "", o.status]  # completedTime completedStatus
+        if v >= 170:
+            f += ["", "", "", "", ""]
+        self._send(conn, *f)
+
 
 def _fmt(value) -> str:
     if isinstance(value, bool):

@@ -145,3 +145,17 @@ async def test_instrument_spec_from_contract_details_cached(session):
     assert sum(1 for f in session.fake.received if f[0] == "9") == asked
     with pytest.raises(LookupError):
         await session.broker.instrument_spec("GBP-JPY")  # IB has no such contract
+
+
+async def test_an_order_cancelled_while_away_is_reported_after_the_sync(session):
+    fake, broker = session.fake, session.broker
+    fake.behaviour["LT-op1-4"] = "rest"
+    assert (await broker.submit_order(req(4, order_type=OrderType.LIMIT, limit=1.3))).accepted
+    await fake.outage()
+    await wait_for(lambda: broker.connection_state is ConnectionState.RECONNECTING)
+    fake.cancel_at_venue("LT-op1-4")  # only reqCompletedOrders will tell
+    await fake.resume()
+    await wait_for(lambda: broker.connection_state is ConnectionState.CONNECTED)
+    await broker.drain()
+    assert [(type(r).__name__, r.client_order_id) for r in session.reports] == [
+        ("OrderCancelled", "LT-op1-4")]

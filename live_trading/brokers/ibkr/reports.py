@@ -128,6 +128,10 @@ class ReportStream:
             if report.execId:
                 self._commissions.setdefault(report.execId, float(report.commission))
             self._on_fill(fill, deliver=deliver)
+        if deliver:  # orders cancelled while we were away (completed orders)
+            for trade in self._ib.trades():
+                if trade.order.orderRef in self._requests:
+                    self._on_order_status(trade)
 
     def _enqueue(self, ref: str, report) -> None:
         if self._queue is not None:
