@@ -20,6 +20,8 @@ from live_trading.engine.specs import InvalidSpecError, OperationCreate
 from tests.conftest import make_settings
 from tests.contract.driven_market import DrivenMarket
 from tests.fakes.oanda_v20 import FakeOANDA, FakeOANDAServer
+from tests.contract.test_ibkr_contract import chaos_seeds
+from tests.fakes.tws_adversary import Adversary
 from tests.fakes.tws_server import FakeTWS
 from tests.integration.recovery_helpers import truncated_replay_dir
 
@@ -120,6 +122,33 @@ async def test_the_engine_trades_through_the_fake_tws_as_through_paper(mongo_url
     assert len(_entries(paper_records)) > 5
     assert [t["position_type"] for t in ib_trades] == [t["position_type"] for t in paper_trades]
     assert [t["exit_reason"] for t in ib_trades] == [t["exit_reason"] for t in paper_trades]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", chaos_seeds())
+async def test_the_engine_trades_through_a_chaotic_tws_as_through_paper(mongo_url, tmp_path,
+                                                                        seed):
+    """Seeded chaos (tests/fakes/tws_adversary.py): request delays,
+    orderStatus / openOrder in either order, commissions late or never,
+    duplicate execDetails; the journal ends as through paper."""
+    replay = truncated_replay_dir(tmp_path / "data", bars=BARS)
+    paper_records, _ = await _run(make_settings(mongo_url, replay_data_dir=replay))
+    fake = FakeTWS()
+    fake.default_behaviour = "rest"
+    fake.adversary = Adversary.seeded(seed)
+    port = await fake.start()
+    broker = IBKRBroker(IBKRConfig(port=port, client_id=5, connect_timeout_s=5,
+                                   reconnect_backoff_s=(0.05,)))
+    try:
+        ib_records, _ = await _run(make_settings(mongo_url, replay_data_dir=replay),
+                                   broker=broker, market=DrivenMarket(JournaledDriver(fake)))
+    finally:
+        await fake.stop()
+    assert _signals(ib_records) == _signals(paper_records)
+    assert _entries(ib_records) == _entries(paper_records)
+    fills = [r.action_data["execution_id"] for r in ib_records
+             if r.action_type == "ORDER_FILLED"]
+    assert len(fills) == len(set(fills)) == len(fake.executions)
 
 
 @pytest.mark.timeout(300)
