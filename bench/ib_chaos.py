@@ -38,10 +38,11 @@ def run(seeds: int, first: int, engine: bool) -> dict:
     command = [sys.executable, "-m", "pytest", *targets, "-k", selector, "-q", "-rf",
                "-p", "no:cacheprovider"]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=False)
     out = done.stdout + done.stderr
     passed = sum(int(n) for n in re.findall(r"(\d+) passed", out))
-    failed_ids = re.findall(r"^FAILED (\S+)", out, re.M)
+    failed_ids = re.findall(r"^FAILED (\S+)", out, re.MULTILINE)
     failed_seeds = sorted({int(m) for f in failed_ids
                            for m in re.findall(r"(?:chaos|\[)(\d+)\]", f)})
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "seeds": seeds,

@@ -28,12 +28,12 @@ from _common import ROOT, arguments, percentiles, replay_dir, table, verdict, wr
 
 sys.path.insert(0, str(ROOT))
 
-from live_trading.bootstrap import open_services  # noqa: E402
-from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig  # noqa: E402
-from live_trading.config import Settings  # noqa: E402
-from live_trading.engine.specs import OperationCreate  # noqa: E402
-from tests.contract.driven_market import DrivenMarket  # noqa: E402
-from tests.fakes.tws_server import FakeTWS  # noqa: E402
+from live_trading.bootstrap import open_services
+from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig
+from live_trading.config import Settings
+from live_trading.engine.specs import OperationCreate
+from tests.contract.driven_market import DrivenMarket
+from tests.fakes.tws_server import FakeTWS
 
 TARGET_P99_MS = 50.0
 

@@ -85,7 +85,7 @@ class Adversary:
     def duplicate(self) -> bool:
         return self.duplicate_exec or bool(self.rng and self.rng.random() < 0.2)
 
-    def seeded(seed: int) -> "Adversary":  # noqa: N805 - a constructor
+    def seeded(seed: int) -> Adversary:
         return Adversary(rng=random.Random(seed))
 
     seeded = staticmethod(seeded)

@@ -5,7 +5,11 @@ order of ib_async's ``decoder.py``."""
 from __future__ import annotations
 
 import struct
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from tests.fakes.tws_server import FakeExecution, FakeOrder, _Conn
 
 UNSET_DOUBLE = "1.7976931348623157E308"
 UNSET_INT = "2147483647"

@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 from pymongo import MongoClient
 
@@ -27,7 +28,7 @@ from tests.faults.harness import OPERATIONS, ROOT, FaultHarness
 
 
 class TWSFaultHarness(FaultHarness):
-    operations = [{k: v for k, v in body.items() if k != "emergency_stop_loss_pct"}
+    operations: ClassVar[list[dict]] = [{k: v for k, v in body.items() if k != "emergency_stop_loss_pct"}
                   for body in OPERATIONS]
     """The paper harness's operations without the emergency stop: the fake
     venue's prices are not the replayed bars', so a 1 % stop would fire on
@@ -42,12 +43,12 @@ class TWSFaultHarness(FaultHarness):
         self.env.update({"BROKER_TYPE": "IBKR", "IBKR_PORT": str(self.tws_port),
                          "IBKR_CLIENT_ID": "1", "MARKET_DATA_SOURCE": "replay",
                          "PYTHONPATH": str(ROOT)})
+        self._tws_log = open(workdir / "tws.log", "ab")  # noqa: SIM115 - kept for the process
         self.tws = subprocess.Popen(
             [sys.executable, "-m", "tests.faults.tws_process", "--port", str(self.tws_port),
              "--state", str(self.state), "--control", str(self.control), "--price", "1.4353",
              *(["--walk"] if walk else [])],
-            cwd=ROOT, env=self.env, stdout=open(workdir / "tws.log", "ab"),
-            stderr=subprocess.STDOUT)
+            cwd=ROOT, env=self.env, stdout=self._tws_log, stderr=subprocess.STDOUT)
         self._wait_for_state()
 
     def _wait_for_state(self, paused: bool | None = None, timeout_s: float = 30) -> dict:
@@ -99,6 +100,7 @@ class TWSFaultHarness(FaultHarness):
             self.tws.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.tws.kill()
+        self._tws_log.close()
         super().close()
 
 

@@ -16,8 +16,8 @@ from tests.fakes.tws_session import make_broker, wait_for
 pytestmark = pytest.mark.timeout(60)
 
 T0 = datetime(2025, 1, 15, 10, tzinfo=UTC)
-PACING = (162, "Historical Market Data Service error message:API historical data query "
-               "cancelled: pacing violation")
+PACING = (162, ("Historical Market Data Service error message:API historical data query "
+                "cancelled: pacing violation"))
 PACING_420 = (420, "Invalid Real-time Query:Historical data request pacing violation")
 NO_PERMISSION = (354, "Requested market data is not subscribed.")
 NO_DATA = (162, "Historical Market Data Service error message:HMDS query returned no data")

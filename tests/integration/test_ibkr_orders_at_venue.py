@@ -162,8 +162,8 @@ async def test_a_warning_that_leaves_the_order_live_is_not_a_refusal(session):
     fake, broker = session.fake, session.broker
     fake.behaviour["LT-op1-11"] = "rest"
     assert (await broker.submit_order(limit(11))).accepted
-    fake.adversary.modify_warning = (399, "Order Message: Warning: your order will not be "
-                                          "placed at the exchange until 09:30 US/Eastern")
+    fake.adversary.modify_warning = (399, ("Order Message: Warning: your order will not be "
+                                           "placed at the exchange until 09:30 US/Eastern"))
     ack = await broker.modify_order("LT-op1-11", quantity=20_000)
     assert ack.accepted and fake.orders[0].quantity == 20_000
     await asyncio.sleep(0.1)
