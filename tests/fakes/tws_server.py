@@ -50,81 +50,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tests.fakes.tws_adversary import Adversary
+from tests.fakes.tws_brackets import TWSBrackets
+from tests.fakes.tws_market import TWSMarketData
+from tests.fakes.tws_model import (  # noqa: F401 - re-exported
+    CONTRACTS,
+    FakeExecution,
+    FakeOrder,
+    _Conn,
+    _crossed,
+)
+from tests.fakes.tws_scenarios import TWSScenarios
 from tests.fakes.tws_wire import TWS_TZ, UNSET_DOUBLE, UNSET_INT, TWSWire  # noqa: F401
 
-CONTRACTS = {  # (symbol, secType, currency) -> (conId, exchange, localSymbol, tradingClass)
-    ("USD", "CASH", "CAD"): (15016062, "IDEALPRO", "USD.CAD", "USD.CAD"),
-    ("EUR", "CASH", "USD"): (12087792, "IDEALPRO", "EUR.USD", "EUR.USD"),
-}
 
-
-@dataclass
-class FakeOrder:
-    order_id: int
-    client_id: int
-    perm_id: int
-    symbol: str
-    sec_type: str
-    exchange: str
-    currency: str
-    action: str
-    quantity: float
-    order_type: str
-    lmt_price: str
-    aux_price: str
-    tif: str
-    account: str
-    order_ref: str
-    oca_group: str = ""
-    parent_id: int = 0
-    status: str = "PreSubmitted"
-    filled: float = 0.0
-    avg_price: float = 0.0
-    last_price: float = 0.0
-
-    @property
-    def remaining(self) -> float:
-        return self.quantity - self.filled
-
-    @property
-    def working(self) -> bool:
-        return self.status in ("PreSubmitted", "Submitted")
-
-    def contract_fields(self, with_exchange: bool = True) -> list:
-        con_id, exch, local, tclass = CONTRACTS.get(
-            (self.symbol, self.sec_type, self.currency),
-            (0, self.exchange, self.symbol, self.symbol))
-        return [con_id, self.symbol, self.sec_type, "", "0", "", "",
-                exch, self.currency, local, tclass]
-
-
-@dataclass
-class FakeExecution:
-    exec_id: str
-    order: FakeOrder
-    shares: float
-    price: float
-    time: datetime
-    cum_qty: float
-    avg_price: float
-    commission: float
-    order_id: int = 0  # the orderId at the time of the fill
-    children_at_fill: list = field(default_factory=list)  # orderRefs of its children
-
-
-@dataclass
-class _Conn:
-    writer: asyncio.StreamWriter
-    client_id: int = -1
-    version: int = 0
-    muted: bool = False  # answers are lost (adversary)
-
-
-class FakeTWS(TWSWire):
+class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
     def __init__(self, *, account: str = "DU1234567", server_version: int = 178,
                  fill_price: float = 1.3650, commission: float = 2.0) -> None:
         self.account = account
@@ -176,26 +118,6 @@ class FakeTWS(TWSWire):
             with contextlib.suppress(OSError, asyncio.TimeoutError):
                 await asyncio.wait_for(conn.writer.wait_closed(), 1)
         self.conns.clear()
-
-    async def drop_connections(self) -> None:
-        """Close every client socket (clients may reconnect at once)."""
-        await self._drop()
-
-    async def outage(self) -> None:
-        """Close every client socket and refuse new ones until :meth:`resume`."""
-        self.accepting = False
-        await self.stop()
-
-    async def resume(self) -> None:
-        await self.start(self.port)
-
-    async def restart(self, *, roll_back_ids: bool = True) -> None:
-        """A gateway restart: sockets closed; orders and the day's executions
-        kept; ``nextValidId`` starts from 1 again."""
-        await self.stop()
-        if roll_back_ids:
-            self.next_valid_id = 1
-        await self.start(self.port)
 
     # ------------------------------------------------------------- framing
     def _send(self, conn: _Conn, *fields) -> None:
@@ -376,21 +298,6 @@ class FakeTWS(TWSWire):
             self.fill(ref, first, price=self.fill_price)
             self.fill(ref, order.quantity - first, price=self.fill_price + 0.0002)
 
-    def _transmit_group(self, conn: _Conn, last: FakeOrder, behaviour: str) -> None:
-        """The last child of a bracket arrives with transmit=True: the parent
-        and every child are placed together, the children held, then the
-        parent works."""
-        group = [(o, b) for o, b in self.untransmitted
-                 if last.parent_id in (o.order_id, o.parent_id)] + [(last, behaviour)]
-        self.untransmitted = [g for g in self.untransmitted if g not in group]
-        parent, parent_behaviour = group[0]
-        for order, _b in group:
-            order.status = "PreSubmitted"
-            self.orders.append(order)
-            self._send_order(conn, order)
-        self.orders.remove(parent)
-        self._new_order(conn, parent, parent_behaviour)
-
     def _send_order(self, conn: _Conn, order: FakeOrder) -> None:
         """openOrder and orderStatus of ``order``, in either order (TWS does
         not promise one)."""
@@ -416,105 +323,6 @@ class FakeTWS(TWSWire):
                 child.status = "Cancelled"
                 self._broadcast(child, status=True)
 
-    # --------------------------------------------------------- market data
-    def _market_data(self, conn: _Conn, msg: int, f: list[str]) -> None:
-        if msg == 1:  # reqMktData: 11, reqId, contract(12), dnc, ticks, snapshot, ...
-            req_id, snapshot = int(f[2]), f[17] == "1"
-            self._send_quote(conn, req_id)
-            if snapshot:
-                self._send(conn, 57, 1, req_id)  # tickSnapshotEnd
-            else:
-                self.quote_subs.append((conn, req_id))
-        elif msg == 2:  # cancelMktData: 2, reqId
-            self.quote_subs = [s for s in self.quote_subs if s != (conn, int(f[2]))]
-        elif msg == 20:  # reqHistoricalData: reqId, contract(12), includeExpired,
-            # endDateTime, barSize, duration, useRTH, whatToShow, formatDate, keepUpToDate
-            self._historical(conn, int(f[1]), end=f[15], bar_size=f[16], duration=f[17],
-                             use_rth=f[18], what=f[19], date_format=f[20])
-        elif msg == 50:  # reqRealTimeBars: 3, reqId, contract(12), 5, whatToShow, ...
-            if self.adversary.bar_error is not None:
-                self._send(conn, 4, 2, int(f[2]), *self.adversary.bar_error, "")
-                return
-            self.bar_subs.append((conn, int(f[2])))
-        elif msg == 51:  # cancelRealTimeBars: 1, reqId
-            self.bar_subs = [s for s in self.bar_subs if s != (conn, int(f[2]))]
-        # 25 cancelHistoricalData: nothing is streaming
-
-    def _contract_details(self, conn: _Conn, req_id: int, symbol: str, sec_type: str,
-                          currency: str) -> None:
-        known = CONTRACTS.get((symbol, sec_type, currency))
-        if known is not None:
-            con_id, exch, local, tclass = known
-            # contractDetails (server version >= 164): reqId symbol secType lastTimes
-            # strike right exchange currency localSymbol marketName tradingClass conId
-            # minTick multiplier orderTypes validExchanges priceMagnifier underConId
-            # longName primaryExchange contractMonth industry category subcategory
-            # timeZoneId tradingHours liquidHours evRule evMultiplier numSecIds aggGroup
-            # underSymbol underSecType marketRuleIds realExpirationDate stockType
-            # minSize sizeIncrement suggestedSizeIncrement
-            self._send(conn, 10, req_id, symbol, sec_type, "", 0, "", exch, currency, local,
-                       tclass, tclass, con_id, 0.00005, "", "LMT,MKT,STP", exch, 1, 0,
-                       f"{symbol}.{currency}", "", "", "", "", "", "US/Eastern", "", "", "",
-                       0, 0, 4, symbol, "", "239", "", "", 1, 1, 1)
-        self._send(conn, 52, 1, req_id)  # contractDetailsEnd
-
-    def _send_quote(self, conn: _Conn, req_id: int) -> None:
-        half = self.spread / 2
-        # tickPrice: version, reqId, tickType (1 bid, 2 ask), price, size, attrMask
-        self._send(conn, 1, 6, req_id, 1, round(self.fill_price - half, 6), 1_000_000, 0)
-        self._send(conn, 1, 6, req_id, 2, round(self.fill_price + half, 6), 1_000_000, 0)
-
-    def _push_quotes(self) -> None:
-        for conn, req_id in self.quote_subs:
-            if conn in self.conns:
-                self._send_quote(conn, req_id)
-
-    def _historical(self, conn: _Conn, req_id: int, *, end: str, bar_size: str,
-                    duration: str, use_rth: str, what: str, date_format: str) -> None:
-        self.history_requests.append({"end": end, "bar_size": bar_size, "duration": duration,
-                                      "use_rth": use_rth, "what": what,
-                                      "format_date": date_format})
-        if self.adversary.history_refusals:
-            code, message = self.adversary.history_refusals.pop(0)
-            self._send(conn, 4, 2, req_id, code, message, "")
-            return
-        end_at = (datetime.strptime(end, "%Y%m%d %H:%M:%S UTC").replace(tzinfo=UTC)
-                  if end else datetime.now(UTC))
-        count, unit = duration.split()
-        seconds = int(count) * {"S": 1, "D": 86400, "W": 7 * 86400}[unit]
-        start_at = end_at - timedelta(seconds=seconds)
-        rows = [r for r in self.history.get(bar_size, []) if start_at <= r[0] < end_at]
-        fields: list = [17, req_id, start_at.strftime("%Y%m%d %H:%M:%S"),
-                        end_at.strftime("%Y%m%d %H:%M:%S"), len(rows)]
-        for time, o, h, low, c in rows:
-            stamp = (time.strftime("%Y%m%d") if bar_size == "1 day"
-                     else str(int(time.timestamp())))  # formatDate=2: epoch seconds
-            fields += [stamp, o, h, low, c, -1, -1, -1]  # volume wap count: none for FX
-        self._send(conn, *fields)
-
-    def realtime_bar(self, time: datetime, o: float, h: float, low: float, c: float) -> None:
-        """Push a 5-second bar (open ``time``) to every reqRealTimeBars subscriber."""
-        for conn, req_id in self.bar_subs:
-            if conn in self.conns:
-                # realtimeBar: version, reqId, time, open, high, low, close, volume, wap, count
-                self._send(conn, 50, 3, req_id, int(time.timestamp()), o, h, low, c, -1, -1, -1)
-
-    # ------------------------------------------------- brackets and OCA
-    def _parent(self, order: FakeOrder) -> FakeOrder | None:
-        if not order.parent_id:
-            return None
-        return next((o for o in reversed(self.orders) if o.order_id == order.parent_id
-                     and o.client_id == order.client_id and o is not order), None)
-
-    def _children(self, parent: FakeOrder) -> list[FakeOrder]:
-        return [o for o in self.orders if o.parent_id == parent.order_id
-                and o.client_id == parent.client_id and self._parent(o) is parent]
-
-    def held(self, order: FakeOrder) -> bool:
-        """A child (parentId set) works only once its parent has filled."""
-        parent = self._parent(order)
-        return parent is not None and parent.status != "Filled"
-
     def _broadcast(self, order: FakeOrder, *, status: bool = True,
                    open_order: bool = False) -> None:
         for conn in self.conns:
@@ -523,19 +331,6 @@ class FakeTWS(TWSWire):
                     self._send_open_order(conn, order)
                 if status:
                     self._send_status(conn, order)
-
-    def _after_fill(self, order: FakeOrder) -> None:
-        if order.oca_group:  # ocaType 1: a fill cancels the rest of the group
-            for other in self.orders:
-                if other is not order and other.working and other.oca_group == order.oca_group \
-                        and other.account == order.account:
-                    other.status = "Cancelled"
-                    self._broadcast(other)
-        if order.status == "Filled":
-            for child in self._children(order):
-                if child.working and child.status == "PreSubmitted":
-                    child.status = "Submitted"
-                    self._broadcast(child, open_order=True)
 
     def trade_at(self, price: float) -> list[FakeExecution]:
         """The market trades at ``price``: working market orders fill at it,
@@ -592,38 +387,6 @@ class FakeTWS(TWSWire):
         if order.status == "Filled":
             self._send_open_order(conn, order)
 
-    def _late_commission(self, conn: _Conn, ex: FakeExecution) -> None:
-        if conn in self.conns:
-            self._send_commission(conn, ex)
-
-    def link_lost(self) -> None:
-        """IB 1100: TWS lost its link to IB's servers; the socket stays up and
-        nothing is pushed (fills made meanwhile come only via reqExecutions)."""
-        self.link_down = True
-        for conn in self.conns:
-            self._send(conn, 4, 2, -1, 1100, "Connectivity between IB and Trader "
-                       "Workstation has been lost.", "")
-
-    def link_restored(self, code: int = 1102) -> None:
-        """IB 1101 (data lost) or 1102 (data maintained)."""
-        self.link_down = False
-        text = "data lost" if code == 1101 else "data maintained"
-        for conn in self.conns:
-            self._send(conn, 4, 2, -1, code, "Connectivity between IB and Trader "
-                       f"Workstation has been restored - {text}.", "")
-
-    def cancel_at_venue(self, order_ref: str, reason: str = "") -> None:
-        """IB cancels the working order ``order_ref`` on its own (end of a
-        DAY order, margin); reported to its client when connected."""
-        order = next(o for o in self.orders if o.order_ref == order_ref and o.working)
-        order.status = "Cancelled"
-        if not self.link_down:
-            for conn in self.conns:
-                if conn.client_id == order.client_id:
-                    self._send(conn, 4, 2, order.order_id, 202, f"Order Canceled - reason:{reason}",
-                               "")
-            self._broadcast(order)
-
     def _positions(self) -> dict:
         out: dict = {}
         for ex in self.executions:
@@ -633,15 +396,3 @@ class FakeTWS(TWSWire):
             signed = ex.shares if o.action == "BUY" else -ex.shares
             out[key] = (qty + signed, cost + signed * ex.price, o)
         return {k: (q, (c / q if q else 0.0), o) for k, (q, c, o) in out.items()}
-
-def _crossed(order: FakeOrder, price: float) -> bool:
-    buy = order.action == "BUY"
-    if order.order_type == "MKT":
-        return True
-    if order.order_type == "LMT":
-        limit = float(order.lmt_price)
-        return price <= limit if buy else price >= limit
-    if order.order_type == "STP":
-        stop = float(order.aux_price)
-        return price >= stop if buy else price <= stop
-    return False
