@@ -15,11 +15,12 @@ from tests.faults.harness import POINTS
 from tests.faults.tws_harness import TWSFaultHarness
 
 CYCLES = 6
+REPLAY_SPEED = 30.0  # bars per second: fills arrive asynchronously from the venue
 
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory):
-    h = TWSFaultHarness(tmp_path_factory.mktemp("faults-ib"), replay_speed=150.0)
+    h = TWSFaultHarness(tmp_path_factory.mktemp("faults-ib"), replay_speed=REPLAY_SPEED)
     h.create_operations()
     yield h
     h.close()

@@ -135,9 +135,13 @@ class MarketDataFeed:
         contract = self._qualified_contracts.get(asset)
         if contract is None:
             contract = asset_to_contract(asset, self.config.contracts)
-            qualified = await within("qualify_contract",
-                                     self._ib.qualifyContractsAsync(contract),
-                                     self.config.request_timeout_s)
+            try:
+                qualified = await within("qualify_contract",
+                                         self._ib.qualifyContractsAsync(contract),
+                                         self.config.request_timeout_s)
+            except RequestError as error:
+                raise LookupError(f"IB does not know the contract of {asset}: {error}") \
+                    from error
             if not qualified or not qualified[0] or not contract.conId:
                 raise LookupError(f"IB does not know the contract of {asset}")
             self._qualified_contracts[asset] = contract
