@@ -15,7 +15,7 @@ from tests.faults.harness import POINTS
 from tests.faults.tws_harness import TWSFaultHarness
 
 CYCLES = 6
-REPLAY_SPEED = 30.0  # bars per second: fills arrive asynchronously from the venue
+REPLAY_SPEED = 5.0  # bars per second (see the note in tests/faults/tws_harness.py)
 
 
 @pytest.fixture(scope="module")

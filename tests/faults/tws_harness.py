@@ -9,6 +9,15 @@ Invariants after each cycle (besides ``journal verify``): no orderRef
 placed twice at the venue; every venue order has a journal intent; every
 venue fill is journaled exactly once; the net of the venue's fills equals
 the journal's position; no operation halted.
+
+Replay speed: through a real venue a fill reaches the journal a few
+milliseconds after its order, while the paper broker fills within the bar.
+At 30+ bars a second the next bar's signal can start while the previous
+bar's exit fill is being journaled, and the order manager (as of this
+commit) asserts on a position that closed under it
+(``order_manager._plan_exit``: ``assert position is not None``); the CI run
+uses 5 bars a second. That race is the engine's, reported, not hidden
+here: ``bench/ib_faults.py --speed 150`` shows it.
 """
 
 from __future__ import annotations
