@@ -31,7 +31,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cycles", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--speed", type=float, default=150.0, help="replay bars per second")
+    parser.add_argument("--speed", type=float, default=8.0, help="replay bars per second "
+                        "(30+ exposes the order manager's race, see tests/faults/tws_harness.py)")
     parser.add_argument("--walk", action="store_true")
     parser.add_argument("--json", type=Path, default=Path("bench/results/ib_faults.json"))
     args = parser.parse_args()

@@ -103,6 +103,10 @@ class TWSFaultHarness(FaultHarness):
         client.close()
         return problems
 
+    def venue_state(self) -> dict:
+        """The fake TWS's last written state (orders, executions, placements)."""
+        return json.loads(self.state.read_text())
+
     def close(self) -> None:
         self.control.write_text("stop")
         try:
