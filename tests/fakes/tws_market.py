@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 from tests.fakes.tws_model import CONTRACTS, _Conn
 
 
+
+MIN_TICK = 0.00005  # IDEALPRO forex: half a pip; executions are on it
+
 class TWSMarketData:
     """Mixin of FakeTWS."""
 
@@ -47,7 +50,7 @@ class TWSMarketData:
             # underSymbol underSecType marketRuleIds realExpirationDate stockType
             # minSize sizeIncrement suggestedSizeIncrement
             self._send(conn, 10, req_id, symbol, sec_type, "", 0, "", exch, currency, local,
-                       tclass, tclass, con_id, 0.00005, "", "LMT,MKT,STP", exch, 1, 0,
+                       tclass, tclass, con_id, MIN_TICK, "", "LMT,MKT,STP", exch, 1, 0,
                        f"{symbol}.{currency}", "", "", "", "", "", "US/Eastern", "", "", "",
                        0, 0, 4, symbol, "", "239", "", "", 1, 1, 1)
         self._send(conn, 52, 1, req_id)  # contractDetailsEnd

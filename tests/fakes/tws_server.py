@@ -54,7 +54,7 @@ from datetime import UTC, datetime
 
 from tests.fakes.tws_adversary import Adversary
 from tests.fakes.tws_brackets import TWSBrackets
-from tests.fakes.tws_market import TWSMarketData
+from tests.fakes.tws_market import MIN_TICK, TWSMarketData
 from tests.fakes.tws_model import (  # noqa: F401 - re-exported
     CONTRACTS,
     FakeExecution,
@@ -65,6 +65,11 @@ from tests.fakes.tws_model import (  # noqa: F401 - re-exported
 from tests.fakes.tws_scenarios import TWSScenarios
 from tests.fakes.tws_wire import TWS_TZ, UNSET_DOUBLE, UNSET_INT, TWSWire  # noqa: F401
 
+
+
+def on_tick(price: float) -> float:
+    """``price`` on the venue's tick: a real venue never executes off it."""
+    return round(round(price / MIN_TICK) * MIN_TICK, 10)
 
 class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
     def __init__(self, *, account: str = "DU1234567", server_version: int = 178,
@@ -355,7 +360,7 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
         the client that owns it when connected, else only via reqExecutions."""
         order = next(o for o in self.orders if o.order_ref == order_ref and o.working)
         qty = order.remaining if quantity is None else quantity
-        price = self.fill_price if price is None else price
+        price = on_tick(self.fill_price if price is None else price)
         order.avg_price = (order.avg_price * order.filled + price * qty) / (order.filled + qty)
         order.filled += qty
         order.last_price = price
