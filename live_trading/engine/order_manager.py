@@ -100,7 +100,13 @@ class OrderManager:
             await self._journal_signal(context, f"ignored: operation {state.status}", source)
             return
         await self._cancel_working(state, exclude_roles=(), source=source)
+        # a fill may have been journaled during the cancels (a stop-loss that
+        # filled at the venue first): decide from the state as it is now
         state = await self.journal.state(self.operation_id)
+        current = state.position.side if state.position else None
+        if target == current:
+            await self._journal_signal(context, "no change: position changed meanwhile", source)
+            return
         plan = _Plan([], [])
         seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
         if current is not None:

@@ -12,12 +12,11 @@ the journal's position; no operation halted.
 
 Replay speed: through a real venue a fill reaches the journal a few
 milliseconds after its order, while the paper broker fills within the bar.
-At 30+ bars a second the next bar's signal can start while the previous
-bar's exit fill is being journaled, and the order manager (as of this
-commit) asserts on a position that closed under it
-(``order_manager._plan_exit``: ``assert position is not None``); the CI run
-uses 5 bars a second. That race is the engine's, reported, not hidden
-here: ``bench/ib_faults.py --speed 150`` shows it.
+At 30+ bars a second the next bar's signal could start while the previous
+bar's exit fill was being journaled, and the order manager asserted on a
+position that had closed under it; it now decides from the state after its
+cancels (tests/unit/test_signal_race.py). The CI run uses 5 bars a second;
+``bench/ib_faults.py --speed 150`` runs it faster.
 """
 
 from __future__ import annotations
