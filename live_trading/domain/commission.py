@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .events import CommissionReported
 from .fills import book_net, doc_key
 from .pnl import pnl_pct
 from .state import (
@@ -43,19 +44,23 @@ from .state import (
 
 
 def on_commission_reported(state: OperationState, record: JournalRecord,
-                           changes: Changes) -> None:
-    data = record.action_data
-    execution_id = data["execution_id"]
+                           event: CommissionReported, changes: Changes) -> None:
+    """Set the commission of the fill ``event.execution_id`` (see the module).
+
+    Raises:
+        ProjectionError: the journal has no fill with that execution id.
+    """
+    execution_id = event.execution_id
     if execution_id not in state.execution_ids:
         raise ProjectionError(f"commission for execution {execution_id}, which the "
                               "journal does not have")
     fill = state.fills.get(execution_id)
     if fill is None:
         return  # older than RECENT_FILLS fills: no longer corrected
-    delta = float(data["commission"]) - fill["commission"]
+    delta = float(event.commission) - fill["commission"]
     if delta == 0:
         return
-    fill["commission"] = float(data["commission"])
+    fill["commission"] = float(event.commission)
     order = order_of(state, fill["client_order_id"])
     order["commission"] += delta
     put(changes, ORDERS, order)

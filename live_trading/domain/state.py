@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .orders import OrderStatus
 from .values import PositionSide
 
 OPERATIONS = "trading_operations"
@@ -22,7 +23,7 @@ POSITIONS = "positions"
 TRADES = "trades"
 
 QTY_EPSILON = 1e-9
-WORKING = ("PENDING", "SUBMITTED")  # order statuses that can still fill
+WORKING = (OrderStatus.PENDING, OrderStatus.SUBMITTED)  # order statuses that can still fill
 RECENT_FILLS = 256  # fills whose documents are kept, for late commission reports
 
 Changes = dict[tuple[str, str], dict[str, Any]]
