@@ -41,6 +41,7 @@ from .state import (
     put,
     require_operation,
 )
+from .values import TransactionRole
 
 
 def on_commission_reported(state: OperationState, record: JournalRecord,
@@ -71,7 +72,7 @@ def on_commission_reported(state: OperationState, record: JournalRecord,
         if transaction is not None:
             transaction["commission"] += share
             put(changes, TRANSACTIONS, transaction)
-        if part["role"] == "EXIT":
+        if part["role"] == TransactionRole.EXIT:
             _charge_trade(state, part["trade"], share, changes)
         elif state.position is not None and state.position.doc["_id"] == part["position"]:
             state.position.entry_commission += share

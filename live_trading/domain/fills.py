@@ -40,7 +40,7 @@ from .state import (
     put,
     require_operation,
 )
-from .values import PositionSide, Side
+from .values import PositionSide, PositionStatus, Side, TransactionRole
 
 
 def doc_key(collection: str, doc_id: str) -> str:
@@ -100,7 +100,7 @@ def _start_fill(state: OperationState, fill: OrderFilled) -> None:
                 state.recent_docs.pop(doc_key(POSITIONS, part["position"]), None)
 
 
-def _remember_part(state: OperationState, fill: OrderFilled, role: str,
+def _remember_part(state: OperationState, fill: OrderFilled, role: TransactionRole,
                    transaction: dict[str, Any], trade: dict[str, Any] | None) -> None:
     remembered = state.fills.get(fill.execution_id.removesuffix("#reversal"))
     if remembered is None:
@@ -151,7 +151,7 @@ def _fill_order(order: dict[str, Any], fill: OrderFilled) -> None:
 
 
 def _transaction(state: OperationState, entry_id: str, fill: OrderFilled,
-                 order: dict[str, Any], role: str, side: PositionSide,
+                 order: dict[str, Any], role: TransactionRole, side: PositionSide,
                  position_id: str) -> dict[str, Any]:
     return {
         "_id": entry_id, "operation_id": state.operation_id,
@@ -174,7 +174,7 @@ def _enter(state: OperationState, entry_id: str, fill: OrderFilled, order: dict[
         doc = {
             "_id": entry_id, "operation_id": state.operation_id,
             "contract_symbol": require_operation(state)["asset"], "position_type": side,
-            "status": "OPEN", "quantity": signed, "entry_price": fill.price,
+            "status": PositionStatus.OPEN, "quantity": signed, "entry_price": fill.price,
             "current_price": fill.price, "unrealized_pnl": 0.0, "unrealized_pnl_pct": 0.0,
             "realized_pnl": 0.0, "stop_loss": order["stop_loss"],
             "take_profit": order["take_profit"], "opened_at": fill.executed_at,
@@ -191,8 +191,9 @@ def _enter(state: OperationState, entry_id: str, fill: OrderFilled, order: dict[
         doc["current_price"] = fill.price
     position.entry_quantity += fill.quantity
     position.entry_commission += fill.commission
-    transaction = _transaction(state, entry_id, fill, order, "ENTRY", side, doc["_id"])
-    _remember_part(state, fill, "ENTRY", transaction, None)
+    transaction = _transaction(state, entry_id, fill, order, TransactionRole.ENTRY, side,
+                               doc["_id"])
+    _remember_part(state, fill, TransactionRole.ENTRY, transaction, None)
     put(changes, TRANSACTIONS, transaction)
     put(changes, POSITIONS, doc)
 
@@ -215,11 +216,12 @@ def _exit(state: OperationState, entry_id: str, fill: OrderFilled, order: dict[s
     gross = gross_pnl(position.side, doc["entry_price"], fill.price, quantity)
     net = gross - commission
     net_pct = pnl_pct(net, doc["entry_price"], quantity)
-    transaction = _transaction(state, entry_id, fill, order, "EXIT", position.side, doc["_id"])
+    transaction = _transaction(state, entry_id, fill, order, TransactionRole.EXIT,
+                               position.side, doc["_id"])
     transaction.update(profit=net, profit_pct=net_pct,
                        related_entry_transaction_id=position.entry_transaction_id)
     trade = _trade(state, entry_id, fill, position, order, gross, net, commission)
-    _remember_part(state, fill, "EXIT", transaction, trade)
+    _remember_part(state, fill, TransactionRole.EXIT, transaction, trade)
     put(changes, TRANSACTIONS, transaction)
     put(changes, TRADES, trade)
     _close_part(state, position, fill, quantity, net, closes_all)
@@ -251,7 +253,7 @@ def _close_part(state: OperationState, position: OpenPosition, fill: OrderFilled
     doc["current_price"] = fill.price
     doc["quantity"] += quantity if position.side is PositionSide.SHORT else -quantity
     if closes_all:
-        doc.update(quantity=0.0, status="CLOSED", closed_at=fill.executed_at,
+        doc.update(quantity=0.0, status=PositionStatus.CLOSED, closed_at=fill.executed_at,
                    unrealized_pnl=0.0, unrealized_pnl_pct=0.0)
         state.position = None
         state.recent_docs[doc_key(POSITIONS, doc["_id"])] = doc

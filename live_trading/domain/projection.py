@@ -51,7 +51,7 @@ from .state import (
     put,
     require_operation,
 )
-from .values import OrderType
+from .values import OperationStatus, OrderType
 
 __all__ = ["OPERATIONS", "ORDERS", "POSITIONS", "QTY_EPSILON", "TRADES", "TRANSACTIONS",
            "WORKING", "Changes", "JournalRecord", "OpenPosition", "OperationState",
@@ -108,7 +108,7 @@ def _on_created(state: OperationState, record: JournalRecord, event: ev.Operatio
         raise ProjectionError(f"operation {state.operation_id} created twice")
     spec = dict(event.spec)
     state.operation = {
-        "_id": state.operation_id, **spec, "status": "active",
+        "_id": state.operation_id, **spec, "status": OperationStatus.ACTIVE,
         "created_at": record.timestamp, "updated_at": record.timestamp, "closed_at": None,
         "current_capital": spec["initial_capital"], "total_pnl": 0.0, "total_pnl_pct": 0.0,
         "total_commission": 0.0, "trade_count": 0, "last_sequence_number": 0,
@@ -125,14 +125,14 @@ _StatusEvent = (ev.OperationPaused | ev.OperationResumed | ev.OperationCloseRequ
                 | ev.OperationClosed | ev.OperationFailed)
 
 
-def _status_setter(status: str) -> Callable[[OperationState, JournalRecord, _StatusEvent,
+def _status_setter(status: OperationStatus) -> Callable[[OperationState, JournalRecord, _StatusEvent,
                                              Changes], None]:
     def handler(state: OperationState, record: JournalRecord, event: _StatusEvent,
                 changes: Changes) -> None:
         operation = require_operation(state)
         operation["status"] = status
         operation["status_reason"] = event.reason or None
-        if status == "closed":
+        if status is OperationStatus.CLOSED:
             operation["closed_at"] = record.timestamp
 
     return handler
@@ -229,11 +229,11 @@ def _on_order_ended(status: OrderStatus) -> Callable[
 _HANDLERS: dict[type[ev.Event], Callable[[OperationState, JournalRecord, Any, Changes], None]] = {
     ev.OperationCreated: _on_created,
     ev.OperationUpdated: _on_updated,
-    ev.OperationPaused: _status_setter("paused"),
-    ev.OperationResumed: _status_setter("active"),
-    ev.OperationCloseRequested: _status_setter("closing"),
-    ev.OperationClosed: _status_setter("closed"),
-    ev.OperationFailed: _status_setter("error"),
+    ev.OperationPaused: _status_setter(OperationStatus.PAUSED),
+    ev.OperationResumed: _status_setter(OperationStatus.ACTIVE),
+    ev.OperationCloseRequested: _status_setter(OperationStatus.CLOSING),
+    ev.OperationClosed: _status_setter(OperationStatus.CLOSED),
+    ev.OperationFailed: _status_setter(OperationStatus.ERROR),
     ev.SignalGenerated: _on_signal,
     ev.MarketDataRejected: _on_data_rejected,
     ev.RiskRuleTriggered: _on_risk_rule,
