@@ -49,6 +49,8 @@ class PositionSide(StrEnum):
 
 
 class OrderType(StrEnum):
+    """How an order executes: at market, or at a LIMIT or STOP price."""
+
     MARKET = "MARKET"
     LIMIT = "LIMIT"
     STOP = "STOP"
@@ -63,6 +65,8 @@ class TransactionRole(StrEnum):
 
 
 class PositionStatus(StrEnum):
+    """An open position, or one closed (quantity 0)."""
+
     OPEN = "OPEN"
     CLOSED = "CLOSED"
 
