@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .orders import OrderRole
 from .pnl import pnl_pct, unrealized_pnl
 from .projection import OperationState
 from .risk import daily_loss_breached
-from .orders import OrderRole
 from .values import PositionSide
 
 NO_ACTION = "none"

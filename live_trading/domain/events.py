@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
 from types import NoneType, UnionType
 from typing import Any, ClassVar, get_args, get_type_hints
 
@@ -372,12 +371,9 @@ class GuardrailEvaluated(Event):
 def event_data(event: Event) -> dict[str, Any]:
     """The ``action_data`` of a journal entry for ``event`` (enum members as
     they are; the store keeps their string values)."""
-    return {name: getattr(event, name) for name in _field_names(type(event))}
-
-
-@cache
-def _field_names(kind: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(kind))
+    kind = type(event)
+    names = _PLANS[kind] if kind in _PLANS else _decoding_plan(kind)
+    return {name: getattr(event, name) for name, _, _ in names}
 
 
 class EventDecodeError(ValueError):
@@ -421,7 +417,8 @@ def decode(action_type: str, data: Mapping[str, Any]) -> Event:
 def decode_as(kind: type[Event], data: Mapping[str, Any]) -> Event:
     """Like :func:`decode`, for an event class already looked up."""
     values: dict[str, Any] = {}
-    for name, enum, required in _decoding_plan(kind):
+    plan = _PLANS.get(kind) or _decoding_plan(kind)
+    for name, enum, required in plan:
         if name not in data:
             if required:
                 raise EventDecodeError(f"{kind.ACTION_TYPE}: missing field {name!r}")
@@ -437,8 +434,10 @@ def decode_as(kind: type[Event], data: Mapping[str, Any]) -> Event:
     return kind(**values)
 
 
-@cache
-def _decoding_plan(kind: type[Event]) -> tuple[tuple[str, type[StrEnum] | None, bool], ...]:
+_Plan = tuple[tuple[str, type[StrEnum] | None, bool], ...]
+
+
+def _decoding_plan(kind: type[Event]) -> _Plan:
     """(field name, its enum type or None, required) for each field of ``kind``."""
     hints = get_type_hints(kind)
     return tuple((f.name, _enum_of(hints[f.name]),
@@ -452,3 +451,6 @@ def _enum_of(hint: Any) -> type[StrEnum] | None:
     enums = [o for o in options if o is not NoneType and isinstance(o, type)
              and issubclass(o, StrEnum)]
     return enums[0] if enums else None
+
+
+_PLANS: dict[type[Event], _Plan] = {kind: _decoding_plan(kind) for kind in EVENT_TYPES.values()}

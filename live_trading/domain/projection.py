@@ -76,10 +76,9 @@ def apply(state: OperationState, record: JournalRecord) -> Changes:
         raise ProjectionError(f"operation {state.operation_id}: {record.action_type} "
                               "before OPERATION_CREATED")
     changes: Changes = {}
-    handler = _HANDLERS.get(kind) if kind is not None else None
-    if handler is not None:
+    if kind is not None and (handler := _HANDLERS.get(kind)) is not None:
         try:
-            event = ev.decode_as(kind, record.action_data)  # type: ignore[arg-type]
+            event = ev.decode_as(kind, record.action_data)
         except ev.EventDecodeError as exc:
             raise ProjectionError(f"operation {state.operation_id}, sequence "
                                   f"{record.sequence_number}: {exc}") from None
@@ -125,8 +124,10 @@ _StatusEvent = (ev.OperationPaused | ev.OperationResumed | ev.OperationCloseRequ
                 | ev.OperationClosed | ev.OperationFailed)
 
 
-def _status_setter(status: OperationStatus) -> Callable[[OperationState, JournalRecord, _StatusEvent,
-                                             Changes], None]:
+_StatusHandler = Callable[[OperationState, JournalRecord, _StatusEvent, Changes], None]
+
+
+def _status_setter(status: OperationStatus) -> _StatusHandler:
     def handler(state: OperationState, record: JournalRecord, event: _StatusEvent,
                 changes: Changes) -> None:
         operation = require_operation(state)

@@ -82,7 +82,8 @@ def plan_reconciliation(state: OperationState, view: BrokerView) -> Reconciliati
     for order in state.working_orders():
         cid = order["client_order_id"]
         if cid in view.open_orders:
-            (plan.adopt_orders if order["status"] == OrderStatus.PENDING else plan.keep_orders).append(cid)
+            acknowledged = order["status"] != OrderStatus.PENDING
+            (plan.keep_orders if acknowledged else plan.adopt_orders).append(cid)
         elif filled.get(cid, 0.0) <= 0.0 and _never_acknowledged(order):
             plan.reject_in_journal.append(cid)
         elif filled.get(cid, 0.0) < order["quantity"] * (1 - 1e-9):

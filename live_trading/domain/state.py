@@ -59,7 +59,7 @@ class OpenPosition:
 
     @property
     def open_quantity(self) -> float:
-        return abs(self.doc["quantity"])
+        return abs(float(self.doc["quantity"]))
 
 
 @dataclass

@@ -255,7 +255,8 @@ class OrderManager:
                         stop_loss=levels.stop_loss, take_profit=levels.take_profit)
         self._add_order(plan, seq + 2, OrderRole.STOP_LOSS, target.exit_side, qty, OrderType.STOP,
                         stop_price=levels.stop_loss, parent=entry_id, oco=oco)
-        self._add_order(plan, seq + 3, OrderRole.TAKE_PROFIT, target.exit_side, qty, OrderType.LIMIT,
+        self._add_order(plan, seq + 3, OrderRole.TAKE_PROFIT, target.exit_side, qty,
+                        OrderType.LIMIT,
                         limit_price=levels.take_profit, parent=entry_id, oco=oco)
         how = "" if entry_type is OrderType.MARKET else f" {entry_type.value} {reference:.6g}"
         opened = (f"open {target.value}{how} SL {levels.stop_loss:.6g} "

@@ -123,11 +123,9 @@ def apply(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
     """
     changes = projection.apply(state.projection, record)
     kind = ev.event_type(record.action_type)
-    handler = _HANDLERS.get(kind) if kind is not None else None
-    if handler is None:
+    if kind is None or (handler := _HANDLERS.get(kind)) is None:
         return []
-    return handler(state, record, ev.decode_as(kind, record.action_data),  # type: ignore[arg-type]
-                   changes)
+    return handler(state, record, ev.decode_as(kind, record.action_data), changes)
 
 
 def _on_created(state: TradeLogState, record: JournalRecord, event: ev.OperationCreated,
