@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .events import Event, decode
 from .orders import OrderStatus
 from .values import PositionSide
 
@@ -46,6 +47,16 @@ class JournalRecord:
     source: str
     event_id: str
     user: str | None = None
+
+    @property
+    def event(self) -> Event:
+        """The event this entry holds (:func:`.events.decode`: enum fields as
+        members). Decoded at each access.
+
+        Raises:
+            EventDecodeError: the entry is not a valid event of its type.
+        """
+        return decode(self.action_type, self.action_data)
 
 
 @dataclass

@@ -128,3 +128,14 @@ def test_the_projection_refuses_an_order_with_an_unknown_side() -> None:
                            "action_data": {**submitted.action_data, "side": "SIDEWAYS"}})
     with pytest.raises(ProjectionError, match="side 'SIDEWAYS'"):
         fold(operation["operation_id"], [*records[:2], bad])
+
+
+def test_a_journal_record_gives_its_event() -> None:
+    operation = _old_journal()[1]
+    records = [JournalRecord(**r) for r in operation["records"]]
+    submitted = next(r for r in records if r.action_type == "ORDER_SUBMITTED")
+    event = submitted.event
+    assert isinstance(event, ev.OrderSubmitted)
+    assert event.role is OrderRole.ENTRY and event.side is Side.BUY
+    assert event.order_type is OrderType.MARKET
+    assert [type(r.event).ACTION_TYPE for r in records] == [r.action_type for r in records]
