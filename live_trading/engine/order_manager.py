@@ -42,7 +42,7 @@ from live_trading.strategies import Signal
 
 from . import order_calls
 from .instruments import on_lot, on_tick
-from .ports import Broker
+from .ports import BracketBroker, Broker
 
 log = logging.getLogger("live_trading.engine")
 
@@ -291,12 +291,33 @@ class OrderManager:
         await self.journal.record(self.operation_id, plan.events, source=source, user=user)
         fault_point("after_intent")
         acks: list[ev.Event] = []
-        for request in plan.requests:
-            acks.append(await order_calls.submit(self.broker, request))
+        for unit in self._units(plan.requests):
+            if len(unit) == 3:
+                acks.extend(await order_calls.submit_bracket(self.broker, unit))
+            else:
+                acks.append(await order_calls.submit(self.broker, unit[0]))
             fault_point("after_broker_submit")
         if acks:
             await self.journal.record(self.operation_id, acks, source=source, user=user)
             self._settle_soon(acks)
+
+    def _units(self, requests: list[OrderRequest]) -> list[list[OrderRequest]]:
+        """The requests in sending units: an entry with its two children is
+        one unit when the broker sends brackets whole (:class:`BracketBroker`),
+        every other request a unit of its own."""
+        units: list[list[OrderRequest]] = []
+        whole = isinstance(self.broker, BracketBroker)
+        index = 0
+        while index < len(requests):
+            first, rest = requests[index], requests[index + 1:index + 3]
+            if whole and first.parent_client_order_id is None and len(rest) == 2 and all(
+                    r.parent_client_order_id == first.client_order_id for r in rest):
+                units.append([first, *rest])
+                index += 3
+            else:
+                units.append([first])
+                index += 1
+        return units
 
     def _settle_soon(self, events: list[ev.Event]) -> None:
         unsettled = any(isinstance(e, ev.OrderOutcomeUnknown) or (

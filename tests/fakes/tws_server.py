@@ -99,6 +99,8 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
         self.bar_subs: list[tuple[_Conn, int]] = []  # reqRealTimeBars
         self.adversary = Adversary()
         self.untransmitted: list[tuple[FakeOrder, str]] = []  # transmit=False, held by TWS
+        # every new order as placed: (orderRef, orderId, parentId, transmit)
+        self.placements: list[tuple[str, int, int, bool]] = []
         self.unanswered: list[list[str]] = []  # requests the adversary swallowed
         self.link_down = False  # between 1100 and 1101/1102: nothing pushed live
 
@@ -256,6 +258,7 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
             self._send(conn, 4, 2, order_id, 103, "Duplicate order id", "")
             return
         self.next_valid_id = max(self.next_valid_id, order_id + 1)
+        self.placements.append((ref, order_id, parent_id, transmit))
         self._perm += 1
         order = FakeOrder(order_id, conn.client_id, self._perm, symbol, sec_type, exchange,
                           currency, action, float(qty), order_type, lmt, aux, tif,

@@ -122,6 +122,28 @@ async def test_the_engine_trades_through_the_fake_tws_as_through_paper(mongo_url
     assert len(_entries(paper_records)) > 5
     assert [t["position_type"] for t in ib_trades] == [t["position_type"] for t in paper_trades]
     assert [t["exit_reason"] for t in ib_trades] == [t["exit_reason"] for t in paper_trades]
+    _assert_brackets_sent_whole(ib_records, fake.placements)
+
+
+def _assert_brackets_sent_whole(records, placements) -> None:
+    """Every entry reached TWS untransmitted, followed by its stop-loss
+    (untransmitted) and take-profit (transmit=True) naming it as parent: the
+    children are at the venue before the entry can fill."""
+    placed = {ref: (order_id, parent, transmit) for ref, order_id, parent, transmit in placements}
+    order = [ref for ref, *_ in placements]
+    entries = [r.action_data for r in records if r.action_type == "ORDER_SUBMITTED"
+               and r.action_data["role"] == "ENTRY"]
+    assert entries
+    for entry in entries:
+        cid = entry["client_order_id"]
+        children = [r.action_data["client_order_id"] for r in records
+                    if r.action_type == "ORDER_SUBMITTED"
+                    and r.action_data.get("parent_client_order_id") == cid]
+        sent = order[order.index(cid):order.index(cid) + 3]
+        assert sent == [cid, *children], "the bracket's legs are sent back to back"
+        entry_id = placed[cid][0]
+        assert [placed[ref][1:] for ref in sent] == [(0, False), (entry_id, False),
+                                                    (entry_id, True)]
 
 
 @pytest.mark.timeout(300)
