@@ -13,14 +13,17 @@ What a call's outcome means for the journal:
 * cancel: REQUESTED -> nothing yet (the venue's ``OrderCancelled`` report
   follows); NOT_FOUND / ALREADY_DONE / not sent -> ORDER_CANCEL_FAILED with
   the reason; sent but answer lost -> ORDER_OUTCOME_UNKNOWN.
+* fills since: the venue's own record of fills, read when the journal may
+  lag it (a fill report still on its way); nothing when it does not answer.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from live_trading.domain import events as ev
-from live_trading.domain.orders import CancelOutcome, OrderAck, OrderRequest
+from live_trading.domain.orders import CancelOutcome, Execution, OrderAck, OrderRequest
 
 from .ports import BracketBroker, Broker, BrokerTimeout, OrderOutcomeUnknown
 
@@ -89,6 +92,18 @@ async def cancel(broker: Broker, client_order_id: str) -> list[ev.Event]:
         return [ev.OrderCancelFailed(client_order_id, str(outcome),
                                      _with_detail(ALREADY_DONE_REASON, ack.reason))]
     return []
+
+
+async def fills_since(broker: Broker, account: str, after_execution_id: str | None,
+                      client_order_ids: Collection[str]) -> list[Execution] | None:
+    """The venue's fills of ``client_order_ids`` after ``after_execution_id``
+    (oldest first); None when the venue did not answer (logged)."""
+    try:
+        executions = await broker.executions_since(account, after_execution_id)
+    except (BrokerTimeout, ConnectionError) as error:
+        log.warning("fills of %s since %s not read: %s", account, after_execution_id, error)
+        return None
+    return [e for e in executions if e.client_order_id in client_order_ids]
 
 
 def _with_detail(reason: str, detail: str) -> str:

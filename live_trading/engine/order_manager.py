@@ -21,6 +21,7 @@ from live_trading.domain import events as ev
 from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.orders import (
     BrokerReport,
+    CancelOutcome,
     CommissionReport,
     Execution,
     OrderCancelled,
@@ -91,6 +92,8 @@ class OrderManager:
         ``recent_bars`` (the last primary bars up to ``bar``, oldest first) are
         journaled with the signal as its audit trail."""
         state = await self.journal.state(self.operation_id)
+        if any(o["order_role"] in ("ENTRY", "EXIT") for o in state.working_orders()):
+            state = await self._catch_up_fills(state)  # their fills may be on their way
         current = state.position.side if state.position else None
         target = PositionSide(signal.target) if signal.target else None
         context = _SignalContext(signal, bar, bar_size, recent_bars or [])
@@ -330,11 +333,29 @@ class OrderManager:
         :func:`.order_calls.cancel`)."""
         events = await order_calls.cancel(self.broker, client_order_id)
         state = await self.journal.state(self.operation_id)
+        if any(isinstance(e, ev.OrderCancelFailed) and e.outcome == CancelOutcome.ALREADY_DONE
+               for e in events) and self._working(state, client_order_id):
+            state = await self._catch_up_fills(state)  # filled: its report is on its way
         if not self._working(state, client_order_id):  # its report came meanwhile
             events = [e for e in events if not isinstance(e, ev.OrderCancelFailed)]
         if events:
             await self.journal.record(self.operation_id, events, source=source)
             self._settle_soon(events)
+
+    async def _catch_up_fills(self, state: OperationState) -> OperationState:
+        """Journal the fills the venue has made of our orders since the
+        journal's last one, before deciding on the position: a fill report
+        may still be on its way (a polled feed, a reconnect) when the venue
+        has already filled the order. Duplicates of reports are ignored
+        (by execution id); a venue that does not answer asks for a
+        reconciliation. Returns the state after."""
+        fills = await order_calls.fills_since(self.broker, self.operation_id,
+                                              state.last_execution_id, state.orders)
+        if fills is None and self.request_reconcile is not None:
+            self.request_reconcile(self.operation_id)
+        for execution in fills or []:
+            await self.on_report(execution)
+        return await self.journal.state(self.operation_id)
 
     @staticmethod
     def _working(state: OperationState, client_order_id: str) -> bool:

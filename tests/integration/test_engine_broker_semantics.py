@@ -199,3 +199,50 @@ async def test_an_unknown_outcome_asks_for_a_reconciliation_at_the_next_check(
     assert exit_order["status"] == "REJECTED" and exit_order["reason"] == "not at the venue"
     assert op not in engine.monitor.requested
     await _finish(services)
+
+
+async def test_a_signal_acts_on_the_venues_fills_not_on_reports_still_on_their_way(
+        mongo_url, tmp_path) -> None:
+    """The SHORT's exit has filled at the venue but its report is still on
+    its way (a polled feed, a reconnect) when a LONG signal comes: the
+    engine reads the venue's fills before deciding, so it opens the LONG
+    and never sends a second exit (which would have left it LONG twice)."""
+    from datetime import timedelta
+
+    from live_trading.domain.values import Bar, PositionSide
+    from live_trading.strategies import Signal
+
+    _, services, op = await _boot(mongo_url, tmp_path)
+    paper = services.engine.deps.broker.inner
+    route, in_transit = paper._listener, []
+
+    async def hold(report) -> None:
+        in_transit.append(report)
+
+    manager = OrderManager(op, "USD-CAD", services.journal, services.engine.deps.broker)
+    state = await services.journal.state(op)
+    assert state.position is not None and state.position.side is PositionSide.SHORT
+    assert await manager.flatten("test", "test")
+    paper.set_listener(hold)
+    try:
+        await paper.fill_at_last_price(op, "USD-CAD")  # the exit fills; its report is held
+    finally:
+        paper.set_listener(route)
+    assert [type(r).__name__ for r in in_transit] == ["Execution"]
+    seq = (await services.journal.state(op)).last_sequence
+    close = state.position.doc["entry_price"]
+    bar = Bar(state.position.doc["opened_at"] + timedelta(hours=5), close, close, close, close)
+    await manager.on_signal(Signal(PositionSide.LONG, "test reversal"), bar, "1 hour", 0.001)
+    await route(in_transit[0])  # the report arrives at last: a duplicate, ignored
+
+    new = await services.journal_store.read(op, seq)
+    roles = [r.action_data["role"] for r in new if r.action_type == "ORDER_SUBMITTED"]
+    assert roles == ["ENTRY", "STOP_LOSS", "TAKE_PROFIT"]
+    fills = [r.action_data["execution_id"] for r in await entries(services, op)
+             if r.action_type == "ORDER_FILLED"]
+    assert fills.count(in_transit[0].execution_id) == 1
+    await paper.fill_at_last_price(op, "USD-CAD")
+    state = await services.journal.state(op)
+    assert state.position is not None and state.position.side is PositionSide.LONG
+    assert (await paper.positions(op)).get("USD-CAD") == state.position.open_quantity
+    await _finish(services)
