@@ -105,7 +105,10 @@ def build_broker(settings: Settings, store: Store):
 
         return IBKRBroker(IBKRConfig(host=settings.ibkr_host, port=settings.ibkr_port,
                                      client_id=settings.ibkr_client_id,
-                                     account=settings.ibkr_account))
+                                     account=settings.ibkr_account,
+                                     connect_timeout_s=settings.ibkr_connect_timeout_seconds,
+                                     request_timeout_s=settings.ibkr_request_timeout_seconds,
+                                     submit_ack_timeout_s=settings.ibkr_request_timeout_seconds))
     if settings.broker_type is BrokerType.OANDA:
         return _oanda(settings)
     return _paper(settings, store, f"{settings.mongodb_db_name}_paper_broker")
@@ -144,6 +147,7 @@ def _oanda(settings: Settings):
         account_id=settings.oanda_account_id,
         api_key=settings.oanda_api_key.get_secret_value(),
         environment=OANDAEnvironment(settings.oanda_environment),
+        timeout_s=settings.oanda_timeout_seconds,
         base_url=settings.oanda_base_url or None, stream_url=settings.oanda_stream_url or None))
 
 

@@ -133,11 +133,21 @@ class Settings(BaseSettings):
     ibkr_client_id: int = Field(1, ge=0)
     ibkr_account: str | None = None
     ibkr_account_type: Literal["PAPER", "LIVE"] = "PAPER"
+    # Deadlines of the broker adapters' awaited calls (BrokerTimeout past them).
+    ibkr_connect_timeout_seconds: float = Field(
+        30.0, gt=0, le=600, allow_inf_nan=False,
+        description="handshake plus the connect-time sync (orders, executions, positions)")
+    ibkr_request_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, allow_inf_nan=False,
+        description="every other request; also how long a submit waits for its first status")
     oanda_api_key: SecretStr | None = None
     oanda_account_id: str | None = None
     oanda_environment: Literal["PRACTICE", "LIVE"] = "PRACTICE"
     oanda_base_url: str | None = None
     oanda_stream_url: str | None = None
+    oanda_timeout_seconds: float = Field(
+        10.0, gt=0, le=600, allow_inf_nan=False,
+        description="overall deadline of one v20 REST exchange, first byte to last")
     risk_management: RiskDefaults = RiskDefaults()
     paper_broker: PaperBrokerSettings = PaperBrokerSettings()
     logging: LoggingSettings = LoggingSettings()

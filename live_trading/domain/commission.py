@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .events import CommissionReported
 from .fills import book_net, doc_key
 from .pnl import pnl_pct
 from .state import (
@@ -40,22 +41,27 @@ from .state import (
     put,
     require_operation,
 )
+from .values import TransactionRole
 
 
 def on_commission_reported(state: OperationState, record: JournalRecord,
-                           changes: Changes) -> None:
-    data = record.action_data
-    execution_id = data["execution_id"]
+                           event: CommissionReported, changes: Changes) -> None:
+    """Set the commission of the fill ``event.execution_id`` (see the module).
+
+    Raises:
+        ProjectionError: the journal has no fill with that execution id.
+    """
+    execution_id = event.execution_id
     if execution_id not in state.execution_ids:
         raise ProjectionError(f"commission for execution {execution_id}, which the "
                               "journal does not have")
     fill = state.fills.get(execution_id)
     if fill is None:
         return  # older than RECENT_FILLS fills: no longer corrected
-    delta = float(data["commission"]) - fill["commission"]
+    delta = float(event.commission) - fill["commission"]
     if delta == 0:
         return
-    fill["commission"] = float(data["commission"])
+    fill["commission"] = float(event.commission)
     order = order_of(state, fill["client_order_id"])
     order["commission"] += delta
     put(changes, ORDERS, order)
@@ -66,7 +72,7 @@ def on_commission_reported(state: OperationState, record: JournalRecord,
         if transaction is not None:
             transaction["commission"] += share
             put(changes, TRANSACTIONS, transaction)
-        if part["role"] == "EXIT":
+        if part["role"] == TransactionRole.EXIT:
             _charge_trade(state, part["trade"], share, changes)
         elif state.position is not None and state.position.doc["_id"] == part["position"]:
             state.position.entry_commission += share

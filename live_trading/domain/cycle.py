@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .orders import OrderRole
 from .pnl import pnl_pct, unrealized_pnl
 from .projection import OperationState
 from .risk import daily_loss_breached
@@ -30,7 +31,7 @@ from .values import PositionSide
 NO_ACTION = "none"
 FLATTEN = "flatten"
 BROKER_HOLDS = "broker_holds_order"
-_ROLE_OF = {"stop_loss": "STOP_LOSS", "take_profit": "TAKE_PROFIT"}
+_ROLE_OF = {"stop_loss": OrderRole.STOP_LOSS, "take_profit": OrderRole.TAKE_PROFIT}
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class CyclePrice:
 @dataclass(frozen=True)
 class TriggerResult:
     price: float
-    position_side: str | None
+    position_side: PositionSide | None
     stop_loss: float | None
     take_profit: float | None
     triggered: str | None
@@ -70,7 +71,7 @@ def evaluate_triggers(state: OperationState, price: CyclePrice) -> TriggerResult
     if triggered is not None:
         held = any(o["order_role"] == _ROLE_OF[triggered] for o in state.working_orders())
         action = BROKER_HOLDS if held else FLATTEN
-    return TriggerResult(mark, side.value, stop, target, triggered, action)
+    return TriggerResult(mark, side, stop, target, triggered, action)
 
 
 def _crossed(side: PositionSide, mark: float, stop: float | None,

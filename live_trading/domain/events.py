@@ -3,17 +3,25 @@
 Each event is stored as one journal entry: ``action_type`` is the event's
 ``ACTION_TYPE`` and ``action_data`` its fields (:func:`event_data`). Prices in
 quote currency, quantities in units of the base asset (positive), times aware
-UTC. The fold in :mod:`live_trading.domain.projection` reads them back as
-plain mappings, so that an entry read from the store and one just written are
-projected identically.
+UTC. Sides, roles and order types are the enums of :mod:`.values` and
+:mod:`.orders` (``StrEnum``: stored as their plain string values).
+
+:func:`decode` is the one way back from a stored entry to its event: every
+reader of the journal (the projection, the trade log, recovery) goes through
+it, so an entry read from the store and one just written are read alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
-from functools import cache
-from typing import Any, ClassVar
+from enum import StrEnum
+from types import NoneType, UnionType
+from typing import Any, ClassVar, get_args, get_type_hints
+
+from .orders import OrderRole
+from .values import OrderType, PositionSide, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +106,7 @@ class SignalGenerated(Event):
     ACTION_TYPE: ClassVar[str] = "SIGNAL_GENERATED"
     bar_size: str
     bar: dict[str, Any]
-    target: str | None
+    target: PositionSide | None
     reason: str
     indicators: dict[str, float]
     decision: str
@@ -109,15 +117,16 @@ class SignalGenerated(Event):
 class OrderSubmitted(Event):
     """Write-ahead intent: journaled before the broker is called.
 
-    ``role`` is ENTRY, EXIT, STOP_LOSS or TAKE_PROFIT. Entry orders carry the
-    ``stop_loss`` and ``take_profit`` levels of their bracket.
+    Entry orders carry the ``stop_loss`` and ``take_profit`` levels of their
+    bracket; ``limit_price`` is set for LIMIT orders, ``stop_price`` for STOP
+    orders.
     """
 
     ACTION_TYPE: ClassVar[str] = "ORDER_SUBMITTED"
     client_order_id: str
-    role: str
-    side: str
-    order_type: str
+    role: OrderRole
+    side: Side
+    order_type: OrderType
     quantity: float
     limit_price: float | None = None
     stop_price: float | None = None
@@ -187,7 +196,7 @@ class OrderFilled(Event):
     execution_id: str
     client_order_id: str
     broker_order_id: str
-    side: str
+    side: Side
     quantity: float
     price: float
     commission: float
@@ -339,7 +348,7 @@ class TriggerEvaluated(Event):
     ACTION_TYPE: ClassVar[str] = "TRIGGER_EVALUATED"
     cycle_id: str
     price: float
-    position_side: str | None
+    position_side: PositionSide | None
     stop_loss: float | None
     take_profit: float | None
     triggered: str | None
@@ -360,10 +369,88 @@ class GuardrailEvaluated(Event):
 
 
 def event_data(event: Event) -> dict[str, Any]:
-    """The ``action_data`` of a journal entry for ``event``."""
-    return {name: getattr(event, name) for name in _field_names(type(event))}
+    """The ``action_data`` of a journal entry for ``event`` (enum members as
+    they are; the store keeps their string values)."""
+    kind = type(event)
+    names = _PLANS[kind] if kind in _PLANS else _decoding_plan(kind)
+    return {name: getattr(event, name) for name, _, _ in names}
 
 
-@cache
-def _field_names(kind: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(kind))
+class EventDecodeError(ValueError):
+    """A journal entry is not a valid event of its type: a required field is
+    missing or an enum field holds a value outside its set."""
+
+
+def _all_event_types() -> dict[str, type[Event]]:
+    # the classes of this module, not Event.__subclasses__(): a slots
+    # dataclass is a new class, the one it was made from stays a subclass
+    return {value.ACTION_TYPE: value for value in globals().values()
+            if isinstance(value, type) and issubclass(value, Event) and value is not Event}
+
+
+EVENT_TYPES: dict[str, type[Event]] = _all_event_types()
+"""Every event class by its ``ACTION_TYPE``."""
+
+
+def event_type(action_type: str) -> type[Event] | None:
+    """The event class journaled as ``action_type``, or None for a type this
+    code does not know (such entries are kept in the journal, and skipped)."""
+    return EVENT_TYPES.get(action_type)
+
+
+def decode(action_type: str, data: Mapping[str, Any]) -> Event:
+    """The event a journal entry holds: ``action_type`` and ``action_data``
+    as stored (or as :func:`event_data` made them). Enum fields become their
+    enum members; fields missing from older entries take their defaults;
+    keys the event does not have are ignored.
+
+    Raises:
+        EventDecodeError: ``action_type`` is unknown, a required field is
+            missing, or an enum field's value is not one of its members.
+    """
+    kind = EVENT_TYPES.get(action_type)
+    if kind is None:
+        raise EventDecodeError(f"unknown event type {action_type!r}")
+    return decode_as(kind, data)
+
+
+def decode_as(kind: type[Event], data: Mapping[str, Any]) -> Event:
+    """Like :func:`decode`, for an event class already looked up."""
+    values: dict[str, Any] = {}
+    plan = _PLANS.get(kind) or _decoding_plan(kind)
+    for name, enum, required in plan:
+        if name not in data:
+            if required:
+                raise EventDecodeError(f"{kind.ACTION_TYPE}: missing field {name!r}")
+            continue
+        value = data[name]
+        if enum is not None and value is not None:
+            try:
+                value = enum(value)
+            except ValueError:
+                raise EventDecodeError(f"{kind.ACTION_TYPE}: {name} {value!r} is not one "
+                                       f"of {[m.value for m in enum]}") from None
+        values[name] = value
+    return kind(**values)
+
+
+_Plan = tuple[tuple[str, type[StrEnum] | None, bool], ...]
+
+
+def _decoding_plan(kind: type[Event]) -> _Plan:
+    """(field name, its enum type or None, required) for each field of ``kind``."""
+    hints = get_type_hints(kind)
+    return tuple((f.name, _enum_of(hints[f.name]),
+                  f.default is MISSING and f.default_factory is MISSING)
+                 for f in fields(kind))
+
+
+def _enum_of(hint: Any) -> type[StrEnum] | None:
+    """The StrEnum of a field typed ``E`` or ``E | None``, else None."""
+    options = get_args(hint) if isinstance(hint, UnionType) else (hint,)
+    enums = [o for o in options if o is not NoneType and isinstance(o, type)
+             and issubclass(o, StrEnum)]
+    return enums[0] if enums else None
+
+
+_PLANS: dict[type[Event], _Plan] = {kind: _decoding_plan(kind) for kind in EVENT_TYPES.values()}

@@ -25,6 +25,8 @@ class OrderRole(StrEnum):
 
 
 class OrderStatus(StrEnum):
+    """Where an order is in its life: PENDING and SUBMITTED can still fill."""
+
     PENDING = "PENDING"  # intent journaled, broker not yet acknowledged
     SUBMITTED = "SUBMITTED"  # acknowledged by the broker, working
     FILLED = "FILLED"

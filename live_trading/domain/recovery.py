@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .orders import Execution, OrderRequest
+from .orders import Execution, OrderRequest, OrderStatus
 from .pnl import pnl_pct, unrealized_pnl
 from .projection import OperationState
 
@@ -82,7 +82,8 @@ def plan_reconciliation(state: OperationState, view: BrokerView) -> Reconciliati
     for order in state.working_orders():
         cid = order["client_order_id"]
         if cid in view.open_orders:
-            (plan.adopt_orders if order["status"] == "PENDING" else plan.keep_orders).append(cid)
+            acknowledged = order["status"] != OrderStatus.PENDING
+            (plan.keep_orders if acknowledged else plan.adopt_orders).append(cid)
         elif filled.get(cid, 0.0) <= 0.0 and _never_acknowledged(order):
             plan.reject_in_journal.append(cid)
         elif filled.get(cid, 0.0) < order["quantity"] * (1 - 1e-9):
@@ -94,7 +95,7 @@ def plan_reconciliation(state: OperationState, view: BrokerView) -> Reconciliati
 
 def _never_acknowledged(order: dict[str, Any]) -> bool:
     """Sent, but whether the venue took it is unknown (and it never said)."""
-    return order["status"] == "PENDING" and bool(order.get("outcome_unknown"))
+    return order["status"] == OrderStatus.PENDING and bool(order.get("outcome_unknown"))
 
 
 def _filled_quantities(state: OperationState, adopted: list[Execution]) -> dict[str, float]:

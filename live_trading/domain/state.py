@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .events import Event, decode
+from .orders import OrderStatus
 from .values import PositionSide
 
 OPERATIONS = "trading_operations"
@@ -22,7 +24,7 @@ POSITIONS = "positions"
 TRADES = "trades"
 
 QTY_EPSILON = 1e-9
-WORKING = ("PENDING", "SUBMITTED")  # order statuses that can still fill
+WORKING = (OrderStatus.PENDING, OrderStatus.SUBMITTED)  # order statuses that can still fill
 RECENT_FILLS = 256  # fills whose documents are kept, for late commission reports
 
 Changes = dict[tuple[str, str], dict[str, Any]]
@@ -46,6 +48,16 @@ class JournalRecord:
     event_id: str
     user: str | None = None
 
+    @property
+    def event(self) -> Event:
+        """The event this entry holds (:func:`.events.decode`: enum fields as
+        members). Decoded at each access.
+
+        Raises:
+            EventDecodeError: the entry is not a valid event of its type.
+        """
+        return decode(self.action_type, self.action_data)
+
 
 @dataclass
 class OpenPosition:
@@ -58,7 +70,7 @@ class OpenPosition:
 
     @property
     def open_quantity(self) -> float:
-        return abs(self.doc["quantity"])
+        return abs(float(self.doc["quantity"]))
 
 
 @dataclass

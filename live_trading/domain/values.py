@@ -49,9 +49,36 @@ class PositionSide(StrEnum):
 
 
 class OrderType(StrEnum):
+    """How an order executes: at market, or at a LIMIT or STOP price."""
+
     MARKET = "MARKET"
     LIMIT = "LIMIT"
     STOP = "STOP"
+
+
+class TransactionRole(StrEnum):
+    """What a fill did to the position: opened or added to it, or closed
+    (part of) it."""
+
+    ENTRY = "ENTRY"
+    EXIT = "EXIT"
+
+
+class PositionStatus(StrEnum):
+    """An open position, or one closed (quantity 0)."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class OperationStatus(StrEnum):
+    """The lifecycle of a trading operation (the read model's ``status``)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSING = "closing"  # no new positions; the open one is being flattened
+    CLOSED = "closed"
+    ERROR = "error"  # the engine could not run it (see OPERATION_FAILED)
 
 
 class BarSize(StrEnum):

@@ -8,6 +8,8 @@ What a call's outcome means for the journal:
   lost) -> ORDER_OUTCOME_UNKNOWN: the order stays in flight until
   reconciliation settles it from the venue's records. Never "rejected" for
   an order the venue may have taken.
+* a bracket sent as one unit (:class:`~.ports.BracketBroker`): the same, for
+  each of its three legs (a lost answer leaves all three in flight).
 * cancel: REQUESTED -> nothing yet (the venue's ``OrderCancelled`` report
   follows); NOT_FOUND / ALREADY_DONE / not sent -> ORDER_CANCEL_FAILED with
   the reason; sent but answer lost -> ORDER_OUTCOME_UNKNOWN.
@@ -20,7 +22,7 @@ import logging
 from live_trading.domain import events as ev
 from live_trading.domain.orders import CancelOutcome, OrderAck, OrderRequest
 
-from .ports import Broker, BrokerTimeout, OrderOutcomeUnknown
+from .ports import BracketBroker, Broker, BrokerTimeout, OrderOutcomeUnknown
 
 log = logging.getLogger("live_trading.engine")
 
@@ -43,6 +45,24 @@ async def submit(broker: Broker, request: OrderRequest) -> ev.Event:
         log.error("order %s not sent: %s", cid, error)
         return ack_event(OrderAck(cid, None, False, f"broker unreachable: {error}"))
     return ack_event(ack)
+
+
+async def submit_bracket(broker: BracketBroker, legs: list[OrderRequest]) -> list[ev.Event]:
+    """Send an entry and its stop-loss and take-profit as one unit; the
+    events that record the outcome of each leg."""
+    entry, stop_loss, take_profit = legs
+    try:
+        acks = await broker.submit_bracket(entry, stop_loss, take_profit)
+    except (OrderOutcomeUnknown, BrokerTimeout) as error:
+        log.warning("bracket %s: outcome unknown: %s", entry.client_order_id, error)
+        detail = error.detail if isinstance(error, OrderOutcomeUnknown) else str(error)
+        return [ev.OrderOutcomeUnknown(leg.client_order_id, "submit_bracket", detail)
+                for leg in legs]
+    except ConnectionError as error:
+        log.error("bracket %s not sent: %s", entry.client_order_id, error)
+        return [ack_event(OrderAck(leg.client_order_id, None, False,
+                                   f"broker unreachable: {error}")) for leg in legs]
+    return [ack_event(ack) for ack in acks]
 
 
 async def cancel(broker: Broker, client_order_id: str) -> list[ev.Event]:

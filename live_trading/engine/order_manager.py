@@ -25,6 +25,7 @@ from live_trading.domain.orders import (
     Execution,
     OrderCancelled,
     OrderRequest,
+    OrderRole,
 )
 from live_trading.domain.projection import WORKING, OperationState, ProjectionError
 from live_trading.domain.protection import ProtectionRule, protective_levels
@@ -41,11 +42,11 @@ from live_trading.strategies import Signal
 
 from . import order_calls
 from .instruments import on_lot, on_tick
-from .ports import Broker
+from .ports import BracketBroker, Broker
 
 log = logging.getLogger("live_trading.engine")
 
-PROTECTIVE_ROLES = ("STOP_LOSS", "TAKE_PROFIT")
+PROTECTIVE_ROLES = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 HELD_COMMISSIONS = 1000  # commission reports waiting for their fill, per operation
 
 
@@ -100,7 +101,13 @@ class OrderManager:
             await self._journal_signal(context, f"ignored: operation {state.status}", source)
             return
         await self._cancel_working(state, exclude_roles=(), source=source)
+        # a fill may have been journaled during the cancels (a stop-loss that
+        # filled at the venue first): decide from the state as it is now
         state = await self.journal.state(self.operation_id)
+        current = state.position.side if state.position else None
+        if target == current:
+            await self._journal_signal(context, "no change: position changed meanwhile", source)
+            return
         plan = _Plan([], [])
         seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
         if current is not None:
@@ -117,7 +124,7 @@ class OrderManager:
                                        source: str) -> None:
         """The strategy wants the position already held (or flat while flat):
         an entry still waiting to fill (a LIMIT or STOP) is no longer wanted."""
-        pending = [o for o in state.working_orders() if o["order_role"] == "ENTRY"]
+        pending = [o for o in state.working_orders() if o["order_role"] == OrderRole.ENTRY]
         if not pending:
             return
         await self._journal_signal(context, "cancel unfilled entry", source)
@@ -146,11 +153,11 @@ class OrderManager:
         Returns True if there is a position to close (an exit is working).
         """
         state = await self.journal.state(self.operation_id)
-        await self._cancel_working(state, exclude_roles=("EXIT",), source=source)
+        await self._cancel_working(state, exclude_roles=(OrderRole.EXIT,), source=source)
         state = await self.journal.state(self.operation_id)
         if state.position is None:
             return False
-        if any(o["order_role"] == "EXIT" for o in state.working_orders()):
+        if any(o["order_role"] == OrderRole.EXIT for o in state.working_orders()):
             return True
         plan = _Plan([], [])
         self._plan_exit(state, plan, state.last_sequence, reason)
@@ -181,7 +188,7 @@ class OrderManager:
                 log.error("fill %s not journaled: %s", report.execution_id, error)
                 return
             await self._check_daily_loss()
-        elif isinstance(report, OrderCancelled) and order["status"] in ("PENDING", "SUBMITTED"):
+        elif isinstance(report, OrderCancelled) and order["status"] in WORKING:
             await self.journal.record(
                 self.operation_id,
                 [ev.OrderCancelled(report.client_order_id, report.reason)], source="engine")
@@ -220,7 +227,7 @@ class OrderManager:
         position = state.position
         assert position is not None
         seq += 1
-        self._add_order(plan, seq, "EXIT", position.side.exit_side, position.open_quantity,
+        self._add_order(plan, seq, OrderRole.EXIT, position.side.exit_side, position.open_quantity,
                         reason=reason)
         return seq
 
@@ -248,27 +255,28 @@ class OrderManager:
         levels = replace(levels, stop_loss=on_tick(self.instrument, levels.stop_loss),
                          take_profit=on_tick(self.instrument, levels.take_profit))
         entry_type = OrderType(signal.entry_type)
-        self._add_order(plan, seq + 1, "ENTRY", target.entry_side, qty, entry_type,
+        self._add_order(plan, seq + 1, OrderRole.ENTRY, target.entry_side, qty, entry_type,
                         limit_price=reference if entry_type is OrderType.LIMIT else None,
                         stop_price=reference if entry_type is OrderType.STOP else None,
                         stop_loss=levels.stop_loss, take_profit=levels.take_profit)
-        self._add_order(plan, seq + 2, "STOP_LOSS", target.exit_side, qty, OrderType.STOP,
+        self._add_order(plan, seq + 2, OrderRole.STOP_LOSS, target.exit_side, qty, OrderType.STOP,
                         stop_price=levels.stop_loss, parent=entry_id, oco=oco)
-        self._add_order(plan, seq + 3, "TAKE_PROFIT", target.exit_side, qty, OrderType.LIMIT,
+        self._add_order(plan, seq + 3, OrderRole.TAKE_PROFIT, target.exit_side, qty,
+                        OrderType.LIMIT,
                         limit_price=levels.take_profit, parent=entry_id, oco=oco)
         how = "" if entry_type is OrderType.MARKET else f" {entry_type.value} {reference:.6g}"
         opened = (f"open {target.value}{how} SL {levels.stop_loss:.6g} "
                   f"TP {levels.take_profit:.6g}")
         return f"{closing}; {opened}" if closing else opened
 
-    def _add_order(self, plan: _Plan, seq: int, role: str, side: Side, quantity: float,
+    def _add_order(self, plan: _Plan, seq: int, role: OrderRole, side: Side, quantity: float,
                    order_type: OrderType = OrderType.MARKET, *, stop_price: float | None = None,
                    limit_price: float | None = None, parent: str | None = None,
                    oco: str | None = None, stop_loss: float | None = None,
                    take_profit: float | None = None, reason: str = "") -> None:
         cid = client_order_id(self.operation_id, seq)
         plan.events.append(ev.OrderSubmitted(
-            client_order_id=cid, role=role, side=side.value, order_type=order_type.value,
+            client_order_id=cid, role=role, side=side, order_type=order_type,
             quantity=quantity, limit_price=limit_price, stop_price=stop_price,
             parent_client_order_id=parent, oco_group=oco, stop_loss=stop_loss,
             take_profit=take_profit, reason=reason))
@@ -283,12 +291,33 @@ class OrderManager:
         await self.journal.record(self.operation_id, plan.events, source=source, user=user)
         fault_point("after_intent")
         acks: list[ev.Event] = []
-        for request in plan.requests:
-            acks.append(await order_calls.submit(self.broker, request))
+        for unit in self._units(plan.requests):
+            if len(unit) == 3:
+                acks.extend(await order_calls.submit_bracket(self.broker, unit))
+            else:
+                acks.append(await order_calls.submit(self.broker, unit[0]))
             fault_point("after_broker_submit")
         if acks:
             await self.journal.record(self.operation_id, acks, source=source, user=user)
             self._settle_soon(acks)
+
+    def _units(self, requests: list[OrderRequest]) -> list[list[OrderRequest]]:
+        """The requests in sending units: an entry with its two children is
+        one unit when the broker sends brackets whole (:class:`BracketBroker`),
+        every other request a unit of its own."""
+        units: list[list[OrderRequest]] = []
+        whole = isinstance(self.broker, BracketBroker)
+        index = 0
+        while index < len(requests):
+            first, rest = requests[index], requests[index + 1:index + 3]
+            if whole and first.parent_client_order_id is None and len(rest) == 2 and all(
+                    r.parent_client_order_id == first.client_order_id for r in rest):
+                units.append([first, *rest])
+                index += 3
+            else:
+                units.append([first])
+                index += 1
+        return units
 
     def _settle_soon(self, events: list[ev.Event]) -> None:
         unsettled = any(isinstance(e, ev.OrderOutcomeUnknown) or (
@@ -312,7 +341,7 @@ class OrderManager:
         order = state.orders.get(client_order_id)
         return order is not None and order["status"] in WORKING
 
-    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[str, ...],
+    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[OrderRole, ...],
                               source: str = "engine") -> None:
         """Cancel the working orders not in ``exclude_roles`` (one a cancel
         of its parent has already ended is skipped)."""
@@ -346,7 +375,7 @@ class _SignalContext:
 
 def _signal_event(context: _SignalContext, decision: str) -> ev.SignalGenerated:
     signal = context.signal
-    target = signal.target.value if signal.target else None
+    target = PositionSide(signal.target) if signal.target else None
     return ev.SignalGenerated(bar_size=context.bar_size, bar=bar_data(context.bar),
                               target=target, reason=signal.reason,
                               indicators=dict(signal.indicators), decision=decision,
@@ -356,7 +385,7 @@ def _signal_event(context: _SignalContext, decision: str) -> ev.SignalGenerated:
 def fill_event(report: Execution) -> ev.OrderFilled:
     return ev.OrderFilled(
         execution_id=report.execution_id, client_order_id=report.client_order_id,
-        broker_order_id=report.broker_order_id, side=report.side.value,
+        broker_order_id=report.broker_order_id, side=report.side,
         quantity=report.quantity, price=report.price, commission=report.commission,
         executed_at=report.time)
 

@@ -176,6 +176,20 @@ class Broker(Protocol):
 
 
 @runtime_checkable
+class BracketBroker(Protocol):
+    """A broker that sends a bracket as one unit, so the stop-loss and the
+    take-profit exist at the venue before the entry can fill (IB: the
+    parent and the first child with ``transmit=False``, the last child with
+    ``transmit=True``). Brokers without it get the three legs one by one."""
+
+    async def submit_bracket(self, entry: OrderRequest, stop_loss: OrderRequest,
+                             take_profit: OrderRequest) -> tuple[OrderAck, OrderAck, OrderAck]:
+        """The three acks, in the order given. Raises like ``submit_order``
+        (for all three legs)."""
+        ...
+
+
+@runtime_checkable
 class SimulatedMarket(Protocol):
     """A broker that works orders against bars it is shown (the paper broker)."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from live_trading.domain.events import SignalGenerated
 from live_trading.domain.projection import JournalRecord, ProjectionError
 from live_trading.journal.mongo_journal import MongoJournal
 from live_trading.tradelog.fold import TradeLogState, trade_events
@@ -39,7 +40,7 @@ class SimulationMessages:
         """Hub message source: the messages ``record`` brings."""
         head = {"operation_id": record.operation_id, "sequence_number": record.sequence_number}
         out: list[dict[str, Any]] = []
-        if record.action_type == "SIGNAL_GENERATED":
+        if record.action_type == SignalGenerated.ACTION_TYPE:
             data = record.action_data
             out.append(jsonable({"type": "signal", **head,
                                  **{k: data.get(k) for k in SIGNAL_FIELDS}}))

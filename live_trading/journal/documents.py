@@ -17,6 +17,16 @@ from beanie import Document, PydanticObjectId
 from pydantic import ConfigDict, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+from live_trading.domain.orders import OrderRole, OrderStatus
+from live_trading.domain.values import (
+    OperationStatus,
+    OrderType,
+    PositionSide,
+    PositionStatus,
+    Side,
+    TransactionRole,
+)
+
 
 class JournalEntry(Document):
     """One journal entry: an action of one trading operation.
@@ -56,7 +66,7 @@ class TradingOperation(Document):
     primary_bar_size: str
     strategy_name: str
     strategy_config: dict[str, Any] = Field(default_factory=dict)
-    status: str
+    status: OperationStatus
     stop_loss_type: str
     stop_loss_value: float
     take_profit_type: str
@@ -92,15 +102,15 @@ class Order(Document):
     operation_id: PydanticObjectId
     client_order_id: str
     broker_order_id: str | None = None
-    order_role: str
-    order_type: str
-    action: str
+    order_role: OrderRole
+    order_type: OrderType
+    action: Side
     quantity: float
     price: float | None = None
     stop_loss: float | None = None
     take_profit: float | None = None
     parent_order_id: PydanticObjectId | None = None
-    status: str
+    status: OrderStatus
     filled_quantity: float = 0.0
     avg_fill_price: float | None = None
     commission: float = 0.0
@@ -121,9 +131,9 @@ class Order(Document):
 
 class Transaction(Document):
     operation_id: PydanticObjectId
-    transaction_type: str
-    transaction_role: str
-    position_type: str
+    transaction_type: Side
+    transaction_role: TransactionRole
+    position_type: PositionSide
     order_id: PydanticObjectId
     execution_id: str
     price: float
@@ -151,8 +161,8 @@ class Transaction(Document):
 class Position(Document):
     operation_id: PydanticObjectId
     contract_symbol: str
-    position_type: str
-    status: str
+    position_type: PositionSide
+    status: PositionStatus
     quantity: float
     entry_price: float
     current_price: float
@@ -175,7 +185,7 @@ class Position(Document):
 class Trade(Document):
     operation_id: PydanticObjectId
     position_id: PydanticObjectId
-    position_type: str
+    position_type: PositionSide
     entry_transaction_id: PydanticObjectId
     exit_transaction_id: PydanticObjectId
     entry_price: float

@@ -29,14 +29,17 @@ ISO-8601 UTC strings (:func:`~live_trading.tradelog.naming.iso_time`).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from live_trading.domain import events as ev
 from live_trading.domain import projection
+from live_trading.domain.orders import OrderRole, OrderStatus
 from live_trading.domain.pnl import gross_pnl
 from live_trading.domain.projection import JournalRecord, OperationState
-from live_trading.domain.values import Asset, BarSize
+from live_trading.domain.values import Asset, BarSize, PositionSide, Side
 
 from .naming import directory_name, iso_time
 
@@ -49,14 +52,14 @@ _EXIT_REASONS = (("signal", "signal"), ("cycle: stop_loss", "stop"),
                  ("cycle: take_profit", "take_profit"), ("cycle: emergency", "emergency_stop"),
                  ("kill switch", "kill_switch"), ("operation closing", "operation_close"),
                  ("closed by hand", "manual"))
-_ENDED = ("FILLED", "CANCELLED", "REJECTED")
+_ENDED = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 RECENT_EXITS = 256
 
 
 @dataclass
 class OpenTrade:
     trade_id: str
-    side: str               # LONG or SHORT
+    side: PositionSide
     entry_order: str        # client order id of the fill that opened it
     entry_time: datetime
     initial_stop: float | None
@@ -119,20 +122,29 @@ def apply(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
             (``state`` may be partly updated: discard it).
     """
     changes = projection.apply(state.projection, record)
-    action, data = record.action_type, record.action_data
-    if action == "OPERATION_CREATED":
-        spec = data["spec"]
-        state.directory = directory_name(spec["asset"], spec["primary_bar_size"])
-    elif action == "SIGNAL_GENERATED":
-        state.last_signal = {**data, "sequence": record.sequence_number}
-    elif action == "ORDER_SUBMITTED":
-        return _on_submitted(state, record)
-    elif action == "ORDER_FILLED":
-        return _on_filled(state, record, changes)
-    elif action == "COMMISSION_REPORTED":
-        return _on_commission(state, changes)
-    elif action in ("ORDER_CANCELLED", "ORDER_REJECTED"):
-        _forget_order(state, data["client_order_id"])
+    kind = ev.event_type(record.action_type)
+    if kind is None or (handler := _HANDLERS.get(kind)) is None:
+        return []
+    return handler(state, record, ev.decode_as(kind, record.action_data), changes)
+
+
+def _on_created(state: TradeLogState, record: JournalRecord, event: ev.OperationCreated,
+                changes: projection.Changes) -> list[TradeLogEvent]:
+    state.directory = directory_name(event.spec["asset"], event.spec["primary_bar_size"])
+    return []
+
+
+def _on_signal(state: TradeLogState, record: JournalRecord, event: ev.SignalGenerated,
+               changes: projection.Changes) -> list[TradeLogEvent]:
+    # the entry's snapshot shows the signal as journaled (plain JSON values)
+    state.last_signal = {**record.action_data, "sequence": record.sequence_number}
+    return []
+
+
+def _on_order_ended(state: TradeLogState, record: JournalRecord,
+                    event: ev.OrderCancelled | ev.OrderRejected,
+                    changes: projection.Changes) -> list[TradeLogEvent]:
+    _forget_order(state, event.client_order_id)
     return []
 
 
@@ -145,7 +157,8 @@ def latest_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def _on_commission(state: TradeLogState, changes: projection.Changes) -> list[TradeLogEvent]:
+def _on_commission(state: TradeLogState, record: JournalRecord, event: ev.CommissionReported,
+                   changes: projection.Changes) -> list[TradeLogEvent]:
     events = []
     for (collection, doc_id), doc in changes.items():
         line = state.exit_lines.get(doc_id) if collection == projection.TRADES else None
@@ -191,9 +204,9 @@ def close_reason(order: dict[str, Any], source: str | None) -> str:
     ``operation_close``, ``emergency_stop`` or ``reversal`` (an entry fill
     larger than the open position)."""
     role = order["order_role"]
-    if role in ("STOP_LOSS", "TAKE_PROFIT"):
-        return "stop" if role == "STOP_LOSS" else "take_profit"
-    if role == "ENTRY":
+    if role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT):
+        return "stop" if role == OrderRole.STOP_LOSS else "take_profit"
+    if role == OrderRole.ENTRY:
         return "reversal"
     reason = (order.get("reason") or "").lower()
     if source == "recovery" or reason.startswith("crash recovery"):
@@ -202,28 +215,28 @@ def close_reason(order: dict[str, Any], source: str | None) -> str:
                 "manual")
 
 
-def _on_submitted(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
-    data = record.action_data
-    role, cid = data["role"], data["client_order_id"]
-    if role == "ENTRY":
+def _on_submitted(state: TradeLogState, record: JournalRecord, event: ev.OrderSubmitted,
+                  changes: projection.Changes) -> list[TradeLogEvent]:
+    cid = event.client_order_id
+    if event.role is OrderRole.ENTRY:
         signal = state.last_signal
-        wanted = "LONG" if data["side"] == "BUY" else "SHORT"
+        wanted = PositionSide.LONG if event.side is Side.BUY else PositionSide.SHORT
         if signal is not None and signal.get("target") == wanted:
             state.entry_signals[cid] = signal
             state.last_signal = None
-    elif role == "EXIT":
+    elif event.role is OrderRole.EXIT:
         state.exit_sources[cid] = record.source
-    elif role == "STOP_LOSS":
-        return _stop_move(state, record)
+    elif event.role is OrderRole.STOP_LOSS:
+        return _stop_move(state, record, event)
     return []
 
 
-def _stop_move(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
-    trade, data = state.open_trade, record.action_data
-    stop = data.get("stop_price")
+def _stop_move(state: TradeLogState, record: JournalRecord,
+               event: ev.OrderSubmitted) -> list[TradeLogEvent]:
+    trade, stop = state.open_trade, event.stop_price
     if trade is None or state.directory is None or stop is None or stop == trade.current_stop:
         return []
-    if data.get("parent_client_order_id") not in (None, trade.entry_order):
+    if event.parent_client_order_id not in (None, trade.entry_order):
         return []  # the bracket of a pending entry, not this trade's stop
     trade.current_stop = stop
     line = {"type": STOP_MOVE, "time": iso_time(max(record.timestamp, trade.entry_time)),
@@ -232,12 +245,13 @@ def _stop_move(state: TradeLogState, record: JournalRecord) -> list[TradeLogEven
     return [TradeLogEvent(state.directory, line)]
 
 
-def _on_filled(state: TradeLogState, record: JournalRecord,
+def _on_filled(state: TradeLogState, record: JournalRecord, fill: ev.OrderFilled,
                changes: projection.Changes) -> list[TradeLogEvent]:
     events = []
+    cid = fill.client_order_id
     for (collection, doc_id), doc in changes.items():
         if collection == projection.TRADES:
-            events.append(_exit_event(state, record, doc))
+            events.append(_exit_event(state, record, cid, doc))
             state.exit_lines[doc_id] = events[-1].line
             while len(state.exit_lines) > RECENT_EXITS:
                 state.exit_lines.popitem(last=False)
@@ -246,17 +260,15 @@ def _on_filled(state: TradeLogState, record: JournalRecord,
             position is None or position.doc["_id"] != state.open_trade.trade_id):
         state.open_trade = None
     if position is not None and state.open_trade is None:
-        events.append(_entry_event(state, record, position.doc))
-    cid = record.action_data["client_order_id"]
+        events.append(_entry_event(state, record, cid, position.doc))
     if state.projection.orders[cid]["status"] in _ENDED:
         _forget_order(state, cid)
     return events
 
 
-def _exit_event(state: TradeLogState, record: JournalRecord,
+def _exit_event(state: TradeLogState, record: JournalRecord, cid: str,
                 trade: dict[str, Any]) -> TradeLogEvent:
     assert state.directory is not None
-    cid = record.action_data["client_order_id"]
     position = state.projection.position
     still_open = position is not None and position.doc["_id"] == trade["position_id"]
     line = {"type": EXIT, "time": iso_time(trade["exit_time"]), "tradeId": trade["position_id"],
@@ -273,10 +285,9 @@ def _exit_event(state: TradeLogState, record: JournalRecord,
     return TradeLogEvent(state.directory, line)
 
 
-def _entry_event(state: TradeLogState, record: JournalRecord,
+def _entry_event(state: TradeLogState, record: JournalRecord, cid: str,
                  doc: dict[str, Any]) -> TradeLogEvent:
     assert state.directory is not None and state.projection.operation is not None
-    cid = record.action_data["client_order_id"]
     signal = state.entry_signals.pop(cid, None)
     trade_id, opened = doc["_id"], doc["opened_at"]
     state.open_trade = OpenTrade(trade_id, doc["position_type"], cid, opened,
@@ -299,3 +310,17 @@ def _entry_event(state: TradeLogState, record: JournalRecord,
 def _forget_order(state: TradeLogState, client_order_id: str) -> None:
     state.entry_signals.pop(client_order_id, None)
     state.exit_sources.pop(client_order_id, None)
+
+
+_Handler = Callable[[TradeLogState, JournalRecord, Any, projection.Changes],
+                    list[TradeLogEvent]]
+_HANDLERS: dict[type[ev.Event], _Handler] = {
+    ev.OperationCreated: _on_created,
+    ev.SignalGenerated: _on_signal,
+    ev.OrderSubmitted: _on_submitted,
+    ev.OrderFilled: _on_filled,
+    ev.CommissionReported: _on_commission,
+    ev.OrderCancelled: _on_order_ended,
+    ev.OrderRejected: _on_order_ended,
+}
+"""The trade log's handler of each event class (others cause no trade log event)."""

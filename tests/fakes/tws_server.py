@@ -10,8 +10,8 @@ version (default 178, the highest ib_async 2.1.0 asks for), in the field
 order of ib_async's ``decoder.py``.
 
 Supported incoming requests: startApi(71), reqPositions(61),
-reqOpenOrders(5), reqAllOpenOrders(16), reqCompletedOrders(99, answered
-empty), reqAccountUpdates(6), reqAccountUpdatesMulti(76), reqExecutions(7),
+reqOpenOrders(5), reqAllOpenOrders(16), reqCompletedOrders(99, the
+finished orders), reqAccountUpdates(6), reqAccountUpdatesMulti(76), reqExecutions(7),
 placeOrder(3, new and modify; ``parentId`` and ``ocaGroup`` honoured),
 cancelOrder(4, a parent's children cancelled with it), reqIds(8),
 reqCurrentTime(49), reqContractDetails(9, the pairs of ``CONTRACTS``),
@@ -50,81 +50,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-UNSET_DOUBLE = "1.7976931348623157E308"
-UNSET_INT = "2147483647"
-TWS_TZ = ZoneInfo("America/New_York")
-
-CONTRACTS = {  # (symbol, secType, currency) -> (conId, exchange, localSymbol, tradingClass)
-    ("USD", "CASH", "CAD"): (15016062, "IDEALPRO", "USD.CAD", "USD.CAD"),
-    ("EUR", "CASH", "USD"): (12087792, "IDEALPRO", "EUR.USD", "EUR.USD"),
-}
-
-
-@dataclass
-class FakeOrder:
-    order_id: int
-    client_id: int
-    perm_id: int
-    symbol: str
-    sec_type: str
-    exchange: str
-    currency: str
-    action: str
-    quantity: float
-    order_type: str
-    lmt_price: str
-    aux_price: str
-    tif: str
-    account: str
-    order_ref: str
-    oca_group: str = ""
-    parent_id: int = 0
-    status: str = "PreSubmitted"
-    filled: float = 0.0
-    avg_price: float = 0.0
-    last_price: float = 0.0
-
-    @property
-    def remaining(self) -> float:
-        return self.quantity - self.filled
-
-    @property
-    def working(self) -> bool:
-        return self.status in ("PreSubmitted", "Submitted")
-
-    def contract_fields(self, with_exchange: bool = True) -> list:
-        con_id, exch, local, tclass = CONTRACTS.get(
-            (self.symbol, self.sec_type, self.currency),
-            (0, self.exchange, self.symbol, self.symbol))
-        return [con_id, self.symbol, self.sec_type, "", "0", "", "",
-                exch, self.currency, local, tclass]
+from tests.fakes.tws_adversary import Adversary
+from tests.fakes.tws_brackets import TWSBrackets
+from tests.fakes.tws_market import MIN_TICK, TWSMarketData
+from tests.fakes.tws_model import (  # noqa: F401 - re-exported
+    CONTRACTS,
+    FakeExecution,
+    FakeOrder,
+    _Conn,
+    _crossed,
+)
+from tests.fakes.tws_scenarios import TWSScenarios
+from tests.fakes.tws_wire import TWS_TZ, UNSET_DOUBLE, UNSET_INT, TWSWire  # noqa: F401
 
 
-@dataclass
-class FakeExecution:
-    exec_id: str
-    order: FakeOrder
-    shares: float
-    price: float
-    time: datetime
-    cum_qty: float
-    avg_price: float
-    commission: float
-    order_id: int = 0  # the orderId at the time of the fill
 
+def on_tick(price: float) -> float:
+    """``price`` on the venue's tick: a real venue never executes off it."""
+    return round(round(price / MIN_TICK) * MIN_TICK, 10)
 
-@dataclass
-class _Conn:
-    writer: asyncio.StreamWriter
-    client_id: int = -1
-    version: int = 0
-
-
-class FakeTWS:
+class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
     def __init__(self, *, account: str = "DU1234567", server_version: int = 178,
                  fill_price: float = 1.3650, commission: float = 2.0) -> None:
         self.account = account
@@ -134,6 +81,7 @@ class FakeTWS:
         self.default_behaviour = "fill"
         self.behaviour: dict[str, str] = {}
         self.next_valid_id = 1
+        self.next_valid_id_sent: list[int] = []  # nextValidId of each connection
         self._perm = 900000000
         self._exec_seq = 0
         self.orders: list[FakeOrder] = []
@@ -149,6 +97,12 @@ class FakeTWS:
         self.history_requests: list[dict] = []
         self.quote_subs: list[tuple[_Conn, int]] = []  # streaming reqMktData
         self.bar_subs: list[tuple[_Conn, int]] = []  # reqRealTimeBars
+        self.adversary = Adversary()
+        self.untransmitted: list[tuple[FakeOrder, str]] = []  # transmit=False, held by TWS
+        # every new order as placed: (orderRef, orderId, parentId, transmit)
+        self.placements: list[tuple[str, int, int, bool]] = []
+        self.unanswered: list[list[str]] = []  # requests the adversary swallowed
+        self.link_down = False  # between 1100 and 1101/1102: nothing pushed live
 
     # ------------------------------------------------------------ lifecycle
     async def start(self, port: int = 0) -> int:
@@ -172,30 +126,9 @@ class FakeTWS:
                 await asyncio.wait_for(conn.writer.wait_closed(), 1)
         self.conns.clear()
 
-    async def outage(self) -> None:
-        """Close every client socket and refuse new ones until :meth:`resume`."""
-        self.accepting = False
-        await self.stop()
-
-    async def resume(self) -> None:
-        await self.start(self.port)
-
-    async def restart(self, *, roll_back_ids: bool = True) -> None:
-        """A gateway restart: sockets closed; orders and the day's executions
-        kept; ``nextValidId`` starts from 1 again."""
-        await self.stop()
-        if roll_back_ids:
-            self.next_valid_id = 1
-        await self.start(self.port)
-
     # ------------------------------------------------------------- framing
-    @staticmethod
-    def _frame(fields) -> bytes:
-        text = "".join(f"{_fmt(f)}\0" for f in fields).encode()
-        return struct.pack(">I", len(text)) + text
-
     def _send(self, conn: _Conn, *fields) -> None:
-        if not conn.writer.is_closing():
+        if not conn.writer.is_closing() and not conn.muted:
             conn.writer.write(self._frame(fields))
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -222,6 +155,12 @@ class FakeTWS:
                 (size,) = struct.unpack(">I", await reader.readexactly(4))
                 fields = (await reader.readexactly(size)).decode().split("\0")[:-1]
                 self.received.append(fields)
+                delay = self.adversary.request_delay()
+                if delay:
+                    await asyncio.sleep(delay)
+                if self.adversary.swallows(int(fields[0])):
+                    self.unanswered.append(fields)
+                    continue
                 self._dispatch(conn, fields)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
@@ -237,20 +176,30 @@ class FakeTWS:
     def _dispatch(self, conn: _Conn, f: list[str]) -> None:
         msg = int(f[0])
         if msg == 71:  # startApi: version, clientId, optCapab
+            if any(c is not conn and c.client_id == int(f[2]) for c in self.conns):
+                self._send(conn, 4, 2, -1, 326, "Unable to connect as the client id is "
+                           "already in use. Retry with a unique client id.", "")
+                conn.writer.close()
+                return
             conn.client_id = int(f[2])
             self._send(conn, 15, 1, self.account)
             self._send(conn, 9, 1, self.next_valid_id)
+            self.next_valid_id_sent.append(self.next_valid_id)
         elif msg == 61:  # reqPositions
             for (qty, avg, order) in self._positions().values():
                 self._send(conn, 61, 3, self.account, *order.contract_fields(), qty, avg)
             self._send(conn, 62, 1)
         elif msg in (5, 16):  # reqOpenOrders / reqAllOpenOrders
             for order in self.orders:
-                if order.working and (msg == 16 or order.client_id == conn.client_id):
+                if order.working and (msg == 16 or (order.client_id == conn.client_id and
+                                                    order.order_ref not in self.adversary.unbound)):
                     self._send_open_order(conn, order)
                     self._send_status(conn, order)
             self._send(conn, 53, 1)
-        elif msg == 99:  # reqCompletedOrders: not modelled, answered empty
+        elif msg == 99:  # reqCompletedOrders: apiOnly; the finished orders of the day
+            for order in self.orders:
+                if not order.working:
+                    self._send_completed_order(conn, order)
             self._send(conn, 102)
         elif msg == 6:  # reqAccountUpdates: version, subscribe, account
             self._send(conn, 6, 2, "NetLiquidation", "100000.00", "USD", self.account)
@@ -290,25 +239,52 @@ class FakeTWS:
         (_con_id, symbol, sec_type, _ltd, _strike, _right, _mult, exchange, _pex,
          currency, _local, _tclass) = f[2:14]
         action, qty, order_type, lmt, aux, tif, oca, account, _oc, _origin, ref = f[16:27]
-        parent_id = int(f[28] or 0)
+        transmit, parent_id = f[27] != "0", int(f[28] or 0)
         existing = next((o for o in self.orders if o.order_id == order_id
                          and o.client_id == conn.client_id and o.working), None)
         if existing is not None:  # modification
             existing.quantity = float(qty)
             existing.lmt_price, existing.aux_price = lmt, aux
+            if self.adversary.modify_warning is not None:
+                self._send(conn, 4, 2, order_id, *self.adversary.modify_warning, "")
+            conn.muted = self.adversary.lose_place_answers > 0
+            self.adversary.lose_place_answers -= conn.muted
             self._send_open_order(conn, existing)
             self._send_status(conn, existing)
+            conn.muted = False
             return
         if any(o.order_id == order_id and o.client_id == conn.client_id and o.working
                for o in self.orders):
             self._send(conn, 4, 2, order_id, 103, "Duplicate order id", "")
             return
         self.next_valid_id = max(self.next_valid_id, order_id + 1)
+        self.placements.append((ref, order_id, parent_id, transmit))
         self._perm += 1
         order = FakeOrder(order_id, conn.client_id, self._perm, symbol, sec_type, exchange,
                           currency, action, float(qty), order_type, lmt, aux, tif,
                           account or self.account, ref, oca, parent_id)
         behaviour = self.behaviour.get(ref, self.default_behaviour)
+        if not transmit:  # TWS keeps it, untransmitted and silent, until a transmit
+            self.untransmitted.append((order, behaviour))
+            return
+        if parent_id and any(o.order_id == parent_id for o, _ in self.untransmitted):
+            self._transmit_group(conn, order, behaviour)
+            return
+        lost = self.adversary.lose_place_answers > 0 or self.adversary.drop_after_place > 0
+        drop = self.adversary.drop_after_place > 0
+        if lost:  # the venue takes the order; its answer never reaches the client
+            self.adversary.lose_place_answers -= not drop
+            self.adversary.drop_after_place -= drop
+            conn.muted = True
+        try:
+            self._new_order(conn, order, behaviour)
+        finally:
+            conn.muted = False
+        if drop:
+            conn.writer.transport.abort()
+
+    def _new_order(self, conn: _Conn, order: FakeOrder, behaviour: str) -> None:
+        order_id, ref, order_type = order.order_id, order.order_ref, order.order_type
         if behaviour == "reject":
             order.status = "Inactive"
             self.orders.append(order)
@@ -318,19 +294,27 @@ class FakeTWS:
             return
         self.orders.append(order)
         order.status = "PreSubmitted"
-        self._send_open_order(conn, order)
-        self._send_status(conn, order)
+        self._send_order(conn, order)
         if self.held(order):  # a bracket child waits for its parent's fill
             return
         order.status = "Submitted"
-        self._send_open_order(conn, order)
-        self._send_status(conn, order)
+        self._send_order(conn, order)
         if order_type == "MKT" and behaviour == "fill":
             self.fill(ref)
         elif order_type == "MKT" and behaviour == "partial":
             first = round(order.quantity * 0.4, 8)
             self.fill(ref, first, price=self.fill_price)
             self.fill(ref, order.quantity - first, price=self.fill_price + 0.0002)
+
+    def _send_order(self, conn: _Conn, order: FakeOrder) -> None:
+        """openOrder and orderStatus of ``order``, in either order (TWS does
+        not promise one)."""
+        if self.adversary.status_before_open_order():
+            self._send_status(conn, order)
+            self._send_open_order(conn, order)
+        else:
+            self._send_open_order(conn, order)
+            self._send_status(conn, order)
 
     def _cancel(self, conn: _Conn, order_id: int) -> None:
         order = next((o for o in self.orders if o.order_id == order_id
@@ -347,98 +331,6 @@ class FakeTWS:
                 child.status = "Cancelled"
                 self._broadcast(child, status=True)
 
-    # --------------------------------------------------------- market data
-    def _market_data(self, conn: _Conn, msg: int, f: list[str]) -> None:
-        if msg == 1:  # reqMktData: 11, reqId, contract(12), dnc, ticks, snapshot, ...
-            req_id, snapshot = int(f[2]), f[17] == "1"
-            self._send_quote(conn, req_id)
-            if snapshot:
-                self._send(conn, 57, 1, req_id)  # tickSnapshotEnd
-            else:
-                self.quote_subs.append((conn, req_id))
-        elif msg == 2:  # cancelMktData: 2, reqId
-            self.quote_subs = [s for s in self.quote_subs if s != (conn, int(f[2]))]
-        elif msg == 20:  # reqHistoricalData: reqId, contract(12), includeExpired,
-            # endDateTime, barSize, duration, useRTH, whatToShow, formatDate, keepUpToDate
-            self._historical(conn, int(f[1]), end=f[15], bar_size=f[16], duration=f[17],
-                             use_rth=f[18], what=f[19], date_format=f[20])
-        elif msg == 50:  # reqRealTimeBars: 3, reqId, contract(12), 5, whatToShow, ...
-            self.bar_subs.append((conn, int(f[2])))
-        elif msg == 51:  # cancelRealTimeBars: 1, reqId
-            self.bar_subs = [s for s in self.bar_subs if s != (conn, int(f[2]))]
-        # 25 cancelHistoricalData: nothing is streaming
-
-    def _contract_details(self, conn: _Conn, req_id: int, symbol: str, sec_type: str,
-                          currency: str) -> None:
-        known = CONTRACTS.get((symbol, sec_type, currency))
-        if known is not None:
-            con_id, exch, local, tclass = known
-            # contractDetails (server version >= 164): reqId symbol secType lastTimes
-            # strike right exchange currency localSymbol marketName tradingClass conId
-            # minTick multiplier orderTypes validExchanges priceMagnifier underConId
-            # longName primaryExchange contractMonth industry category subcategory
-            # timeZoneId tradingHours liquidHours evRule evMultiplier numSecIds aggGroup
-            # underSymbol underSecType marketRuleIds realExpirationDate stockType
-            # minSize sizeIncrement suggestedSizeIncrement
-            self._send(conn, 10, req_id, symbol, sec_type, "", 0, "", exch, currency, local,
-                       tclass, tclass, con_id, 0.00005, "", "LMT,MKT,STP", exch, 1, 0,
-                       f"{symbol}.{currency}", "", "", "", "", "", "US/Eastern", "", "", "",
-                       0, 0, 4, symbol, "", "239", "", "", 1, 1, 1)
-        self._send(conn, 52, 1, req_id)  # contractDetailsEnd
-
-    def _send_quote(self, conn: _Conn, req_id: int) -> None:
-        half = self.spread / 2
-        # tickPrice: version, reqId, tickType (1 bid, 2 ask), price, size, attrMask
-        self._send(conn, 1, 6, req_id, 1, round(self.fill_price - half, 6), 1_000_000, 0)
-        self._send(conn, 1, 6, req_id, 2, round(self.fill_price + half, 6), 1_000_000, 0)
-
-    def _push_quotes(self) -> None:
-        for conn, req_id in self.quote_subs:
-            if conn in self.conns:
-                self._send_quote(conn, req_id)
-
-    def _historical(self, conn: _Conn, req_id: int, *, end: str, bar_size: str,
-                    duration: str, use_rth: str, what: str, date_format: str) -> None:
-        self.history_requests.append({"end": end, "bar_size": bar_size, "duration": duration,
-                                      "use_rth": use_rth, "what": what,
-                                      "format_date": date_format})
-        end_at = (datetime.strptime(end, "%Y%m%d %H:%M:%S UTC").replace(tzinfo=UTC)
-                  if end else datetime.now(UTC))
-        count, unit = duration.split()
-        seconds = int(count) * {"S": 1, "D": 86400, "W": 7 * 86400}[unit]
-        start_at = end_at - timedelta(seconds=seconds)
-        rows = [r for r in self.history.get(bar_size, []) if start_at <= r[0] < end_at]
-        fields: list = [17, req_id, start_at.strftime("%Y%m%d %H:%M:%S"),
-                        end_at.strftime("%Y%m%d %H:%M:%S"), len(rows)]
-        for time, o, h, low, c in rows:
-            stamp = (time.strftime("%Y%m%d") if bar_size == "1 day"
-                     else str(int(time.timestamp())))  # formatDate=2: epoch seconds
-            fields += [stamp, o, h, low, c, -1, -1, -1]  # volume wap count: none for FX
-        self._send(conn, *fields)
-
-    def realtime_bar(self, time: datetime, o: float, h: float, low: float, c: float) -> None:
-        """Push a 5-second bar (open ``time``) to every reqRealTimeBars subscriber."""
-        for conn, req_id in self.bar_subs:
-            if conn in self.conns:
-                # realtimeBar: version, reqId, time, open, high, low, close, volume, wap, count
-                self._send(conn, 50, 3, req_id, int(time.timestamp()), o, h, low, c, -1, -1, -1)
-
-    # ------------------------------------------------- brackets and OCA
-    def _parent(self, order: FakeOrder) -> FakeOrder | None:
-        if not order.parent_id:
-            return None
-        return next((o for o in reversed(self.orders) if o.order_id == order.parent_id
-                     and o.client_id == order.client_id and o is not order), None)
-
-    def _children(self, parent: FakeOrder) -> list[FakeOrder]:
-        return [o for o in self.orders if o.parent_id == parent.order_id
-                and o.client_id == parent.client_id and self._parent(o) is parent]
-
-    def held(self, order: FakeOrder) -> bool:
-        """A child (parentId set) works only once its parent has filled."""
-        parent = self._parent(order)
-        return parent is not None and parent.status != "Filled"
-
     def _broadcast(self, order: FakeOrder, *, status: bool = True,
                    open_order: bool = False) -> None:
         for conn in self.conns:
@@ -447,19 +339,6 @@ class FakeTWS:
                     self._send_open_order(conn, order)
                 if status:
                     self._send_status(conn, order)
-
-    def _after_fill(self, order: FakeOrder) -> None:
-        if order.oca_group:  # ocaType 1: a fill cancels the rest of the group
-            for other in self.orders:
-                if other is not order and other.working and other.oca_group == order.oca_group \
-                        and other.account == order.account:
-                    other.status = "Cancelled"
-                    self._broadcast(other)
-        if order.status == "Filled":
-            for child in self._children(order):
-                if child.working and child.status == "PreSubmitted":
-                    child.status = "Submitted"
-                    self._broadcast(child, open_order=True)
 
     def trade_at(self, price: float) -> list[FakeExecution]:
         """The market trades at ``price``: working market orders fill at it,
@@ -484,7 +363,7 @@ class FakeTWS:
         the client that owns it when connected, else only via reqExecutions."""
         order = next(o for o in self.orders if o.order_ref == order_ref and o.working)
         qty = order.remaining if quantity is None else quantity
-        price = self.fill_price if price is None else price
+        price = on_tick(self.fill_price if price is None else price)
         order.avg_price = (order.avg_price * order.filled + price * qty) / (order.filled + qty)
         order.filled += qty
         order.last_price = price
@@ -494,17 +373,27 @@ class FakeTWS:
         ex = FakeExecution(
             exec_id=f"0000e0d5.6578{self._exec_seq:04x}.01.01", order=order, shares=qty,
             price=price, time=datetime.now(UTC).replace(microsecond=0), cum_qty=order.filled,
-            avg_price=order.avg_price, commission=self.commission, order_id=order.order_id)
+            avg_price=order.avg_price, commission=self.commission, order_id=order.order_id,
+            children_at_fill=[c.order_ref for c in self._children(order)])
         self.executions.append(ex)
         for conn in self.conns:
-            if conn.client_id == order.client_id:
-                self._send_status(conn, order)
-                self._send_exec(conn, -1, ex)
-                self._send_commission(conn, ex)
-                if order.status == "Filled":
-                    self._send_open_order(conn, order)
+            if conn.client_id == order.client_id and not self.link_down:
+                self._push_fill(conn, order, ex)
         self._after_fill(order)
         return ex
+
+    def _push_fill(self, conn: _Conn, order: FakeOrder, ex: FakeExecution) -> None:
+        self._send_status(conn, order)
+        self._send_exec(conn, -1, ex)
+        if self.adversary.duplicate():
+            self._send_exec(conn, -1, ex)
+        mode, delay = self.adversary.commission_mode()
+        if mode == "prompt":
+            self._send_commission(conn, ex)
+        elif mode == "late":
+            asyncio.get_running_loop().call_later(delay, self._late_commission, conn, ex)
+        if order.status == "Filled":
+            self._send_open_order(conn, order)
 
     def _positions(self) -> dict:
         out: dict = {}
@@ -515,90 +404,3 @@ class FakeTWS:
             signed = ex.shares if o.action == "BUY" else -ex.shares
             out[key] = (qty + signed, cost + signed * ex.price, o)
         return {k: (q, (c / q if q else 0.0), o) for k, (q, c, o) in out.items()}
-
-    # ------------------------------------------------------------ encoders
-    def _send_status(self, conn: _Conn, o: FakeOrder) -> None:
-        # orderStatus: orderId, status, filled, remaining, avgFillPrice, permId,
-        # parentId, lastFillPrice, clientId, whyHeld, mktCapPrice
-        self._send(conn, 3, o.order_id, o.status, o.filled, o.remaining, o.avg_price,
-                   o.perm_id, o.parent_id, o.last_price, o.client_id,
-                   "child" if self.held(o) else "", 0)
-
-    def _send_exec(self, conn: _Conn, req_id: int, ex: FakeExecution) -> None:
-        o = ex.order
-        con_id, symbol, sec_type, ltd, strike, right, mult, exch, cur, local, tclass = \
-            o.contract_fields()
-        tws_time = ex.time.astimezone(TWS_TZ).strftime("%Y%m%d %H:%M:%S") + " America/New_York"
-        fields = [11, req_id, ex.order_id, con_id, symbol, sec_type, ltd, strike, right, mult,
-                  exch, cur, local, tclass, ex.exec_id, tws_time, o.account, exch,
-                  "BOT" if o.action == "BUY" else "SLD", ex.shares, ex.price, o.perm_id,
-                  o.client_id, 0, ex.cum_qty, ex.avg_price, o.order_ref, "", "", "", 2]
-        if conn.version >= 178:
-            fields.append(0)  # pendingPriceRevision
-        self._send(conn, *fields)
-
-    def _send_commission(self, conn: _Conn, ex: FakeExecution) -> None:
-        self._send(conn, 59, 1, ex.exec_id, ex.commission, "USD", UNSET_DOUBLE,
-                   UNSET_DOUBLE, "")
-
-    def _send_open_order(self, conn: _Conn, o: FakeOrder) -> None:
-        v = conn.version
-        f: list = [5, o.order_id, *o.contract_fields(),
-                   o.action, o.quantity, o.order_type, o.lmt_price or "0",
-                   o.aux_price or "0", o.tif, o.oca_group, o.account, "", 0, o.order_ref,
-                   o.client_id, o.perm_id, 0, 0, "0", "", "", "", "", ""]
-        if v < 177:
-            f.append("")  # faProfile
-        f += ["",  # modelCode
-              "", "", "", "", 0, "", -1, "",  # goodTillDate rule80A percentOffset
-              # settlingFirm shortSaleSlot designatedLocation exemptCode auctionStrategy
-              "", "", "", "", "",  # startingPrice stockRefPrice delta rangeLower rangeUpper
-              "", 0, 0, 0, "", 1 if o.oca_group else 0,  # displaySize blockOrder sweepToFill allOrNone minQty ocaType
-              0, 0, "", o.parent_id, 0,  # eTradeOnly firmQuoteOnly nbboPriceCap parentId
-              # triggerMethod
-              "", 0, "", "",  # volatility volatilityType dnOrderType dnAuxPrice
-              0, 0, "", "", "", "", "",  # continuousUpdate refPriceType trailStop trailPct
-              # basisPoints basisPointsType comboLegsDescrip
-              0, 0, 0,  # comboLegs, orderComboLegs, smartComboRoutingParams
-              "", "", "",  # scaleInitLevelSize scaleSubsLevelSize scalePriceIncrement
-              "",  # hedgeType
-              0, "", "", 0, 0,  # optOutSmartRouting clearingAccount clearingIntent notHeld dnc
-              "",  # algoStrategy
-              0, 0, o.status,  # solicited whatIf status
-              *[UNSET_DOUBLE] * 9,  # margin before/change/after
-              UNSET_DOUBLE, UNSET_DOUBLE, UNSET_DOUBLE, "", "",  # commission min max cur warn
-              0, 0,  # randomizeSize randomizePrice
-              0,  # conditions
-              "None", "", "", "", "", "", "", 0,  # adjustedOrderType .. adjustableTrailingUnit
-              "", "", "", "", 0, 0, "", 0]  # softDollar name val display cashQty dontUseAuto
-        # isOmsContainer discretionaryUpToLimitPrice usePriceMgmtAlgo
-        if v >= 159:
-            f.append("")  # duration
-        if v >= 160:
-            f.append("")  # postToAts
-        if v >= 162:
-            f.append(0)  # autoCancelParent
-        if v >= 170:
-            f += ["", "", "", "", ""]
-        self._send(conn, *f)
-
-
-def _crossed(order: FakeOrder, price: float) -> bool:
-    buy = order.action == "BUY"
-    if order.order_type == "MKT":
-        return True
-    if order.order_type == "LMT":
-        limit = float(order.lmt_price)
-        return price <= limit if buy else price >= limit
-    if order.order_type == "STP":
-        stop = float(order.aux_price)
-        return price >= stop if buy else price <= stop
-    return False
-
-
-def _fmt(value) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return repr(value) if value != int(value) or abs(value) >= 1e15 else str(value)
-    return str(value)

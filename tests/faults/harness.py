@@ -61,6 +61,7 @@ class CycleResult:
 
 
 class FaultHarness:
+    operations = OPERATIONS
     def __init__(self, workdir: Path, *, replay_speed: float = 150.0,
                  replay_dir: Path | None = None) -> None:
         self.workdir = workdir
@@ -107,7 +108,7 @@ class FaultHarness:
         assert self._wait_ready(proc), self.log.read_text()[-2000:]
         url = f"http://127.0.0.1:{self.port}"
         headers = bearer(login(url, "admin"))
-        for body in OPERATIONS:
+        for body in self.operations:
             response = httpx.post(f"{url}/api/operations", json=body, headers=headers)
             response.raise_for_status()
         time.sleep(1.0)
@@ -140,7 +141,7 @@ class FaultHarness:
         if recover.returncode != 0:
             return [f"recover failed: {recover.stderr[-1500:]}"], Counter()
         done = _recovery_counts(json.loads(recover.stdout))
-        return check_invariants(self.database(), self._cli("journal", "verify")), done
+        return self.check(self.database(), self._cli("journal", "verify")), done
 
     def run_to_end(self, timeout_s: float = 600) -> list[str]:
         """Start without faults, let every replay finish, stop, check."""
@@ -152,9 +153,17 @@ class FaultHarness:
             if health["engine"]["running"] == 0:
                 break
             time.sleep(0.5)
+        self.before_stop()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-        return check_invariants(self.database(), self._cli("journal", "verify"))
+        return self.check(self.database(), self._cli("journal", "verify"))
+
+    def before_stop(self) -> None:
+        """Hook: called before the clean stop of :meth:`run_to_end`."""
+
+    def check(self, client: MongoClient, verify: subprocess.CompletedProcess) -> list[str]:
+        """Every invariant on the stores (see the module doc)."""
+        return check_invariants(client, verify)
 
     def _cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / "live-trading"), *args], cwd=ROOT, env=self.env,

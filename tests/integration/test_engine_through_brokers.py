@@ -20,6 +20,8 @@ from live_trading.engine.specs import InvalidSpecError, OperationCreate
 from tests.conftest import make_settings
 from tests.contract.driven_market import DrivenMarket
 from tests.fakes.oanda_v20 import FakeOANDA, FakeOANDAServer
+from tests.contract.test_ibkr_contract import chaos_seeds
+from tests.fakes.tws_adversary import Adversary
 from tests.fakes.tws_server import FakeTWS
 from tests.integration.recovery_helpers import truncated_replay_dir
 
@@ -107,7 +109,7 @@ async def test_the_engine_trades_through_the_fake_tws_as_through_paper(mongo_url
     fake.default_behaviour = "rest"
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=5, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     market = DrivenMarket(JournaledDriver(fake))
     try:
         ib_records, ib_trades = await _run(make_settings(mongo_url, replay_data_dir=replay),
@@ -120,6 +122,55 @@ async def test_the_engine_trades_through_the_fake_tws_as_through_paper(mongo_url
     assert len(_entries(paper_records)) > 5
     assert [t["position_type"] for t in ib_trades] == [t["position_type"] for t in paper_trades]
     assert [t["exit_reason"] for t in ib_trades] == [t["exit_reason"] for t in paper_trades]
+    _assert_brackets_sent_whole(ib_records, fake.placements)
+
+
+def _assert_brackets_sent_whole(records, placements) -> None:
+    """Every entry reached TWS untransmitted, followed by its stop-loss
+    (untransmitted) and take-profit (transmit=True) naming it as parent: the
+    children are at the venue before the entry can fill."""
+    placed = {ref: (order_id, parent, transmit) for ref, order_id, parent, transmit in placements}
+    order = [ref for ref, *_ in placements]
+    entries = [r.action_data for r in records if r.action_type == "ORDER_SUBMITTED"
+               and r.action_data["role"] == "ENTRY"]
+    assert entries
+    for entry in entries:
+        cid = entry["client_order_id"]
+        children = [r.action_data["client_order_id"] for r in records
+                    if r.action_type == "ORDER_SUBMITTED"
+                    and r.action_data.get("parent_client_order_id") == cid]
+        sent = order[order.index(cid):order.index(cid) + 3]
+        assert sent == [cid, *children], "the bracket's legs are sent back to back"
+        entry_id = placed[cid][0]
+        assert [placed[ref][1:] for ref in sent] == [(0, False), (entry_id, False),
+                                                    (entry_id, True)]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", chaos_seeds())
+async def test_the_engine_trades_through_a_chaotic_tws_as_through_paper(mongo_url, tmp_path,
+                                                                        seed):
+    """Seeded chaos (tests/fakes/tws_adversary.py): request delays,
+    orderStatus / openOrder in either order, commissions late or never,
+    duplicate execDetails; the journal ends as through paper."""
+    replay = truncated_replay_dir(tmp_path / "data", bars=BARS)
+    paper_records, _ = await _run(make_settings(mongo_url, replay_data_dir=replay))
+    fake = FakeTWS()
+    fake.default_behaviour = "rest"
+    fake.adversary = Adversary.seeded(seed)
+    port = await fake.start()
+    broker = IBKRBroker(IBKRConfig(port=port, client_id=5, connect_timeout_s=5,
+                                   reconnect_backoff_s=(0.05,)))
+    try:
+        ib_records, _ = await _run(make_settings(mongo_url, replay_data_dir=replay),
+                                   broker=broker, market=DrivenMarket(JournaledDriver(fake)))
+    finally:
+        await fake.stop()
+    assert _signals(ib_records) == _signals(paper_records)
+    assert _entries(ib_records) == _entries(paper_records)
+    fills = [r.action_data["execution_id"] for r in ib_records
+             if r.action_type == "ORDER_FILLED"]
+    assert len(fills) == len(set(fills)) == len(fake.executions)
 
 
 @pytest.mark.timeout(300)
@@ -129,7 +180,7 @@ async def test_a_disconnect_with_a_fill_during_it_ends_in_agreement(mongo_url, t
     fake.default_behaviour = "rest"
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=6, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     driver = JournaledDriver(fake)
     services = await open_services(make_settings(mongo_url, replay_data_dir=replay),
                                    broker=broker, market=DrivenMarket(driver))
@@ -365,7 +416,7 @@ async def test_partial_fills_through_the_engine_end_in_agreement(mongo_url, tmp_
     fake.default_behaviour = "partial"  # every market order fills in two parts
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=8, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     services = await open_services(make_settings(
         mongo_url, replay_data_dir=truncated_replay_dir(tmp_path / "d", bars=250)),
         broker=broker, market=None)
@@ -411,7 +462,7 @@ async def test_a_gateway_restart_mid_run_ends_in_agreement(mongo_url, tmp_path):
     fake.default_behaviour = "rest"
     port = await fake.start()
     broker = IBKRBroker(IBKRConfig(port=port, client_id=9, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,), commission_wait_s=0.5))
+                                   reconnect_backoff_s=(0.05,)))
     driver = RestartingDriver(fake, after_trades=4 * 150)  # during bar 150 of 300
     services = await open_services(make_settings(
         mongo_url, replay_data_dir=truncated_replay_dir(tmp_path / "d", bars=300)),

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig
-from live_trading.domain.orders import Execution, OrderCancelled, OrderRequest
+from live_trading.domain.orders import CommissionReport, Execution, OrderCancelled, OrderRequest
 from live_trading.domain.values import OrderType, Side
 from live_trading.engine.ports import Broker, ConnectionState
 from tests.fakes.tws_server import FakeTWS
@@ -34,6 +34,23 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+class Reports(list):
+    """Fills and cancellations in order; CommissionReports kept apart in
+    ``commissions`` (they follow their fill)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commissions: list[CommissionReport] = []
+
+    def add(self, report) -> None:
+        if isinstance(report, CommissionReport):
+            assert any(isinstance(r, Execution) and r.execution_id == report.execution_id
+                       for r in self), "a CommissionReport came before its fill"
+            self.commissions.append(report)
+        else:
+            self.append(report)
+
+
 @pytest.fixture
 async def setup():
     fake = FakeTWS()
@@ -41,12 +58,12 @@ async def setup():
     events: list[tuple[str, ConnectionState]] = []
     broker = IBKRBroker(
         IBKRConfig(port=port, client_id=7, connect_timeout_s=5,
-                   reconnect_backoff_s=(0.05, 0.1, 0.2), commission_wait_s=0.5),
+                   reconnect_backoff_s=(0.05, 0.1, 0.2), ),
         on_connection_event=lambda reason, state: events.append((reason, state)))
-    reports: list = []
+    reports = Reports()
 
     async def listener(report) -> None:
-        reports.append(report)
+        reports.add(report)
 
     broker.set_listener(listener)
     await broker.connect()
@@ -76,7 +93,13 @@ async def test_market_order_fills_once_with_commission(setup):
     assert fill.execution_id == fake.executions[0].exec_id
     assert fill.client_order_id == "LT-op1-1" and fill.account == OP
     assert fill.quantity == 10_000 and fill.price == pytest.approx(1.365)
-    assert fill.commission == pytest.approx(2.0)
+    assert fill.commission == 0.0  # reported at once; the commission follows
+    await wait_for(lambda: len(reports.commissions) == 1)
+    [commission] = reports.commissions
+    assert (commission.execution_id, commission.client_order_id, commission.commission) == (
+        fill.execution_id, "LT-op1-1", pytest.approx(2.0))
+    [known] = await broker.executions(OP)
+    assert known.commission == pytest.approx(2.0)
     assert fill.asset == "USD-CAD" and fill.side is Side.BUY
     assert fill.time.utcoffset().total_seconds() == 0
     assert abs((fill.time - fake.executions[0].time).total_seconds()) < 1
@@ -160,7 +183,8 @@ async def test_order_id_rollback_after_gateway_restart(setup):
     ack = await broker.submit_order(req(9, order_type=OrderType.LIMIT, limit=1.30))
     assert ack.accepted
     new = fake.orders[1]
-    assert new.order_id == old_id  # IB handed out the same orderId again
+    assert fake.next_valid_id_sent[-1] <= old_id  # the gateway rolled its ids back...
+    assert new.order_id > old_id  # ...the adapter never reuses one
     assert ack.broker_order_id == str(new.perm_id) != old_broker_id
     assert await broker.broker_order_id("LT-op1-8") == old_broker_id
     assert await broker.broker_order_id("LT-op1-9") == str(new.perm_id)
@@ -317,84 +341,3 @@ async def test_modify_waits_for_ib_echo_and_reports_errors(setup):
     finally:
         fake._place_order = original
     assert not ack.accepted and "10147" in ack.reason
-
-
-# --------------------------------------------------------------- market data
-async def test_market_quote_is_a_snapshot_of_bid_and_ask(setup):
-    fake, broker, _reports, _ = setup
-    from live_trading.engine.ports import MarketData
-    assert isinstance(broker, MarketData)
-    fake.trade_at(1.3800)
-    quote = await broker.get_market_quote("USD-CAD")
-    assert quote.asset == "USD-CAD"
-    assert quote.bid == pytest.approx(1.3799) and quote.ask == pytest.approx(1.3801)
-    assert quote.mid == pytest.approx(1.38) and quote.time.utcoffset().total_seconds() == 0
-    assert fake.quote_subs == [] and fake.unhandled == []  # a snapshot, nothing left open
-
-
-async def test_historical_data_midpoint_bars_in_utc(setup):
-    from datetime import UTC, datetime, timedelta
-
-    from live_trading.domain.values import BarSize
-    fake, broker, _reports, _ = setup
-    t0 = datetime(2025, 1, 15, 10, tzinfo=UTC)
-    fake.history["1 hour"] = [(t0 + timedelta(hours=i), 1.36 + i / 1000, 1.37 + i / 1000,
-                               1.35 + i / 1000, 1.365 + i / 1000) for i in range(-2, 6)]
-    bars = await broker.get_historical_data("USD-CAD", BarSize.HOUR_1, t0,
-                                            t0 + timedelta(hours=3))
-    assert [b.time for b in bars] == [t0, t0 + timedelta(hours=1), t0 + timedelta(hours=2)]
-    assert all(b.time.tzinfo is not None and b.time.utcoffset() == timedelta(0) for b in bars)
-    assert (bars[0].open, bars[0].high, bars[0].low, bars[0].close, bars[0].volume) == (
-        1.36, 1.37, 1.35, 1.365, 0.0)
-    [request] = fake.history_requests
-    assert request == {"end": "20250115 13:00:00 UTC", "bar_size": "1 hour",
-                       "duration": "10800 S", "use_rth": "0", "what": "MIDPOINT",
-                       "format_date": "2"}
-    fake.history["1 day"] = [(datetime(2025, 1, d, tzinfo=UTC), 1.3, 1.4, 1.2, 1.35)
-                             for d in range(1, 10)]
-    days = await broker.get_historical_data("USD-CAD", BarSize.DAY_1,
-                                            datetime(2025, 1, 3, tzinfo=UTC),
-                                            datetime(2025, 1, 6, tzinfo=UTC))
-    assert [b.time.day for b in days] == [3, 4, 5] and fake.history_requests[-1]["duration"] \
-        == "3 D"
-
-
-async def test_subscribe_bars_aggregates_realtime_bars_and_survives_reconnect(setup):
-    from datetime import UTC, datetime, timedelta
-
-    from live_trading.domain.values import BarSize
-    fake, broker, _reports, _ = setup
-    got: list = []
-
-    async def on_bar(asset, size, bar) -> None:
-        got.append((asset, size, bar))
-
-    await broker.subscribe_bars("USD-CAD", BarSize.MIN_1, on_bar)
-    await wait_for(lambda: len(fake.bar_subs) == 1)
-    t0 = datetime(2025, 1, 15, 10, tzinfo=UTC)
-
-    def push(start: datetime, count: int, base: float) -> None:
-        for i in range(count):
-            p = base + i / 10_000
-            fake.realtime_bar(start + timedelta(seconds=5 * i), p, p + 0.0005, p - 0.0005,
-                              p + 0.0001)
-
-    push(t0, 12, 1.3600)  # the 10:00 minute
-    push(t0 + timedelta(minutes=1), 1, 1.3700)  # first 5 s of 10:01 closes 10:00
-    await wait_for(lambda: len(got) == 1)
-    asset, size, bar = got[0]
-    assert (asset, size, bar.time) == ("USD-CAD", BarSize.MIN_1, t0)
-    assert bar.open == pytest.approx(1.36) and bar.close == pytest.approx(1.3612)
-    assert bar.high == pytest.approx(1.3616) and bar.low == pytest.approx(1.3595)
-    await fake.restart(roll_back_ids=False)
-    await wait_for(lambda: broker.connection_state is ConnectionState.RECONNECTING)
-    await wait_for(lambda: broker.connection_state is ConnectionState.CONNECTED)
-    await wait_for(lambda: len(fake.bar_subs) == 1)  # asked again after the reconnect
-    push(t0 + timedelta(minutes=1, seconds=5), 11, 1.3700)
-    push(t0 + timedelta(minutes=2), 1, 1.3800)
-    await wait_for(lambda: len(got) == 2)
-    assert got[1][2].time == t0 + timedelta(minutes=1)
-    assert got[1][2].open == pytest.approx(1.37)
-    await broker.unsubscribe_bars("USD-CAD", BarSize.MIN_1)
-    await wait_for(lambda: fake.bar_subs == [])
-    assert fake.unhandled == []

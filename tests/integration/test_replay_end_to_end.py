@@ -16,10 +16,12 @@ import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 
+from live_trading.domain.instruments import InstrumentSpec
 from tests.conftest import BIN, ROOT, SAMPLE_DATA, LiveServer, unique_db
 
 READ_MODELS = ["trading_operations", "orders", "transactions", "positions", "trades"]
 HALF_SPREAD_BPS, COMMISSION_BPS = 0.5, 0.2  # config/config.yaml paper_broker
+TICK = InstrumentSpec("USD-CAD", tick_size=0.00001)  # the paper broker's default
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,7 @@ def replay(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     db = MongoClient(mongo_url, tz_aware=True)[db_name]
     yield server, db, operations[0]["id"], health
     server.stop()
+
 
 
 def _bars_by_time() -> dict[datetime, dict[str, float]]:
@@ -115,10 +118,11 @@ def test_fills_follow_the_paper_fill_model(replay) -> None:
                             txn["quantity"] * txn["price"] * COMMISSION_BPS / 1e4, rel_tol=1e-12)
         sign = 1 if txn["transaction_type"] == "BUY" else -1
         if order["order_type"] == "MARKET":
-            expected = bar["open"] * (1 + sign * HALF_SPREAD_BPS / 1e4)
+            # on the paper broker's tick (PAPER_BROKER__TICK_SIZE, 0.00001)
+            expected = TICK.round_price(bar["open"] * (1 + sign * HALF_SPREAD_BPS / 1e4))
             if not math.isclose(txn["price"], expected, rel_tol=1e-12):
                 # only the final flatten after the feed ended fills at a close
-                expected = bar["close"] * (1 + sign * HALF_SPREAD_BPS / 1e4)
+                expected = TICK.round_price(bar["close"] * (1 + sign * HALF_SPREAD_BPS / 1e4))
             assert math.isclose(txn["price"], expected, rel_tol=1e-12)
         elif order["order_type"] == "STOP":
             assert (bar["low"] <= order["price"]) if sign < 0 else (bar["high"] >= order["price"])

@@ -4,6 +4,7 @@ answers mirror the read models (``live_trading/journal/documents.py``)."""
 from __future__ import annotations
 
 import asyncio
+import enum
 import types
 from datetime import UTC, datetime
 from typing import Any, Union, get_args, get_origin
@@ -95,6 +96,8 @@ def _sample(annotation: Any, name: str) -> Any:
     }
     if annotation is PydanticObjectId:
         return PydanticObjectId()
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return list(annotation)[-1]  # sides, roles, statuses: a member of the set
     return samples[annotation]
 
 

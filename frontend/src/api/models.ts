@@ -59,8 +59,15 @@ export type StopSegment = Schemas['StopSegmentOut'];
 export type TradeLogTrade = Schemas['TradeLogTradeOut'];
 export type TradeLog = Schemas['TradeLogOut'];
 
-/** The statuses the operations filter offers (the schema types `status` as text). */
-export const OPERATION_STATUSES = ['active', 'paused', 'closed', 'error'] as const;
-export type OperationStatus = (typeof OPERATION_STATUSES)[number];
-/** The sides a position takes (the schema types `position_type` as text). */
-export type PositionType = 'LONG' | 'SHORT';
+// the fixed sets of the read models
+export type OperationStatus = Schemas['OperationStatus'];
+export type OrderRole = Schemas['OrderRole'];
+export type OrderStatus = Schemas['OrderStatus'];
+export type OrderType = Schemas['OrderType'];
+export type Side = Schemas['Side'];
+/** The sides a position takes (`position_type` of positions, trades, transactions). */
+export type PositionType = Schemas['PositionSide'];
+export type PositionStatus = Schemas['PositionStatus'];
+
+/** The statuses the operations filter offers. */
+export const OPERATION_STATUSES: readonly OperationStatus[] = ['active', 'paused', 'closed', 'error'];

@@ -1167,8 +1167,7 @@ export interface components {
             total_commission: number;
             /** Operation Id */
             operation_id: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["OperationStatus"];
             /** Asset */
             asset: string;
             /** Unrealized Pnl */
@@ -1182,6 +1181,12 @@ export interface components {
             /** Total Pnl Pct */
             total_pnl_pct: number;
         };
+        /**
+         * OperationStatus
+         * @description The lifecycle of a trading operation (the read model's ``status``).
+         * @enum {string}
+         */
+        OperationStatus: "active" | "paused" | "closing" | "closed" | "error";
         /**
          * OperationUpdate
          * @description Body of ``PUT /api/operations/{id}``: only these settings can change.
@@ -1221,12 +1226,9 @@ export interface components {
             client_order_id: string;
             /** Broker Order Id */
             broker_order_id: string | null;
-            /** Order Role */
-            order_role: string;
-            /** Order Type */
-            order_type: string;
-            /** Action */
-            action: string;
+            order_role: components["schemas"]["OrderRole"];
+            order_type: components["schemas"]["OrderType"];
+            action: components["schemas"]["Side"];
             /** Quantity */
             quantity: number;
             /** Price */
@@ -1236,8 +1238,7 @@ export interface components {
             /** Take Profit */
             take_profit: number | null;
             parent_order_id: components["schemas"]["PydanticObjectId"] | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["OrderStatus"];
             /**
              * Filled Quantity
              * @default 0
@@ -1261,7 +1262,30 @@ export interface components {
             filled_at: string | null;
             /** Cancelled At */
             cancelled_at: string | null;
+            /**
+             * Outcome Unknown
+             * @default false
+             */
+            outcome_unknown: boolean;
         };
+        /**
+         * OrderRole
+         * @description Why an order exists within its operation.
+         * @enum {string}
+         */
+        OrderRole: "ENTRY" | "EXIT" | "STOP_LOSS" | "TAKE_PROFIT";
+        /**
+         * OrderStatus
+         * @description Where an order is in its life: PENDING and SUBMITTED can still fill.
+         * @enum {string}
+         */
+        OrderStatus: "PENDING" | "SUBMITTED" | "FILLED" | "CANCELLED" | "REJECTED";
+        /**
+         * OrderType
+         * @description How an order executes: at market, or at a LIMIT or STOP price.
+         * @enum {string}
+         */
+        OrderType: "MARKET" | "LIMIT" | "STOP";
         /**
          * OverallStatsOut
          * @description Statistics across every operation; ``operations_by_status`` counts
@@ -1381,10 +1405,8 @@ export interface components {
             operation_id: components["schemas"]["PydanticObjectId"];
             /** Contract Symbol */
             contract_symbol: string;
-            /** Position Type */
-            position_type: string;
-            /** Status */
-            status: string;
+            position_type: components["schemas"]["PositionSide"];
+            status: components["schemas"]["PositionStatus"];
             /** Quantity */
             quantity: number;
             /** Entry Price */
@@ -1418,6 +1440,18 @@ export interface components {
             /** Closed At */
             closed_at: string | null;
         };
+        /**
+         * PositionSide
+         * @description Direction of a position or a round-trip trade.
+         * @enum {string}
+         */
+        PositionSide: "LONG" | "SHORT";
+        /**
+         * PositionStatus
+         * @description An open position, or one closed (quantity 0).
+         * @enum {string}
+         */
+        PositionStatus: "OPEN" | "CLOSED";
         /** @example 5eb7cf5a86d9755df3a6c593 */
         PydanticObjectId: string;
         /**
@@ -1449,6 +1483,12 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "trader" | "admin";
+        /**
+         * Side
+         * @description Direction of an order or a fill.
+         * @enum {string}
+         */
+        Side: "BUY" | "SELL";
         /**
          * StopLossType
          * @enum {string}
@@ -1579,8 +1619,7 @@ export interface components {
             id: components["schemas"]["PydanticObjectId"];
             operation_id: components["schemas"]["PydanticObjectId"];
             position_id: components["schemas"]["PydanticObjectId"];
-            /** Position Type */
-            position_type: string;
+            position_type: components["schemas"]["PositionSide"];
             entry_transaction_id: components["schemas"]["PydanticObjectId"];
             exit_transaction_id: components["schemas"]["PydanticObjectId"];
             /** Entry Price */
@@ -1630,8 +1669,7 @@ export interface components {
             strategy_config: {
                 [key: string]: unknown;
             };
-            /** Status */
-            status: string;
+            status: components["schemas"]["OperationStatus"];
             /** Stop Loss Type */
             stop_loss_type: string;
             /** Stop Loss Value */
@@ -1712,12 +1750,9 @@ export interface components {
         TransactionOut: {
             id: components["schemas"]["PydanticObjectId"];
             operation_id: components["schemas"]["PydanticObjectId"];
-            /** Transaction Type */
-            transaction_type: string;
-            /** Transaction Role */
-            transaction_role: string;
-            /** Position Type */
-            position_type: string;
+            transaction_type: components["schemas"]["Side"];
+            transaction_role: components["schemas"]["TransactionRole"];
+            position_type: components["schemas"]["PositionSide"];
             order_id: components["schemas"]["PydanticObjectId"];
             /** Execution Id */
             execution_id: string;
@@ -1747,6 +1782,13 @@ export interface components {
             /** Notes */
             notes: string | null;
         };
+        /**
+         * TransactionRole
+         * @description What a fill did to the position: opened or added to it, or closed
+         *     (part of) it.
+         * @enum {string}
+         */
+        TransactionRole: "ENTRY" | "EXIT";
         /**
          * UserCreate
          * @description A new user: a login name, a password of 8 to 1024 characters, a role.

@@ -15,6 +15,15 @@ from typing import Any
 from beanie import PydanticObjectId
 from pydantic import Field
 
+from live_trading.domain.orders import OrderRole, OrderStatus
+from live_trading.domain.values import (
+    OrderType,
+    PositionSide,
+    PositionStatus,
+    Side,
+    TransactionRole,
+)
+
 from .base import IsoTime, OutModel
 
 
@@ -25,15 +34,15 @@ class OrderOut(OutModel):
     operation_id: PydanticObjectId
     client_order_id: str
     broker_order_id: str | None = None
-    order_role: str
-    order_type: str
-    action: str
+    order_role: OrderRole
+    order_type: OrderType
+    action: Side
     quantity: float
     price: float | None = None
     stop_loss: float | None = None
     take_profit: float | None = None
     parent_order_id: PydanticObjectId | None = None
-    status: str
+    status: OrderStatus
     filled_quantity: float = 0.0
     avg_fill_price: float | None = None
     commission: float = 0.0
@@ -41,6 +50,7 @@ class OrderOut(OutModel):
     placed_at: datetime
     filled_at: datetime | None = None
     cancelled_at: datetime | None = None
+    outcome_unknown: bool = False
 
 
 class TransactionOut(OutModel):
@@ -49,9 +59,9 @@ class TransactionOut(OutModel):
 
     id: PydanticObjectId
     operation_id: PydanticObjectId
-    transaction_type: str
-    transaction_role: str
-    position_type: str
+    transaction_type: Side
+    transaction_role: TransactionRole
+    position_type: PositionSide
     order_id: PydanticObjectId
     execution_id: str
     price: float
@@ -73,8 +83,8 @@ class PositionOut(OutModel):
     id: PydanticObjectId
     operation_id: PydanticObjectId
     contract_symbol: str
-    position_type: str
-    status: str
+    position_type: PositionSide
+    status: PositionStatus
     quantity: float
     entry_price: float
     current_price: float
@@ -93,7 +103,7 @@ class TradeOut(OutModel):
     id: PydanticObjectId
     operation_id: PydanticObjectId
     position_id: PydanticObjectId
-    position_type: str
+    position_type: PositionSide
     entry_transaction_id: PydanticObjectId
     exit_transaction_id: PydanticObjectId
     entry_price: float

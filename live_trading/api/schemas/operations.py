@@ -16,6 +16,8 @@ from typing import Any
 from beanie import PydanticObjectId
 from pydantic import Field
 
+from live_trading.domain.values import OperationStatus
+
 from .base import OutModel
 
 
@@ -28,7 +30,7 @@ class TradingOperationOut(OutModel):
     primary_bar_size: str
     strategy_name: str
     strategy_config: dict[str, Any] = Field(default_factory=dict)
-    status: str
+    status: OperationStatus
     stop_loss_type: str
     stop_loss_value: float
     take_profit_type: str
@@ -79,7 +81,7 @@ class OperationStatsOut(TradeStatsOut):
     (marked to the last price) and its capital."""
 
     operation_id: str
-    status: str
+    status: OperationStatus
     asset: str
     unrealized_pnl: float
     open_positions: int

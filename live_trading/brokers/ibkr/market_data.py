@@ -15,7 +15,16 @@
   in order, per subscription. Subscriptions are renewed after a reconnect
   and after IB error 1101 (connectivity restored, data lost);
   the aggregator is kept, so 5-second bars already seen are rejected as
-  late and a bar is never delivered twice.
+  late and a bar is never delivered twice. An error IB reports on a
+  subscription (no permissions, pacing 420, contract unknown...) is logged,
+  kept in ``bar_errors`` and passed to ``on_bar_error(asset, bar_size,
+  reason)`` when set; the engine also notices the missing bars.
+* Pacing: a history request refused for pacing (162 "pacing violation",
+  420, 366) is retried ``pacing_retries`` times ``pacing_wait_s`` apart
+  (IB: at most 60 requests per 10 minutes, no identical one within 15 s),
+  then raised as :class:`HistoryUnavailable`; any other refusal
+  (permissions 354 / 10089 / 162 "no permissions", unknown contract 200)
+  is raised at once. Only IB's "query returned no data" is an empty list.
 """
 
 from __future__ import annotations
@@ -27,14 +36,34 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from ib_async import RequestError
+
 from live_trading.data.aggregator import BarAggregator
 from live_trading.data.ticks import ticks_from_bar
 from live_trading.domain.values import Bar, BarSize
 from live_trading.engine.ports import BarListener, Quote
 
+from .deadlines import within
 from .parsing import asset_to_contract
 
 log = logging.getLogger(__name__)
+
+PACING_CODES = frozenset({162, 366, 420})
+NO_DATA = "query returned no data"
+NOTICE_CODES = range(2100, 2200)  # farm connection notices: not subscription errors
+
+
+class HistoryUnavailable(RuntimeError):
+    """IB refused a historical-data request (pacing after retries,
+    permissions, unknown contract); ``code`` is IB's error code."""
+
+    def __init__(self, asset: str, code: int, message: str) -> None:
+        super().__init__(f"IB refused history of {asset}: {code} {message}")
+        self.code = code
+
+
+def is_pacing(error: RequestError) -> bool:
+    return error.code in (366, 420) or (error.code == 162 and "pacing" in error.message.lower())
 
 REALTIME_BAR = timedelta(seconds=5)
 DAY_S = 86_400
@@ -78,6 +107,12 @@ class _BarSubscription:
 class MarketDataFeed:
     """Mixin of IBKRBroker (uses its ``_ib``, ``config``, ``_bar_subs``)."""
 
+    on_bar_error = None
+    """Optional ``(asset, bar_size, reason) -> None``, called when IB reports
+    an error on a real-time bar subscription."""
+    bar_errors: dict
+
+
     async def get_market_quote(self, asset: str) -> Quote:
         """Best bid/ask now (a snapshot).
 
@@ -86,11 +121,8 @@ class MarketDataFeed:
         """
         self._require_connected()
         contract = await self._qualified(asset)
-        try:
-            [ticker] = await asyncio.wait_for(self._ib.reqTickersAsync(contract),
-                                              self.config.connect_timeout_s)
-        except TimeoutError as error:
-            raise LookupError(f"no quote for {asset} from IB in time") from error
+        [ticker] = await within("get_market_quote", self._ib.reqTickersAsync(contract),
+                                self.config.request_timeout_s)
         bid, ask = ticker.bid, ticker.ask
         if not (bid and ask) or math.isnan(bid) or math.isnan(ask) or bid <= 0 or ask <= 0:
             raise LookupError(f"IB has no bid/ask for {asset} (bid={bid}, ask={ask})")
@@ -103,8 +135,13 @@ class MarketDataFeed:
         contract = self._qualified_contracts.get(asset)
         if contract is None:
             contract = asset_to_contract(asset, self.config.contracts)
-            qualified = await asyncio.wait_for(self._ib.qualifyContractsAsync(contract),
-                                               self.config.connect_timeout_s)
+            try:
+                qualified = await within("qualify_contract",
+                                         self._ib.qualifyContractsAsync(contract),
+                                         self.config.request_timeout_s)
+            except RequestError as error:
+                raise LookupError(f"IB does not know the contract of {asset}: {error}") \
+                    from error
             if not qualified or not qualified[0] or not contract.conId:
                 raise LookupError(f"IB does not know the contract of {asset}")
             self._qualified_contracts[asset] = contract
@@ -112,18 +149,20 @@ class MarketDataFeed:
 
     async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
                                   end: datetime) -> list[Bar]:
-        """Closed MIDPOINT bars with open time in ``[start, end)``, oldest first."""
+        """Closed MIDPOINT bars with open time in ``[start, end)``, oldest first.
+
+        Raises:
+            HistoryUnavailable: IB refused (see the module doc).
+            BrokerTimeout: no answer within ``history_timeout_s``.
+            ConnectionError: not connected.
+        """
         self._require_connected()
         bar_size = BarSize(bar_size)
         now = datetime.now(UTC)
         end_at = min(end, now)  # IB refuses an end in the future
         if start >= end_at:
             return []
-        contract = asset_to_contract(asset, self.config.contracts)
-        rows = await self._ib.reqHistoricalDataAsync(
-            contract, endDateTime=end_at, durationStr=duration_str(start, end_at),
-            barSizeSetting=bar_size.value, whatToShow="MIDPOINT", useRTH=False,
-            formatDate=2, timeout=self.config.connect_timeout_s * 6)
+        rows = await self._history_rows(asset, bar_size, start, end_at)
         out = []
         for row in rows or []:
             time = bar_time(row.date)
@@ -131,6 +170,37 @@ class MarketDataFeed:
                 out.append(Bar(time, float(row.open), float(row.high), float(row.low),
                                float(row.close), _volume(row.volume)))
         return sorted(out, key=lambda b: b.time)
+
+    async def _history_rows(self, asset: str, bar_size: BarSize, start: datetime,
+                            end_at: datetime) -> list:
+        contract = asset_to_contract(asset, self.config.contracts)
+        for attempt in range(self.config.pacing_retries + 1):
+            try:
+                return await within("get_historical_data", self._ib.reqHistoricalDataAsync(
+                    contract, endDateTime=end_at, durationStr=duration_str(start, end_at),
+                    barSizeSetting=bar_size.value, whatToShow="MIDPOINT", useRTH=False,
+                    formatDate=2, timeout=0), self.config.history_timeout_s)
+            except RequestError as error:
+                if error.code == 162 and NO_DATA in error.message.lower():
+                    return []
+                if not is_pacing(error) or attempt == self.config.pacing_retries:
+                    raise HistoryUnavailable(asset, error.code, error.message) from error
+                log.warning("IB pacing (%s) on history of %s; retry %d in %g s", error.code,
+                            asset, attempt + 1, self.config.pacing_wait_s)
+                await asyncio.sleep(self.config.pacing_wait_s)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _on_request_error(self, req_id: int, code: int, message: str) -> None:
+        """An IB error not about the connection: a bar subscription's?"""
+        if code in NOTICE_CODES:
+            return
+        for sub in self._bar_subs.values():
+            if sub.bars is not None and getattr(sub.bars, "reqId", None) == req_id:
+                reason = f"IB {code}: {message}"
+                log.error("real-time bars of %s %s: %s", sub.asset, sub.bar_size, reason)
+                self.bar_errors[(sub.asset, sub.bar_size)] = reason
+                if self.on_bar_error is not None:
+                    self.on_bar_error(sub.asset, sub.bar_size, reason)
 
     async def subscribe_bars(self, asset: str, bar_size: BarSize,
                              listener: BarListener) -> None:

@@ -131,6 +131,13 @@ def trade_to_request(trade, account: str, specs: dict | None = None) -> OrderReq
         oco_group=order.ocaGroup or None)
 
 
+def perm_id_of(trade) -> int:
+    """IB's permId of a trade, from whichever came first: ``orderStatus``
+    (ib_async keeps it in ``trade.orderStatus``) or ``openOrder`` (in
+    ``trade.order``); 0 while neither has."""
+    return trade.orderStatus.permId or trade.order.permId or 0
+
+
 def broker_order_id_of(perm_id: int, order_id: int) -> str:
     """IB's permanent id (stable across restarts) when known, else the
     session's orderId prefixed ``oid:``."""
