@@ -22,13 +22,12 @@ Design notes:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from ib_async import IB
 
-from live_trading.domain.orders import Execution, OrderRequest
+from live_trading.domain.orders import Execution
 from live_trading.engine.ports import ConnectionState, ReportListener
 
 from .config import IBKRConfig
