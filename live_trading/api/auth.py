@@ -14,8 +14,8 @@ Unauthenticated on purpose: ``/health``, ``/metrics``, ``GET /api/v1/mode``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, HTTPException, Request, status

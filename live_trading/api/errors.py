@@ -62,8 +62,8 @@ def safe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ``ctx`` values likewise."""
     out = []
     for error in errors:
-        item: dict[str, Any] = {"loc": [str(p) if not isinstance(p, int) else p for p in error["loc"]],
-                "msg": str(error["msg"]), "type": str(error["type"])}
+        loc = [str(p) if not isinstance(p, int) else p for p in error["loc"]]
+        item: dict[str, Any] = {"loc": loc, "msg": str(error["msg"]), "type": str(error["type"])}
         if (shown := _echo(error.get("input"))) is not None:
             item["input"] = shown
         if ctx := error.get("ctx"):

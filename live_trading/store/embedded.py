@@ -109,7 +109,8 @@ class ServerRecord:
 
 def answers(url: str, timeout_s: float = 2.0) -> bool:
     """True when a wire-protocol server at ``url`` answers ``ping``."""
-    client: MongoClient[dict[str, Any]] = MongoClient(url, serverSelectionTimeoutMS=int(timeout_s * 1000))
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        url, serverSelectionTimeoutMS=int(timeout_s * 1000))
     try:
         client.admin.command("ping")
         return True
