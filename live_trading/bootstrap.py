@@ -139,17 +139,16 @@ def _paper(settings: Settings, store: Store, database: str):
 
 
 def _oanda(settings: Settings):
-    from live_trading.brokers.oanda import OANDABroker, OANDAConfig
+    from live_trading.brokers.oanda import OANDABroker, OANDAConfig, OANDAEnvironment
 
     if not settings.oanda_api_key or not settings.oanda_account_id:
         raise SystemExit("BROKER_TYPE=OANDA needs OANDA_API_KEY and OANDA_ACCOUNT_ID")
-    extra = {k: v for k, v in (("base_url", settings.oanda_base_url),
-                               ("stream_url", settings.oanda_stream_url)) if v}
     return OANDABroker(OANDAConfig(
         account_id=settings.oanda_account_id,
         api_key=settings.oanda_api_key.get_secret_value(),
-        environment=settings.oanda_environment,
-        timeout_s=settings.oanda_timeout_seconds, **extra))
+        environment=OANDAEnvironment(settings.oanda_environment),
+        timeout_s=settings.oanda_timeout_seconds,
+        base_url=settings.oanda_base_url or None, stream_url=settings.oanda_stream_url or None))
 
 
 def broker_source_factory(broker):

@@ -40,7 +40,8 @@ PIPED_WIDTH = 100_000
 @app.callback()
 def _output_width() -> None:
     # before every command: a terminal's own width, or PIPED_WIDTH when piped
-    console.width = None if console.is_terminal else PIPED_WIDTH
+    # rich's setter is typed int, but None restores the terminal's own width
+    console.width = None if console.is_terminal else PIPED_WIDTH  # type: ignore[assignment]
 
 
 def _settings() -> Settings:

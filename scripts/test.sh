@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything and run the whole test suite (arguments go to pytest):
-# ruff, import-linter, then the dashboard's unit tests (Vitest) and build (frontend/dist,
+# ruff, import-linter, mypy, then the dashboard's unit tests (Vitest) and build (frontend/dist,
 # which the end-to-end test serves), then pytest. The dashboard's npm packages
 # and Debian's chromium (for the end-to-end test) are installed when missing.
 set -euo pipefail
@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh" embedded,dev
 source "$(dirname "${BASH_SOURCE[0]}")/_setup_frontend.sh"
 ruff check live_trading tests bench --select F,E9 --quiet
 lint-imports --no-logo --no-cache  # the layering contracts in pyproject.toml
+mypy  # the type check ([tool.mypy] in pyproject.toml: live_trading/, strict on domain/)
 if frontend_present; then
   frontend_install
   ensure_chromium

@@ -38,7 +38,7 @@ from .routers import (
     ws,
 )
 
-DEMO_OPERATION = {"asset": "USD-CAD", "bar_sizes": ["1 hour"],
+DEMO_OPERATION: dict[str, Any] = {"asset": "USD-CAD", "bar_sizes": ["1 hour"],
                   "strategy_name": "MomentumStrategy"}
 
 

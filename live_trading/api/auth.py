@@ -14,8 +14,9 @@ Unauthenticated on purpose: ``/health``, ``/metrics``, ``GET /api/v1/mode``,
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol, cast
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -59,7 +60,15 @@ async def user_from_token(settings, token: str | None) -> CurrentUser:
     return CurrentUser(user.username, user.role)
 
 
-def require(role: Role):
+class RoleDependency(Protocol):
+    """A dependency :func:`require` made: ``required_role`` names its role."""
+
+    required_role: Role
+
+    def __call__(self, request: Request, token: str | None) -> Awaitable[CurrentUser]: ...
+
+
+def require(role: Role) -> RoleDependency:
     """A dependency that admits users of ``role`` or above (401 without a
     valid token, 403 below ``role``) and rate-limits their mutating calls
     (429). ``required_role`` on the returned function names ``role``."""
@@ -74,8 +83,9 @@ def require(role: Role):
         request.state.user = user
         return user
 
-    dependency.required_role = role
-    return dependency
+    marked = cast(RoleDependency, dependency)  # a function may carry attributes
+    marked.required_role = role
+    return marked
 
 
 Viewer = Annotated[CurrentUser, Depends(require(Role.VIEWER))]

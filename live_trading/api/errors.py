@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,8 +62,8 @@ def safe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ``ctx`` values likewise."""
     out = []
     for error in errors:
-        item = {"loc": [str(p) if not isinstance(p, int) else p for p in error["loc"]],
-                "msg": str(error["msg"]), "type": str(error["type"])}
+        loc = [str(p) if not isinstance(p, int) else p for p in error["loc"]]
+        item: dict[str, Any] = {"loc": loc, "msg": str(error["msg"]), "type": str(error["type"])}
         if (shown := _echo(error.get("input"))) is not None:
             item["input"] = shown
         if ctx := error.get("ctx"):
@@ -83,7 +83,7 @@ def _unreadable_body(cause: BaseException) -> ErrorResponse:
         {"loc": ["body"], "msg": msg, "type": kind}]})
 
 
-def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> set[str]:
+def allowed_methods(app: FastAPI, scope: Mapping[str, Any]) -> set[str]:
     """Every method some route serves at the request's path (Starlette's own
     405 names only the first route's)."""
     path = scope["path"]

@@ -71,7 +71,8 @@ def _required_role(dependant: Any) -> Role | None:
 def error_codes(route: APIRoute) -> set[int]:
     """The error status codes ``route`` can answer besides 422."""
     codes: set[int] = set()
-    changes = not route.methods <= SAFE_METHODS
+    methods = route.methods or set()
+    changes = not methods <= SAFE_METHODS
     role = _required_role(route.dependant)
     if role is not None:
         codes |= {401} | ({403} if ROLE_RANK[role] > ROLE_RANK[Role.VIEWER] else set())
@@ -79,7 +80,7 @@ def error_codes(route: APIRoute) -> set[int]:
     if route.path == LOGIN_PATH:
         codes |= {401, 429}
     codes |= {413} if changes else set()
-    pairs = {(method, route.path) for method in route.methods}
+    pairs = {(method, route.path) for method in methods}
     if "{" in route.path or pairs & MAY_NOT_FIND:
         codes.add(404)
     if pairs & MAY_CONFLICT:

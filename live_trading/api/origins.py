@@ -32,4 +32,4 @@ def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> 
         netloc = urlsplit(origin).netloc
     except ValueError:
         return False
-    return bool(host) and bool(netloc) and netloc == host.strip().lower()
+    return host is not None and bool(host) and bool(netloc) and netloc == host.strip().lower()

@@ -15,9 +15,13 @@ Set-up: ``docs/reverse-proxy.md``.
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING, cast
 
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGI3Application
 
 
 def check_trusted_proxies(entries: list[str]) -> list[str]:
@@ -45,4 +49,6 @@ def behind_trusted_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:
     """
     if not check_trusted_proxies(trusted):
         return app
-    return ProxyHeadersMiddleware(app, trusted_hosts=list(trusted))
+    # Starlette and uvicorn each spell the ASGI callable with their own scope types.
+    inner = cast("ASGI3Application", app)
+    return cast(ASGIApp, ProxyHeadersMiddleware(inner, trusted_hosts=list(trusted)))

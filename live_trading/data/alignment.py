@@ -10,7 +10,7 @@ never see a daily bar before its close: no look-ahead.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 
 from live_trading.domain.values import Bar, BarSize
@@ -27,7 +27,7 @@ class TimeframeAligner:
     iterable, consumed lazily).
     """
 
-    def __init__(self, sources: dict[BarSize, Iterable[Bar]]) -> None:
+    def __init__(self, sources: Mapping[BarSize, Iterable[Bar]]) -> None:
         self._iterators: dict[BarSize, Iterator[Bar]] = {s: iter(b) for s, b in sources.items()}
         self._heap: list[tuple[datetime, int, BarSize, Bar]] = []
         self._order = {size: i for i, size in enumerate(sorted(sources, key=lambda s: s.duration))}

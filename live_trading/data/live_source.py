@@ -60,4 +60,4 @@ class BrokerBarSource:
             closed.extend(aggregator.add(tick))
         closed.extend(aggregator.flush(close_time(bar, self.primary)))
         return [(s, b) for s, b in closed
-                if self.after.get(s) is None or b.time > self.after[s]]
+                if (after := self.after.get(s)) is None or b.time > after]

@@ -119,6 +119,7 @@ class ReplaySource:
     def _ordered(self, closed: list[Event]) -> list[Event]:
         """Higher bars first (by close time), then the primary; drop bars at
         or before their bar size's resume point."""
-        fresh = [(s, b) for s, b in closed if self.after.get(s) is None or b.time > self.after[s]]
+        fresh = [(s, b) for s, b in closed
+                 if (after := self.after.get(s)) is None or b.time > after]
         return sorted(fresh, key=lambda e: (close_time(e[1], e[0]), e[0] == self.primary,
                                             e[0].duration))

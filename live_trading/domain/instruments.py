@@ -53,7 +53,9 @@ class InstrumentSpec:
     @property
     def price_decimals(self) -> int:
         """Decimal places of the tick (0.00001 -> 5; 0.25 -> 2)."""
-        return max(0, -Decimal(repr(self.tick_size)).normalize().as_tuple().exponent)
+        exponent = Decimal(repr(self.tick_size)).normalize().as_tuple().exponent
+        assert isinstance(exponent, int)  # tick_size is finite (checked on creation)
+        return max(0, -exponent)
 
     def round_price(self, price: float) -> float:
         """``price`` on the nearest tick (half to even), as a clean float."""

@@ -42,9 +42,9 @@ def strict_number(low: float, high: float, *, low_open: bool = False,
                   description: str | None = None) -> Any:
     """A strict, finite float type within ``[low, high]`` (``(low, high]``
     with ``low_open``), for a pydantic field."""
-    bound = {"gt": low} if low_open else {"ge": low}
     return Annotated[float, Field(strict=True, allow_inf_nan=False, le=high,
-                                  description=description, **bound)]
+                                  gt=low if low_open else None,
+                                  ge=None if low_open else low, description=description)]
 
 
 Quantity = strict_number(MIN_QUANTITY, MAX_QUANTITY, description="base units")

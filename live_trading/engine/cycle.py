@@ -148,9 +148,10 @@ class TradingCycles:
     async def _price(self, runner, asset: str) -> tuple[CyclePrice, datetime, str] | None:
         """The broker's quote (when trading on broker data), else the last bar's close."""
         broker = self.engine.deps.broker
-        if self.quotes_from_broker and hasattr(broker.inner, "get_market_quote"):
+        get_quote = getattr(broker, "get_market_quote", None)  # brokers with market data
+        if self.quotes_from_broker and get_quote is not None:
             try:
-                quote = await asyncio.wait_for(broker.get_market_quote(asset), QUOTE_TIMEOUT_S)
+                quote = await asyncio.wait_for(get_quote(asset), QUOTE_TIMEOUT_S)
                 return CyclePrice(quote.mid, quote.bid, quote.ask), quote.time, "broker_quote"
             except Exception as error:  # noqa: BLE001 - fall back to the last bar
                 log.warning("quote for %s failed (%s); using the last bar", asset, error)

@@ -7,6 +7,7 @@ Prices in quote currency, quantities in base units.
 from __future__ import annotations
 
 import logging
+from typing import overload
 
 from live_trading.domain.instruments import InstrumentSpec, QuantityBelowMinimum
 
@@ -52,6 +53,10 @@ async def check_quantity(broker: Broker, asset: str, quantity: float) -> None:
         raise InvalidSpecError("quantity", str(error)) from None
 
 
+@overload
+def on_tick(spec: InstrumentSpec | None, price: float) -> float: ...
+@overload
+def on_tick(spec: InstrumentSpec | None, price: None) -> None: ...
 def on_tick(spec: InstrumentSpec | None, price: float | None) -> float | None:
     """``price`` on the tick (unchanged without a spec, or None)."""
     return price if spec is None or price is None else spec.round_price(price)

@@ -295,7 +295,7 @@ class OrderManager:
         fault_point("after_intent")
         acks: list[ev.Event] = []
         for unit in self._units(plan.requests):
-            if len(unit) == 3:
+            if len(unit) == 3 and isinstance(self.broker, BracketBroker):  # see _units
                 acks.extend(await order_calls.submit_bracket(self.broker, unit))
             else:
                 acks.append(await order_calls.submit(self.broker, unit[0]))

@@ -253,8 +253,9 @@ class RecoveryService:
             return False
         actions: list[str] = []
         decision = decide_position(mode, state, mark, spec["emergency_stop_loss_pct"])
-        if state.status == "closing" or (decision and decision.action == "close"):
-            why = "operation closing" if state.status == "closing" else decision.reason
+        closing = state.status == "closing"
+        if closing or (decision is not None and decision.action == "close"):
+            why = "operation closing" if closing or decision is None else decision.reason
             manager = OrderManager(op, spec["asset"], self.journal, self.broker)
             if await manager.flatten(f"crash recovery: {why}", SOURCE):
                 actions.append(f"close position: {why}")

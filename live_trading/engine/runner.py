@@ -254,7 +254,8 @@ class OperationRunner:
         Losing the buffer in a crash is safe: the feed resumes after the last
         stored bar, the broker ignores bars it has worked, and a signal
         already journaled for a bar is not acted on twice."""
-        indicators = {"atr": self.atr.value} if self.atr.ready else {}
+        atr = self.atr.value
+        indicators = {"atr": atr} if atr is not None else {}
         self._unstored.append((bar, indicators))
         self.bars_processed += 1
         if (self.bars_processed + self._phase) % STORE_EVERY_BARS == 0:

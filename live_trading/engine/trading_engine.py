@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -50,7 +52,8 @@ class TradingEngine:
         self.read_models = read_models
         self.runners: dict[str, OperationRunner] = {}
         self.tasks: dict[str, asyncio.Task] = {}
-        self.reconciler = None  # async (operation_id) -> report; set by the composition root
+        # async (operation_id) -> report; set by the composition root
+        self.reconciler: Callable[[str], Awaitable[dict[str, Any]]] | None = None
         self.uses_replay = True  # market data from replay files (else from the broker)
         self._background: set[asyncio.Task] = set()
         self._lost_connection = False

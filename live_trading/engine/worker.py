@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,7 +37,7 @@ class TradingWorker:
         self.interval_seconds = interval_seconds
         self.observer = observer
         self.cycles_run = 0
-        self.last_cycle_at = None
+        self.last_cycle_at: datetime | None = None
         self.last_result: dict[str, Any] | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task | None = None
@@ -119,7 +120,8 @@ class TradingWorker:
     def status(self) -> dict[str, Any]:
         """``running``, ``enabled``, ``interval_seconds``, ``cycles``,
         ``last_cycle_at`` (UTC), ``next_run_at`` and ``last_result``."""
-        job = self._scheduler.get_job(JOB_ID) if self.running else None
+        scheduler = self._scheduler
+        job = scheduler.get_job(JOB_ID) if scheduler is not None and scheduler.running else None
         return {"running": self.running, "enabled": self.enabled,
                 "interval_seconds": self.interval_seconds, "cycles": self.cycles_run,
                 "last_cycle_at": self.last_cycle_at,

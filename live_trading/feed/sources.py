@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bson import ObjectId
+from pymongo.asynchronous.change_stream import AsyncCollectionChangeStream
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
@@ -74,7 +75,7 @@ class ChangeStreamTail:
 
     def __init__(self, collection: AsyncCollection) -> None:
         self.collection = collection
-        self._stream = None
+        self._stream: AsyncCollectionChangeStream[Any] | None = None
 
     async def open(self) -> None:
         """Open the change stream: nothing committed after this returns is

@@ -89,8 +89,8 @@ class MemoryJournal:
             self._live[record.operation_id][record.sequence_number] = record
             self._events[record.event_id] = record
         self._put(documents)
-        if checkpoint is not None:
-            self._checkpoints[checkpoint["operation_id"]] = kept_checkpoint
+        if kept_checkpoint is not None:
+            self._checkpoints[kept_checkpoint["operation_id"]] = kept_checkpoint
 
     def _check(self, records: list[JournalRecord]) -> None:
         for record in records:

@@ -80,7 +80,7 @@ def encode_record(record: JournalRecord) -> dict[str, Any]:
 def _write_model(doc: dict[str, Any], new: bool, namespace: str | None = None) -> Any:
     """An insert of ``doc`` when it is ``new``, else an upsert replacing it."""
     encoded = encode_document(doc)
-    extra = {"namespace": namespace} if namespace else {}
+    extra: dict[str, Any] = {"namespace": namespace} if namespace else {}
     if new:
         return InsertOne(encoded, **extra)
     return ReplaceOne({"_id": encoded["_id"]}, encoded, upsert=True, **extra)
@@ -165,7 +165,8 @@ class MongoJournal:
             except (DuplicateKeyError, BulkWriteError) as error:
                 raise _DuplicateKey(str(error)) from error
             except ClientBulkWriteException as error:
-                if any(e.get("code") == 11000 for e in error.write_errors or []):
+                # the server's raw write errors (pymongo types them as WriteError)
+                if any(e.get("code") == 11000 for e in error.details.get("writeErrors") or []):
                     raise _DuplicateKey(str(error)) from error
                 if isinstance(error.error, PyMongoError):
                     # the command's own error carries the labels (a transient

@@ -22,7 +22,7 @@ import bson
 from bson.codec_options import CodecOptions
 from bson.int64 import Int64
 
-BSON_OPTIONS = CodecOptions(tz_aware=True, tzinfo=UTC)
+BSON_OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 _INT32, _INT64 = 1 << 31, 1 << 63
 
 

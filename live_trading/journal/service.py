@@ -31,6 +31,7 @@ from live_trading.domain.values import utc_now
 
 from .group_commit import MAX_BATCH_ENTRIES, GroupCommitter
 from .ids import object_ids, uuid4s
+from .memory_journal import MemoryJournal
 from .mongo_journal import Append, JournalConflictError, MongoJournal
 from .normal_form import normal_form
 
@@ -66,7 +67,7 @@ class UnknownOperationError(KeyError):
 class JournalService:
     """Append events per operation; keep and serve each operation's state."""
 
-    def __init__(self, journal: MongoJournal, *,
+    def __init__(self, journal: MongoJournal | MemoryJournal, *,
                  max_batch_entries: int = MAX_BATCH_ENTRIES) -> None:
         """``max_batch_entries``: most entries per group transaction; 1 commits
         every append in a transaction of its own."""

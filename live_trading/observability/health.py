@@ -23,7 +23,8 @@ STORE_PING_TIMEOUT_S = 5.0
 class PingableStore(Protocol):
     """The store as the health report sees it."""
 
-    embedded: object | None  # the embedded server, None on an external MongoDB
+    @property
+    def embedded(self) -> object | None: ...  # the embedded server, None on an external MongoDB
 
     async def ping(self) -> bool: ...
 
@@ -33,9 +34,11 @@ class Services(Protocol):
     (a Protocol, so that observability does not import the composition root)."""
 
     settings: Any  # live_trading.config.Settings: its ``mode``
-    store: PingableStore
     engine: Any  # live_trading.engine.trading_engine.TradingEngine
     worker: Any  # the trading worker, or None
+
+    @property
+    def store(self) -> PingableStore: ...  # read-only: any store that pings
 
 
 def broker_state(broker: Any) -> str:

@@ -43,6 +43,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -108,7 +109,8 @@ class ServerRecord:
 
 def answers(url: str, timeout_s: float = 2.0) -> bool:
     """True when a wire-protocol server at ``url`` answers ``ping``."""
-    client = MongoClient(url, serverSelectionTimeoutMS=int(timeout_s * 1000))
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        url, serverSelectionTimeoutMS=int(timeout_s * 1000))
     try:
         client.admin.command("ping")
         return True

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from beanie import Document, init_beanie
 from bson.codec_options import CodecOptions
@@ -26,7 +27,7 @@ from .watchdog import DEFAULT_ORPHAN_GRACE_S
 
 log = logging.getLogger("live_trading.store")
 
-CODEC_OPTIONS = CodecOptions(tz_aware=True, tzinfo=UTC)
+CODEC_OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
 
 @dataclass

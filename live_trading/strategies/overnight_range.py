@@ -53,20 +53,17 @@ from live_trading.domain.values import Bar, OrderType, PositionSide
 
 from .base import TIE_TOLERANCE, Signal, Strategy, field_error
 
-_HOUR = {"ge": 0, "le": 23}
-
-
 class OvernightRangeParams(BaseModel):
     """Parameters of :class:`OvernightRangeStrategy`; hours are UTC, 0-23."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    range_start_hour: int = Field(default=0, **_HOUR, description=(
+    range_start_hour: int = Field(default=0, ge=0, le=23, description=(
         "UTC hour of the first bar (by open time) of the overnight range window"))
-    range_end_hour: int = Field(default=7, **_HOUR, description=(
+    range_end_hour: int = Field(default=7, ge=0, le=23, description=(
         "UTC hour at which the window ends (exclusive); below range_start_hour the "
         "window wraps over midnight"))
-    exit_hour: int = Field(default=20, **_HOUR, description=(
+    exit_hour: int = Field(default=20, ge=0, le=23, description=(
         "UTC hour: go flat at the close of the first bar opening at or after it"))
     entry: Literal["MARKET", "STOP"] = Field(default="MARKET", description=(
         "MARKET: enter at the first close beyond the range; STOP: place one stop entry "

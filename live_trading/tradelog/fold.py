@@ -270,14 +270,15 @@ def _exit_event(state: TradeLogState, record: JournalRecord, cid: str,
                 trade: dict[str, Any]) -> TradeLogEvent:
     assert state.directory is not None
     position = state.projection.position
-    still_open = position is not None and position.doc["_id"] == trade["position_id"]
+    if position is not None and position.doc["_id"] != trade["position_id"]:
+        position = None  # another position is open now
     line = {"type": EXIT, "time": iso_time(trade["exit_time"]), "tradeId": trade["position_id"],
             "operationId": state.operation_id, "sequence": record.sequence_number,
             "side": trade["position_type"], "closePrice": trade["exit_price"],
             "closeReason": close_reason(state.projection.orders[cid],
                                         state.exit_sources.get(cid)),
             "quantity": trade["quantity"],
-            "remainingQuantity": abs(position.doc["quantity"]) if still_open else 0.0,
+            "remainingQuantity": abs(position.doc["quantity"]) if position is not None else 0.0,
             "entryPrice": trade["entry_price"],
             "points": gross_pnl(trade["position_type"], trade["entry_price"],
                                 trade["exit_price"], 1.0),

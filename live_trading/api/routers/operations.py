@@ -47,7 +47,7 @@ async def list_operations(user: Viewer, limit: Limit = 100, offset: Offset = 0, 
     for field, value in (("status", status), ("asset", asset), ("strategy_name", strategy_name)):
         if value:
             filters[field] = value.upper() if field == "asset" else value
-    found = TradingOperation.find(filters).sort(-TradingOperation.created_at)
+    found = TradingOperation.find(filters).sort("-created_at")  # newest first
     return [TradingOperationOut.model_validate(d)
             for d in await found.skip(offset).limit(limit).to_list()]
 

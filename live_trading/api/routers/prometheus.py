@@ -24,6 +24,7 @@ router = APIRouter(tags=["monitoring"])
 async def prometheus_metrics(services: ServicesDep) -> Response:
     """Every series of the service's own registry, in the Prometheus text format."""
     metrics = services.metrics
+    assert metrics is not None  # bootstrap.open_services sets it
     connected = broker_state(services.engine.deps.broker) == ConnectionState.CONNECTED
     await metrics.refresh(services.engine.last_price, connected)
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

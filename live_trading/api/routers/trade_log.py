@@ -45,4 +45,5 @@ async def trade_log(
         raise InvalidSpecError("interval", str(error)) from None
     if since is not None and since.tzinfo is None:
         raise InvalidSpecError("since", "give a time zone, e.g. 2025-01-15T00:00:00Z")
+    assert services.trade_log is not None  # bootstrap.open_services starts it
     return TradeLogOut.model_validate(await services.trade_log.trades(asset, bar_size, since))

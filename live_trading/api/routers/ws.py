@@ -179,8 +179,9 @@ async def _serve(websocket: WebSocket, session: FeedSession,
     for task in (producer, receiver):
         task.cancel()
     await asyncio.gather(producer, receiver, return_exceptions=True)
-    if producer in done and not producer.cancelled() and producer.exception() is not None:
-        code, reason = _close_for(producer.exception(), session, overall)
+    ended = producer in done and not producer.cancelled()
+    if ended and (error := producer.exception()) is not None:
+        code, reason = _close_for(error, session, overall)
         if code:
             await _close(websocket, code, reason)
 

@@ -22,13 +22,12 @@ Design notes:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from ib_async import IB
 
-from live_trading.domain.orders import Execution, OrderRequest
+from live_trading.domain.orders import Execution
 from live_trading.engine.ports import ConnectionState, ReportListener
 
 from .config import IBKRConfig
@@ -60,26 +59,26 @@ class IBKRBroker(ConnectionManager, ReportStream, OrderRouting, VenueOrders,
         self.on_connection_event = on_connection_event
         self._ib = IB()
         self._ib.RaiseRequestErrors = True  # a refused request raises, never []
-        self._listener: ReportListener | None = None
+        self._listener = None
         self._state = ConnectionState.DISCONNECTED
         self._closing = self._connecting = self._hooked = False
         self._client_id_refused = False
-        self._queue: asyncio.Queue | None = None
-        self._consumer: asyncio.Task | None = None
-        self._reconnect_task: asyncio.Task | None = None
-        self._restore_task: asyncio.Task | None = None
+        self._queue = None
+        self._consumer = None
+        self._reconnect_task = None
+        self._restore_task = None
         self._max_order_id = 0  # highest IB orderId used or seen: never reused
-        self._known: dict[str, Execution] = {}  # execId -> fill, arrival order
-        self._reported: set[str] = set()  # execIds delivered to the listener
-        self._commissions: dict[str, float] = {}  # execId -> commission (quote ccy)
-        self._requests: dict[str, OrderRequest] = {}
-        self._broker_ids: dict[str, str] = {}
-        self._cancel_reported: set[str] = set()
-        self._submitting: dict[str, asyncio.Event] = {}
-        self._bar_subs: dict = {}  # (asset, BarSize) -> bar subscription
-        self._qualified_contracts: dict = {}  # asset -> Contract with conId
-        self._specs: dict = {}  # asset -> InstrumentSpec
-        self.bar_errors: dict = {}  # (asset, BarSize) -> last IB error on its bars
+        self._known = {}  # execId -> fill, arrival order
+        self._reported = set()  # execIds delivered to the listener
+        self._commissions = {}  # execId -> commission (quote ccy)
+        self._requests = {}
+        self._broker_ids = {}
+        self._cancel_reported = set()
+        self._submitting = {}
+        self._bar_subs = {}  # (asset, BarSize) -> bar subscription
+        self._qualified_contracts = {}  # asset -> Contract with conId
+        self._specs = {}  # asset -> InstrumentSpec
+        self.bar_errors = {}  # (asset, BarSize) -> last IB error on its bars
 
     def set_listener(self, listener: ReportListener) -> None:
         self._listener = listener

@@ -30,6 +30,7 @@ import logging
 from live_trading.engine.ports import BrokerTimeout, ConnectionState
 
 from .deadlines import within
+from .state import IBKRState
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class ClientIdInUse(ConnectionError):
     """TWS refused the connection: another API client uses this client id."""
 
 
-class ConnectionManager:
+class ConnectionManager(IBKRState):
     """Mixin of IBKRBroker (uses its ``_ib``, ``config``, ``_set_state``)."""
 
     def _backoff(self, attempt: int) -> float:

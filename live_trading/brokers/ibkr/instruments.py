@@ -11,9 +11,10 @@ from live_trading.domain.instruments import InstrumentSpec
 
 from .deadlines import within
 from .parsing import asset_to_contract
+from .state import IBKRState
 
 
-class InstrumentSpecs:
+class InstrumentSpecs(IBKRState):
     """Mixin of IBKRBroker (uses its ``_ib``, ``config``, ``_specs``)."""
 
     async def instrument_spec(self, asset: str) -> InstrumentSpec:

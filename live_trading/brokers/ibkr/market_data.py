@@ -33,10 +33,11 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from ib_async import RequestError
+from ib_async import RealTimeBarList, RequestError
 
 from live_trading.data.aggregator import BarAggregator
 from live_trading.data.ticks import ticks_from_bar
@@ -45,6 +46,7 @@ from live_trading.engine.ports import BarListener, Quote
 
 from .deadlines import within
 from .parsing import asset_to_contract
+from .state import IBKRState
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +102,11 @@ class _BarSubscription:
     aggregator: BarAggregator
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     consumer: asyncio.Task | None = None
-    bars: object = None  # the ib_async RealTimeBarList
-    handler: object = None
+    bars: RealTimeBarList | None = None
+    handler: Callable[[RealTimeBarList, bool], None] | None = None
 
 
-class MarketDataFeed:
+class MarketDataFeed(IBKRState):
     """Mixin of IBKRBroker (uses its ``_ib``, ``config``, ``_bar_subs``)."""
 
     on_bar_error = None

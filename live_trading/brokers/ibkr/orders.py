@@ -36,6 +36,7 @@ from live_trading.engine.ports import OrderOutcomeUnknown
 from .deadlines import TIMEOUTS
 from .parsing import ORDER_REF_PREFIX, asset_to_contract, perm_id_of, request_to_order
 from .reports import DONE_CANCELLED, reason_of
+from .state import IBKRState
 
 PENDING = ("PendingSubmit", "ApiPending")
 MODIFY_REFUSED_LIVE = 2102  # "Unable to modify this order as it is still being processed"
@@ -47,7 +48,7 @@ def is_live_warning(code: int) -> bool:
     return code in LIVE_WARNINGS or (2100 <= code < 2200 and code != MODIFY_REFUSED_LIVE)
 
 
-class OrderRouting:
+class OrderRouting(IBKRState):
     """Mixin of IBKRBroker (uses its ``_ib``, ``config`` and bookkeeping)."""
 
     def _next_order_id(self) -> int:
@@ -60,7 +61,7 @@ class OrderRouting:
     def _parent_id_for(self, request: OrderRequest) -> tuple[int, str | None]:
         """(IB parentId to send, refusal reason) of a bracket child."""
         parent_cid = request.parent_client_order_id
-        parent = self._trade_of(parent_cid)
+        parent = self._trade_of(parent_cid) if parent_cid is not None else None
         if parent is None:
             return 0, f"unknown parent order {parent_cid!r}"
         status = parent.orderStatus.status
@@ -104,15 +105,17 @@ class OrderRouting:
         try:
             legs = [(r, *self._build(r)) for r in (entry, stop_loss, take_profit)]
         except ValueError as error:
-            return tuple(OrderAck(r.client_order_id, None, False, str(error))
-                         for r in (entry, stop_loss, take_profit))
+            refused = [OrderAck(r.client_order_id, None, False, str(error))
+                       for r in (entry, stop_loss, take_profit)]
+            return refused[0], refused[1], refused[2]
         parent_order = legs[0][2]
         parent_order.orderId = self._next_order_id()
         for index, (_request, _contract, order) in enumerate(legs):
             order.transmit = index == 2
             if index:
                 order.parentId = parent_order.orderId
-        return tuple(await self._place(legs))
+        entry_ack, stop_ack, target_ack = await self._place(legs)
+        return entry_ack, stop_ack, target_ack
 
     async def _place(self, legs: list) -> list[OrderAck]:
         """Send each (request, contract, order), then wait for IB's answers."""

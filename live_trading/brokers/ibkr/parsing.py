@@ -75,7 +75,7 @@ def request_to_order(request: OrderRequest, ib_account: str | None) -> Order:
     """The IB order of ``request``; our client order id in ``orderRef``."""
     action = request.side.value
     if request.order_type is OrderType.MARKET:
-        order = MarketOrder(action, request.quantity)
+        order: Order = MarketOrder(action, request.quantity)
     elif request.order_type is OrderType.LIMIT:
         if request.limit_price is None:
             raise ValueError("LIMIT order without limit_price")

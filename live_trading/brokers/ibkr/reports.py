@@ -26,13 +26,14 @@ from live_trading.domain.orders import CommissionReport, OrderCancelled
 from live_trading.domain.values import utc_now
 
 from .parsing import ORDER_REF_PREFIX, broker_order_id_of, fill_to_execution, perm_id_of
+from .state import IBKRState
 
 log = logging.getLogger(__name__)
 
 DONE_CANCELLED = ("Cancelled", "ApiCancelled", "Inactive")
 
 
-class ReportStream:
+class ReportStream(IBKRState):
     """Mixin of IBKRBroker (uses its ``_ib``, ``config`` and bookkeeping)."""
 
     def _hook(self) -> None:
@@ -50,7 +51,9 @@ class ReportStream:
             wrapper_report(report)
             self._on_commission(report)
 
-        ib.wrapper.commissionReport = commission_report
+        # ib_async has no event for the commission of a trade it does not know:
+        # chain onto its wrapper's callback instead.
+        ib.wrapper.commissionReport = commission_report  # type: ignore[method-assign,assignment]
         self._hooked = True
 
     def _start_reports(self) -> None:
@@ -139,6 +142,7 @@ class ReportStream:
 
     async def _consume(self) -> None:
         queue = self._queue
+        assert queue is not None  # _start_reports makes the queue before this task
         while True:
             ref, report = await queue.get()
             try:

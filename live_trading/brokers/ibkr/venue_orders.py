@@ -19,11 +19,12 @@ from live_trading.domain.orders import CancelAck, CancelOutcome, OrderRequest
 from .deadlines import within
 from .parsing import order_ref_prefix, trade_to_request
 from .reports import DONE_CANCELLED
+from .state import IBKRState
 
 FINISHED = (*DONE_CANCELLED, "Filled")
 
 
-class VenueOrders:
+class VenueOrders(IBKRState):
     """Mixin of IBKRBroker (uses its ``_ib``, ``config`` and bookkeeping)."""
 
     def _trade_of(self, client_order_id: str):

@@ -30,12 +30,13 @@ from live_trading.domain.values import OrderType, utc_now
 from live_trading.engine.ports import OrderOutcomeUnknown
 
 from . import parsing as p
+from .state import OANDAState
 from .tracking import Tracked, request_problem
 
 log = logging.getLogger(__name__)
 
 
-class BracketOrders:
+class BracketOrders(OANDAState):
     """Mixin of OANDABroker: bracket children held, placed and released."""
 
     async def submit_bracket(self, entry: OrderRequest, stop_loss: OrderRequest,
@@ -55,10 +56,15 @@ class BracketOrders:
             if problem:
                 return [OrderAck(r.client_order_id, None, False, problem)
                         for r in (entry, stop_loss, take_profit)]
+        stop_price, target_price = stop_loss.stop_price, take_profit.limit_price
+        if stop_price is None or target_price is None:
+            problem = "a bracket needs a stop-loss stop_price and a take-profit limit_price"
+            return [OrderAck(r.client_order_id, None, False, problem)
+                    for r in (entry, stop_loss, take_profit)]
         self._accounts.add(entry.account)
         body = p.order_body(entry, self._ext_id(entry), *await self._formats(entry.asset),
-                            stop_loss=(stop_loss.stop_price, self._ext_id(stop_loss)),
-                            take_profit=(take_profit.limit_price, self._ext_id(take_profit)))
+                            stop_loss=(stop_price, self._ext_id(stop_loss)),
+                            take_profit=(target_price, self._ext_id(take_profit)))
         children = [self._track(stop_loss, dependent_kind="STOP_LOSS"),
                     self._track(take_profit, dependent_kind="TAKE_PROFIT")]
         try:

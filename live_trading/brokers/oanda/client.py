@@ -59,8 +59,6 @@ from collections.abc import Callable
 
 import httpx
 
-from live_trading.domain.instruments import InstrumentSpec
-from live_trading.domain.values import BarSize
 from live_trading.engine.ports import BrokerTimeout, ConnectionState, ReportListener
 
 from .brackets import BracketOrders
@@ -69,7 +67,6 @@ from .market_data import MarketDataFeed
 from .orders import OrderRouting
 from .queries import VenueQueries
 from .rest import AccessRefused, RestCalls
-from .tracking import Tracked
 from .transactions import TransactionFeed
 
 log = logging.getLogger(__name__)
@@ -88,23 +85,23 @@ class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, VenueQueries, Ma
         self.config = config
         self.bar_poll_interval_s = bar_poll_interval_s
         self.on_connection_event = on_connection_event
-        self._client: httpx.AsyncClient | None = None
+        self._client = None
         self._state = ConnectionState.DISCONNECTED
-        self._listener: ReportListener | None = None
-        self._orders: dict[str, Tracked] = {}
-        self._by_ext: dict[str, str] = {}
-        self._accounts: set[str] = set()
-        self._last_tx: str | None = None
-        self._seen_tx: set[str] = set()
-        self._gated: set[str] = set()  # ext ids whose submit/modify is in flight
-        self._cancel_requested: dict[str, str] = {}  # ext id -> cid, untracked orders
-        self._specs: dict[str, InstrumentSpec] = {}
-        self._units_precision: dict[str, int] = {}
-        self._protect_tasks: set[asyncio.Task] = set()
+        self._listener = None
+        self._orders = {}
+        self._by_ext = {}
+        self._accounts = set()
+        self._last_tx = None
+        self._seen_tx = set()
+        self._gated = set()  # ext ids whose submit/modify is in flight
+        self._cancel_requested = {}  # ext id -> cid, untracked orders
+        self._specs = {}
+        self._units_precision = {}
+        self._protect_tasks = set()
         self._sync_lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._poller: asyncio.Task | None = None
-        self._bar_tasks: dict[tuple[str, BarSize], asyncio.Task] = {}
+        self._poller = None
+        self._bar_tasks = {}
         self._closing = False
 
     def __repr__(self) -> str:

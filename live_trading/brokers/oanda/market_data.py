@@ -16,13 +16,14 @@ from live_trading.engine.ports import BarListener, Quote
 
 from . import parsing as p
 from .rest import json_or_none
+from .state import OANDAState
 
 log = logging.getLogger(__name__)
 
 MAX_CANDLES = 5000
 
 
-class MarketDataFeed:
+class MarketDataFeed(OANDAState):
     """Mixin of OANDABroker (uses its REST calls and ``config``)."""
 
     async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,

@@ -33,6 +33,7 @@ from live_trading.engine.ports import BrokerTimeout, OrderOutcomeUnknown
 
 from . import parsing as p
 from .rest import AnswerLost, prefix_of
+from .state import OANDAState
 from .tracking import FINISHED, Tracked, request_from_pending, request_problem
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ _STATUS = {"PENDING": OrderStatus.SUBMITTED, "FILLED": OrderStatus.FILLED,
            "TRIGGERED": OrderStatus.FILLED, "CANCELLED": OrderStatus.CANCELLED}
 
 
-class OrderRouting:
+class OrderRouting(OANDAState):
     """Mixin of OANDABroker (uses its REST calls and bookkeeping)."""
 
     async def submit_order(self, request: OrderRequest) -> OrderAck:
@@ -80,7 +81,8 @@ class OrderRouting:
     async def _send_new(self, tracked: Tracked, body: dict[str, Any], call: str) -> OrderAck:
         """POST ``body`` for ``tracked`` and settle its outcome (module docs)."""
         with self._gate(tracked):
-            status, answer = 0, {}
+            status = 0
+            answer: dict[str, Any] = {}
             for attempt in range(self.config.max_retries + 1):
                 try:
                     status, answer = await self._call("POST", self._acct("/orders"),
@@ -179,8 +181,8 @@ class OrderRouting:
         if tracked.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
             return OrderAck(client_order_id, tracked.broker_order_id, False,
                             f"the order is no longer working ({tracked.status.value})")
-        changes = {k: v for k, v in (("quantity", quantity), ("limit_price", limit_price),
-                                     ("stop_price", stop_price)) if v is not None}
+        given = (("quantity", quantity), ("limit_price", limit_price), ("stop_price", stop_price))
+        changes: dict[str, Any] = {k: v for k, v in given if v is not None}
         request = dataclasses.replace(tracked.request, **changes)
         problem = request_problem(request) or self._unmodifiable(tracked, quantity)
         if problem:
@@ -199,7 +201,8 @@ class OrderRouting:
         re-reading the order (replaced: a new id), a 5xx then sent again."""
         cid, old_id = tracked.request.client_order_id, tracked.broker_order_id
         path = self._acct(f"/orders/@{tracked.ext_id}")
-        status, answer = 0, {}
+        status = 0
+        answer: dict[str, Any] = {}
         for attempt in range(self.config.max_retries + 1):
             try:
                 status, answer = await self._call("PUT", path, call="modify_order", json=body)

@@ -14,6 +14,7 @@ from live_trading.domain.values import Side
 
 from . import parsing as p
 from .rest import AnswerLost, prefix_of
+from .state import OANDAState
 from .tracking import request_from_pending
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 FLAT_EPSILON = 1e-9
 
 
-class VenueQueries:
+class VenueQueries(OANDAState):
     """Mixin of OANDABroker."""
 
     async def open_orders(self, account: str) -> list[OrderRequest]:

@@ -34,6 +34,7 @@ import httpx
 from live_trading.engine.ports import BrokerTimeout
 
 from . import parsing as p
+from .state import OANDAState
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class AnswerLost(Exception):
         self.timed_out = timed_out
 
 
-class RestCalls:
+class RestCalls(OANDAState):
     """Mixin of OANDABroker (uses its ``config`` and ``_client``)."""
 
     def _acct(self, path: str) -> str:

@@ -29,6 +29,7 @@ from live_trading.domain.orders import BrokerReport, OrderCancelled, OrderStatus
 from live_trading.engine.ports import BrokerTimeout, ConnectionState
 
 from . import parsing as p
+from .state import OANDAState
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ _CREATES = ("MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER", "STOP_LOSS_ORDER",
             "TAKE_PROFIT_ORDER")
 
 
-class TransactionFeed:
+class TransactionFeed(OANDAState):
     """Mixin of OANDABroker: the poller, its watchdog and its reports."""
 
     async def sync(self) -> None:

@@ -56,7 +56,7 @@ class PaperOrder:
 class NumberedExecution(NamedTuple):
     """An execution and its 0-based rank among its account's executions."""
 
-    index: int
+    rank: int
     execution: Execution
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from typing import Any
 
 from live_trading.domain.instruments import InstrumentSpec
 from live_trading.domain.orders import (
@@ -185,8 +186,9 @@ class PaperBroker:
             order = self.state.orders.get(client_order_id)  # as it is now
             if order is None or not order.working:
                 return OrderAck(client_order_id, None, False, "no such working order")
-            changes = {k: v for k, v in (("quantity", quantity), ("limit_price", limit_price),
-                                         ("stop_price", stop_price)) if v is not None}
+            given = (("quantity", quantity), ("limit_price", limit_price),
+                     ("stop_price", stop_price))
+            changes: dict[str, Any] = {k: v for k, v in given if v is not None}
             request = dataclasses.replace(order.request, **changes)
             problem = matching.request_problem(request)
             if problem is not None:

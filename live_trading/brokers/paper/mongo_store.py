@@ -36,7 +36,7 @@ from live_trading.domain.values import Bar, OrderType, Side
 
 from .book import NumberedExecution, PaperBookState, PaperChanges, PaperOrder
 
-CODEC_OPTIONS = CodecOptions(tz_aware=True, tzinfo=UTC)
+CODEC_OPTIONS: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC)
 PAIR = [("account", ASCENDING), ("asset", ASCENDING)]
 INDEXES: dict[str, list[IndexModel]] = {
     "orders": [
@@ -176,7 +176,7 @@ def encode_order(order: PaperOrder) -> dict[str, Any]:
 
 
 def decode_order(doc: dict[str, Any]) -> PaperOrder:
-    fields = {name: doc.get(name) for name in REQUEST_FIELDS}
+    fields: dict[str, Any] = {name: doc.get(name) for name in REQUEST_FIELDS}
     fields["side"], fields["order_type"] = Side(doc["side"]), OrderType(doc["order_type"])
     return PaperOrder(request=OrderRequest(**fields), broker_order_id=doc["broker_order_id"],
                       status=OrderStatus(doc["status"]), active=doc["active"],
@@ -186,7 +186,7 @@ def decode_order(doc: dict[str, Any]) -> PaperOrder:
 def encode_execution(numbered: NumberedExecution) -> dict[str, Any]:
     doc = {name: getattr(numbered.execution, name) for name in EXECUTION_FIELDS}
     doc["side"] = str(doc["side"])
-    doc["index"] = numbered.index
+    doc["index"] = numbered.rank
     return doc
 
 
