@@ -50,6 +50,25 @@ async def submit(broker: Broker, request: OrderRequest) -> ev.Event:
     return ack_event(ack)
 
 
+def sending_units(requests: list[OrderRequest], *,
+                  brackets_whole: bool) -> list[list[OrderRequest]]:
+    """``requests`` in sending units: with ``brackets_whole`` (the broker is
+    a :class:`~.ports.BracketBroker`) an entry followed by its two children
+    is one unit; every other request is a unit of its own."""
+    units: list[list[OrderRequest]] = []
+    index = 0
+    while index < len(requests):
+        first, rest = requests[index], requests[index + 1:index + 3]
+        if brackets_whole and first.parent_client_order_id is None and len(rest) == 2 and all(
+                r.parent_client_order_id == first.client_order_id for r in rest):
+            units.append([first, *rest])
+            index += 3
+        else:
+            units.append([first])
+            index += 1
+    return units
+
+
 async def submit_bracket(broker: BracketBroker, legs: list[OrderRequest]) -> list[ev.Event]:
     """Send an entry and its stop-loss and take-profit as one unit; the
     events that record the outcome of each leg."""

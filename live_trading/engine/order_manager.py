@@ -294,7 +294,8 @@ class OrderManager:
         await self.journal.record(self.operation_id, plan.events, source=source, user=user)
         fault_point("after_intent")
         acks: list[ev.Event] = []
-        for unit in self._units(plan.requests):
+        whole = isinstance(self.broker, BracketBroker)
+        for unit in order_calls.sending_units(plan.requests, brackets_whole=whole):
             if len(unit) == 3 and isinstance(self.broker, BracketBroker):  # see _units
                 acks.extend(await order_calls.submit_bracket(self.broker, unit))
             else:
@@ -303,24 +304,6 @@ class OrderManager:
         if acks:
             await self.journal.record(self.operation_id, acks, source=source, user=user)
             self._settle_soon(acks)
-
-    def _units(self, requests: list[OrderRequest]) -> list[list[OrderRequest]]:
-        """The requests in sending units: an entry with its two children is
-        one unit when the broker sends brackets whole (:class:`BracketBroker`),
-        every other request a unit of its own."""
-        units: list[list[OrderRequest]] = []
-        whole = isinstance(self.broker, BracketBroker)
-        index = 0
-        while index < len(requests):
-            first, rest = requests[index], requests[index + 1:index + 3]
-            if whole and first.parent_client_order_id is None and len(rest) == 2 and all(
-                    r.parent_client_order_id == first.client_order_id for r in rest):
-                units.append([first, *rest])
-                index += 3
-            else:
-                units.append([first])
-                index += 1
-        return units
 
     def _settle_soon(self, events: list[ev.Event]) -> None:
         unsettled = any(isinstance(e, ev.OrderOutcomeUnknown) or (
