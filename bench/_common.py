@@ -68,14 +68,24 @@ def arguments(description: str, **extra: tuple[type, Any, str]) -> argparse.Name
 def environment() -> dict[str, Any]:
     """Date, commit, Python, CPUs and load: the context of a result."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=False,
-                                capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except OSError:
         commit = ""
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit or None,
-            "python": platform.python_version(), "cpus": os.cpu_count(),
-            "load_average": [round(x, 2) for x in os.getloadavg()],
-            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])}
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit or None,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+    }
 
 
 def write_result(name: str, payload: dict[str, Any], path: Path | None = None) -> Path:
@@ -96,26 +106,38 @@ def percentiles(values: Sequence[float], scale: float = 1.0) -> dict[str, float]
     def rank(q: float) -> float:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * scale
 
-    return {"count": len(ordered), "mean": statistics.fmean(ordered) * scale,
-            "p50": rank(0.50), "p90": rank(0.90), "p99": rank(0.99), "max": ordered[-1] * scale}
+    return {
+        "count": len(ordered),
+        "mean": statistics.fmean(ordered) * scale,
+        "p50": rank(0.50),
+        "p90": rank(0.90),
+        "p99": rank(0.99),
+        "max": ordered[-1] * scale,
+    }
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:
     """Median, min and max of repeated measurements (the noise)."""
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "rounds": len(values)}
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "rounds": len(values),
+    }
 
 
 def table(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str = "") -> str:
     """Rows as an aligned plain-text table (floats with 3 significant digits)."""
+
     def cell(value: Any) -> str:
         if isinstance(value, float):
             return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
         return str(value)
 
     body = [[cell(row.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in body)) if body else len(c)
-              for i, c in enumerate(columns)]
+    widths = [
+        max(len(c), *(len(r[i]) for r in body)) if body else len(c) for i, c in enumerate(columns)
+    ]
     lines = [title] if title else []
     lines.append("  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True)))
     lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in body]
@@ -129,12 +151,14 @@ def verdict(value: float, target: float, *, at_most: bool = False) -> str:
 
 # -- stores -------------------------------------------------------------------
 
+
 async def scratch_store(*, sync_on_commit: bool = True, db_name: str = "bench") -> Store:
     """A new embedded SecantusDB server in a temporary directory (deleted by
     :func:`close_store`). ``sync_on_commit``: fsync per commit, as in production."""
     data_dir = Path(tempfile.mkdtemp(prefix="lt-bench-"))
-    return await open_store(None, db_name, data_dir, document_models=DOCUMENT_MODELS,
-                            sync_on_commit=sync_on_commit)
+    return await open_store(
+        None, db_name, data_dir, document_models=DOCUMENT_MODELS, sync_on_commit=sync_on_commit
+    )
 
 
 async def close_store(store: Store) -> None:
@@ -162,6 +186,7 @@ async def round_trips(store: Store, count: int = 200) -> dict[str, dict[str, flo
 
 
 # -- real engine events -----------------------------------------------------------
+
 
 def replay_dir(bars: int | None, parent: Path) -> Path:
     """A replay directory (``parent/replay``) with the USD-CAD hourly file,
@@ -194,18 +219,25 @@ async def _run_engine(bars: int | None) -> list[dict[str, Any]]:
     from live_trading.engine.specs import OperationCreate
 
     work = Path(tempfile.mkdtemp(prefix="lt-bench-run-"))
-    settings = Settings(data_dir=work / "var", mongodb_url=None, replay_speed=0.0,
-                        replay_data_dir=replay_dir(bars, work), trading_worker_enabled=False,
-                        trade_log_dir=work / "logs")
+    settings = Settings(
+        data_dir=work / "var",
+        mongodb_url=None,
+        replay_speed=0.0,
+        replay_data_dir=replay_dir(bars, work),
+        trading_worker_enabled=False,
+        trade_log_dir=work / "logs",
+    )
     services = await open_services(settings, sync_on_commit=False)
     try:
         await services.start()
-        await services.engine.create_operation(OperationCreate(
-            asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"]),
-            source="bench")
+        await services.engine.create_operation(
+            OperationCreate(
+                asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"]
+            ),
+            source="bench",
+        )
         await services.engine.wait_idle()
-        return await services.store.db["journal"].find({}).sort(
-            "sequence_number", 1).to_list(None)
+        return await services.store.db["journal"].find({}).sort("sequence_number", 1).to_list(None)
     finally:
         await services.close()
         shutil.rmtree(work, ignore_errors=True)
@@ -230,8 +262,10 @@ def retarget(data: Any, old: str, new: str) -> Any:
     """``data`` with the operation id ``old`` replaced by ``new`` in every
     string, and the broker's execution / order ids made unique to ``new``."""
     if isinstance(data, dict):
-        return {k: f"{v}-{new}" if k in ID_KEYS and isinstance(v, str)
-                else retarget(v, old, new) for k, v in data.items()}
+        return {
+            k: f"{v}-{new}" if k in ID_KEYS and isinstance(v, str) else retarget(v, old, new)
+            for k, v in data.items()
+        }
     if isinstance(data, list):
         return [retarget(v, old, new) for v in data]
     if isinstance(data, str) and old in data:
@@ -280,18 +314,27 @@ def rss_bytes() -> int:
 
 # -- profiles -----------------------------------------------------------------------
 
+
 class ServerProfile:
     """``py-spy record`` of the embedded store's server process (when py-spy
     is installed) while a block runs; :meth:`top` summarises where its busy
     threads spent their time (idle waits left out)."""
 
     IDLE = ("wait", "_recv_exactly", "accept", "_readable", "select", "sleep", "poll")
-    PLUMBING = ("<module>", "Thread.", "main", "_handle_client", "dispatch", "_run_txn_statement",
-                "wrapper", "_bulk_write", "_run_command")
+    PLUMBING = (
+        "<module>",
+        "Thread.",
+        "main",
+        "_handle_client",
+        "dispatch",
+        "_run_txn_statement",
+        "wrapper",
+        "_bulk_write",
+        "_run_command",
+    )
 
     def __init__(self, store: Store, path: Path) -> None:
-        self.pid = store.embedded._record.pid if store.embedded and store.embedded._record \
-            else None
+        self.pid = store.embedded._record.pid if store.embedded and store.embedded._record else None
         self.path, self.proc = path, None
 
     def __enter__(self) -> Self:
@@ -301,9 +344,22 @@ class ServerProfile:
         if spy and self.pid:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.proc = subprocess.Popen(
-                [spy, "record", "-p", str(self.pid), "-o", str(self.path), "-f", "raw",
-                 "-r", "100", "--nonblocking"], stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+                [
+                    spy,
+                    "record",
+                    "-p",
+                    str(self.pid),
+                    "-o",
+                    str(self.path),
+                    "-f",
+                    "raw",
+                    "-r",
+                    "100",
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -325,7 +381,12 @@ class ServerProfile:
             busy += int(n)
             for name in dict.fromkeys(frames):
                 inclusive[name] = inclusive.get(name, 0) + int(n)
-        ranked = sorted(((k, v / busy) for k, v in inclusive.items()
-                         if not any(word in k for word in self.PLUMBING)),
-                        key=lambda kv: -kv[1])
+        ranked = sorted(
+            (
+                (k, v / busy)
+                for k, v in inclusive.items()
+                if not any(word in k for word in self.PLUMBING)
+            ),
+            key=lambda kv: -kv[1],
+        )
         return [(name, round(share, 3)) for name, share in ranked[:count]] if busy else []

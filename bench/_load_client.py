@@ -49,8 +49,9 @@ def _path(endpoint: str, config: dict[str, Any], rng: random.Random) -> str:
     return {"operations": "/api/operations", "stats": "/api/stats/overall"}[endpoint]
 
 
-async def _level(client: httpx.AsyncClient, endpoint: str, level: int,
-                 config: dict[str, Any]) -> dict[str, Any]:
+async def _level(
+    client: httpx.AsyncClient, endpoint: str, level: int, config: dict[str, Any]
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + config["seconds"]
@@ -67,16 +68,22 @@ async def _level(client: httpx.AsyncClient, endpoint: str, level: int,
     started = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(level)))
     elapsed = time.perf_counter() - started
-    return {"concurrency": level, "requests": len(latencies), "errors": errors,
-            "rps": len(latencies) / elapsed, **_percentiles(latencies)}
+    return {
+        "concurrency": level,
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / elapsed,
+        **_percentiles(latencies),
+    }
 
 
 async def http_load(config: dict[str, Any]) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=max(config["levels"]) + 4)
     headers = {"Authorization": f"Bearer {config['token']}"}
     results: dict[str, list[dict[str, Any]]] = {}
-    async with httpx.AsyncClient(base_url=config["url"], headers=headers, limits=limits,
-                                 timeout=120) as client:
+    async with httpx.AsyncClient(
+        base_url=config["url"], headers=headers, limits=limits, timeout=120
+    ) as client:
         for endpoint in config["endpoints"]:
             await client.get(_path(endpoint, config, random.Random(0)))  # warm up
             results[endpoint] = levels = []
@@ -130,8 +137,9 @@ async def feed_clients(config: dict[str, Any]) -> dict[str, Any]:
     print("ready", flush=True)
     line = await asyncio.to_thread(sys.stdin.readline)
     plan = json.loads(line)
-    expected = {f"{op}:{seq}" for op, last in plan["expected"].items()
-                for seq in range(1, last + 1)}
+    expected = {
+        f"{op}:{seq}" for op, last in plan["expected"].items() for seq in range(1, last + 1)
+    }
     deadline = time.monotonic() + config["timeout"]
     while time.monotonic() < deadline and not all(c.has(expected) for c in clients):
         await asyncio.sleep(0.1)
@@ -140,16 +148,23 @@ async def feed_clients(config: dict[str, Any]) -> dict[str, Any]:
         assert client.task is not None
         client.task.cancel()
     committed = plan["committed"]
-    return {"clients": [_client_result(c, expected, committed) for c in clients],
-            "expected_entries": len(expected)}
+    return {
+        "clients": [_client_result(c, expected, committed) for c in clients],
+        "expected_entries": len(expected),
+    }
 
 
-def _client_result(client: FeedClient, expected: set[str],
-                   committed: dict[str, float]) -> dict[str, Any]:
+def _client_result(
+    client: FeedClient, expected: set[str], committed: dict[str, float]
+) -> dict[str, Any]:
     ours = {k: n for k, n in client.received.items() if k in expected}
     lags = [client.arrival[k] - committed[k] for k in ours if k in committed]
-    return {"received": sum(ours.values()), "missed": len(expected - set(ours)),
-            "duplicated": sum(n - 1 for n in ours.values() if n > 1), "lag": _percentiles(lags)}
+    return {
+        "received": sum(ours.values()),
+        "missed": len(expected - set(ours)),
+        "duplicated": sum(n - 1 for n in ours.values() if n > 1),
+        "lag": _percentiles(lags),
+    }
 
 
 def main() -> None:

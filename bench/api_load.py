@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bson import ObjectId
+
 from _common import (
     RESULTS,
     ROOT,
@@ -53,8 +55,6 @@ from _common import (
     verdict,
     write_result,
 )
-from bson import ObjectId
-
 from live_trading.bootstrap import DOCUMENT_MODELS
 from live_trading.domain.projection import TRADES, OperationState, apply
 from live_trading.journal.mongo_journal import JOURNAL, MongoJournal, decode_record, encode_document
@@ -70,8 +70,9 @@ TARGET_TAIL = 20.0
 ENDPOINTS = ("operations", "trades", "stats")
 
 
-def fold_copy(entries: list[dict], trades: int, journal: int
-              ) -> tuple[list[dict], dict, list[dict]]:
+def fold_copy(
+    entries: list[dict], trades: int, journal: int
+) -> tuple[list[dict], dict, list[dict]]:
     """A copy of the run under a new id: its first ``journal`` entries and an
     OPERATION_CLOSED entry (the journal: closed, so no runner starts), the
     operation document folded from them, and the first ``trades`` trades the
@@ -93,17 +94,22 @@ def fold_copy(entries: list[dict], trades: int, journal: int
 
 
 def _closed(last: dict) -> dict:
-    return {"_id": ObjectId(), "operation_id": last["operation_id"],
-            "sequence_number": last["sequence_number"] + 1, "action_type": "OPERATION_CLOSED",
-            "action_data": {"reason": "bench"}, "timestamp": last["timestamp"],
-            "source": "bench", "event_id": str(uuid.uuid4())}
+    return {
+        "_id": ObjectId(),
+        "operation_id": last["operation_id"],
+        "sequence_number": last["sequence_number"] + 1,
+        "action_type": "OPERATION_CLOSED",
+        "action_data": {"reason": "bench"},
+        "timestamp": last["timestamp"],
+        "source": "bench",
+        "event_id": str(uuid.uuid4()),
+    }
 
 
 async def seed(url: str, args) -> dict[str, Any]:
     """Fill the store; return the operation ids and how long it took."""
     entries = await real_run(None)
-    store = await open_store(url, DB, Path(tempfile.gettempdir()),
-                             document_models=DOCUMENT_MODELS)
+    store = await open_store(url, DB, Path(tempfile.gettempdir()), document_models=DOCUMENT_MODELS)
     started, ids = time.perf_counter(), []
     operations, trades, journal = [], [], []
     for _ in range(args.operations):
@@ -112,24 +118,40 @@ async def seed(url: str, args) -> dict[str, Any]:
         operations.append(operation)
         trades.extend(found)
         journal.extend(kept)
-    for name, docs in (("trading_operations", operations), ("trades", trades),
-                       (JOURNAL, journal)):
+    for name, docs in (("trading_operations", operations), ("trades", trades), (JOURNAL, journal)):
         for i in range(0, len(docs), 1000):
-            await store.db[name].insert_many(docs[i: i + 1000], ordered=False)
+            await store.db[name].insert_many(docs[i : i + 1000], ordered=False)
     await store.client.close()
     seed_user(url, DB, "admin", "admin")
-    return {"operation_ids": ids, "trades": len(trades), "journal_entries": len(journal),
-            "seconds": time.perf_counter() - started}
+    return {
+        "operation_ids": ids,
+        "trades": len(trades),
+        "journal_entries": len(journal),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def start_api(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "MONGODB_URL": "", "MONGODB_DB_NAME": DB,
-           "SECRET_KEY": TEST_SECRET, "RATE_LIMIT_MUTATIONS": "1000000/minute",
-           "RATE_LIMIT_LOGIN": "1000000/minute", "TRADING_WORKER_ENABLED": "false",
-           "LOG_FORMAT": "text", "TRADE_LOG_DIR": str(data_dir / "logs")}
-    proc = subprocess.Popen([str(BIN / "live-trading"), "run", "--port", str(port)], cwd=ROOT,
-                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "MONGODB_URL": "",
+        "MONGODB_DB_NAME": DB,
+        "SECRET_KEY": TEST_SECRET,
+        "RATE_LIMIT_MUTATIONS": "1000000/minute",
+        "RATE_LIMIT_LOGIN": "1000000/minute",
+        "TRADING_WORKER_ENABLED": "false",
+        "LOG_FORMAT": "text",
+        "TRADE_LOG_DIR": str(data_dir / "logs"),
+    }
+    proc = subprocess.Popen(
+        [str(BIN / "live-trading"), "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -146,8 +168,13 @@ def start_api(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
 
 
 def http_load(config: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, str(CLIENT), "http", json.dumps(config)],
-                          capture_output=True, text=True, timeout=3600, check=True)
+    done = subprocess.run(
+        [sys.executable, str(CLIENT), "http", json.dumps(config)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -177,16 +204,21 @@ async def feed(url: str, store_url: str, token: str, args) -> dict[str, Any]:
 
 
 def _feed_process(config: dict[str, Any]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(CLIENT), "ws", json.dumps(config)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(CLIENT), "ws", json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 async def append_entries(store_url: str, args) -> tuple[dict, dict, float]:
     """The real run's appends to 5 new operations, ``args.rate`` appends/s;
     returns the last sequence of each and when each entry was committed."""
     groups = appends_of(await real_run(None))[: args.feed_appends]
-    store = await open_store(store_url, DB, Path(tempfile.gettempdir()),
-                             document_models=DOCUMENT_MODELS)
+    store = await open_store(
+        store_url, DB, Path(tempfile.gettempdir()), document_models=DOCUMENT_MODELS
+    )
     journal = JournalService(MongoJournal(store))
     committed: dict[str, float] = {}
     expected: dict[str, int] = {}
@@ -213,42 +245,69 @@ def summarise(http: dict[str, Any], ws: dict[str, Any]) -> dict[str, Any]:
     for name, levels in http.items():
         at = knee(levels)
         tail = at["p99"] / at["p50"] if at["p50"] else float("inf")
-        endpoints[name] = {"levels": levels, "knee": at, "p99_over_p50": tail,
-                           "verdict": verdict(tail, TARGET_TAIL, at_most=True)}
+        endpoints[name] = {
+            "levels": levels,
+            "knee": at,
+            "p99_over_p50": tail,
+            "verdict": verdict(tail, TARGET_TAIL, at_most=True),
+        }
     clients = ws["clients"]
     lags = sorted(c["lag"]["p99"] for c in clients)
-    return {"endpoints": endpoints, "feed": {
-        "clients": len(clients), "expected_entries": ws["expected_entries"],
-        "append_seconds": ws["append_seconds"],
-        "clients_missing": sum(c["missed"] > 0 for c in clients),
-        "clients_duplicating": sum(c["duplicated"] > 0 for c in clients),
-        "lag_p50_ms_median": sorted(c["lag"]["p50"] for c in clients)[len(clients) // 2],
-        "lag_p99_ms_worst": lags[-1], "lag_max_ms": max(c["lag"]["max"] for c in clients),
-        "per_client": clients}}
+    return {
+        "endpoints": endpoints,
+        "feed": {
+            "clients": len(clients),
+            "expected_entries": ws["expected_entries"],
+            "append_seconds": ws["append_seconds"],
+            "clients_missing": sum(c["missed"] > 0 for c in clients),
+            "clients_duplicating": sum(c["duplicated"] > 0 for c in clients),
+            "lag_p50_ms_median": sorted(c["lag"]["p50"] for c in clients)[len(clients) // 2],
+            "lag_p99_ms_worst": lags[-1],
+            "lag_max_ms": max(c["lag"]["max"] for c in clients),
+            "per_client": clients,
+        },
+    }
 
 
 def report(result: dict[str, Any]) -> str:
     rows = []
     for name, e in result["endpoints"].items():
         for level in e["levels"]:
-            rows.append({"endpoint": name, "concurrency": level["concurrency"],
-                         "req/s": level["rps"], "p50 ms": level["p50"], "p99 ms": level["p99"],
-                         "p99/p50": level["p99"] / level["p50"] if level["p50"] else 0.0,
-                         "errors": level["errors"],
-                         "knee": "<-" if level is e["knee"] or level == e["knee"] else ""})
+            rows.append(
+                {
+                    "endpoint": name,
+                    "concurrency": level["concurrency"],
+                    "req/s": level["rps"],
+                    "p50 ms": level["p50"],
+                    "p99 ms": level["p99"],
+                    "p99/p50": level["p99"] / level["p50"] if level["p50"] else 0.0,
+                    "errors": level["errors"],
+                    "knee": "<-" if level is e["knee"] or level == e["knee"] else "",
+                }
+            )
     seeded = result["seeded"]
-    lines = [table(rows, list(rows[0]), f"api: {seeded['operations']} operations, "
-                   f"{seeded['trades']:,} trades, {seeded['journal_entries']:,} journal entries")]
+    lines = [
+        table(
+            rows,
+            list(rows[0]),
+            f"api: {seeded['operations']} operations, "
+            f"{seeded['trades']:,} trades, {seeded['journal_entries']:,} journal entries",
+        )
+    ]
     for name, e in result["endpoints"].items():
-        lines.append(f"{name}: at the knee (concurrency {e['knee']['concurrency']}) p99/p50 = "
-                     f"{e['p99_over_p50']:.1f}; target <= {TARGET_TAIL:g}: {e['verdict']}")
+        lines.append(
+            f"{name}: at the knee (concurrency {e['knee']['concurrency']}) p99/p50 = "
+            f"{e['p99_over_p50']:.1f}; target <= {TARGET_TAIL:g}: {e['verdict']}"
+        )
     f = result["feed"]
     clean = f["clients_missing"] == 0 and f["clients_duplicating"] == 0
-    lines.append(f"feed: {f['clients']} clients x {f['expected_entries']} entries; missing "
-                 f"{f['clients_missing']}, duplicating {f['clients_duplicating']}; lag p50 "
-                 f"{f['lag_p50_ms_median']:.0f} ms, worst p99 {f['lag_p99_ms_worst']:.0f} ms, "
-                 f"max {f['lag_max_ms']:.0f} ms; target no miss, no duplicate: "
-                 f"{'met' if clean else 'NOT met'}")
+    lines.append(
+        f"feed: {f['clients']} clients x {f['expected_entries']} entries; missing "
+        f"{f['clients_missing']}, duplicating {f['clients_duplicating']}; lag p50 "
+        f"{f['lag_p50_ms_median']:.0f} ms, worst p99 {f['lag_p99_ms_worst']:.0f} ms, "
+        f"max {f['lag_max_ms']:.0f} ms; target no miss, no duplicate: "
+        f"{'met' if clean else 'NOT met'}"
+    )
     return "\n".join(lines)
 
 
@@ -263,10 +322,18 @@ async def measure(args) -> dict[str, Any]:
         log.unlink(missing_ok=True)
         api, url = start_api(work / "var", log)
         token = login(url, "admin", PASSWORD)
-        config = {"url": url, "token": token, "endpoints": ENDPOINTS, "levels": args.levels,
-                  "seconds": args.seconds, "operation_ids": seeded["operation_ids"][:200],
-                  "trades_per_operation": args.trades, "page": 50, "past_knee": 2,
-                  "min_requests": 2 if args.smoke else 20}
+        config = {
+            "url": url,
+            "token": token,
+            "endpoints": ENDPOINTS,
+            "levels": args.levels,
+            "seconds": args.seconds,
+            "operation_ids": seeded["operation_ids"][:200],
+            "trades_per_operation": args.trades,
+            "page": 50,
+            "past_knee": 2,
+            "min_requests": 2 if args.smoke else 20,
+        }
         http = await asyncio.to_thread(http_load, config)
         ws = await feed(url, store_url, token, args)
     finally:
@@ -280,14 +347,16 @@ async def measure(args) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = arguments(__doc__.split("\n")[0],
-                     operations=(int, 1000, "operations in the store"),
-                     trades=(int, 100, "trades per operation"),
-                     journal=(int, 20, "journal entries per seeded operation"),
-                     seconds=(float, 6.0, "seconds per concurrency level"),
-                     clients=(int, 100, "WebSocket clients"),
-                     feed_appends=(int, 150, "appends of the real run per feed operation"),
-                     rate=(float, 50.0, "feed appends per second (all operations)"))
+    args = arguments(
+        __doc__.split("\n")[0],
+        operations=(int, 1000, "operations in the store"),
+        trades=(int, 100, "trades per operation"),
+        journal=(int, 20, "journal entries per seeded operation"),
+        seconds=(float, 6.0, "seconds per concurrency level"),
+        clients=(int, 100, "WebSocket clients"),
+        feed_appends=(int, 150, "appends of the real run per feed operation"),
+        rate=(float, 50.0, "feed appends per second (all operations)"),
+    )
     args.levels = [1, 2, 4, 8, 16, 32, 64]
     if args.smoke:
         args.operations, args.trades, args.journal, args.seconds = 20, 10, 5, 0.5

@@ -41,16 +41,31 @@ def main() -> int:
             by_point[result.point] += 1
             recovered.update(result.recovered)
             if result.problems:
-                failures.append({"cycle": i, "point": result.point, "hits": result.hits,
-                                 "problems": result.problems})
-            print(f"{i:4d} {result.point:20s} hits={result.hits:<4d} "
-                  f"{result.seconds:5.1f}s problems={len(result.problems)}", flush=True)
+                failures.append(
+                    {
+                        "cycle": i,
+                        "point": result.point,
+                        "hits": result.hits,
+                        "problems": result.problems,
+                    }
+                )
+            print(
+                f"{i:4d} {result.point:20s} hits={result.hits:<4d} "
+                f"{result.seconds:5.1f}s problems={len(result.problems)}",
+                flush=True,
+            )
         final = harness.run_to_end()
     finally:
         harness.close()
-    summary = {"cycles": args.cycles, "seed": args.seed, "seconds": time.monotonic() - started,
-               "by_point": dict(by_point), "recovered": dict(recovered),
-               "failures": failures, "final_run_problems": final}
+    summary = {
+        "cycles": args.cycles,
+        "seed": args.seed,
+        "seconds": time.monotonic() - started,
+        "by_point": dict(by_point),
+        "recovered": dict(recovered),
+        "failures": failures,
+        "final_run_problems": final,
+    }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))

@@ -31,14 +31,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cycles", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--speed", type=float, default=8.0, help="replay bars per second "
-                        "(30+ exposes the order manager's race, see tests/faults/tws_harness.py)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=8.0,
+        help="replay bars per second "
+        "(30+ exposes the order manager's race, see tests/faults/tws_harness.py)",
+    )
     parser.add_argument("--walk", action="store_true")
     parser.add_argument("--json", type=Path, default=Path("bench/results/ib_faults.json"))
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    harness = TWSFaultHarness(Path(tempfile.mkdtemp(prefix="lt-ib-faults-")),
-                              replay_speed=args.speed, walk=args.walk)
+    harness = TWSFaultHarness(
+        Path(tempfile.mkdtemp(prefix="lt-ib-faults-")), replay_speed=args.speed, walk=args.walk
+    )
     started = time.monotonic()
     by_point: Counter = Counter()
     recovered: Counter = Counter()
@@ -51,21 +57,39 @@ def main() -> int:
             recovered.update(result.recovered)
             killed += result.died_by_fault or result.point == "random_time"
             if result.problems:
-                failures.append({"cycle": i, "point": result.point, "hits": result.hits,
-                                 "problems": result.problems})
-            print(f"{i:4d} {result.point:20s} hits={result.hits:<4d} "
-                  f"{result.seconds:5.1f}s problems={len(result.problems)}", flush=True)
+                failures.append(
+                    {
+                        "cycle": i,
+                        "point": result.point,
+                        "hits": result.hits,
+                        "problems": result.problems,
+                    }
+                )
+            print(
+                f"{i:4d} {result.point:20s} hits={result.hits:<4d} "
+                f"{result.seconds:5.1f}s problems={len(result.problems)}",
+                flush=True,
+            )
         final = harness.run_to_end()
         venue = json.loads(harness.state.read_text())
     finally:
         harness.close()
-    summary = {"cycles": args.cycles, "killed": killed, "seed": args.seed, "walk": args.walk,
-               "seconds": round(time.monotonic() - started, 1), "by_point": dict(by_point),
-               "recovered": dict(recovered), "venue_orders": len(venue["orders"]),
-               "venue_fills": len(venue["executions"]),
-               "orders_placed_twice": sum(n > 1 for n in venue["placed"].values()),
-               "cycles_with_problems": len(failures), "failures": failures,
-               "final_run_problems": final, "log_dir": str(harness.workdir)}
+    summary = {
+        "cycles": args.cycles,
+        "killed": killed,
+        "seed": args.seed,
+        "walk": args.walk,
+        "seconds": round(time.monotonic() - started, 1),
+        "by_point": dict(by_point),
+        "recovered": dict(recovered),
+        "venue_orders": len(venue["orders"]),
+        "venue_fills": len(venue["executions"]),
+        "orders_placed_twice": sum(n > 1 for n in venue["placed"].values()),
+        "cycles_with_problems": len(failures),
+        "failures": failures,
+        "final_run_problems": final,
+        "log_dir": str(harness.workdir),
+    }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "failures"}, indent=2))

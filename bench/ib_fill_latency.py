@@ -101,20 +101,29 @@ async def scenario(bars: int, commission_delay_s: float) -> dict[str, Any]:
     fake.adversary.commission, fake.adversary.commission_delay_s = "late", commission_delay_s
     port = await fake.start()
     journaled: dict[str, float] = {}
-    settings = Settings(data_dir=work / "var", mongodb_url=None, replay_speed=0.0,
-                        replay_data_dir=replay_dir(bars, work), trading_worker_enabled=False,
-                        trade_log_dir=work / "logs")
+    settings = Settings(
+        data_dir=work / "var",
+        mongodb_url=None,
+        replay_speed=0.0,
+        replay_data_dir=replay_dir(bars, work),
+        trading_worker_enabled=False,
+        trade_log_dir=work / "logs",
+    )
     broker = IBKRBroker(IBKRConfig(port=port, client_id=11, reconnect_backoff_s=(0.05,)))
-    services = await open_services(settings, sync_on_commit=True, broker=broker,
-                                   market=DrivenMarket(Driver(fake, journaled)))
+    services = await open_services(
+        settings, sync_on_commit=True, broker=broker, market=DrivenMarket(Driver(fake, journaled))
+    )
     watch_journal(services, journaled)
     delivered: dict[str, float] = {}
     try:
         await services.start()
         watch_adapter(broker, delivered)
-        await services.engine.create_operation(OperationCreate(
-            asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"]),
-            source="bench")
+        await services.engine.create_operation(
+            OperationCreate(
+                asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"]
+            ),
+            source="bench",
+        )
         await services.engine.wait_idle()
     finally:
         await services.close()
@@ -122,17 +131,23 @@ async def scenario(bars: int, commission_delay_s: float) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
     latencies = [journaled[e] - fake.sent_at[e] for e in fake.sent_at if e in journaled]
     adapter = [delivered[e] - fake.sent_at[e] for e in fake.sent_at if e in delivered]
-    return {"bars": bars, "commission_delay_s": commission_delay_s,
-            "fills": len(fake.executions), "fills_journaled": len(latencies),
-            "fill_to_journal_ms": percentiles(latencies, 1000),
-            "fill_to_engine_listener_ms": percentiles(adapter, 1000),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "bars": bars,
+        "commission_delay_s": commission_delay_s,
+        "fills": len(fake.executions),
+        "fills_journaled": len(latencies),
+        "fill_to_journal_ms": percentiles(latencies, 1000),
+        "fill_to_engine_listener_ms": percentiles(adapter, 1000),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def main() -> None:
-    args = arguments(__doc__.split("\n")[0],
-                     bars=(int, 400, "bars of the replay"),
-                     commission_delay=(float, 1.0, "seconds from a fill to its commission"))
+    args = arguments(
+        __doc__.split("\n")[0],
+        bars=(int, 400, "bars of the replay"),
+        commission_delay=(float, 1.0, "seconds from a fill to its commission"),
+    )
     bars = 120 if args.smoke else args.bars
     result = asyncio.run(scenario(bars, args.commission_delay))
     p99 = result["fill_to_journal_ms"]["p99"]
@@ -140,14 +155,39 @@ def main() -> None:
     result["verdict"] = verdict(p99, TARGET_P99_MS, at_most=True)
     stats = result["fill_to_journal_ms"]
     adapter = result["fill_to_engine_listener_ms"]
-    print(table([{"bars": bars, "fills": result["fills"], "journaled": result["fills_journaled"],
-                  "adapter p50 ms": adapter["p50"], "adapter p99 ms": adapter["p99"],
-                  "p50 ms": stats["p50"], "p90 ms": stats["p90"], "p99 ms": p99,
-                  "max ms": stats["max"], "commission delay s": args.commission_delay,
-                  "target": result["verdict"]}],
-                ["bars", "fills", "journaled", "adapter p50 ms", "adapter p99 ms", "p50 ms", "p90 ms", "p99 ms", "max ms",
-                 "commission delay s", "target"],
-                f"fill -> journal through the IB adapter (target p99 <= {TARGET_P99_MS:g} ms)"))
+    print(
+        table(
+            [
+                {
+                    "bars": bars,
+                    "fills": result["fills"],
+                    "journaled": result["fills_journaled"],
+                    "adapter p50 ms": adapter["p50"],
+                    "adapter p99 ms": adapter["p99"],
+                    "p50 ms": stats["p50"],
+                    "p90 ms": stats["p90"],
+                    "p99 ms": p99,
+                    "max ms": stats["max"],
+                    "commission delay s": args.commission_delay,
+                    "target": result["verdict"],
+                }
+            ],
+            [
+                "bars",
+                "fills",
+                "journaled",
+                "adapter p50 ms",
+                "adapter p99 ms",
+                "p50 ms",
+                "p90 ms",
+                "p99 ms",
+                "max ms",
+                "commission delay s",
+                "target",
+            ],
+            f"fill -> journal through the IB adapter (target p99 <= {TARGET_P99_MS:g} ms)",
+        )
+    )
     if not args.smoke:
         write_result("ib_fill_latency", result, args.json)
 

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bson import ObjectId
+
 from _common import (
     RESULTS,
     ServerProfile,
@@ -41,8 +43,6 @@ from _common import (
     verdict,
     write_result,
 )
-from bson import ObjectId
-
 from live_trading.journal.mongo_journal import JOURNAL, MongoJournal
 from live_trading.journal.service import JournalService
 from live_trading.store.mongo import Store
@@ -59,13 +59,21 @@ class CountingJournal(MongoJournal):
     async def commit_batch(self, appends) -> None:
         await super().commit_batch(appends)
         changed = {key for a in appends for key in a.changes}
-        self.documents += (sum(len(a.records) for a in appends) + len(changed)
-                           + sum(a.checkpoint is not None for a in appends))
+        self.documents += (
+            sum(len(a.records) for a in appends)
+            + len(changed)
+            + sum(a.checkpoint is not None for a in appends)
+        )
 
 
-async def journal_round(store: Store, groups: list[list[dict]], operations: int,
-                        *, max_batch_entries: int = 2000,
-                        seconds: float | None = None) -> dict[str, Any]:
+async def journal_round(
+    store: Store,
+    groups: list[list[dict]],
+    operations: int,
+    *,
+    max_batch_entries: int = 2000,
+    seconds: float | None = None,
+) -> dict[str, Any]:
     """``operations`` coroutines append the real run's appends under new ids,
     concurrently; all of them, or for ``seconds`` at most. Returns the
     entries committed, the time and the committer's statistics."""
@@ -86,10 +94,15 @@ async def journal_round(store: Store, groups: list[list[dict]], operations: int,
     entries = sum(await asyncio.gather(*(replay(op) for op in ops)))
     elapsed = time.perf_counter() - started
     stats = journal.committer.stats
-    return {"entries": entries, "seconds": elapsed, "entries_per_s": entries / elapsed,
-            "transactions": stats.transactions, "appends": stats.appends,
-            "largest_batch": stats.largest,
-            "documents_per_entry": journal.journal.documents / max(entries, 1)}
+    return {
+        "entries": entries,
+        "seconds": elapsed,
+        "entries_per_s": entries / elapsed,
+        "transactions": stats.transactions,
+        "appends": stats.appends,
+        "largest_batch": stats.largest,
+        "documents_per_entry": journal.journal.documents / max(entries, 1),
+    }
 
 
 async def raw_round(store: Store, entries: list[dict], batch: int, name: str) -> float:
@@ -101,7 +114,7 @@ async def raw_round(store: Store, entries: list[dict], batch: int, name: str) ->
             await collection.create_index(spec["key"], unique=spec.get("unique", False))
     started = time.perf_counter()
     for i in range(0, len(entries), batch):
-        await collection.insert_many(entries[i: i + batch], ordered=True)
+        await collection.insert_many(entries[i : i + batch], ordered=True)
     elapsed = time.perf_counter() - started
     await collection.drop()
     return len(entries) / elapsed
@@ -121,23 +134,42 @@ async def measure(args) -> dict[str, Any]:
     rounds: list[dict[str, Any]] = []
     try:
         for r in range(args.repeat):
-            raw = {b: await raw_round(store, raw_documents(entries, args.operations), b,
-                                      f"raw_{r}_{b}") for b in RAW_BATCHES}
+            raw = {
+                b: await raw_round(
+                    store, raw_documents(entries, args.operations), b, f"raw_{r}_{b}"
+                )
+                for b in RAW_BATCHES
+            }
             profile = ServerProfile(store, RESULTS / "profiles" / "journal-server.txt")
             with profile if r == 0 and args.profile else _Nothing():
                 journal = await journal_round(store, groups, args.operations)
             best = max(raw.values())
-            rounds.append({"raw_entries_per_s": raw, "journal": journal,
-                           "ratio": journal["entries_per_s"] / best,
-                           "server_profile": profile.top() if r == 0 else []})
-        alone = await journal_round(store, groups, args.operations, max_batch_entries=1,
-                                    seconds=args.no_group_seconds)
+            rounds.append(
+                {
+                    "raw_entries_per_s": raw,
+                    "journal": journal,
+                    "ratio": journal["entries_per_s"] / best,
+                    "server_profile": profile.top() if r == 0 else [],
+                }
+            )
+        alone = await journal_round(
+            store, groups, args.operations, max_batch_entries=1, seconds=args.no_group_seconds
+        )
     finally:
         await close_store(store)
-    return {"real_run": {"entries": len(entries), "appends": len(groups), "bars": args.bars,
-                         "first_appends": args.appends},
-            "operations": args.operations, "rounds": rounds, "no_group_commit": alone,
-            "ratio": spread([r["ratio"] for r in rounds]), "target": TARGET}
+    return {
+        "real_run": {
+            "entries": len(entries),
+            "appends": len(groups),
+            "bars": args.bars,
+            "first_appends": args.appends,
+        },
+        "operations": args.operations,
+        "rounds": rounds,
+        "no_group_commit": alone,
+        "ratio": spread([r["ratio"] for r in rounds]),
+        "target": TARGET,
+    }
 
 
 class _Nothing:
@@ -152,34 +184,55 @@ def report(result: dict[str, Any]) -> str:
     rows = []
     for i, r in enumerate(result["rounds"]):
         j = r["journal"]
-        rows.append({"round": i, "raw b=100 /s": r["raw_entries_per_s"][100],
-                     "raw b=1000 /s": r["raw_entries_per_s"][1000],
-                     "journal /s": j["entries_per_s"], "ratio": r["ratio"],
-                     "txns": j["transactions"], "appends/txn": j["appends"] / j["transactions"],
-                     "docs/entry": j["documents_per_entry"]})
+        rows.append(
+            {
+                "round": i,
+                "raw b=100 /s": r["raw_entries_per_s"][100],
+                "raw b=1000 /s": r["raw_entries_per_s"][1000],
+                "journal /s": j["entries_per_s"],
+                "ratio": r["ratio"],
+                "txns": j["transactions"],
+                "appends/txn": j["appends"] / j["transactions"],
+                "docs/entry": j["documents_per_entry"],
+            }
+        )
     alone = result["no_group_commit"]
     ratio = result["ratio"]
-    lines = [table(rows, list(rows[0]), f"journal: {result['operations']} operations x "
-                   f"{result['real_run']['entries']} real entries, fsync per commit"),
-             (f"group commit off: {alone['entries_per_s']:.0f} entries/s "
-             f"({alone['entries']} entries in {alone['seconds']:.1f} s)"),
-             (f"ratio journal/raw: median {ratio['median']:.2f} (min {ratio['min']:.2f}, "
-             f"max {ratio['max']:.2f}); target >= {TARGET}: "
-             f"{verdict(ratio['median'], TARGET)}")]
+    lines = [
+        table(
+            rows,
+            list(rows[0]),
+            f"journal: {result['operations']} operations x "
+            f"{result['real_run']['entries']} real entries, fsync per commit",
+        ),
+        (
+            f"group commit off: {alone['entries_per_s']:.0f} entries/s "
+            f"({alone['entries']} entries in {alone['seconds']:.1f} s)"
+        ),
+        (
+            f"ratio journal/raw: median {ratio['median']:.2f} (min {ratio['min']:.2f}, "
+            f"max {ratio['max']:.2f}); target >= {TARGET}: "
+            f"{verdict(ratio['median'], TARGET)}"
+        ),
+    ]
     profile = result["rounds"][0]["server_profile"]
     if profile:
-        lines.append("store server, busy time (inclusive): " + ", ".join(
-            f"{name} {share:.0%}" for name, share in profile[:8]))
+        lines.append(
+            "store server, busy time (inclusive): "
+            + ", ".join(f"{name} {share:.0%}" for name, share in profile[:8])
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    args = arguments(__doc__.split("\n")[0],
-                     operations=(int, 40, "operations appending concurrently"),
-                     bars=(int, None, "bars of the real run (default: the whole file)"),
-                     appends=(int, 250, "appends of the real run replayed per operation"),
-                     no_group_seconds=(float, 20.0, "seconds of the group-commit-off run"),
-                     profile=(int, 1, "1: py-spy the store server in round 0"))
+    args = arguments(
+        __doc__.split("\n")[0],
+        operations=(int, 40, "operations appending concurrently"),
+        bars=(int, None, "bars of the real run (default: the whole file)"),
+        appends=(int, 250, "appends of the real run replayed per operation"),
+        no_group_seconds=(float, 20.0, "seconds of the group-commit-off run"),
+        profile=(int, 1, "1: py-spy the store server in round 0"),
+    )
     if args.smoke:
         args.operations, args.bars, args.no_group_seconds, args.profile = 4, 300, 1.0, 0
         args.appends = None
@@ -188,7 +241,9 @@ def main() -> None:
     result = asyncio.run(measure(args))
     print(report(result))
     path = write_result("journal", {"smoke": args.smoke, **result}, args.json)
-    print(f"wrote {Path(path).relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    print(
+        f"wrote {Path(path).relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
+    )
 
 
 if __name__ == "__main__":

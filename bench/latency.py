@@ -35,7 +35,6 @@ from _common import (
     verdict,
     write_result,
 )
-
 from live_trading.bootstrap import open_services
 from live_trading.config import Settings
 from live_trading.engine.runner import OperationRunner
@@ -130,9 +129,14 @@ def watch_commits(services) -> dict[str, list[float]]:
 async def scenario(operations: int, bars: int | None) -> dict[str, Any]:
     """Run ``operations`` operations at once; latencies and round trips (ms)."""
     work = Path(tempfile.mkdtemp(prefix="lt-bench-latency-"))
-    settings = Settings(data_dir=work / "var", mongodb_url=None, replay_speed=0.0,
-                        replay_data_dir=replay_dir(bars, work), trading_worker_enabled=False,
-                        trade_log_dir=work / "logs")
+    settings = Settings(
+        data_dir=work / "var",
+        mongodb_url=None,
+        replay_speed=0.0,
+        replay_data_dir=replay_dir(bars, work),
+        trading_worker_enabled=False,
+        trade_log_dir=work / "logs",
+    )
     services = await open_services(settings, sync_on_commit=True)
     watch = Stopwatch()
     instrument(watch)
@@ -143,9 +147,12 @@ async def scenario(operations: int, bars: int | None) -> dict[str, Any]:
         before = await round_trips(services.store, 100)
         started = time.perf_counter()
         for _ in range(operations):
-            await services.engine.create_operation(OperationCreate(
-                asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"]),
-                source="bench")
+            await services.engine.create_operation(
+                OperationCreate(
+                    asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 hour"]
+                ),
+                source="bench",
+            )
         await services.engine.wait_idle()
         seconds = time.perf_counter() - started
         after = await round_trips(services.store, 100)
@@ -153,52 +160,84 @@ async def scenario(operations: int, bars: int | None) -> dict[str, Any]:
     finally:
         await services.close()
         shutil.rmtree(work, ignore_errors=True)
-    return {"operations": operations, "seconds": seconds,
-            "first_order_ms": percentiles(watch.first, 1000),
-            "last_order_ms": percentiles(watch.last, 1000),
-            "round_trip": {"before": before, "after": after},
-            "ping_ms": (before["ping_ms"]["p50"] + after["ping_ms"]["p50"]) / 2,
-            "insert_ms": (before["insert_ms"]["p50"] + after["insert_ms"]["p50"]) / 2,
-            "journal_transactions": stats.transactions, "journal_appends": stats.appends,
-            "journal_append_ms": percentiles(spent["journal_append"], 1000),
-            "paper_commit_ms": percentiles(spent["paper_commit"], 1000)}
+    return {
+        "operations": operations,
+        "seconds": seconds,
+        "first_order_ms": percentiles(watch.first, 1000),
+        "last_order_ms": percentiles(watch.last, 1000),
+        "round_trip": {"before": before, "after": after},
+        "ping_ms": (before["ping_ms"]["p50"] + after["ping_ms"]["p50"]) / 2,
+        "insert_ms": (before["insert_ms"]["p50"] + after["insert_ms"]["p50"]) / 2,
+        "journal_transactions": stats.transactions,
+        "journal_appends": stats.appends,
+        "journal_append_ms": percentiles(spent["journal_append"], 1000),
+        "paper_commit_ms": percentiles(spent["paper_commit"], 1000),
+    }
 
 
 def assess(result: dict[str, Any]) -> None:
     p99 = result["first_order_ms"]["p99"]
     result["p99_in_insert_round_trips"] = p99 / result["insert_ms"]
     result["p99_in_ping_round_trips"] = p99 / result["ping_ms"]
-    result["verdict"] = verdict(result["p99_in_insert_round_trips"], TARGET_ROUND_TRIPS,
-                                at_most=True)
+    result["verdict"] = verdict(
+        result["p99_in_insert_round_trips"], TARGET_ROUND_TRIPS, at_most=True
+    )
 
 
 def report(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
         first, last = r["first_order_ms"], r["last_order_ms"]
-        rows.append({"operations": r["operations"], "orders": first["count"],
-                     "p50 ms": first["p50"], "p99 ms": first["p99"], "max ms": first["max"],
-                     "bracket p99 ms": last["p99"], "ping ms": r["ping_ms"],
-                     "insert ms": r["insert_ms"],
-                     "p99/insert": r["p99_in_insert_round_trips"],
-                     "p99/ping": r["p99_in_ping_round_trips"], "target": r["verdict"]})
-    parts = [{"operations": r["operations"], "journal append p50 ms": r["journal_append_ms"]["p50"],
-              "journal append p99 ms": r["journal_append_ms"]["p99"],
-              "paper commit p50 ms": r["paper_commit_ms"]["p50"],
-              "paper commit p99 ms": r["paper_commit_ms"]["p99"],
-              "appends/txn": r["journal_appends"] / max(1, r["journal_transactions"])}
-             for r in results]
-    return "\n".join([
-        table(rows, list(rows[0]), "latency: bar received -> first order at the paper "
-              f"broker (target p99 <= {TARGET_ROUND_TRIPS:g} round trips)"),
-        table(parts, list(parts[0]), "where it goes: durable commits on the way "
-              "(the intent's journal append; the paper broker's fills and cancels)")])
+        rows.append(
+            {
+                "operations": r["operations"],
+                "orders": first["count"],
+                "p50 ms": first["p50"],
+                "p99 ms": first["p99"],
+                "max ms": first["max"],
+                "bracket p99 ms": last["p99"],
+                "ping ms": r["ping_ms"],
+                "insert ms": r["insert_ms"],
+                "p99/insert": r["p99_in_insert_round_trips"],
+                "p99/ping": r["p99_in_ping_round_trips"],
+                "target": r["verdict"],
+            }
+        )
+    parts = [
+        {
+            "operations": r["operations"],
+            "journal append p50 ms": r["journal_append_ms"]["p50"],
+            "journal append p99 ms": r["journal_append_ms"]["p99"],
+            "paper commit p50 ms": r["paper_commit_ms"]["p50"],
+            "paper commit p99 ms": r["paper_commit_ms"]["p99"],
+            "appends/txn": r["journal_appends"] / max(1, r["journal_transactions"]),
+        }
+        for r in results
+    ]
+    return "\n".join(
+        [
+            table(
+                rows,
+                list(rows[0]),
+                "latency: bar received -> first order at the paper "
+                f"broker (target p99 <= {TARGET_ROUND_TRIPS:g} round trips)",
+            ),
+            table(
+                parts,
+                list(parts[0]),
+                "where it goes: durable commits on the way "
+                "(the intent's journal append; the paper broker's fills and cancels)",
+            ),
+        ]
+    )
 
 
 def main() -> None:
-    args = arguments(__doc__.split("\n")[0],
-                     operations=(int, 4, "operations of the concurrent scenario"),
-                     bars=(int, None, "bars of the file to trade (default: all 5,116)"))
+    args = arguments(
+        __doc__.split("\n")[0],
+        operations=(int, 4, "operations of the concurrent scenario"),
+        bars=(int, None, "bars of the file to trade (default: all 5,116)"),
+    )
     if args.smoke:
         args.operations, args.bars = 2, 400
     results = []
@@ -207,7 +246,9 @@ def main() -> None:
         assess(result)
         results.append(result)
     print(report(results))
-    print(f"wrote {write_result('latency', {'smoke': args.smoke, 'scenarios': results}, args.json)}")
+    print(
+        f"wrote {write_result('latency', {'smoke': args.smoke, 'scenarios': results}, args.json)}"
+    )
 
 
 if __name__ == "__main__":

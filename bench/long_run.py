@@ -26,7 +26,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from _common import SAMPLE, arguments, rss_bytes, table, verdict, write_result
-
 from bench.peer_strategies.common import tile
 from live_trading.backtest import open_backtest_services
 from live_trading.config import Settings
@@ -65,12 +64,20 @@ def slices_of(marks: list[tuple[int, float, int, int]]) -> list[dict[str, Any]]:
     """Per slice: bars, microseconds per bar, entries written, RSS at its end."""
     rows = []
     for i, ((bars0, t0, e0, _), (bars1, t1, e1, rss)) in enumerate(
-            zip(marks, marks[1:], strict=False)):
+        zip(marks, marks[1:], strict=False)
+    ):
         if bars1 == bars0:
             continue
-        rows.append({"slice": i + 1, "bars": bars1 - bars0,
-                     "us_per_bar": (t1 - t0) / (bars1 - bars0) * 1e6,
-                     "entries": e1 - e0, "journal_entries": e1, "rss_mb": rss / 2**20})
+        rows.append(
+            {
+                "slice": i + 1,
+                "bars": bars1 - bars0,
+                "us_per_bar": (t1 - t0) / (bars1 - bars0) * 1e6,
+                "entries": e1 - e0,
+                "journal_entries": e1,
+                "rss_mb": rss / 2**20,
+            }
+        )
     return rows
 
 
@@ -83,8 +90,12 @@ async def measure(events: int, probe_bars: int) -> dict[str, Any]:
     result = await run(tile(bars, math.ceil(events / per_bar)), SLICES)
     rows = result["slices"]
     first, last = rows[0]["us_per_bar"], rows[-1]["us_per_bar"]
-    return {**result, "entries_per_bar": per_bar, "growth": last / first - 1,
-            "target_growth": TARGET_GROWTH}
+    return {
+        **result,
+        "entries_per_bar": per_bar,
+        "growth": last / first - 1,
+        "target_growth": TARGET_GROWTH,
+    }
 
 
 async def run(bars: list[Bar], slices: int) -> dict[str, Any]:
@@ -106,27 +117,40 @@ async def run(bars: list[Bar], slices: int) -> dict[str, Any]:
     trades = len(services.trades(operation_id))
     state = await services.journal.state(operation_id)
     await services.close()
-    return {"bars": len(bars), "seconds": seconds, "bars_per_s": len(bars) / seconds,
-            "entries": state.last_sequence, "trades": trades,
-            "orders_in_state": len(state.orders), "entries_before_bars": source.marks[0][2],
-            "slices": slices_of(source.marks)}
+    return {
+        "bars": len(bars),
+        "seconds": seconds,
+        "bars_per_s": len(bars) / seconds,
+        "entries": state.last_sequence,
+        "trades": trades,
+        "orders_in_state": len(state.orders),
+        "entries_before_bars": source.marks[0][2],
+        "slices": slices_of(source.marks),
+    }
 
 
 def report(result: dict[str, Any]) -> str:
     growth = result["growth"]
-    return "\n".join([
-        table(result["slices"], ["slice", "bars", "us_per_bar", "entries", "journal_entries",
-                                 "rss_mb"],
-              f"backtest mode, {result['bars']:,} bars, {result['entries']:,} journal entries, "
-              f"{result['trades']:,} trades, {result['bars_per_s']:,.0f} bars/s"),
-        f"cost per bar, last slice vs first: {growth:+.1%}; target <= "
-        f"+{TARGET_GROWTH:.0%}: {verdict(growth, TARGET_GROWTH, at_most=True)}"])
+    return "\n".join(
+        [
+            table(
+                result["slices"],
+                ["slice", "bars", "us_per_bar", "entries", "journal_entries", "rss_mb"],
+                f"backtest mode, {result['bars']:,} bars, {result['entries']:,} journal entries, "
+                f"{result['trades']:,} trades, {result['bars_per_s']:,.0f} bars/s",
+            ),
+            f"cost per bar, last slice vs first: {growth:+.1%}; target <= "
+            f"+{TARGET_GROWTH:.0%}: {verdict(growth, TARGET_GROWTH, at_most=True)}",
+        ]
+    )
 
 
 def main() -> None:
-    args = arguments(__doc__.split("\n")[0],
-                     events=(int, 1_000_000, "journal entries of the run"),
-                     probe_bars=(int, 20_000, "bars of the run that estimates entries per bar"))
+    args = arguments(
+        __doc__.split("\n")[0],
+        events=(int, 1_000_000, "journal entries of the run"),
+        probe_bars=(int, 20_000, "bars of the run that estimates entries per bar"),
+    )
     if args.smoke:
         args.events, args.probe_bars = 5_000, 2_000
     result = asyncio.run(measure(args.events, args.probe_bars))

@@ -50,6 +50,7 @@ async def wait_until(predicate, timeout_s: float = 15.0) -> bool:
 
 async def script(broker: OANDABroker, fake: FakeOANDA, reports: list, unknown: list) -> None:
     """The orders of one seed (see the module docs)."""
+
     async def submit(request: OrderRequest) -> None:
         try:
             await broker.submit_order(request)
@@ -58,26 +59,56 @@ async def script(broker: OANDABroker, fake: FakeOANDA, reports: list, unknown: l
 
     for n, side in enumerate([Side.BUY, Side.SELL, Side.BUY, Side.BUY, Side.SELL]):
         await submit(OrderRequest(f"LT-{ACC}-m{n}", ACC, "USD-CAD", side, 1_000 * (n + 1)))
-    await submit(OrderRequest(f"LT-{ACC}-l1", ACC, "USD-CAD", Side.BUY, 2_000, OrderType.LIMIT,
-                              limit_price=1.2000))
+    await submit(
+        OrderRequest(
+            f"LT-{ACC}-l1", ACC, "USD-CAD", Side.BUY, 2_000, OrderType.LIMIT, limit_price=1.2000
+        )
+    )
     await broker.modify_order(f"LT-{ACC}-l1", limit_price=1.2100)
     await broker.cancel_order(f"LT-{ACC}-l1")
     entry = f"LT-{ACC}-e1"
-    await submit(OrderRequest(entry, ACC, "USD-CAD", Side.BUY, 3_000, OrderType.LIMIT,
-                              limit_price=1.3500))
-    await submit(OrderRequest(f"{entry}-SL", ACC, "USD-CAD", Side.SELL, 3_000, OrderType.STOP,
-                              stop_price=1.3300, parent_client_order_id=entry))
-    await submit(OrderRequest(f"{entry}-TP", ACC, "USD-CAD", Side.SELL, 3_000,
-                              OrderType.LIMIT, limit_price=1.3900,
-                              parent_client_order_id=entry))
+    await submit(
+        OrderRequest(entry, ACC, "USD-CAD", Side.BUY, 3_000, OrderType.LIMIT, limit_price=1.3500)
+    )
+    await submit(
+        OrderRequest(
+            f"{entry}-SL",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            3_000,
+            OrderType.STOP,
+            stop_price=1.3300,
+            parent_client_order_id=entry,
+        )
+    )
+    await submit(
+        OrderRequest(
+            f"{entry}-TP",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            3_000,
+            OrderType.LIMIT,
+            limit_price=1.3900,
+            parent_client_order_id=entry,
+        )
+    )
     fake.set_price("USD_CAD", 1.34990, 1.35000)  # the entry fills
-    await wait_until(lambda: any(isinstance(r, Execution) and r.client_order_id == entry
-                                 for r in reports))
-    await wait_until(lambda: any(o["type"] == "STOP_LOSS" and o["state"] == "PENDING"
-                                 for o in list(fake.orders.values())))
+    await wait_until(
+        lambda: any(isinstance(r, Execution) and r.client_order_id == entry for r in reports)
+    )
+    await wait_until(
+        lambda: any(
+            o["type"] == "STOP_LOSS" and o["state"] == "PENDING" for o in list(fake.orders.values())
+        )
+    )
     fake.set_price("USD_CAD", 1.32900, 1.32920)  # through the stop
-    await wait_until(lambda: any(isinstance(r, OrderCancelled)
-                                 and r.client_order_id == f"{entry}-TP" for r in reports))
+    await wait_until(
+        lambda: any(
+            isinstance(r, OrderCancelled) and r.client_order_id == f"{entry}-TP" for r in reports
+        )
+    )
     async for _ in broker.stream_prices(["USD-CAD"]):
         break
 
@@ -85,15 +116,22 @@ async def script(broker: OANDABroker, fake: FakeOANDA, reports: list, unknown: l
 def check(broker_positions, venue_positions, fake: FakeOANDA, reports: list) -> list[str]:
     """The invariants of the module docs; the list of what broke."""
     problems = []
-    ours = [t for t in fake.transactions if t["type"] == "ORDER_FILL"
-            and (t.get("clientOrderID") or "").startswith(f"LT-{ACC}-")]
+    ours = [
+        t
+        for t in fake.transactions
+        if t["type"] == "ORDER_FILL" and (t.get("clientOrderID") or "").startswith(f"LT-{ACC}-")
+    ]
     reported = Counter(r.execution_id for r in reports if isinstance(r, Execution))
     missing = [t["id"] for t in ours if reported[t["id"]] != 1]
     if missing:
         problems.append(f"fills not reported exactly once: {missing}")
-    creates = Counter((t.get("clientExtensions") or {}).get("id") for t in fake.transactions
-                      if t["type"].endswith("_ORDER") and t.get("reason") != "REPLACEMENT"
-                      and (t.get("clientExtensions") or {}).get("id"))
+    creates = Counter(
+        (t.get("clientExtensions") or {}).get("id")
+        for t in fake.transactions
+        if t["type"].endswith("_ORDER")
+        and t.get("reason") != "REPLACEMENT"
+        and (t.get("clientExtensions") or {}).get("id")
+    )
     twice = [cid for cid, n in creates.items() if n > 1]
     if twice:
         problems.append(f"sent twice: {twice}")
@@ -110,10 +148,19 @@ async def run_seed(seed: int, rate: float) -> dict:
     fake = server.fake
     fake.set_price("USD_CAD", 1.36990, 1.37010)
     fake.faults.start_chaos(seed, rate)
-    broker = OANDABroker(OANDAConfig(account_id=fake.account_id, api_key=fake.token,
-                                     base_url=server.url, poll_interval_s=0.05,
-                                     heartbeat_timeout_s=1.0, reconnect_delay_s=0.05,
-                                     retry_backoff_s=0.02, timeout_s=2.0, clock_skew_s=0.0))
+    broker = OANDABroker(
+        OANDAConfig(
+            account_id=fake.account_id,
+            api_key=fake.token,
+            base_url=server.url,
+            poll_interval_s=0.05,
+            heartbeat_timeout_s=1.0,
+            reconnect_delay_s=0.05,
+            retry_backoff_s=0.02,
+            timeout_s=2.0,
+            clock_skew_s=0.0,
+        )
+    )
     reports: list = []
     unknown: list = []
 
@@ -127,32 +174,60 @@ async def run_seed(seed: int, rate: float) -> dict:
         await asyncio.wait_for(script(broker, fake, reports, unknown), 120)
         await asyncio.sleep(0.5)  # the last reports
         fake.faults.clear()
-        problems = check(await broker.positions(ACC), await broker.account_positions(),
-                         fake, reports)
+        problems = check(
+            await broker.positions(ACC), await broker.account_positions(), fake, reports
+        )
     except Exception as error:  # noqa: BLE001 - a failed seed, reported
         problems = [f"{type(error).__name__}: {error}"]
     finally:
         await broker.disconnect()
         server.stop()
     faults = Counter(kind for kind, *_ in fake.faults.injected)
-    return {"seed": seed, "ok": not problems, "problems": "; ".join(problems),
-            "faults": sum(faults.values()), **{f"n_{k}": v for k, v in faults.items()},
-            "unknown": len(unknown), "seconds": time.perf_counter() - started}
+    return {
+        "seed": seed,
+        "ok": not problems,
+        "problems": "; ".join(problems),
+        "faults": sum(faults.values()),
+        **{f"n_{k}": v for k, v in faults.items()},
+        "unknown": len(unknown),
+        "seconds": time.perf_counter() - started,
+    }
 
 
 async def main() -> int:
-    args = arguments(__doc__.splitlines()[0], seeds=(int, 100, "how many seeds"),
-                     rate=(float, 0.25, "chance a request misbehaves"))
+    args = arguments(
+        __doc__.splitlines()[0],
+        seeds=(int, 100, "how many seeds"),
+        rate=(float, 0.25, "chance a request misbehaves"),
+    )
     logging.basicConfig(level=logging.ERROR)
     seeds = 3 if args.smoke else args.seeds
     rows = [await run_seed(seed, args.rate) for seed in range(1, seeds + 1)]
     passed = sum(r["ok"] for r in rows)
-    print(table([r for r in rows if not r["ok"]] or rows[-3:],
-                ["seed", "ok", "faults", "n_429", "n_5xx", "n_delay", "n_lose", "unknown",
-                 "seconds", "problems"], title="OANDA adapter under chaos"))
+    print(
+        table(
+            [r for r in rows if not r["ok"]] or rows[-3:],
+            [
+                "seed",
+                "ok",
+                "faults",
+                "n_429",
+                "n_5xx",
+                "n_delay",
+                "n_lose",
+                "unknown",
+                "seconds",
+                "problems",
+            ],
+            title="OANDA adapter under chaos",
+        )
+    )
     print(f"\n{passed}/{seeds} seeds passed; {sum(r['faults'] for r in rows)} faults injected")
-    write_result("oanda_chaos", {"seeds": seeds, "rate": args.rate, "passed": passed,
-                                 "rows": rows}, args.json)
+    write_result(
+        "oanda_chaos",
+        {"seeds": seeds, "rate": args.rate, "passed": passed, "rows": rows},
+        args.json,
+    )
     return 0 if passed == seeds else 1
 
 

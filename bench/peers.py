@@ -68,8 +68,11 @@ from live_trading.domain.values import Asset, Bar  # noqa: E402
 from live_trading.store.embedded import interrupt_on_termination  # noqa: E402
 
 BACKTEST, DURABLE = "live_trading backtest", "live_trading durable"
-TARGETS = [(BACKTEST, "backtrader", 10.0), (BACKTEST, "nautilus_trader", 10.0),
-           (DURABLE, "backtrader", 1.0)]
+TARGETS = [
+    (BACKTEST, "backtrader", 10.0),
+    (BACKTEST, "nautilus_trader", 10.0),
+    (DURABLE, "backtrader", 1.0),
+]
 TILED_BARS = 100_000
 SMOKE_BARS = 300
 Runner = Callable[[list[Bar], dict, Asset], tuple[PeerResult, list[dict]]]
@@ -79,9 +82,11 @@ def peer_runners() -> tuple[dict[str, Runner], dict[str, str]]:
     """The peers that import here, and why the others do not."""
     runners: dict[str, Runner] = {}
     missing: dict[str, str] = {}
-    for name, module in (("backtrader", "backtrader_peer"),
-                         ("backtesting.py", "backtesting_peer"),
-                         ("nautilus_trader", "nautilus_peer")):
+    for name, module in (
+        ("backtrader", "backtrader_peer"),
+        ("backtesting.py", "backtesting_peer"),
+        ("nautilus_trader", "nautilus_peer"),
+    ):
         try:
             imported = __import__(f"bench.peer_strategies.{module}", fromlist=["run"])
             runners[name] = imported.run
@@ -90,8 +95,9 @@ def peer_runners() -> tuple[dict[str, Runner], dict[str, str]]:
     return runners, missing
 
 
-def run_data_set(name: str, bars: list[Bar], asset: Asset, args: argparse.Namespace,
-                 durable: Durable | None) -> dict:
+def run_data_set(
+    name: str, bars: list[Bar], asset: Asset, args: argparse.Namespace, durable: Durable | None
+) -> dict:
     """Every engine over ``bars`` of ``asset``, interleaved; the data set's
     JSON record (P/L in the quote currency of ``asset``)."""
     index = {b.time: i for i, b in enumerate(bars)}
@@ -116,89 +122,135 @@ def run_data_set(name: str, bars: list[Bar], asset: Asset, args: argparse.Namesp
                 continue
             results.setdefault(engine, []).append(result)
             trades[engine] = rows
-            print(f"  {name}: {engine:22s} {result.bars_per_second:10,.0f} bars/s",
-                  flush=True)
+            print(f"  {name}: {engine:22s} {result.bars_per_second:10,.0f} bars/s", flush=True)
     record = summarise(name, bars, results, trades, missing)
     if durable is not None and DURABLE in record["engines"]:
         record["engines"][DURABLE]["store"] = durable.store
     return record
 
 
-def summarise(name: str, bars: list[Bar], results: dict[str, list[PeerResult]],
-              trades: dict[str, list[dict]], missing: dict[str, str]) -> dict:
+def summarise(
+    name: str,
+    bars: list[Bar],
+    results: dict[str, list[PeerResult]],
+    trades: dict[str, list[dict]],
+    missing: dict[str, str],
+) -> dict:
     ours = trades[BACKTEST]
     engines = {}
     for engine, runs in results.items():
         rates = [r.bars_per_second for r in runs]
         engines[engine] = {
             "bars_per_second": round(statistics.median(rates)),
-            "min": round(min(rates)), "max": round(max(rates)),
-            "seconds": [round(r.seconds, 4) for r in runs], "trades": runs[-1].trades,
+            "min": round(min(rates)),
+            "max": round(max(rates)),
+            "seconds": [round(r.seconds, 4) for r in runs],
+            "trades": runs[-1].trades,
             "net_pnl": round(runs[-1].net_pnl, 2),
             "vs_backtest": compare(ours, trades[engine]),
         }
     engines.update({engine: {"error": why} for engine, why in missing.items()})
     ratios = []
     for engine, against, target in TARGETS:
-        if "bars_per_second" in engines.get(engine, {}) and \
-                "bars_per_second" in engines.get(against, {}):
+        if "bars_per_second" in engines.get(engine, {}) and "bars_per_second" in engines.get(
+            against, {}
+        ):
             ratio = engines[engine]["bars_per_second"] / engines[against]["bars_per_second"]
-            ratios.append({"engine": engine, "against": against, "ratio": round(ratio, 2),
-                           "target": target, "met": ratio >= target})
-    return {"name": name, "bars": len(bars), "engines": engines, "ratios": ratios,
-            "exits": exits_profile(ours, bars)}
+            ratios.append(
+                {
+                    "engine": engine,
+                    "against": against,
+                    "ratio": round(ratio, 2),
+                    "target": target,
+                    "met": ratio >= target,
+                }
+            )
+    return {
+        "name": name,
+        "bars": len(bars),
+        "engines": engines,
+        "ratios": ratios,
+        "exits": exits_profile(ours, bars),
+    }
 
 
 def print_table(record: dict, currency: str) -> None:
     """The data set's table; P/L in ``currency`` (the asset's quote currency)."""
     print(f"\n{record['name']} ({record['bars']:,} bars)")
-    print(f"{'engine':22s} {'bars/s':>9s} {'min-max':>17s} {'trades':>6s} "
-          f"{'net P/L ' + currency:>12s}   vs backtest: same entry, same exit, P/L gap")
+    print(
+        f"{'engine':22s} {'bars/s':>9s} {'min-max':>17s} {'trades':>6s} "
+        f"{'net P/L ' + currency:>12s}   vs backtest: same entry, same exit, P/L gap"
+    )
     for engine, row in record["engines"].items():
         if "error" in row:
             print(f"{engine:22s} {row['error']}")
             continue
         vs, spread = row["vs_backtest"], f"{row['min']:,}-{row['max']:,}"
-        print(f"{engine:22s} {row['bars_per_second']:9,d} {spread:>17s} {row['trades']:6d} "
-              f"{row['net_pnl']:12.2f}   {vs['same_entry']:5d} {vs['same_exit']:10d} "
-              f"{vs['pnl_gap_same_bars']:8.2f}")
+        print(
+            f"{engine:22s} {row['bars_per_second']:9,d} {spread:>17s} {row['trades']:6d} "
+            f"{row['net_pnl']:12.2f}   {vs['same_entry']:5d} {vs['same_exit']:10d} "
+            f"{vs['pnl_gap_same_bars']:8.2f}"
+        )
     for r in record["ratios"]:
         verdict = "met" if r["met"] else "NOT MET"
-        print(f"  {r['engine']} / {r['against']}: {r['ratio']:.2f}x "
-              f"(target >= {r['target']:g}x: {verdict})")
+        print(
+            f"  {r['engine']} / {r['against']}: {r['ratio']:.2f}x "
+            f"(target >= {r['target']:g}x: {verdict})"
+        )
     print(f"  engine's exits: {record['exits']}")
     store = record["engines"].get(DURABLE, {}).get("store")
     if store:
-        print(f"  durable: {store['commands']:,} store commands ({store['per_bar']} a bar), "
-              f"{store['seconds_in_store']} s in the store, {store['ms_per_command']} ms each")
+        print(
+            f"  durable: {store['commands']:,} store commands ({store['per_bar']} a bar), "
+            f"{store['seconds_in_store']} s in the store, {store['ms_per_command']} ms each"
+        )
 
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
 
 def parse_args() -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--csv", type=Path, default=SAMPLE,
-                        help="the bars, a CSV file (default: the shipped USD-CAD hourly file)")
-    parser.add_argument("--asset", default=None,
-                        help="its pair BASE-QUOTE, e.g. EUR-USD (default: from a file name "
-                             "like EURUSD_1h.csv)")
-    parser.add_argument("--smoke", action="store_true",
-                        help=f"the first {SMOKE_BARS} bars, once (CI)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        default=SAMPLE,
+        help="the bars, a CSV file (default: the shipped USD-CAD hourly file)",
+    )
+    parser.add_argument(
+        "--asset",
+        default=None,
+        help="its pair BASE-QUOTE, e.g. EUR-USD (default: from a file name like EURUSD_1h.csv)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help=f"the first {SMOKE_BARS} bars, once (CI)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per engine and data set")
-    parser.add_argument("--durable-repeat", type=int, default=1,
-                        help="runs of the durable engine per data set")
+    parser.add_argument(
+        "--durable-repeat", type=int, default=1, help="runs of the durable engine per data set"
+    )
     parser.add_argument("--no-durable", action="store_true", help="skip the durable engine")
-    parser.add_argument("--engines", nargs="*", default=None,
-                        help="run only these engines (and backtest mode, the reference)")
-    parser.add_argument("--tiled-bars", type=int, default=TILED_BARS,
-                        help="bars of the tiled data set (0: skip it)")
+    parser.add_argument(
+        "--engines",
+        nargs="*",
+        default=None,
+        help="run only these engines (and backtest mode, the reference)",
+    )
+    parser.add_argument(
+        "--tiled-bars", type=int, default=TILED_BARS, help="bars of the tiled data set (0: skip it)"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench/results/peers.json"))
     return parser, parser.parse_args()
 
@@ -213,9 +265,11 @@ def resolve_asset(path: Path, text: str | None) -> Asset:
         return Asset.parse(text)
     asset = asset_from_name(path)
     if asset is None:
-        raise ValueError(f"cannot tell the asset from the file name {path.name!r} "
-                         "(names like EURUSD_1h.csv give EUR-USD); "
-                         "give it as --asset BASE-QUOTE, e.g. --asset EUR-USD")
+        raise ValueError(
+            f"cannot tell the asset from the file name {path.name!r} "
+            "(names like EURUSD_1h.csv give EUR-USD); "
+            "give it as --asset BASE-QUOTE, e.g. --asset EUR-USD"
+        )
     return asset
 
 
@@ -238,8 +292,10 @@ def report_rejected(data: BarFile, shown: int = 20) -> list[dict]:
     once; their JSON records: line number (the header is line 1) and reason."""
     rows = [{"line": r.line, "reason": r.reason} for r in data.rejected]
     if rows:
-        print(f"{data.source.name}: {len(rows)} rows rejected and dropped, as the engine "
-              f"drops them ({len(data.bars):,} bars kept):")
+        print(
+            f"{data.source.name}: {len(rows)} rows rejected and dropped, as the engine "
+            f"drops them ({len(data.bars):,} bars kept):"
+        )
         for row in rows[:shown]:
             print(f"  line {row['line']}: {row['reason']}")
         if len(rows) > shown:
@@ -276,11 +332,19 @@ def main() -> int:
     if args.smoke:
         args.repeat = args.durable_repeat = 1
     started = time.monotonic()
-    record = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(),
-              "command": "python " + " ".join(sys.argv), "python": platform.python_version(),
-              "cpus": os.cpu_count(), "load_average": os.getloadavg(),
-              "csv": shown_path(args.csv), "asset": asset.name, "currency": asset.quote,
-              "rejected_rows": report_rejected(data), "data_sets": []}
+    record = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "command": "python " + " ".join(sys.argv),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "csv": shown_path(args.csv),
+        "asset": asset.name,
+        "currency": asset.quote,
+        "rejected_rows": report_rejected(data),
+        "data_sets": [],
+    }
     skip = args.no_durable or (args.engines is not None and DURABLE not in args.engines)
     with nullcontext() if skip else Durable() as durable:
         for name, bars in data_sets(args.csv, data.bars, args):
@@ -297,6 +361,7 @@ if __name__ == "__main__":
     try:
         raise SystemExit(main())
     except KeyboardInterrupt as interrupt:  # the store was stopped on the way out
-        print(f"peers.py: interrupted ({interrupt or 'Ctrl-C'}); no results written",
-              file=sys.stderr)
+        print(
+            f"peers.py: interrupted ({interrupt or 'Ctrl-C'}); no results written", file=sys.stderr
+        )
         raise SystemExit(130) from None

@@ -27,6 +27,8 @@ import statistics
 import time
 from typing import Any
 
+from bson import ObjectId
+
 from _common import (
     RESULTS,
     ServerProfile,
@@ -40,8 +42,6 @@ from _common import (
     verdict,
     write_result,
 )
-from bson import ObjectId
-
 from live_trading.journal.mongo_journal import JOURNAL, MongoJournal
 from live_trading.journal.service import rebuild_projections
 from live_trading.journal.verify import verify_operation
@@ -95,10 +95,17 @@ async def rebuild(journal: MongoJournal) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     entries = sum(n for n, _ in costs)
     tenth = max(1, len(costs) // 10)  # the first operation also pays the scan's start
-    first, final = _cost(costs[1: tenth + 1] or costs[:1]), _cost(costs[-tenth:])
-    return {"entries": entries, "seconds": seconds, "entries_per_s": entries / seconds,
-            "documents": counts, "writes": writes, "cost_first_10pct_us": first * 1e6,
-            "cost_last_10pct_us": final * 1e6, "growth": final / first - 1}
+    first, final = _cost(costs[1 : tenth + 1] or costs[:1]), _cost(costs[-tenth:])
+    return {
+        "entries": entries,
+        "seconds": seconds,
+        "entries_per_s": entries / seconds,
+        "documents": counts,
+        "writes": writes,
+        "cost_first_10pct_us": first * 1e6,
+        "cost_last_10pct_us": final * 1e6,
+        "growth": final / first - 1,
+    }
 
 
 def _cost(costs: list[tuple[int, float]]) -> float:
@@ -128,53 +135,89 @@ async def measure(args) -> dict[str, Any]:
             profile = ServerProfile(store, RESULTS / "profiles" / f"replay-server-{r}.txt")
             with profile if r < 2 and args.profile else contextlib.nullcontext():
                 rebuilt = await rebuild(journal)
-            rounds.append({"read_models": "empty" if r == 0 else "intact", "raw_scan": scan,
-                           "rebuild": rebuilt,
-                           "ratio": rebuilt["entries_per_s"] / scan["entries_per_s"],
-                           "server_profile": profile.top()})
+            rounds.append(
+                {
+                    "read_models": "empty" if r == 0 else "intact",
+                    "raw_scan": scan,
+                    "rebuild": rebuilt,
+                    "ratio": rebuilt["entries_per_s"] / scan["entries_per_s"],
+                    "server_profile": profile.top(),
+                }
+            )
         problems = await spot_check(journal)
     finally:
         await close_store(store)
     growth = statistics.median(r["rebuild"]["growth"] for r in rounds)
-    by_case = {case: spread([r["ratio"] for r in rounds if r["read_models"] == case])
-               for case in ("empty", "intact") if any(r["read_models"] == case for r in rounds)}
-    return {"real_run_entries": len(entries), "built": built, "rounds": rounds,
-            "ratio": by_case, "growth": growth, "verify_problems": problems,
-            "target_ratio": TARGET_RATIO, "target_growth": TARGET_GROWTH}
+    by_case = {
+        case: spread([r["ratio"] for r in rounds if r["read_models"] == case])
+        for case in ("empty", "intact")
+        if any(r["read_models"] == case for r in rounds)
+    }
+    return {
+        "real_run_entries": len(entries),
+        "built": built,
+        "rounds": rounds,
+        "ratio": by_case,
+        "growth": growth,
+        "verify_problems": problems,
+        "target_ratio": TARGET_RATIO,
+        "target_growth": TARGET_GROWTH,
+    }
 
 
 def report(result: dict[str, Any]) -> str:
-    rows = [{"round": i, "read models": r["read_models"], "scan /s": r["raw_scan"]["entries_per_s"],
-             "rebuild /s": r["rebuild"]["entries_per_s"], "ratio": r["ratio"],
-             "rebuild s": r["rebuild"]["seconds"], "writes": r["rebuild"]["writes"],
-             "us/entry first 10%": r["rebuild"]["cost_first_10pct_us"],
-             "us/entry last 10%": r["rebuild"]["cost_last_10pct_us"]}
-            for i, r in enumerate(result["rounds"])]
+    rows = [
+        {
+            "round": i,
+            "read models": r["read_models"],
+            "scan /s": r["raw_scan"]["entries_per_s"],
+            "rebuild /s": r["rebuild"]["entries_per_s"],
+            "ratio": r["ratio"],
+            "rebuild s": r["rebuild"]["seconds"],
+            "writes": r["rebuild"]["writes"],
+            "us/entry first 10%": r["rebuild"]["cost_first_10pct_us"],
+            "us/entry last 10%": r["rebuild"]["cost_last_10pct_us"],
+        }
+        for i, r in enumerate(result["rounds"])
+    ]
     built, growth = result["built"], result["growth"]
-    lines = [table(rows, list(rows[0]), f"replay: {built['entries']:,} entries "
-                   f"({built['operations']} copies of a real run of "
-                   f"{result['real_run_entries']} entries; built in {built['seconds']:.0f} s)")]
+    lines = [
+        table(
+            rows,
+            list(rows[0]),
+            f"replay: {built['entries']:,} entries "
+            f"({built['operations']} copies of a real run of "
+            f"{result['real_run_entries']} entries; built in {built['seconds']:.0f} s)",
+        )
+    ]
     for case, ratio in result["ratio"].items():
-        lines.append(f"rebuild/scan over {case} read models: median {ratio['median']:.3f} "
-                     f"(min {ratio['min']:.3f}, max {ratio['max']:.3f}); target >= "
-                     f"{TARGET_RATIO}: {verdict(ratio['median'], TARGET_RATIO)}")
-    lines.append(f"cost per entry, last vs first 10 %: {growth:+.1%}; target <= "
-                 f"+{TARGET_GROWTH:.0%}: {verdict(growth, TARGET_GROWTH, at_most=True)}")
-    lines.append("rebuilt operations verify: "
-                 f"{'yes' if not result['verify_problems'] else 'NO'}")
+        lines.append(
+            f"rebuild/scan over {case} read models: median {ratio['median']:.3f} "
+            f"(min {ratio['min']:.3f}, max {ratio['max']:.3f}); target >= "
+            f"{TARGET_RATIO}: {verdict(ratio['median'], TARGET_RATIO)}"
+        )
+    lines.append(
+        f"cost per entry, last vs first 10 %: {growth:+.1%}; target <= "
+        f"+{TARGET_GROWTH:.0%}: {verdict(growth, TARGET_GROWTH, at_most=True)}"
+    )
+    lines.append(f"rebuilt operations verify: {'yes' if not result['verify_problems'] else 'NO'}")
     for r in result["rounds"]:
         if r["server_profile"]:
-            lines.append(f"store server, rebuild over {r['read_models']} read models (busy, "
-                         "inclusive): " + ", ".join(f"{name} {share:.0%}"
-                                                   for name, share in r["server_profile"][:6]))
+            lines.append(
+                f"store server, rebuild over {r['read_models']} read models (busy, "
+                "inclusive): "
+                + ", ".join(f"{name} {share:.0%}" for name, share in r["server_profile"][:6])
+            )
     return "\n".join(lines)
 
 
 def main() -> None:
-    args = arguments(__doc__.split("\n")[0],
-                     events=(int, 200_000, "journal entries to build (1,000,000 takes ~35 min here)"),
-                     bars=(int, None, "bars of the real run (default: the whole file)"),
-                     profile=(int, 1, "1: py-spy the store server in round 0"))
+    args = arguments(
+        __doc__.split("\n")[0],
+        events=(int, 200_000, "journal entries to build (1,000,000 takes ~35 min here)"),
+        bars=(int, None, "bars of the real run (default: the whole file)"),
+        profile=(int, 1, "1: py-spy the store server in round 0"),
+    )
     if args.smoke:
         args.events, args.bars, args.profile = 3000, 300, 0
     args.repeat = args.repeat or (2 if args.smoke else 3)

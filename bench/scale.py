@@ -50,7 +50,6 @@ from _common import (
     verdict,
     write_result,
 )
-
 from live_trading.bootstrap import open_services
 from live_trading.config import Settings
 from live_trading.data.aggregator import BarAggregator
@@ -81,8 +80,11 @@ class Lags:
         """Handled-lag percentiles (ms) per ``width`` simulated minutes."""
         windows = []
         for start in range(0, minutes, width):
-            lags = [lag for lag, m in zip(self.handled, self.minute, strict=True)
-                    if start <= m < start + width]
+            lags = [
+                lag
+                for lag, m in zip(self.handled, self.minute, strict=True)
+                if start <= m < start + width
+            ]
             windows.append({"from_minute": start, **percentiles(lags, 1000)})
         return windows
 
@@ -132,8 +134,9 @@ def price_path() -> list[float]:
     return [t.price for bar in bars for t in ticks_from_bar(bar, BarSize.HOUR_1.duration)]
 
 
-async def drive(sources: list[SimTickSource], minutes: int, speedup: float,
-                memory: list[dict[str, Any]]) -> dict[str, float]:
+async def drive(
+    sources: list[SimTickSource], minutes: int, speedup: float, memory: list[dict[str, Any]]
+) -> dict[str, float]:
     """Feed every source one tick per step for ``minutes`` simulated minutes."""
     prices = price_path()
     offsets = [(i * 7919) % len(prices) for i in range(len(sources))]
@@ -145,8 +148,13 @@ async def drive(sources: list[SimTickSource], minutes: int, speedup: float,
         for source, offset in zip(sources, offsets, strict=True):
             source.tick(Tick(now, prices[(offset + k) % len(prices)]))
         if k % per_sample == 0:
-            memory.append({"minute": k // (60 * TICKS_PER_SECOND), "rss_mb": rss_bytes() / 2**20,
-                           "objects": len(gc.get_objects())})
+            memory.append(
+                {
+                    "minute": k // (60 * TICKS_PER_SECOND),
+                    "rss_mb": rss_bytes() / 2**20,
+                    "objects": len(gc.get_objects()),
+                }
+            )
         delay = started + (k + 1) * STEP.total_seconds() / speedup - time.perf_counter()
         await asyncio.sleep(max(0.0, delay))
     wall = time.perf_counter() - started
@@ -155,8 +163,12 @@ async def drive(sources: list[SimTickSource], minutes: int, speedup: float,
 
 async def scenario(operations: int, minutes: int, speedup: float) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="lt-bench-scale-"))
-    settings = Settings(data_dir=work / "var", mongodb_url=None, trading_worker_enabled=False,
-                        trade_log_dir=work / "logs")
+    settings = Settings(
+        data_dir=work / "var",
+        mongodb_url=None,
+        trading_worker_enabled=False,
+        trade_log_dir=work / "logs",
+    )
     services = await open_services(settings, sync_on_commit=True)
     lags, sources, memory = Lags(), [], []
     instrument(lags)
@@ -172,9 +184,12 @@ async def scenario(operations: int, minutes: int, speedup: float) -> dict[str, A
         await services.start()
         before = await round_trips(services.store, 100)
         for _ in range(operations):
-            await services.engine.create_operation(OperationCreate(
-                asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 min"]),
-                source="bench")
+            await services.engine.create_operation(
+                OperationCreate(
+                    asset="USD-CAD", strategy_name="MomentumStrategy", bar_sizes=["1 min"]
+                ),
+                source="bench",
+            )
         while len(sources) < operations:
             await asyncio.sleep(0.01)
         usage = await drive(sources, minutes, speedup, memory)
@@ -189,8 +204,9 @@ async def scenario(operations: int, minutes: int, speedup: float) -> dict[str, A
         os.sched_setaffinity(0, affinity)
         shutil.rmtree(work, ignore_errors=True)
     result = _summary(operations, minutes, speedup, usage, lags, memory, before, after, stats)
-    result["broker_calls_ms"] = {name: broker[name] for name in
-                                 ("on_bar", "submit_order", "cancel_order") if name in broker}
+    result["broker_calls_ms"] = {
+        name: broker[name] for name in ("on_bar", "submit_order", "cancel_order") if name in broker
+    }
     return result
 
 
@@ -201,76 +217,130 @@ def _pin_to_one_core() -> set[int]:
     return allowed
 
 
-def _summary(operations, minutes, speedup, usage, lags, memory, before, after,
-             stats) -> dict[str, Any]:
+def _summary(
+    operations, minutes, speedup, usage, lags, memory, before, after, stats
+) -> dict[str, Any]:
     insert_ms = (before["insert_ms"]["p50"] + after["insert_ms"]["p50"]) / 2
     handled = percentiles(lags.handled, 1000)
     quarter = next((m for m in memory if m["minute"] >= minutes / 4), memory[0])
     growth = memory[-1]["rss_mb"] / quarter["rss_mb"] - 1
-    return {"operations": operations, "simulated_minutes": minutes, "speedup": speedup,
-            "achieved_speedup": usage["simulated_s"] / usage["wall_s"],
-            "cpu_use": usage["cpu_s"] / usage["wall_s"],
-            "cores_at_real_time": usage["cpu_s"] / usage["simulated_s"],
-            "ticks": operations * minutes * 60 * TICKS_PER_SECOND,
-            "lag_received_ms": percentiles(lags.received, 1000), "lag_handled_ms": handled,
-            "lag_by_10_minutes": lags.by_window(minutes),
-            "insert_round_trip_ms": insert_ms, "ping_round_trip_ms":
-            (before["ping_ms"]["p50"] + after["ping_ms"]["p50"]) / 2,
-            "lag_p99_in_round_trips": handled["p99"] / insert_ms,
-            "memory": memory, "rss_growth_after_first_quarter": growth,
-            "journal_appends": stats.appends, "journal_transactions": stats.transactions}
+    return {
+        "operations": operations,
+        "simulated_minutes": minutes,
+        "speedup": speedup,
+        "achieved_speedup": usage["simulated_s"] / usage["wall_s"],
+        "cpu_use": usage["cpu_s"] / usage["wall_s"],
+        "cores_at_real_time": usage["cpu_s"] / usage["simulated_s"],
+        "ticks": operations * minutes * 60 * TICKS_PER_SECOND,
+        "lag_received_ms": percentiles(lags.received, 1000),
+        "lag_handled_ms": handled,
+        "lag_by_10_minutes": lags.by_window(minutes),
+        "insert_round_trip_ms": insert_ms,
+        "ping_round_trip_ms": (before["ping_ms"]["p50"] + after["ping_ms"]["p50"]) / 2,
+        "lag_p99_in_round_trips": handled["p99"] / insert_ms,
+        "memory": memory,
+        "rss_growth_after_first_quarter": growth,
+        "journal_appends": stats.appends,
+        "journal_transactions": stats.transactions,
+    }
 
 
 def report(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
         lag = r["lag_handled_ms"]
-        rows.append({"operations": r["operations"], "ticks": r["ticks"],
-                     "speedup": r["achieved_speedup"], "cpu use": r["cpu_use"],
-                     "cores@1x": r["cores_at_real_time"], "bars": lag["count"],
-                     "lag p50 ms": lag["p50"], "lag p99 ms": lag["p99"], "lag max ms": lag["max"],
-                     "insert RT ms": r["insert_round_trip_ms"],
-                     "p99/RT": r["lag_p99_in_round_trips"],
-                     "RSS MB": r["memory"][-1]["rss_mb"],
-                     "RSS growth": f"{r['rss_growth_after_first_quarter']:+.1%}"})
-    windows = [{"operations": r["operations"], **{
-        f"min {w['from_minute']}+": w["p99"] for w in r["lag_by_10_minutes"]}}
-        for r in results]
+        rows.append(
+            {
+                "operations": r["operations"],
+                "ticks": r["ticks"],
+                "speedup": r["achieved_speedup"],
+                "cpu use": r["cpu_use"],
+                "cores@1x": r["cores_at_real_time"],
+                "bars": lag["count"],
+                "lag p50 ms": lag["p50"],
+                "lag p99 ms": lag["p99"],
+                "lag max ms": lag["max"],
+                "insert RT ms": r["insert_round_trip_ms"],
+                "p99/RT": r["lag_p99_in_round_trips"],
+                "RSS MB": r["memory"][-1]["rss_mb"],
+                "RSS growth": f"{r['rss_growth_after_first_quarter']:+.1%}",
+            }
+        )
+    windows = [
+        {
+            "operations": r["operations"],
+            **{f"min {w['from_minute']}+": w["p99"] for w in r["lag_by_10_minutes"]},
+        }
+        for r in results
+    ]
     first = results[0]
-    lines = [table(rows, list(rows[0]), "scale: live ticks (10/s per operation) -> 1 min "
-                   "bars -> runners, one core"),
-             table(windows, list(windows[0]), "lag p99 (ms) per 10 simulated minutes "
-                   "(MomentumStrategy trades from minute 30, after its SMA(30) fills)"),
-             (f"lag p99 at {first['operations']} operations: "
-             f"{first['lag_p99_in_round_trips']:.2f} round trips; target < 1: "
-             f"{verdict(first['lag_p99_in_round_trips'], 1.0, at_most=True)}")]
-    calls = [{"operations": r["operations"], "call": name, "count": c["count"],
-              "mean ms": c["mean_ms"], "p99 ms": c["p99_ms"], "max ms": c["max_ms"]}
-             for r in results for name, c in r["broker_calls_ms"].items()]
+    lines = [
+        table(
+            rows,
+            list(rows[0]),
+            "scale: live ticks (10/s per operation) -> 1 min bars -> runners, one core",
+        ),
+        table(
+            windows,
+            list(windows[0]),
+            "lag p99 (ms) per 10 simulated minutes "
+            "(MomentumStrategy trades from minute 30, after its SMA(30) fills)",
+        ),
+        (
+            f"lag p99 at {first['operations']} operations: "
+            f"{first['lag_p99_in_round_trips']:.2f} round trips; target < 1: "
+            f"{verdict(first['lag_p99_in_round_trips'], 1.0, at_most=True)}"
+        ),
+    ]
+    calls = [
+        {
+            "operations": r["operations"],
+            "call": name,
+            "count": c["count"],
+            "mean ms": c["mean_ms"],
+            "p99 ms": c["p99_ms"],
+            "max ms": c["max_ms"],
+        }
+        for r in results
+        for name, c in r["broker_calls_ms"].items()
+    ]
     if calls:
-        lines.append(table(calls, list(calls[0]), "paper broker calls (each holds its account's lock "
-                           "through its durable commit)"))
+        lines.append(
+            table(
+                calls,
+                list(calls[0]),
+                "paper broker calls (each holds its account's lock through its durable commit)",
+            )
+        )
     for r in results:
-        lines.append(f"memory at {r['operations']} operations: RSS growth after the first "
-                     f"quarter {r['rss_growth_after_first_quarter']:+.1%}; target flat "
-                     f"(<= {TARGET_GROWTH:.0%}): "
-                     f"{verdict(r['rss_growth_after_first_quarter'], TARGET_GROWTH, at_most=True)}")
+        lines.append(
+            f"memory at {r['operations']} operations: RSS growth after the first "
+            f"quarter {r['rss_growth_after_first_quarter']:+.1%}; target flat "
+            f"(<= {TARGET_GROWTH:.0%}): "
+            f"{verdict(r['rss_growth_after_first_quarter'], TARGET_GROWTH, at_most=True)}"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    args = arguments(__doc__.split("\n")[0],
-                     operations=(str, "100,500", "operation counts, comma-separated"),
-                     minutes=(int, 60, "simulated minutes"),
-                     speedup=(str, "20,10", "simulated seconds per wall second, per "
-                              "operation count (comma-separated)"))
+    args = arguments(
+        __doc__.split("\n")[0],
+        operations=(str, "100,500", "operation counts, comma-separated"),
+        minutes=(int, 60, "simulated minutes"),
+        speedup=(
+            str,
+            "20,10",
+            "simulated seconds per wall second, per operation count (comma-separated)",
+        ),
+    )
     if args.smoke:
         args.operations, args.minutes, args.speedup = "5", 3, "200"
     counts = [int(n) for n in args.operations.split(",")]
     speedups = [float(x) for x in args.speedup.split(",")]
     speedups += speedups[-1:] * (len(counts) - len(speedups))
-    results = [asyncio.run(scenario(n, args.minutes, x))
-               for n, x in zip(counts, speedups, strict=False)]
+    results = [
+        asyncio.run(scenario(n, args.minutes, x)) for n, x in zip(counts, speedups, strict=False)
+    ]
     print(report(results))
     print(f"wrote {write_result('scale', {'smoke': args.smoke, 'scenarios': results}, args.json)}")
 

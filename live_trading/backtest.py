@@ -7,7 +7,8 @@ but keeps the journal (:class:`~.journal.memory_journal.MemoryJournal`), the
 stored bars (:class:`~.store.memory_market_data.MemoryMarketData`) and the
 paper broker's book (its own state only:
 :class:`~.brokers.paper.memory_store.VolatilePaperStore`) in process memory,
-so no bar and no journal append makes a store round trip. Every guarantee the journal gives within a process holds (write-ahead
+so no bar and no journal append makes a store round trip. Every guarantee
+the journal gives within a process holds (write-ahead
 intents, gapless sequence numbers, projections equal to a rebuild); none
 survives the process, which is what a backtest wants.
 
@@ -48,8 +49,13 @@ class MemoryBarSource:
     after them (as :class:`~.data.sources.ReplaySource` does); ``after``
     gives, per bar size, the last bar already processed."""
 
-    def __init__(self, bars: dict[BarSize, list[Bar]], primary: BarSize,
-                 higher: list[BarSize], after: dict[BarSize, datetime | None]) -> None:
+    def __init__(
+        self,
+        bars: dict[BarSize, list[Bar]],
+        primary: BarSize,
+        higher: list[BarSize],
+        after: dict[BarSize, datetime | None],
+    ) -> None:
         self.bars, self.primary, self.higher, self.after = bars, primary, higher, after
         self.rejected: dict[str, list] = {}
 
@@ -60,8 +66,9 @@ class MemoryBarSource:
 
     async def events(self) -> AsyncIterator[tuple[BarSize, Bar]]:
         primary = self.primary
-        aligner = TimeframeAligner({s: self._fresh(s) for s in self.higher}) \
-            if self.higher else None
+        aligner = (
+            TimeframeAligner({s: self._fresh(s) for s in self.higher}) if self.higher else None
+        )
         for count, bar in enumerate(self._fresh(primary), start=1):
             if aligner is not None:
                 for event in aligner.due(close_time(bar, primary)):
@@ -74,8 +81,9 @@ class MemoryBarSource:
 def memory_source_factory(bars: dict[BarSize, list[Bar]]) -> SourceFactory:
     """Market data for each operation from ``bars`` (by bar size; one asset)."""
 
-    def factory(asset: Asset, primary: BarSize, higher: list[BarSize],
-                after: dict[BarSize, datetime | None]) -> MemoryBarSource:
+    def factory(
+        asset: Asset, primary: BarSize, higher: list[BarSize], after: dict[BarSize, datetime | None]
+    ) -> MemoryBarSource:
         return MemoryBarSource(bars, primary, higher, after)
 
     return factory
@@ -115,8 +123,9 @@ class BacktestServices:
         await self.engine.stop()
 
 
-def open_backtest_services(settings: Settings, *,
-                           bars: dict[BarSize, list[Bar]] | None = None) -> BacktestServices:
+def open_backtest_services(
+    settings: Settings, *, bars: dict[BarSize, list[Bar]] | None = None
+) -> BacktestServices:
     """Build the engine of backtest mode (not started: see
     :meth:`BacktestServices.start`). ``bars``: the market data by bar size
     (None: the replay files of ``REPLAY_DATA_DIR``, unpaced)."""
@@ -128,9 +137,14 @@ def open_backtest_services(settings: Settings, *,
         sources = memory_source_factory(bars)
     else:
         sources = replay_source_factory(settings.model_copy(update={"replay_speed": 0.0}))
-    deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=broker,
-                      source_factory=sources,
-                      max_position_size=settings.risk_management.max_position_size)
+    deps = RunnerDeps(
+        journal=journal,
+        market_data=market_data,
+        broker=broker,
+        market=broker,
+        source_factory=sources,
+        max_position_size=settings.risk_management.max_position_size,
+    )
     engine = TradingEngine(deps, settings, read_models=MemoryReadModels(journal_store))
     engine.uses_replay = bars is None
     return BacktestServices(settings, journal_store, journal, market_data, broker, engine)

@@ -103,12 +103,17 @@ def build_broker(settings: Settings, store: Store):
     if settings.broker_type is BrokerType.IBKR:
         from live_trading.brokers.ibkr import IBKRBroker, IBKRConfig
 
-        return IBKRBroker(IBKRConfig(host=settings.ibkr_host, port=settings.ibkr_port,
-                                     client_id=settings.ibkr_client_id,
-                                     account=settings.ibkr_account,
-                                     connect_timeout_s=settings.ibkr_connect_timeout_seconds,
-                                     request_timeout_s=settings.ibkr_request_timeout_seconds,
-                                     submit_ack_timeout_s=settings.ibkr_request_timeout_seconds))
+        return IBKRBroker(
+            IBKRConfig(
+                host=settings.ibkr_host,
+                port=settings.ibkr_port,
+                client_id=settings.ibkr_client_id,
+                account=settings.ibkr_account,
+                connect_timeout_s=settings.ibkr_connect_timeout_seconds,
+                request_timeout_s=settings.ibkr_request_timeout_seconds,
+                submit_ack_timeout_s=settings.ibkr_request_timeout_seconds,
+            )
+        )
     if settings.broker_type is BrokerType.OANDA:
         return _oanda(settings)
     return _paper(settings, store, f"{settings.mongodb_db_name}_paper_broker")
@@ -125,13 +130,21 @@ def build_simulator(settings: Settings, store: Store):
 def paper_config(settings: Settings) -> PaperBrokerConfig:
     """The paper broker's fill and cost model from ``settings.paper_broker``."""
     paper = settings.paper_broker
-    instruments = {asset: InstrumentSpec(asset, i.tick_size, i.lot_size, i.min_quantity)
-                   for asset, i in paper.instruments.items()}
+    instruments = {
+        asset: InstrumentSpec(asset, i.tick_size, i.lot_size, i.min_quantity)
+        for asset, i in paper.instruments.items()
+    }
     return PaperBrokerConfig(
-        half_spread_bps=paper.half_spread_bps, slippage_bps=paper.slippage_bps,
-        commission_bps=paper.commission_bps, commission_minimum=paper.commission_minimum,
-        tick_size=paper.tick_size, jpy_tick_size=paper.jpy_tick_size,
-        lot_size=paper.lot_size, min_quantity=paper.min_quantity, instruments=instruments)
+        half_spread_bps=paper.half_spread_bps,
+        slippage_bps=paper.slippage_bps,
+        commission_bps=paper.commission_bps,
+        commission_minimum=paper.commission_minimum,
+        tick_size=paper.tick_size,
+        jpy_tick_size=paper.jpy_tick_size,
+        lot_size=paper.lot_size,
+        min_quantity=paper.min_quantity,
+        instruments=instruments,
+    )
 
 
 def _paper(settings: Settings, store: Store, database: str):
@@ -143,19 +156,24 @@ def _oanda(settings: Settings):
 
     if not settings.oanda_api_key or not settings.oanda_account_id:
         raise SystemExit("BROKER_TYPE=OANDA needs OANDA_API_KEY and OANDA_ACCOUNT_ID")
-    return OANDABroker(OANDAConfig(
-        account_id=settings.oanda_account_id,
-        api_key=settings.oanda_api_key.get_secret_value(),
-        environment=OANDAEnvironment(settings.oanda_environment),
-        timeout_s=settings.oanda_timeout_seconds,
-        base_url=settings.oanda_base_url or None, stream_url=settings.oanda_stream_url or None))
+    return OANDABroker(
+        OANDAConfig(
+            account_id=settings.oanda_account_id,
+            api_key=settings.oanda_api_key.get_secret_value(),
+            environment=OANDAEnvironment(settings.oanda_environment),
+            timeout_s=settings.oanda_timeout_seconds,
+            base_url=settings.oanda_base_url or None,
+            stream_url=settings.oanda_stream_url or None,
+        )
+    )
 
 
 def broker_source_factory(broker):
     """Market data for each operation from the broker's live bar stream."""
 
-    def factory(asset: Asset, primary: BarSize, higher: list[BarSize],
-                after: dict[BarSize, datetime | None]) -> MarketSource:
+    def factory(
+        asset: Asset, primary: BarSize, higher: list[BarSize], after: dict[BarSize, datetime | None]
+    ) -> MarketSource:
         return BrokerBarSource(broker, asset, primary, higher, after)
 
     return factory
@@ -166,61 +184,107 @@ def replay_source_factory(settings: Settings):
     as bars or as ticks (REPLAY_MODE), at REPLAY_SPEED primary bars a second."""
     directory = settings.resolved_replay_dir()
 
-    def factory(asset: Asset, primary: BarSize, higher: list[BarSize],
-                after: dict[BarSize, datetime | None]) -> MarketSource:
-        return ReplaySource(directory, asset, primary, higher, speed=settings.replay_speed,
-                            mode=settings.replay_mode, after=after)
+    def factory(
+        asset: Asset, primary: BarSize, higher: list[BarSize], after: dict[BarSize, datetime | None]
+    ) -> MarketSource:
+        return ReplaySource(
+            directory,
+            asset,
+            primary,
+            higher,
+            speed=settings.replay_speed,
+            mode=settings.replay_mode,
+            after=after,
+        )
 
     return factory
 
 
-async def open_services(settings: Settings, *, sync_on_commit: bool = True,
-                        broker=None, market=None) -> Services:
+async def open_services(
+    settings: Settings, *, sync_on_commit: bool = True, broker=None, market=None
+) -> Services:
     """Open the store and build every service (the engine is not started).
 
     ``broker`` and ``market`` replace the adapters ``BROKER_TYPE`` would
     build (tests run the engine through fake venues this way); with a
     broker given and no market, nothing simulates fills."""
-    store = await open_store(settings.mongodb_url, settings.mongodb_db_name,
-                             settings.data_dir, document_models=DOCUMENT_MODELS,
-                             sync_on_commit=sync_on_commit,
-                             orphan_grace_s=settings.embedded_orphan_grace_seconds)
+    store = await open_store(
+        settings.mongodb_url,
+        settings.mongodb_db_name,
+        settings.data_dir,
+        document_models=DOCUMENT_MODELS,
+        sync_on_commit=sync_on_commit,
+        orphan_grace_s=settings.embedded_orphan_grace_seconds,
+    )
     journal_store = MongoJournal(store)
     await journal_store.ensure_indexes()
     journal = JournalService(journal_store)
     market_data = MarketDataStore(store)
     broker_metrics = BrokerMetrics()
     broker, market, data_broker = _venues(settings, store, broker_metrics, broker, market)
-    sources = broker_source_factory(data_broker) if data_broker is not None else \
-        replay_source_factory(settings)
-    history = HistoryCache(store, data_broker if data_broker is not None else ReplayHistory(
-        settings.resolved_replay_dir()), data_broker.name if data_broker is not None
-        else "replay")
-    deps = RunnerDeps(journal=journal, market_data=market_data, broker=broker, market=market,
-                      source_factory=sources,
-                      max_position_size=settings.risk_management.max_position_size)
+    sources = (
+        broker_source_factory(data_broker)
+        if data_broker is not None
+        else replay_source_factory(settings)
+    )
+    history = HistoryCache(
+        store,
+        data_broker if data_broker is not None else ReplayHistory(settings.resolved_replay_dir()),
+        data_broker.name if data_broker is not None else "replay",
+    )
+    deps = RunnerDeps(
+        journal=journal,
+        market_data=market_data,
+        broker=broker,
+        market=market,
+        source_factory=sources,
+        max_position_size=settings.risk_management.max_position_size,
+    )
     read_models = StoredReadModels(store, REPORTS)
     engine = TradingEngine(deps, settings, read_models=read_models)
-    recovery = RecoveryService(journal, journal_store, broker, market_data,
-                               settings.logging.journal_retention_days,
-                               read_models=read_models)
+    recovery = RecoveryService(
+        journal,
+        journal_store,
+        broker,
+        market_data,
+        settings.logging.journal_retention_days,
+        read_models=read_models,
+    )
     engine.reconciler = recovery.reconcile
     engine.monitor = EngineMonitor(
-        engine, recovery, reconcile_seconds=60 * settings.reconciliation_interval_minutes,
+        engine,
+        recovery,
+        reconcile_seconds=60 * settings.reconciliation_interval_minutes,
         grace_seconds=settings.market_data_stale_grace_seconds,
-        check_seconds=settings.engine_check_interval_seconds)
+        check_seconds=settings.engine_check_interval_seconds,
+    )
     deps.request_reconcile = engine.monitor.request
     engine.uses_replay = data_broker is None
     if hasattr(broker.inner, "on_connection_event"):
         broker.inner.on_connection_event = engine.on_connection_event
-    services = Services(settings, store, journal_store, journal, market_data, engine, recovery,
-                        broker_metrics, history)
+    services = Services(
+        settings,
+        store,
+        journal_store,
+        journal,
+        market_data,
+        engine,
+        recovery,
+        broker_metrics,
+        history,
+    )
     services.data_broker = data_broker
     services.trade_log = TradeLogService(settings, journal, journal_store)
-    cycles = TradingCycles(engine, quotes_from_broker=data_broker is not None,
-                           max_position_size=settings.risk_management.max_position_size)
-    services.worker = TradingWorker(cycles, enabled=settings.trading_worker_enabled,
-                                    interval_seconds=settings.trading_worker_interval_seconds)
+    cycles = TradingCycles(
+        engine,
+        quotes_from_broker=data_broker is not None,
+        max_position_size=settings.risk_management.max_position_size,
+    )
+    services.worker = TradingWorker(
+        cycles,
+        enabled=settings.trading_worker_enabled,
+        interval_seconds=settings.trading_worker_interval_seconds,
+    )
     _observe(services)
     return services
 
@@ -249,12 +313,12 @@ def _venues(settings: Settings, store: Store, metrics: BrokerMetrics, broker, ma
     if settings.mode == "simulation":
         simulator = MeteredBroker(build_simulator(settings, store), metrics)
         data = None
-        if settings.market_data_source == "broker" and \
-                settings.broker_type is not BrokerType.PAPER:
+        if settings.market_data_source == "broker" and settings.broker_type is not BrokerType.PAPER:
             data = MeteredBroker(build_broker(settings, store), metrics)
         return simulator, simulator, data
     real = MeteredBroker(build_broker(settings, store), metrics)
     simulated = settings.broker_type is BrokerType.PAPER
     from_broker = settings.market_data_source == "broker" or (
-        settings.market_data_source is None and not simulated)
+        settings.market_data_source is None and not simulated
+    )
     return real, real if simulated else None, real if from_broker else None

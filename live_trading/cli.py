@@ -74,10 +74,13 @@ def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
 
 
 @app.command()
-def run(host: str = typer.Option(None, help="bind address (API_HOST)"),
-        port: int = typer.Option(None, help="port (API_PORT)"),
-        demo: bool = typer.Option(False, help="create a USD-CAD 1 hour MomentumStrategy "
-                                              "operation when none exists")) -> None:
+def run(
+    host: str = typer.Option(None, help="bind address (API_HOST)"),
+    port: int = typer.Option(None, help="port (API_PORT)"),
+    demo: bool = typer.Option(
+        False, help="create a USD-CAD 1 hour MomentumStrategy operation when none exists"
+    ),
+) -> None:
     """Serve the REST API and run the trading engine."""
     import uvicorn
 
@@ -89,37 +92,61 @@ def run(host: str = typer.Option(None, help="bind address (API_HOST)"),
     except ValueError as error:  # a placeholder SECRET_KEY, a malformed RATE_LIMIT_*
         err.print(f"[red]refusing to start:[/red] {error}")
         raise typer.Exit(2) from None
-    uvicorn.run(api, host=host or settings.api_host,
-                port=port or settings.api_port, log_level=settings.logging.level.lower(),
-                log_config=None,  # keep _settings()' logging: access logs as JSON too
-                # X-Forwarded-* are believed from TRUSTED_PROXIES only, by the app
-                # (live_trading/api/proxy.py); client frames carry nothing: 64 KiB
-                proxy_headers=False, ws_max_size=65_536)
+    uvicorn.run(
+        api,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.logging.level.lower(),
+        log_config=None,  # keep _settings()' logging: access logs as JSON too
+        # X-Forwarded-* are believed from TRUSTED_PROXIES only, by the app
+        # (live_trading/api/proxy.py); client frames carry nothing: 64 KiB
+        proxy_headers=False,
+        ws_max_size=65_536,
+    )
 
 
 def _print_recovery(report: dict[str, Any]) -> None:
     title = "recovery plan (dry run: nothing done)" if report["dry_run"] else "recovery report"
-    table = Table("asset", "status", "mode", "in flight", "fills to adopt", "orders adopt/cancel",
-                  "positions", title=title)
+    table = Table(
+        "asset",
+        "status",
+        "mode",
+        "in flight",
+        "fills to adopt",
+        "orders adopt/cancel",
+        "positions",
+        title=title,
+    )
     table.add_column("operation", no_wrap=True)
     for op in report["operations"]:
-        positions = "; ".join(f"{p['side']} {p['quantity']:g}: {p['action']} ({p['reason']})"
-                              for p in op["positions"]) or "flat"
-        table.add_row(str(op["asset"]), str(op.get("status")), str(op["mode"]),
-                      str(len(op["in_flight"])), str(len(op["fills_to_adopt"])),
-                      f"{len(op['orders_to_adopt'])}/{len(op['orders_to_cancel'])}", positions,
-                      op["operation_id"])
+        positions = (
+            "; ".join(
+                f"{p['side']} {p['quantity']:g}: {p['action']} ({p['reason']})"
+                for p in op["positions"]
+            )
+            or "flat"
+        )
+        table.add_row(
+            str(op["asset"]),
+            str(op.get("status")),
+            str(op["mode"]),
+            str(len(op["in_flight"])),
+            str(len(op["fills_to_adopt"])),
+            f"{len(op['orders_to_adopt'])}/{len(op['orders_to_cancel'])}",
+            positions,
+            op["operation_id"],
+        )
     console.print(table)
     if not report["dry_run"]:
         console.print(f"archived journal entries: {report['archived_entries']}")
 
 
 @app.command()
-def recover(dry_run: bool = typer.Option(False, "--dry-run",
-                                         help="print the plan, change nothing"),
-            as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
-            rebuild: bool = typer.Option(False, help="also rebuild every projection first")
-            ) -> None:
+def recover(
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the plan, change nothing"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    rebuild: bool = typer.Option(False, help="also rebuild every projection first"),
+) -> None:
     """Recover after a crash: replay the journal, reconcile with the broker,
     apply each operation's crash-recovery mode (run by `run` at start too)."""
     from live_trading.journal.service import rebuild_projections
@@ -158,13 +185,17 @@ def _journal_archive() -> None:
 
 
 @app.command()
-def journal(operation_id: str = typer.Argument(
-                ..., help="an operation id, or `verify` (check every operation's sequence "
-                          "and that projections equal a rebuild; exit 1 if not), or `archive` "
-                          "(move old entries of closed operations to journal_archive)"),
-            after: int = typer.Option(0, help="after this sequence number"),
-            limit: int = typer.Option(0, help="at most this many entries (0: all)"),
-            as_json: bool = typer.Option(False, "--json", help="print JSON lines")) -> None:
+def journal(
+    operation_id: str = typer.Argument(
+        ...,
+        help="an operation id, or `verify` (check every operation's sequence "
+        "and that projections equal a rebuild; exit 1 if not), or `archive` "
+        "(move old entries of closed operations to journal_archive)",
+    ),
+    after: int = typer.Option(0, help="after this sequence number"),
+    limit: int = typer.Option(0, help="at most this many entries (0: all)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON lines"),
+) -> None:
     """Print an operation's journal entries in sequence order (or verify/archive)."""
     from bson import ObjectId
 
@@ -190,8 +221,13 @@ def journal(operation_id: str = typer.Argument(
         return
     table = Table("seq", "time (UTC)", "source", "action", "data")
     for r in records:
-        table.add_row(str(r.sequence_number), r.timestamp.isoformat(), r.source, r.action_type,
-                      json.dumps(dict(r.action_data), default=str)[:120])
+        table.add_row(
+            str(r.sequence_number),
+            r.timestamp.isoformat(),
+            r.source,
+            r.action_type,
+            json.dumps(dict(r.action_data), default=str)[:120],
+        )
     console.print(table)
 
 
@@ -211,8 +247,9 @@ def trade_log_rebuild() -> None:
     again from the journal (byte-identical to what the server writes)."""
     settings = _settings()
     if settings.mode != "trading":
-        err.print("[red]error:[/red] MODE=simulation keeps no trade log files "
-                  "(run with MODE=trading)")
+        err.print(
+            "[red]error:[/red] MODE=simulation keeps no trade log files (run with MODE=trading)"
+        )
         raise typer.Exit(2)
 
     async def work(services: Services) -> dict[str, int]:
@@ -227,13 +264,20 @@ def trade_log_rebuild() -> None:
 
 @users_app.command("create")
 def users_create(
-        username: str = typer.Option(..., "--username", "-u", prompt=True, help="login name"),
-        role: str = typer.Option("viewer", "--role", help="viewer, trader or admin"),
-        password: str = typer.Option(..., "--password", envvar="LT_USER_PASSWORD", prompt=True,
-                                     hide_input=True, confirmation_prompt=True,
-                                     help="at least 8 characters (or LT_USER_PASSWORD)"),
-        exist_ok: bool = typer.Option(False, "--exist-ok",
-                                      help="succeed, changing nothing, if the user exists")
+    username: str = typer.Option(..., "--username", "-u", prompt=True, help="login name"),
+    role: str = typer.Option("viewer", "--role", help="viewer, trader or admin"),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        envvar="LT_USER_PASSWORD",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="at least 8 characters (or LT_USER_PASSWORD)",
+    ),
+    exist_ok: bool = typer.Option(
+        False, "--exist-ok", help="succeed, changing nothing, if the user exists"
+    ),
 ) -> None:
     """Create a user (the first one with --role admin)."""
     from live_trading.security import Role, UserExistsError, create_user
@@ -254,38 +298,67 @@ def users_create(
         return True
 
     created = _with_services(work)
-    console.print(f"created user {username!r} with role {chosen}" if created
-                  else f"user {username!r} exists already: unchanged")
+    console.print(
+        f"created user {username!r} with role {chosen}"
+        if created
+        else f"user {username!r} exists already: unchanged"
+    )
 
 
 @app.command()
 def backtest(
-        csv: Annotated[Path, typer.Argument(
+    csv: Annotated[
+        Path,
+        typer.Argument(
             help="bar CSV file of the primary bar size (time,open,high,low,close[,volume]; "
-                 "see live_trading.data.bars_csv)")],
-        asset: Annotated[str | None, typer.Option(
-            help="BASE-QUOTE, e.g. USD-CAD (default: from a file named like USDCAD_1h.csv)")
-        ] = None,
-        strategy: Annotated[str | None, typer.Option(
-            help="strategy name (default: MomentumStrategy)")] = None,
-        bar_size: Annotated[str | None, typer.Option(
-            "--bar-size", help="of CSV, e.g. '1 hour' or 1h (default: from the file name, "
-                               "else '1 hour')")] = None,
-        higher: Annotated[list[str] | None, typer.Option(
-            "--higher", metavar="CSV:BAR_SIZE", help="bars of a higher bar size the strategy "
-                                                     "reads, e.g. USDCAD_1d.csv:1d (repeatable)")
-        ] = None,
-        param: Annotated[list[str] | None, typer.Option(
-            "--param", metavar="KEY=VALUE", help="strategy_config entry; VALUE read as JSON "
-                                                 "when it parses, else a string (repeatable)")
-        ] = None,
-        quantity: Annotated[float | None, typer.Option(help="order size in base units")] = None,
-        spec: Annotated[str | None, typer.Option(
-            metavar="JSON", help="further operation fields, e.g. '{\"stop_loss_type\": "
-                                 "\"PERCENTAGE\", \"stop_loss_value\": 0.01}'; the options "
-                                 "above override it")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
-        trades: Annotated[bool, typer.Option("--trades", help="also list every trade")] = False,
+            "see live_trading.data.bars_csv)"
+        ),
+    ],
+    asset: Annotated[
+        str | None,
+        typer.Option(
+            help="BASE-QUOTE, e.g. USD-CAD (default: from a file named like USDCAD_1h.csv)"
+        ),
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="strategy name (default: MomentumStrategy)")
+    ] = None,
+    bar_size: Annotated[
+        str | None,
+        typer.Option(
+            "--bar-size",
+            help="of CSV, e.g. '1 hour' or 1h (default: from the file name, else '1 hour')",
+        ),
+    ] = None,
+    higher: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--higher",
+            metavar="CSV:BAR_SIZE",
+            help="bars of a higher bar size the strategy reads, e.g. USDCAD_1d.csv:1d (repeatable)",
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="KEY=VALUE",
+            help="strategy_config entry; VALUE read as JSON "
+            "when it parses, else a string (repeatable)",
+        ),
+    ] = None,
+    quantity: Annotated[float | None, typer.Option(help="order size in base units")] = None,
+    spec: Annotated[
+        str | None,
+        typer.Option(
+            metavar="JSON",
+            help='further operation fields, e.g. \'{"stop_loss_type": '
+            '"PERCENTAGE", "stop_loss_value": 0.01}\'; the options '
+            "above override it",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    trades: Annotated[bool, typer.Option("--trades", help="also list every trade")] = False,
 ) -> None:
     """Run an operation over bar CSV files in backtest mode (no database).
 
@@ -297,8 +370,9 @@ def backtest(
 
     from live_trading import backtest_cli as bt
 
-    request = bt.BacktestRequest(csv, asset, strategy, bar_size, higher or [], param or [],
-                                 quantity, spec)
+    request = bt.BacktestRequest(
+        csv, asset, strategy, bar_size, higher or [], param or [], quantity, spec
+    )
     try:
         prepared, result = bt.execute(request)
     except bt.BacktestInputError as error:

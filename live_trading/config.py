@@ -96,8 +96,9 @@ class LoggingSettings(BaseModel):
 # The dashboard's development server (``npm run dev``, FRONTEND_PORT 4000).
 DEV_SERVER_ORIGINS = ("http://localhost:4000", "http://127.0.0.1:4000")
 PLACEHOLDER_SECRET = "change-me"
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key",
-                                 "...", "placeholder"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "secret", "your-secret-key", "...", "placeholder"}
+)
 
 
 def _default_config_file() -> Path:
@@ -124,7 +125,8 @@ class Settings(BaseSettings):
     replay_speed: float = Field(0.0, ge=0)
     replay_mode: Literal["bars", "ticks"] = "bars"
     market_data_source: Literal["replay", "broker"] | None = Field(
-        None, description="default: replay files for PAPER, the broker's stream otherwise")
+        None, description="default: replay files for PAPER, the broker's stream otherwise"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     broker_type: BrokerType = BrokerType.PAPER
@@ -135,19 +137,31 @@ class Settings(BaseSettings):
     ibkr_account_type: Literal["PAPER", "LIVE"] = "PAPER"
     # Deadlines of the broker adapters' awaited calls (BrokerTimeout past them).
     ibkr_connect_timeout_seconds: float = Field(
-        30.0, gt=0, le=600, allow_inf_nan=False,
-        description="handshake plus the connect-time sync (orders, executions, positions)")
+        30.0,
+        gt=0,
+        le=600,
+        allow_inf_nan=False,
+        description="handshake plus the connect-time sync (orders, executions, positions)",
+    )
     ibkr_request_timeout_seconds: float = Field(
-        10.0, gt=0, le=600, allow_inf_nan=False,
-        description="every other request; also how long a submit waits for its first status")
+        10.0,
+        gt=0,
+        le=600,
+        allow_inf_nan=False,
+        description="every other request; also how long a submit waits for its first status",
+    )
     oanda_api_key: SecretStr | None = None
     oanda_account_id: str | None = None
     oanda_environment: Literal["PRACTICE", "LIVE"] = "PRACTICE"
     oanda_base_url: str | None = None
     oanda_stream_url: str | None = None
     oanda_timeout_seconds: float = Field(
-        10.0, gt=0, le=600, allow_inf_nan=False,
-        description="overall deadline of one v20 REST exchange, first byte to last")
+        10.0,
+        gt=0,
+        le=600,
+        allow_inf_nan=False,
+        description="overall deadline of one v20 REST exchange, first byte to last",
+    )
     risk_management: RiskDefaults = RiskDefaults()
     paper_broker: PaperBrokerSettings = PaperBrokerSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -157,7 +171,8 @@ class Settings(BaseSettings):
     # built-in simulator) and streams signals and simulated trades.
     mode: Literal["trading", "simulation"] = "trading"
     environment: Literal["development", "production"] = Field(
-        "production", description="development allows a placeholder SECRET_KEY")
+        "production", description="development allows a placeholder SECRET_KEY"
+    )
     trading_worker_enabled: bool = True
     trading_worker_interval_seconds: float = Field(60.0, gt=0)
     trade_log_dir: Path = Path("./logs")
@@ -166,20 +181,29 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(60, ge=1)
     rate_limit_enabled: bool = True
     rate_limit_login: str = Field("20/minute", description="limits syntax, per client address")
-    rate_limit_login_user: str = Field("5/minute", description="limits syntax, per "
-                                                               "(username, client address)")
+    rate_limit_login_user: str = Field(
+        "5/minute", description="limits syntax, per (username, client address)"
+    )
     rate_limit_mutations: str = Field("120/minute", description="limits syntax, per user")
     # Hardening (docs/reverse-proxy.md): whose X-Forwarded-For is believed,
     # how large a request may be, which pages may open the live feed.
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list, description=(
-        "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
-        "X-Forwarded-Proto are believed; empty: none, the peer address is the client"))
-    max_request_bytes: int = Field(1_048_576, ge=1024, le=1_073_741_824,
-                                   description="largest request body; larger: 413")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed; empty: none, the peer address is the client"
+        ),
+    )
+    max_request_bytes: int = Field(
+        1_048_576, ge=1024, le=1_073_741_824, description="largest request body; larger: 413"
+    )
     ws_allowed_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEV_SERVER_ORIGINS), description=(
+        default_factory=lambda: list(DEV_SERVER_ORIGINS),
+        description=(
             "browser origins (scheme://host[:port]) that may open a WebSocket besides the "
-            "server's own; clients sending no Origin (not browsers) are always admitted"))
+            "server's own; clients sending no Origin (not browsers) are always admitted"
+        ),
+    )
     log_format: Literal["json", "text"] = "json"
     # Live feed: MongoDB change streams when the server has them, else polling.
     feed_source: Literal["auto", "change_stream", "poll"] = "auto"
@@ -220,7 +244,8 @@ class Settings(BaseSettings):
     def live_account(self) -> bool:
         """True when the configured broker trades a LIVE (real money) account."""
         return (self.broker_type is BrokerType.IBKR and self.ibkr_account_type == "LIVE") or (
-            self.broker_type is BrokerType.OANDA and self.oanda_environment == "LIVE")
+            self.broker_type is BrokerType.OANDA and self.oanda_environment == "LIVE"
+        )
 
     @property
     def secret_is_placeholder(self) -> bool:
@@ -245,9 +270,11 @@ class Settings(BaseSettings):
             ValueError: ENVIRONMENT is production and SECRET_KEY is a placeholder.
         """
         if self.environment != "development" and self.secret_is_placeholder:
-            raise ValueError("SECRET_KEY is a placeholder (or shorter than 32 characters); "
-                             "set a random one, e.g. `openssl rand -hex 32`, or run with "
-                             "ENVIRONMENT=development")
+            raise ValueError(
+                "SECRET_KEY is a placeholder (or shorter than 32 characters); "
+                "set a random one, e.g. `openssl rand -hex 32`, or run with "
+                "ENVIRONMENT=development"
+            )
 
     def resolved_replay_dir(self) -> Path:
         """``REPLAY_DATA_DIR``, or the sample data shipped with the package."""

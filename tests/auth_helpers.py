@@ -18,22 +18,33 @@ PASSWORD = "test-password-1"
 _hasher = PasswordHash.recommended()
 
 
-def seed_user(mongo_url: str, db_name: str, username: str, role: str,
-              password: str = PASSWORD) -> None:
+def seed_user(
+    mongo_url: str, db_name: str, username: str, role: str, password: str = PASSWORD
+) -> None:
     """Create (or replace) a user in ``db_name``."""
     with MongoClient(mongo_url) as client:
         client[db_name]["users"].replace_one(
             {"username": username},
-            {"username": username, "password_hash": _hasher.hash(password), "role": role,
-             "disabled": False, "created_at": utc_now()}, upsert=True)
+            {
+                "username": username,
+                "password_hash": _hasher.hash(password),
+                "role": role,
+                "disabled": False,
+                "created_at": utc_now(),
+            },
+            upsert=True,
+        )
 
 
-def login(base_url: str, username: str, password: str = PASSWORD,
-          transport: httpx.BaseTransport | None = None) -> str:
+def login(
+    base_url: str,
+    username: str,
+    password: str = PASSWORD,
+    transport: httpx.BaseTransport | None = None,
+) -> str:
     """A bearer token from ``POST /api/auth/token``."""
     with httpx.Client(base_url=base_url, timeout=30, transport=transport) as client:
-        response = client.post("/api/auth/token",
-                               data={"username": username, "password": password})
+        response = client.post("/api/auth/token", data={"username": username, "password": password})
         response.raise_for_status()
         return response.json()["access_token"]
 

@@ -50,10 +50,14 @@ ADMIN = "admin"
 # Every test server: a real secret (so production checks pass), a rate limit
 # no test reaches by accident, and no scheduled worker cycles (tests that
 # are about the worker turn it on), so journals are deterministic.
-SERVER_DEFAULTS = {"SECRET_KEY": TEST_SECRET, "RATE_LIMIT_MUTATIONS": "100000/minute",
-                   "RATE_LIMIT_LOGIN": "100000/minute",
-                   "RATE_LIMIT_LOGIN_USER": "100000/minute", "TRADING_WORKER_ENABLED": "false",
-                   "LOG_FORMAT": "text"}
+SERVER_DEFAULTS = {
+    "SECRET_KEY": TEST_SECRET,
+    "RATE_LIMIT_MUTATIONS": "100000/minute",
+    "RATE_LIMIT_LOGIN": "100000/minute",
+    "RATE_LIMIT_LOGIN_USER": "100000/minute",
+    "TRADING_WORKER_ENABLED": "false",
+    "LOG_FORMAT": "text",
+}
 
 
 def unique_db() -> str:
@@ -61,12 +65,18 @@ def unique_db() -> str:
 
 
 def make_settings(mongo_url: str, **overrides) -> Settings:
-    values = {"mongodb_url": mongo_url, "mongodb_db_name": unique_db(), "replay_speed": 0.0,
-              "secret_key": TEST_SECRET, "trading_worker_enabled": False,
-              "rate_limit_mutations": "100000/minute", "rate_limit_login": "100000/minute",
-              "rate_limit_login_user": "100000/minute",
-              # the trade log of each test goes to its own temporary directory
-              "trade_log_dir": Path(tempfile.mkdtemp(prefix="lt-trade-log-"))}
+    values = {
+        "mongodb_url": mongo_url,
+        "mongodb_db_name": unique_db(),
+        "replay_speed": 0.0,
+        "secret_key": TEST_SECRET,
+        "trading_worker_enabled": False,
+        "rate_limit_mutations": "100000/minute",
+        "rate_limit_login": "100000/minute",
+        "rate_limit_login_user": "100000/minute",
+        # the trade log of each test goes to its own temporary directory
+        "trade_log_dir": Path(tempfile.mkdtemp(prefix="lt-trade-log-")),
+    }
     values.update(overrides)
     return Settings(**values)
 
@@ -84,8 +94,12 @@ class LiveServer:
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **SERVER_DEFAULTS,
-                    "TRADE_LOG_DIR": str(log_path.parent / "trade-log"), **env}
+        self.env = {
+            **os.environ,
+            **SERVER_DEFAULTS,
+            "TRADE_LOG_DIR": str(log_path.parent / "trade-log"),
+            **env,
+        }
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
@@ -94,15 +108,35 @@ class LiveServer:
     def add_user(self, username: str, role: str, password: str = PASSWORD) -> None:
         """Create a user in the server's database (before or after start)."""
         if self.env.get("MONGODB_URL"):
-            seed_user(self.env["MONGODB_URL"], self.env.get("MONGODB_DB_NAME", "trading_bot"),
-                      username, role, password)
+            seed_user(
+                self.env["MONGODB_URL"],
+                self.env.get("MONGODB_DB_NAME", "trading_bot"),
+                username,
+                role,
+                password,
+            )
             return
-        assert self.proc is None or self.proc.poll() is not None, \
+        assert self.proc is None or self.proc.poll() is not None, (
             "with the embedded store, add users before start"
+        )
         result = subprocess.run(
-            [str(BIN / "live-trading"), "users", "create", "--username", username,
-             "--role", role, "--password", password],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120)
+            [
+                str(BIN / "live-trading"),
+                "users",
+                "create",
+                "--username",
+                username,
+                "--role",
+                role,
+                "--password",
+                password,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0 or "exists already" in result.stderr, result.stderr
 
     def token(self, username: str = ADMIN, password: str = PASSWORD) -> str:
@@ -117,7 +151,11 @@ class LiveServer:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [str(BIN / "live-trading"), "run", "--port", str(self.port), *args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         atexit.register(self.stop)  # a test interrupted before it stops it
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

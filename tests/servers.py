@@ -62,8 +62,7 @@ def start_test_server(kind: str, workdir: Path) -> tuple[str, Callable[[], None]
             raise RuntimeError(f"no MongoDB server answers at {kind}")
         return kind, lambda: None
     raise ValueError(
-        f"unknown test server kind {kind!r}: expected one of {', '.join(KINDS)} "
-        "or a mongodb:// URL"
+        f"unknown test server kind {kind!r}: expected one of {', '.join(KINDS)} or a mongodb:// URL"
     )
 
 
@@ -109,20 +108,31 @@ def _start_nx(workdir: Path) -> tuple[str, Callable[[], None]]:
         port = free_port()
         url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
         args = [
-            *_nx_command(), "--host", "127.0.0.1", "--port", str(port),
+            *_nx_command(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
             # one SQLite file per database: in the single-file mode every
             # database shares one connection and dropDatabase drops them all
-            "--data-dir", str(data_dir),
+            "--data-dir",
+            str(data_dir),
             # its own pid file (the default, /tmp/nx_27017.pid, is shared by
             # every nx-27017 on the machine and blocks a second start)
-            "--pid-file", str(workdir / "nx.pid"),
+            "--pid-file",
+            str(workdir / "nx.pid"),
             # the INFO log also goes to stderr, which we keep in nx.log
-            "--log-file", os.devnull,
+            "--log-file",
+            os.devnull,
         ]
         with open(log_path, "ab") as log_file:
             proc = subprocess.Popen(  # noqa: S603 - fixed program, our arguments
-                args, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                args,
+                cwd=workdir,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline and proc.poll() is None:

@@ -46,8 +46,7 @@ def sma(values: np.ndarray, period: int) -> np.ndarray:
     return pd.Series(values).rolling(period).mean().to_numpy()
 
 
-def wilder_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray,
-               period: int) -> np.ndarray:
+def wilder_atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:
     """Wilder's ATR as the engine computes it (NaN for the first period - 1 bars)."""
     previous = np.concatenate(([np.nan], close[:-1]))
     true_range = np.fmax(high - low, np.fmax(np.abs(high - previous), np.abs(low - previous)))
@@ -66,8 +65,7 @@ class MomentumBP(Strategy):
     def init(self) -> None:
         self.fast = self.I(sma, self.data.Close, FAST)
         self.slow = self.I(sma, self.data.Close, SLOW)
-        self.atr = self.I(wilder_atr, self.data.High, self.data.Low, self.data.Close,
-                          ATR_PERIOD)
+        self.atr = self.I(wilder_atr, self.data.High, self.data.Low, self.data.Close, ATR_PERIOD)
         self.rule = CrossoverRule()
 
     def next(self) -> None:
@@ -88,10 +86,15 @@ class MomentumBP(Strategy):
 
 def frame(bars: list[Bar]) -> pd.DataFrame:
     return pd.DataFrame(
-        {"Open": [b.open for b in bars], "High": [b.high for b in bars],
-         "Low": [b.low for b in bars], "Close": [b.close for b in bars],
-         "Volume": [b.volume for b in bars]},
-        index=pd.DatetimeIndex([b.time for b in bars]))
+        {
+            "Open": [b.open for b in bars],
+            "High": [b.high for b in bars],
+            "Low": [b.low for b in bars],
+            "Close": [b.close for b in bars],
+            "Volume": [b.volume for b in bars],
+        },
+        index=pd.DatetimeIndex([b.time for b in bars]),
+    )
 
 
 def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
@@ -100,17 +103,30 @@ def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[di
     price difference x units, so already in the quote currency.
     Trade rows as :mod:`.compare` reads them (backtesting.py labels fills
     with the bar they happen in, as the engine does)."""
-    backtest = Backtest(frame(bars), MomentumBP, cash=INITIAL_CAPITAL, spread=HALF_SPREAD,
-                        commission=COMMISSION, trade_on_close=False, finalize_trades=False)
+    backtest = Backtest(
+        frame(bars),
+        MomentumBP,
+        cash=INITIAL_CAPITAL,
+        spread=HALF_SPREAD,
+        commission=COMMISSION,
+        trade_on_close=False,
+        finalize_trades=False,
+    )
     engine_module._tqdm = lambda sequence, **_: sequence  # no progress bar on stderr
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         started = time.perf_counter()
         stats = backtest.run()
         seconds = time.perf_counter() - started
-    rows = [{"entry_bar": index[row.EntryTime.to_pydatetime()],
-             "exit_bar": index[row.ExitTime.to_pydatetime()],
-             "side": 1 if row.Size > 0 else -1, "pnl": float(row.PnL)}
-            for row in stats["_trades"].itertuples()]
-    return PeerResult("backtesting.py", len(bars), seconds, len(rows),
-                      sum(r["pnl"] for r in rows)), rows
+    rows = [
+        {
+            "entry_bar": index[row.EntryTime.to_pydatetime()],
+            "exit_bar": index[row.ExitTime.to_pydatetime()],
+            "side": 1 if row.Size > 0 else -1,
+            "pnl": float(row.PnL),
+        }
+        for row in stats["_trades"].itertuples()
+    ]
+    return PeerResult(
+        "backtesting.py", len(bars), seconds, len(rows), sum(r["pnl"] for r in rows)
+    ), rows

@@ -62,23 +62,35 @@ class MomentumBT(bt.Strategy):
             self.close()
         stop, target = levels(side, self.data.close[0], self.atr[0])
         enter = self.buy_bracket if side > 0 else self.sell_bracket
-        self.bracket = enter(size=QUANTITY, exectype=bt.Order.Market, stopprice=stop,
-                             limitprice=target)
+        self.bracket = enter(
+            size=QUANTITY, exectype=bt.Order.Market, stopprice=stop, limitprice=target
+        )
 
     def notify_trade(self, trade: bt.Trade) -> None:
         if trade.isclosed:
-            self.closed.append({"entry_time": bt.num2date(trade.dtopen).replace(tzinfo=UTC),
-                                "exit_time": bt.num2date(trade.dtclose).replace(tzinfo=UTC),
-                                "side": 1 if trade.long else -1, "pnl": trade.pnlcomm})
+            self.closed.append(
+                {
+                    "entry_time": bt.num2date(trade.dtopen).replace(tzinfo=UTC),
+                    "exit_time": bt.num2date(trade.dtclose).replace(tzinfo=UTC),
+                    "side": 1 if trade.long else -1,
+                    "pnl": trade.pnlcomm,
+                }
+            )
 
 
 def frame(bars: list[Bar]) -> pd.DataFrame:
     """The bars as the OHLCV frame backtrader's PandasData reads (naive UTC index)."""
     return pd.DataFrame(
-        {"open": [b.open for b in bars], "high": [b.high for b in bars],
-         "low": [b.low for b in bars], "close": [b.close for b in bars],
-         "volume": [b.volume for b in bars], "openinterest": 0.0},
-        index=pd.DatetimeIndex([b.time.replace(tzinfo=None) for b in bars], name="datetime"))
+        {
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": [b.volume for b in bars],
+            "openinterest": 0.0,
+        },
+        index=pd.DatetimeIndex([b.time.replace(tzinfo=None) for b in bars], name="datetime"),
+    )
 
 
 def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
@@ -92,12 +104,21 @@ def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[di
     cerebro.addstrategy(MomentumBT)
     cerebro.broker.setcash(INITIAL_CAPITAL)
     cerebro.broker.setcommission(commission=COMMISSION)
-    cerebro.broker.set_slippage_perc(HALF_SPREAD, slip_open=True, slip_limit=False,
-                                     slip_match=True, slip_out=False)
+    cerebro.broker.set_slippage_perc(
+        HALF_SPREAD, slip_open=True, slip_limit=False, slip_match=True, slip_out=False
+    )
     started = time.perf_counter()
     [strategy] = cerebro.run()
     seconds = time.perf_counter() - started
-    rows = [{"entry_bar": index[t["entry_time"]], "exit_bar": index[t["exit_time"]],
-             "side": t["side"], "pnl": t["pnl"]} for t in strategy.closed]
-    return PeerResult("backtrader", len(bars), seconds, len(rows),
-                      sum(r["pnl"] for r in rows)), rows
+    rows = [
+        {
+            "entry_bar": index[t["entry_time"]],
+            "exit_bar": index[t["exit_time"]],
+            "side": t["side"],
+            "pnl": t["pnl"],
+        }
+        for t in strategy.closed
+    ]
+    return PeerResult(
+        "backtrader", len(bars), seconds, len(rows), sum(r["pnl"] for r in rows)
+    ), rows

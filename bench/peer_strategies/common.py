@@ -94,8 +94,10 @@ def tile(bars: list[Bar], count: int) -> list[Bar]:
     copy = 0
     while len(out) < count:
         shift = span * copy
-        out.extend(Bar(b.time + shift, b.open, b.high, b.low, b.close, b.volume)
-                   for b in bars[: count - len(out)])
+        out.extend(
+            Bar(b.time + shift, b.open, b.high, b.low, b.close, b.volume)
+            for b in bars[: count - len(out)]
+        )
         copy += 1
     return out
 
@@ -107,8 +109,16 @@ def write_csv(bars: list[Bar], path: Path) -> Path:
         out = csv.writer(handle)
         out.writerow(["time", "open", "high", "low", "close", "volume"])
         for b in bars:
-            out.writerow([_iso(b.time), repr(b.open), repr(b.high), repr(b.low),
-                          repr(b.close), repr(b.volume)])
+            out.writerow(
+                [
+                    _iso(b.time),
+                    repr(b.open),
+                    repr(b.high),
+                    repr(b.low),
+                    repr(b.close),
+                    repr(b.volume),
+                ]
+            )
     return path
 
 

@@ -107,18 +107,24 @@ class MomentumNT(Strategy):
     def on_position_closed(self, event: PositionClosed) -> None:
         """One round trip (a netting position is reused, so count its closes)."""
         closing = self.cache.order(event.closing_order_id)
-        self.closed.append({
-            "entry_time": pd.Timestamp(event.ts_opened, tz="UTC").to_pydatetime(),
-            "exit_time": pd.Timestamp(event.ts_closed, tz="UTC").to_pydatetime(),
-            "exit_market": closing is not None and closing.order_type == OrderType.MARKET,
-            "side": 1 if event.entry == OrderSide.BUY else -1,
-            "pnl": event.realized_pnl.as_double()})
+        self.closed.append(
+            {
+                "entry_time": pd.Timestamp(event.ts_opened, tz="UTC").to_pydatetime(),
+                "exit_time": pd.Timestamp(event.ts_closed, tz="UTC").to_pydatetime(),
+                "exit_market": closing is not None and closing.order_type == OrderType.MARKET,
+                "side": 1 if event.entry == OrderSide.BUY else -1,
+                "pnl": event.realized_pnl.as_double(),
+            }
+        )
 
 
 def decimals(bars: list[Bar]) -> int:
     """The most decimals any price of ``bars`` is written with (at most 9)."""
-    longest = max(len(repr(price).partition(".")[2])
-                  for b in bars for price in (b.open, b.high, b.low, b.close))
+    longest = max(
+        len(repr(price).partition(".")[2])
+        for b in bars
+        for price in (b.open, b.high, b.low, b.close)
+    )
     return min(longest, 9)
 
 
@@ -133,18 +139,28 @@ def instrument_for(asset: Asset, precision: int) -> CurrencyPair:
     if precision <= pair.price_precision:
         return pair
     spec = CurrencyPair.to_dict(pair)
-    spec.update(price_precision=precision, price_increment=f"{10.0 ** -precision:.{precision}f}",
-                tick_scheme_name=None)
+    spec.update(
+        price_precision=precision,
+        price_increment=f"{10.0**-precision:.{precision}f}",
+        tick_scheme_name=None,
+    )
     return CurrencyPair.from_dict(spec)
 
 
 def _engine(asset: Asset, precision: int) -> tuple[BacktestEngine, CurrencyPair]:
-    engine = BacktestEngine(BacktestEngineConfig(
-        logging=LoggingConfig(log_level="ERROR", bypass_logging=True)))
+    engine = BacktestEngine(
+        BacktestEngineConfig(logging=LoggingConfig(log_level="ERROR", bypass_logging=True))
+    )
     quote = Currency.from_str(asset.quote)
-    engine.add_venue(VENUE, oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
-                     base_currency=quote, starting_balances=[Money(INITIAL_CAPITAL, quote)],
-                     default_leverage=Decimal(1), bar_execution=True)
+    engine.add_venue(
+        VENUE,
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.MARGIN,
+        base_currency=quote,
+        starting_balances=[Money(INITIAL_CAPITAL, quote)],
+        default_leverage=Decimal(1),
+        bar_execution=True,
+    )
     instrument = instrument_for(asset, precision)
     engine.add_instrument(instrument)
     return engine, instrument
@@ -152,10 +168,15 @@ def _engine(asset: Asset, precision: int) -> tuple[BacktestEngine, CurrencyPair]
 
 def _bars(bars: list[Bar], instrument, bar_type: BarType) -> list[NBar]:
     frame = pd.DataFrame(
-        {"open": [b.open for b in bars], "high": [b.high for b in bars],
-         "low": [b.low for b in bars], "close": [b.close for b in bars],
-         "volume": [1_000_000.0 for _ in bars]},
-        index=pd.DatetimeIndex([b.time for b in bars], name="timestamp"))
+        {
+            "open": [b.open for b in bars],
+            "high": [b.high for b in bars],
+            "low": [b.low for b in bars],
+            "close": [b.close for b in bars],
+            "volume": [1_000_000.0 for _ in bars],
+        },
+        index=pd.DatetimeIndex([b.time for b in bars], name="timestamp"),
+    )
     # nautilus stamps a bar at its close (ts_init): shift our open times by one bar
     frame.index = frame.index + bar_step(bars)
     return BarDataWrangler(bar_type, instrument).process(frame)
@@ -178,9 +199,16 @@ def run(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[di
     engine.run()
     seconds = time.perf_counter() - started
     step = bar_step(bars)
-    rows = [{"entry_bar": index[t["entry_time"] - step] + 1,
-             "exit_bar": index[t["exit_time"] - step] + (1 if t["exit_market"] else 0),
-             "side": t["side"], "pnl": t["pnl"]} for t in strategy.closed]
+    rows = [
+        {
+            "entry_bar": index[t["entry_time"] - step] + 1,
+            "exit_bar": index[t["exit_time"] - step] + (1 if t["exit_market"] else 0),
+            "side": t["side"],
+            "pnl": t["pnl"],
+        }
+        for t in strategy.closed
+    ]
     engine.dispose()
-    return PeerResult("nautilus_trader", len(bars), seconds, len(rows),
-                      sum(r["pnl"] for r in rows)), rows
+    return PeerResult(
+        "nautilus_trader", len(bars), seconds, len(rows), sum(r["pnl"] for r in rows)
+    ), rows

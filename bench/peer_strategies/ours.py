@@ -40,32 +40,43 @@ from .common import PeerResult
 def body(asset: Asset) -> OperationCreate:
     """The operation every run creates: ``MomentumStrategy`` on ``asset`` with
     the defaults (quantity in base units, P/L in the quote currency)."""
-    return OperationCreate(asset=asset.name, strategy_name="MomentumStrategy",
-                           bar_sizes=["1 hour"])
+    return OperationCreate(asset=asset.name, strategy_name="MomentumStrategy", bar_sizes=["1 hour"])
 
 
 def _settings(**extra: Any) -> Settings:
     scratch = Path(tempfile.mkdtemp(prefix="lt-peers-"))
-    return Settings(mongodb_url=None, data_dir=scratch / "store",
-                    trade_log_dir=scratch / "trade-log", trading_worker_enabled=False, **extra)
+    return Settings(
+        mongodb_url=None,
+        data_dir=scratch / "store",
+        trade_log_dir=scratch / "trade-log",
+        trading_worker_enabled=False,
+        **extra,
+    )
 
 
-def trade_rows(trades: list[dict[str, Any]], positions: dict[str, dict[str, Any]],
-               index: dict) -> list[dict[str, Any]]:
+def trade_rows(
+    trades: list[dict[str, Any]], positions: dict[str, dict[str, Any]], index: dict
+) -> list[dict[str, Any]]:
     """Rows for :mod:`.compare` from trade documents (and their positions,
     for the stop-loss and take-profit levels)."""
     rows = []
     for t in sorted(trades, key=lambda t: (t["exit_time"], str(t["_id"]))):
         position = positions.get(str(t["position_id"]), {})
-        rows.append({"entry_bar": index[t["entry_time"]], "exit_bar": index[t["exit_time"]],
-                     "side": 1 if t["position_type"] == "LONG" else -1, "pnl": t["pnl"],
-                     "exit": t.get("exit_reason"), "stop_loss": position.get("stop_loss"),
-                     "take_profit": position.get("take_profit")})
+        rows.append(
+            {
+                "entry_bar": index[t["entry_time"]],
+                "exit_bar": index[t["exit_time"]],
+                "side": 1 if t["position_type"] == "LONG" else -1,
+                "pnl": t["pnl"],
+                "exit": t.get("exit_reason"),
+                "stop_loss": position.get("stop_loss"),
+                "take_profit": position.get("take_profit"),
+            }
+        )
     return rows
 
 
-async def _backtest(bars: list[Bar], index: dict,
-                    asset: Asset) -> tuple[PeerResult, list[dict]]:
+async def _backtest(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
     services = open_backtest_services(_settings(), bars={BarSize.HOUR_1: bars})
     await services.start()
     started = time.perf_counter()
@@ -75,12 +86,12 @@ async def _backtest(bars: list[Bar], index: dict,
     positions = {p["_id"]: p for p in store.documents("positions", operation_id=operation_id)}
     rows = trade_rows(services.trades(operation_id), positions, index)
     await services.close()
-    return PeerResult("live_trading backtest", len(bars), seconds, len(rows),
-                      sum(r["pnl"] for r in rows)), rows
+    return PeerResult(
+        "live_trading backtest", len(bars), seconds, len(rows), sum(r["pnl"] for r in rows)
+    ), rows
 
 
-def run_backtest(bars: list[Bar], index: dict,
-                 asset: Asset) -> tuple[PeerResult, list[dict]]:
+def run_backtest(bars: list[Bar], index: dict, asset: Asset) -> tuple[PeerResult, list[dict]]:
     """Backtest mode over ``bars`` of ``asset``; the timed part is creating
     the operation and replaying every bar (until the runner is idle)."""
     return asyncio.run(_backtest(bars, index, asset))
@@ -139,8 +150,9 @@ class Durable:
         """One operation over ``bars`` of ``asset``; timed as :func:`run_backtest`."""
         return self.loop.run_until_complete(self._run(bars, index, asset))
 
-    async def _run(self, bars: list[Bar], index: dict,
-                   asset: Asset) -> tuple[PeerResult, list[dict]]:
+    async def _run(
+        self, bars: list[Bar], index: dict, asset: Asset
+    ) -> tuple[PeerResult, list[dict]]:
         engine = self.services.engine
         engine.deps.source_factory = memory_source_factory({BarSize.HOUR_1: bars})
         self.commands.reset()
@@ -149,13 +161,17 @@ class Durable:
         await engine.wait_idle()
         seconds = time.perf_counter() - started
         total = sum(self.commands.by_name.values())
-        self.store = {"commands": total, "per_bar": round(total / len(bars), 2),
-                      "seconds_in_store": round(self.commands.seconds, 2),
-                      "ms_per_command": round(1000 * self.commands.seconds / max(total, 1), 2),
-                      "by_name": dict(self.commands.by_name.most_common())}
+        self.store = {
+            "commands": total,
+            "per_bar": round(total / len(bars), 2),
+            "seconds_in_store": round(self.commands.seconds, 2),
+            "ms_per_command": round(1000 * self.commands.seconds / max(total, 1), 2),
+            "by_name": dict(self.commands.by_name.most_common()),
+        }
         db, query = self.services.store.db, {"operation_id": ObjectId(operation_id)}
         trades = await db["trades"].find(query).to_list(None)
         positions = {str(p["_id"]): p async for p in db["positions"].find(query)}
         rows = trade_rows(trades, positions, index)
-        return PeerResult("live_trading durable", len(bars), seconds, len(rows),
-                          sum(r["pnl"] for r in rows)), rows
+        return PeerResult(
+            "live_trading durable", len(bars), seconds, len(rows), sum(r["pnl"] for r in rows)
+        ), rows

@@ -38,8 +38,11 @@ from .routers import (
     ws,
 )
 
-DEMO_OPERATION: dict[str, Any] = {"asset": "USD-CAD", "bar_sizes": ["1 hour"],
-                  "strategy_name": "MomentumStrategy"}
+DEMO_OPERATION: dict[str, Any] = {
+    "asset": "USD-CAD",
+    "bar_sizes": ["1 hour"],
+    "strategy_name": "MomentumStrategy",
+}
 
 
 async def _create_demo(services) -> None:
@@ -47,8 +50,7 @@ async def _create_demo(services) -> None:
     from live_trading.journal.documents import TradingOperation
 
     if await TradingOperation.find({}).count() == 0:
-        await services.engine.create_operation(OperationCreate(**DEMO_OPERATION),
-                                               source="cli/demo")
+        await services.engine.create_operation(OperationCreate(**DEMO_OPERATION), source="cli/demo")
 
 
 class HardenedAPI(FastAPI):
@@ -61,14 +63,17 @@ class HardenedAPI(FastAPI):
         self.hardening = settings
 
     def build_middleware_stack(self) -> ASGIApp:
-        app = BodyLimitMiddleware(super().build_middleware_stack(),
-                                  self.hardening.max_request_bytes)
-        return behind_trusted_proxies(SecurityHeadersMiddleware(app),
-                                      self.hardening.trusted_proxies)
+        app = BodyLimitMiddleware(
+            super().build_middleware_stack(), self.hardening.max_request_bytes
+        )
+        return behind_trusted_proxies(
+            SecurityHeadersMiddleware(app), self.hardening.trusted_proxies
+        )
 
 
-def create_app(settings: Settings | None = None, *, demo: bool = False,
-               dashboard_dir: Path | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, demo: bool = False, dashboard_dir: Path | None = None
+) -> FastAPI:
     """The API with its lifespan: opens the store, starts the engine (and,
     with ``demo``, creates the demo operation when there is none). The built
     dashboard (``dashboard_dir``, default ``frontend/dist``) is served at ``/``.
@@ -101,15 +106,33 @@ def create_app(settings: Settings | None = None, *, demo: bool = False,
             await app.state.feed.stop()
             await services.close()
 
-    app = HardenedAPI(settings, title="live_trading", version="0.1.0", lifespan=lifespan,
-                  description="Event-sourced live trading: operations, orders, positions, "
-                              "trades and the journal they are projected from.")
+    app = HardenedAPI(
+        settings,
+        title="live_trading",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Event-sourced live trading: operations, orders, positions, "
+        "trades and the journal they are projected from.",
+    )
     app.state.rate_limiter = rate_limiter
     install_error_handlers(app)
-    for router in (operations.router, history.router, positions.router, recovery.router,
-                   risk.router, strategies.router, metrics.router, brokers.router,
-                   system.router, auth.router, users.router, trading.router,
-                   trade_log.router, ws.router, prometheus.router):
+    for router in (
+        operations.router,
+        history.router,
+        positions.router,
+        recovery.router,
+        risk.router,
+        strategies.router,
+        metrics.router,
+        brokers.router,
+        system.router,
+        auth.router,
+        users.router,
+        trading.router,
+        trade_log.router,
+        ws.router,
+        prometheus.router,
+    ):
         app.include_router(declare_errors(router))
     install_dashboard(app, dashboard_dir)  # last: it never shadows an API route
     return app

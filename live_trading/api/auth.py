@@ -36,8 +36,11 @@ class CurrentUser:
 
 
 def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail=detail,
-                         headers={"WWW-Authenticate": "Bearer"})
+    return HTTPException(
+        status_code=status.HTTP_401_UNAUTHORIZED,
+        detail=detail,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 async def user_from_token(settings, token: str | None) -> CurrentUser:
@@ -73,12 +76,15 @@ def require(role: Role) -> RoleDependency:
     valid token, 403 below ``role``) and rate-limits their mutating calls
     (429). ``required_role`` on the returned function names ``role``."""
 
-    async def dependency(request: Request,
-                         token: Annotated[str | None, Depends(oauth2_scheme)]) -> CurrentUser:
+    async def dependency(
+        request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+    ) -> CurrentUser:
         user = await user_from_token(request.app.state.services.settings, token)
         if not role_allows(user.role, role):
-            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
-                                detail=f"this needs the {role} role (you are {user.role})")
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail=f"this needs the {role} role (you are {user.role})",
+            )
         await limit_mutation(request, user.username)
         request.state.user = user
         return user

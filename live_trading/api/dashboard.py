@@ -24,8 +24,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Match, Mount, request_response
 from starlette.types import Scope
 
-API_PREFIXES = ("/api", "/v1", "/ws", "/health", "/metrics", "/docs", "/redoc",
-                "/openapi.json")
+API_PREFIXES = ("/api", "/v1", "/ws", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 # The repository's layout is fixed: frontend/ sits next to the package.
 DEFAULT_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
@@ -53,7 +52,7 @@ def is_api_path(path: str) -> bool:
 def _route_path(scope: Scope) -> str:
     """The request's path below the application's (or the mount's) root path."""
     path, root = scope["path"], scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root) else path
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 class DashboardMount(Mount):
@@ -82,6 +81,7 @@ def _build_file(dist: Path, relative: str) -> Path | None:
 
 def dashboard_endpoint(dist: Path) -> Callable[[Request], Awaitable[Response]]:
     """The endpoint answering every dashboard request from ``dist``."""
+
     async def serve(request: Request) -> Response:
         index = dist / "index.html"
         relative = _route_path(request.scope).lstrip("/")
@@ -94,8 +94,7 @@ def dashboard_endpoint(dist: Path) -> Callable[[Request], Awaitable[Response]]:
         if relative.startswith("assets/"):
             # a missing hashed asset must not come back as HTML
             return Response("Not Found", status_code=404, media_type="text/plain")
-        return FileResponse(index, media_type="text/html",
-                            headers={"Cache-Control": "no-cache"})
+        return FileResponse(index, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
     return serve
 
@@ -103,5 +102,8 @@ def dashboard_endpoint(dist: Path) -> Callable[[Request], Awaitable[Response]]:
 def install_dashboard(app: FastAPI, dist: Path | None = None) -> None:
     """Serve the dashboard build at ``dist`` (default ``frontend/dist``).
     Call it after every API router is included."""
-    app.router.routes.append(DashboardMount(
-        "/", app=request_response(dashboard_endpoint(dist or DEFAULT_DIST)), name="dashboard"))
+    app.router.routes.append(
+        DashboardMount(
+            "/", app=request_response(dashboard_endpoint(dist or DEFAULT_DIST)), name="dashboard"
+        )
+    )

@@ -33,8 +33,9 @@ class ErrorResponse(JSONResponse):
     """A JSON answer in plain ASCII (``\\uXXXX`` escapes)."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, allow_nan=False,
-                          separators=(",", ":")).encode("ascii")
+        return json.dumps(
+            content, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        ).encode("ascii")
 
 
 MAX_ECHO_CHARS = 200  # of a text input echoed in a 422
@@ -79,8 +80,9 @@ def _unreadable_body(cause: BaseException) -> ErrorResponse:
         msg, kind = "JSON nested too deeply", "json_too_deep"
     else:
         msg, kind = "the body is not JSON text (UTF-8)", "json_invalid"
-    return ErrorResponse(status_code=422, content={"detail": [
-        {"loc": ["body"], "msg": msg, "type": kind}]})
+    return ErrorResponse(
+        status_code=422, content={"detail": [{"loc": ["body"], "msg": msg, "type": kind}]}
+    )
 
 
 def allowed_methods(app: FastAPI, scope: Mapping[str, Any]) -> set[str]:
@@ -88,7 +90,7 @@ def allowed_methods(app: FastAPI, scope: Mapping[str, Any]) -> set[str]:
     405 names only the first route's)."""
     path = scope["path"]
     root = scope.get("root_path", "")
-    path = path[len(root):] if root and path.startswith(root) else path
+    path = path[len(root) :] if root and path.startswith(root) else path
     methods: set[str] = set()
     for context in iter_route_contexts(app.routes):
         regex = getattr(context.route, "path_regex", None)
@@ -108,16 +110,21 @@ def install_error_handlers(app: FastAPI) -> None:
             return _unreadable_body(error.__cause__)
         if error.status_code == 405:
             allowed = ", ".join(sorted(allowed_methods(app, request.scope)))
-            return ErrorResponse(status_code=405, headers={"Allow": allowed},
-                                 content={"detail": "Method Not Allowed"})
+            return ErrorResponse(
+                status_code=405,
+                headers={"Allow": allowed},
+                content={"detail": "Method Not Allowed"},
+            )
         return await http_exception_handler(request, error)
 
     @app.exception_handler(InvalidSpecError)
     async def invalid_spec(request: Request, error: InvalidSpecError) -> JSONResponse:
         where = "query" if request.method == "GET" else "body"
         loc = [where, *error.field.split(".")]
-        return ErrorResponse(status_code=422, content={
-            "detail": [{"loc": loc, "msg": error.message, "type": "value_error"}]})
+        return ErrorResponse(
+            status_code=422,
+            content={"detail": [{"loc": loc, "msg": error.message, "type": "value_error"}]},
+        )
 
     @app.exception_handler(OperationNotFoundError)
     async def not_found(_: Request, error: OperationNotFoundError) -> JSONResponse:

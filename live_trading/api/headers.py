@@ -23,19 +23,27 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-DASHBOARD_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                 "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
-                 "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = (f"default-src 'self'; script-src 'self' 'unsafe-inline' {CDN}; "
-            f"style-src 'self' 'unsafe-inline' {CDN} https://fonts.googleapis.com; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-            "font-src 'self' https://fonts.gstatic.com; connect-src 'self'; "
-            "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
-            "frame-ancestors 'none'")
+DOCS_CSP = (
+    f"default-src 'self'; script-src 'self' 'unsafe-inline' {CDN}; "
+    f"style-src 'self' 'unsafe-inline' {CDN} https://fonts.googleapis.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "font-src 'self' https://fonts.gstatic.com; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'"
+)
 DOCS_PAGES = ("/docs", "/redoc")
-COMMON = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-          "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin"}
+COMMON = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
 def policy_for(path: str) -> str:
@@ -60,8 +68,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in {**COMMON,
-                                    "Content-Security-Policy": policy_for(path)}.items():
+                for name, value in {**COMMON, "Content-Security-Policy": policy_for(path)}.items():
                     headers.setdefault(name, value)
                 if path == "/api" or path.startswith("/api/"):
                     headers.setdefault("Cache-Control", "no-store")

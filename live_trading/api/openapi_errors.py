@@ -28,13 +28,19 @@ from live_trading.security import ROLE_RANK, Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAY_NOT_FIND = frozenset({("GET", "/api/recovery/last"), ("POST", "/v1/trading/cycle")})
-MAY_CONFLICT = frozenset({
-    ("PUT", "/api/operations/{operation_id}"), ("DELETE", "/api/operations/{operation_id}"),
-    ("POST", "/api/operations/{operation_id}/pause"),
-    ("POST", "/api/operations/{operation_id}/resume"),
-    ("POST", "/api/positions/{position_id}/close"), ("POST", "/v1/trading/cycle"),
-    ("POST", "/api/risk/kill-switch"), ("POST", "/api/users"),
-    ("PATCH", "/api/users/{username}")})
+MAY_CONFLICT = frozenset(
+    {
+        ("PUT", "/api/operations/{operation_id}"),
+        ("DELETE", "/api/operations/{operation_id}"),
+        ("POST", "/api/operations/{operation_id}/pause"),
+        ("POST", "/api/operations/{operation_id}/resume"),
+        ("POST", "/api/positions/{position_id}/close"),
+        ("POST", "/v1/trading/cycle"),
+        ("POST", "/api/risk/kill-switch"),
+        ("POST", "/api/users"),
+        ("PATCH", "/api/users/{username}"),
+    }
+)
 LOGIN_PATH = "/api/auth/token"
 
 
@@ -49,14 +55,18 @@ def _header(description: str) -> dict[str, Any]:
 
 
 ERRORS: dict[int, dict[str, Any]] = {
-    401: {"description": "no token, or an invalid or expired one (or wrong credentials)",
-          "headers": {"WWW-Authenticate": _header("Bearer")}},
+    401: {
+        "description": "no token, or an invalid or expired one (or wrong credentials)",
+        "headers": {"WWW-Authenticate": _header("Bearer")},
+    },
     403: {"description": "the user's role is below the one this needs"},
     404: {"description": "no such resource"},
     409: {"description": "the resource is not in a state that allows this"},
     413: {"description": "the request body is larger than MAX_REQUEST_BYTES"},
-    429: {"description": "over a rate limit",
-          "headers": {"Retry-After": _header("whole seconds until a slot frees up")}},
+    429: {
+        "description": "over a rate limit",
+        "headers": {"Retry-After": _header("whole seconds until a slot frees up")},
+    },
 }
 
 

@@ -35,8 +35,10 @@ def check_trusted_proxies(entries: list[str]) -> list[str]:
         try:
             ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise ValueError(f"TRUSTED_PROXIES: {entry!r} is not an IP address or network "
-                             "such as 127.0.0.1 or 10.0.0.0/8") from None
+            raise ValueError(
+                f"TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                "such as 127.0.0.1 or 10.0.0.0/8"
+            ) from None
     return entries
 
 

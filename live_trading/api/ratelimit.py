@@ -61,8 +61,12 @@ class RateLimiter:
         Raises 429 over either limit (the per-user one is not counted when
         the per-client one refuses)."""
         await self._hit(self.login, "login", client, "login attempts from this address")
-        await self._hit(self.login_user, "login-user", f"{client}|{username[:MAX_KEY]}",
-                        "login attempts as this user from this address")
+        await self._hit(
+            self.login_user,
+            "login-user",
+            f"{client}|{username[:MAX_KEY]}",
+            "login attempts as this user from this address",
+        )
 
     async def check_mutation(self, username: str) -> None:
         """Count a mutating call by ``username``. Raises 429 over the limit."""
@@ -76,16 +80,18 @@ class RateLimiter:
         raise HTTPException(
             status_code=status.HTTP_429_TOO_MANY_REQUESTS,
             detail=f"rate limit exceeded: at most {item.amount} {what} per "
-                   f"{_window(item)}; retry in {retry_after} s",
-            headers={"Retry-After": str(retry_after)})
+            f"{_window(item)}; retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 def _parse(name: str, value: str) -> RateLimitItem:
     try:
         return parse(value)
     except ValueError:
-        raise ValueError(f"{name}={value!r} is not a rate limit such as '10/minute' "
-                         "or '3 per 5 seconds'") from None
+        raise ValueError(
+            f"{name}={value!r} is not a rate limit such as '10/minute' or '3 per 5 seconds'"
+        ) from None
 
 
 def _window(item: RateLimitItem) -> str:
@@ -103,8 +109,9 @@ def rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-async def limit_login(request: Request,
-                      form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> None:
+async def limit_login(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> None:
     """Dependency of the login route: RATE_LIMIT_LOGIN per client address and
     RATE_LIMIT_LOGIN_USER per (username, client address). The form is the
     route's own (FastAPI parses it once)."""

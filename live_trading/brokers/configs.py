@@ -57,12 +57,12 @@ class BrokerConfigFields(BaseModel):
     port: WholeNumber | None = Field(None, ge=1, le=65535)
     client_id: WholeNumber | None = Field(None, ge=0, le=2**31 - 1)
     account_id: str | None = Field(None, max_length=64)
-    api_key: str | None = Field(None, min_length=1, max_length=512, repr=False,
-                                description="write-only: never returned")
+    api_key: str | None = Field(
+        None, min_length=1, max_length=512, repr=False, description="write-only: never returned"
+    )
     is_active: bool | None = Field(None, strict=True)
     config: dict[str, Any] | None = None
-    confirm_live: bool = Field(False, strict=True,
-                               description="must be true to use a LIVE account")
+    confirm_live: bool = Field(False, strict=True, description="must be true to use a LIVE account")
 
 
 class BrokerConfigCreate(BrokerConfigFields):

@@ -34,8 +34,9 @@ SECRET_KEYS = re.compile(r"(api_?key|token|secret|password|authorization)", re.I
 def mask_secrets(value: Any) -> Any:
     """``value`` with every secret-looking field replaced by ``"***"``."""
     if isinstance(value, dict):
-        return {k: "***" if SECRET_KEYS.search(str(k)) else mask_secrets(v)
-                for k, v in value.items()}
+        return {
+            k: "***" if SECRET_KEYS.search(str(k)) else mask_secrets(v) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return type(value)(mask_secrets(v) for v in value)
     if hasattr(value, "__dataclass_fields__"):
@@ -67,11 +68,16 @@ class CallStats:
         def pct(q: float) -> float:
             return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
-        return {"count": self.count, "errors": self.errors, "timeouts": self.timeouts,
-                "slow": self.slow,
-                "mean_ms": 1000 * self.total_s / self.count if self.count else 0.0,
-                "p50_ms": 1000 * pct(0.50), "p99_ms": 1000 * pct(0.99),
-                "max_ms": 1000 * self.max_s}
+        return {
+            "count": self.count,
+            "errors": self.errors,
+            "timeouts": self.timeouts,
+            "slow": self.slow,
+            "mean_ms": 1000 * self.total_s / self.count if self.count else 0.0,
+            "p50_ms": 1000 * pct(0.50),
+            "p99_ms": 1000 * pct(0.99),
+            "max_ms": 1000 * self.max_s,
+        }
 
 
 class BrokerMetrics:
@@ -94,8 +100,7 @@ class BrokerMetrics:
             except Exception:  # a metric must not fail a broker call
                 log.exception("broker timeout observer failed")
 
-    def record(self, method: str, seconds: float, failed: bool, args: tuple,
-               kwargs: dict) -> None:
+    def record(self, method: str, seconds: float, failed: bool, args: tuple, kwargs: dict) -> None:
         slow = seconds >= self.slow_call_s and method not in SIMULATED_MARKET_CALLS
         self.calls.setdefault(method, CallStats()).add(seconds, failed, slow)
         if self.on_call is not None:
@@ -104,8 +109,13 @@ class BrokerMetrics:
             except Exception:  # a metric must not fail a broker call
                 log.exception("broker call observer failed")
         if slow:
-            log.warning("slow broker call %s took %.0f ms: args=%s kwargs=%s", method,
-                        1000 * seconds, mask_secrets(list(args)), mask_secrets(kwargs))
+            log.warning(
+                "slow broker call %s took %.0f ms: args=%s kwargs=%s",
+                method,
+                1000 * seconds,
+                mask_secrets(list(args)),
+                mask_secrets(kwargs),
+            )
 
     def summary(self) -> dict[str, Any]:
         return {name: stats.summary() for name, stats in sorted(self.calls.items())}

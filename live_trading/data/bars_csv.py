@@ -67,8 +67,19 @@ from live_trading.domain.values import Bar
 log = logging.getLogger("live_trading.data")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "time": ("time", "date", "datetime", "timestamp", "gmt time", "datetime_utc", "time_utc",
-             "timestamp_utc", "date_time", "open time", "local time"),
+    "time": (
+        "time",
+        "date",
+        "datetime",
+        "timestamp",
+        "gmt time",
+        "datetime_utc",
+        "time_utc",
+        "timestamp_utc",
+        "date_time",
+        "open time",
+        "local time",
+    ),
     "open": ("open",),
     "high": ("high",),
     "low": ("low",),

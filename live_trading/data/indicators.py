@@ -37,7 +37,14 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
-    "ATR", "EMA", "RSI", "SMA", "Bands", "BollingerBands", "Channel", "DonchianChannel",
+    "ATR",
+    "EMA",
+    "RSI",
+    "SMA",
+    "Bands",
+    "BollingerBands",
+    "Channel",
+    "DonchianChannel",
 ]
 
 # Defined in indicators_extra, which builds on _Indicator below; re-exported

@@ -24,8 +24,14 @@ Event = tuple[BarSize, Bar]
 
 
 class BrokerBarSource:
-    def __init__(self, market_data, asset: Asset, primary: BarSize, higher: list[BarSize],
-                 after: dict[BarSize, datetime | None] | None = None) -> None:
+    def __init__(
+        self,
+        market_data,
+        asset: Asset,
+        primary: BarSize,
+        higher: list[BarSize],
+        after: dict[BarSize, datetime | None] | None = None,
+    ) -> None:
         self.market_data, self.asset, self.primary = market_data, asset, primary
         self.higher = sorted(set(higher) - {primary}, key=lambda s: s.duration)
         self.after = after or {}
@@ -59,5 +65,4 @@ class BrokerBarSource:
         for tick in ticks_from_bar(bar, self.primary.duration):
             closed.extend(aggregator.add(tick))
         closed.extend(aggregator.flush(close_time(bar, self.primary)))
-        return [(s, b) for s, b in closed
-                if (after := self.after.get(s)) is None or b.time > after]
+        return [(s, b) for s, b in closed if (after := self.after.get(s)) is None or b.time > after]

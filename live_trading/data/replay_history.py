@@ -18,8 +18,9 @@ class ReplayHistory:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
-                                  end: datetime) -> list[Bar]:
+    async def get_historical_data(
+        self, asset: str, bar_size: BarSize, start: datetime, end: datetime
+    ) -> list[Bar]:
         """Bars with open time in [start, end), oldest first.
 
         Raises:

@@ -46,10 +46,18 @@ def aggregate_bars(bars: list[Bar], source: BarSize, target: BarSize) -> list[Ba
 
 
 class ReplaySource:
-    def __init__(self, directory: Path, asset: Asset, primary: BarSize,
-                 higher: list[BarSize], *, speed: float = 0.0, mode: str = "bars",
-                 after: dict[BarSize, datetime | None] | None = None,
-                 sleep: Callable = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        asset: Asset,
+        primary: BarSize,
+        higher: list[BarSize],
+        *,
+        speed: float = 0.0,
+        mode: str = "bars",
+        after: dict[BarSize, datetime | None] | None = None,
+        sleep: Callable = asyncio.sleep,
+    ) -> None:
         if mode not in ("bars", "ticks"):
             raise ValueError(f"replay mode must be 'bars' or 'ticks', not {mode!r}")
         self.directory, self.asset, self.primary = directory, asset, primary
@@ -69,10 +77,15 @@ class ReplaySource:
         return self._bars_events() if self.mode == "bars" else self._tick_events()
 
     async def _bars_events(self) -> AsyncIterator[Event]:
-        aligner = TimeframeAligner({s: self._fresh(s, await self._higher_bars(s))
-                                    for s in self.higher})
-        feed = ReplayFeed(self._path(self.primary), speed=self.speed,
-                          after=self.after.get(self.primary), sleep=self.sleep)
+        aligner = TimeframeAligner(
+            {s: self._fresh(s, await self._higher_bars(s)) for s in self.higher}
+        )
+        feed = ReplayFeed(
+            self._path(self.primary),
+            speed=self.speed,
+            after=self.after.get(self.primary),
+            sleep=self.sleep,
+        )
         async for bar in feed.bars():
             self.rejected.setdefault(self._path(self.primary).name, feed.rejected)
             for event in aligner.due(close_time(bar, self.primary)):
@@ -91,8 +104,13 @@ class ReplaySource:
         sizes = [self.primary, *self.higher]
         aggregator = BarAggregator(sizes)
         start = self._tick_start(sizes)
-        feed = TickReplayFeed(self._path(self.primary), bar_size=self.primary,
-                              speed=self.speed, after=start, sleep=self.sleep)
+        feed = TickReplayFeed(
+            self._path(self.primary),
+            bar_size=self.primary,
+            speed=self.speed,
+            after=start,
+            sleep=self.sleep,
+        )
         last_tick = None
         async for tick in feed.ticks():
             self.rejected.setdefault(self._path(self.primary).name, feed.rejected)
@@ -119,7 +137,9 @@ class ReplaySource:
     def _ordered(self, closed: list[Event]) -> list[Event]:
         """Higher bars first (by close time), then the primary; drop bars at
         or before their bar size's resume point."""
-        fresh = [(s, b) for s, b in closed
-                 if (after := self.after.get(s)) is None or b.time > after]
-        return sorted(fresh, key=lambda e: (close_time(e[1], e[0]), e[0] == self.primary,
-                                            e[0].duration))
+        fresh = [
+            (s, b) for s, b in closed if (after := self.after.get(s)) is None or b.time > after
+        ]
+        return sorted(
+            fresh, key=lambda e: (close_time(e[1], e[0]), e[0] == self.primary, e[0].duration)
+        )

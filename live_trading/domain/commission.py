@@ -44,8 +44,9 @@ from .state import (
 from .values import TransactionRole
 
 
-def on_commission_reported(state: OperationState, record: JournalRecord,
-                           event: CommissionReported, changes: Changes) -> None:
+def on_commission_reported(
+    state: OperationState, record: JournalRecord, event: CommissionReported, changes: Changes
+) -> None:
     """Set the commission of the fill ``event.execution_id`` (see the module).
 
     Raises:
@@ -53,8 +54,9 @@ def on_commission_reported(state: OperationState, record: JournalRecord,
     """
     execution_id = event.execution_id
     if execution_id not in state.execution_ids:
-        raise ProjectionError(f"commission for execution {execution_id}, which the "
-                              "journal does not have")
+        raise ProjectionError(
+            f"commission for execution {execution_id}, which the journal does not have"
+        )
     fill = state.fills.get(execution_id)
     if fill is None:
         return  # older than RECENT_FILLS fills: no longer corrected
@@ -89,8 +91,9 @@ def _last_trade(state: OperationState, position_id: str) -> str | None:
     return last
 
 
-def _charge_trade(state: OperationState, trade_id: str | None, amount: float,
-                  changes: Changes) -> None:
+def _charge_trade(
+    state: OperationState, trade_id: str | None, amount: float, changes: Changes
+) -> None:
     """Charge ``amount`` (quote currency) more commission to a trade."""
     trade = state.recent_docs.get(doc_key(TRADES, trade_id)) if trade_id else None
     if trade is None:

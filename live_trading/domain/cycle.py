@@ -74,8 +74,9 @@ def evaluate_triggers(state: OperationState, price: CyclePrice) -> TriggerResult
     return TriggerResult(mark, side, stop, target, triggered, action)
 
 
-def _crossed(side: PositionSide, mark: float, stop: float | None,
-             target: float | None) -> str | None:
+def _crossed(
+    side: PositionSide, mark: float, stop: float | None, target: float | None
+) -> str | None:
     sign = 1 if side is PositionSide.LONG else -1
     if stop is not None and sign * (mark - stop) <= 0:
         return "stop_loss"
@@ -84,33 +85,60 @@ def _crossed(side: PositionSide, mark: float, stop: float | None,
     return None
 
 
-def evaluate_guardrails(state: OperationState, price: CyclePrice, *, broker_connected: bool,
-                        max_position_size: float | None) -> tuple[list[dict[str, Any]], str]:
+def evaluate_guardrails(
+    state: OperationState,
+    price: CyclePrice,
+    *,
+    broker_connected: bool,
+    max_position_size: float | None,
+) -> tuple[list[dict[str, Any]], str]:
     """Every guardrail's check and the action they call for (``none`` or
     ``flatten``: only a breached emergency stop-loss flattens)."""
     operation = state.operation or {}
-    checks = [_check("broker_connected", broker_connected, broker_connected, True,
-                     "orders can reach the broker" if broker_connected
-                     else "the broker is not connected")]
-    loss_check = _emergency_check(state, price, float(operation.get("emergency_stop_loss_pct")
-                                                      or 0.0))
+    checks = [
+        _check(
+            "broker_connected",
+            broker_connected,
+            broker_connected,
+            True,
+            "orders can reach the broker" if broker_connected else "the broker is not connected",
+        )
+    ]
+    loss_check = _emergency_check(
+        state, price, float(operation.get("emergency_stop_loss_pct") or 0.0)
+    )
     if loss_check is not None:
         checks.append(loss_check)
     limit = operation.get("max_daily_loss")
     breached = daily_loss_breached(state, limit)
-    checks.append(_check("max_daily_loss", not breached, state.pnl_today, limit,
-                         f"closed P/L on {state.pnl_day or 'no day yet'}"
-                         + (": no new positions that day" if breached else "")))
+    checks.append(
+        _check(
+            "max_daily_loss",
+            not breached,
+            state.pnl_today,
+            limit,
+            f"closed P/L on {state.pnl_day or 'no day yet'}"
+            + (": no new positions that day" if breached else ""),
+        )
+    )
     if state.position is not None and max_position_size is not None:
         quantity = state.position.open_quantity
-        checks.append(_check("max_position_size", quantity <= max_position_size, quantity,
-                             max_position_size, "open quantity (base units)"))
+        checks.append(
+            _check(
+                "max_position_size",
+                quantity <= max_position_size,
+                quantity,
+                max_position_size,
+                "open quantity (base units)",
+            )
+        )
     emergency = loss_check is not None and not loss_check["passed"]
     return checks, FLATTEN if emergency else NO_ACTION
 
 
-def _emergency_check(state: OperationState, price: CyclePrice,
-                     limit_pct: float) -> dict[str, Any] | None:
+def _emergency_check(
+    state: OperationState, price: CyclePrice, limit_pct: float
+) -> dict[str, Any] | None:
     position = state.position
     if position is None or limit_pct <= 0:
         return None
@@ -118,11 +146,15 @@ def _emergency_check(state: OperationState, price: CyclePrice,
     pnl = unrealized_pnl(position.side, entry, price.exit_price(position.side), quantity)
     fraction = pnl_pct(pnl, entry, quantity)
     passed = fraction > -limit_pct
-    return _check("emergency_stop_loss", passed, fraction, -limit_pct,
-                  "unrealized P/L as a fraction of the entry notional"
-                  + ("" if passed else ": closing the position"))
+    return _check(
+        "emergency_stop_loss",
+        passed,
+        fraction,
+        -limit_pct,
+        "unrealized P/L as a fraction of the entry notional"
+        + ("" if passed else ": closing the position"),
+    )
 
 
 def _check(name: str, passed: bool, value: Any, limit: Any, detail: str) -> dict[str, Any]:
-    return {"name": name, "passed": bool(passed), "value": value, "limit": limit,
-            "detail": detail}
+    return {"name": name, "passed": bool(passed), "value": value, "limit": limit, "detail": detail}

@@ -22,7 +22,8 @@ class QuantityBelowMinimum(ValueError):
 
     def __init__(self, asset: str, quantity: float, minimum: float) -> None:
         super().__init__(
-            f"quantity {quantity:g} is below the minimum order size {minimum:g} of {asset}")
+            f"quantity {quantity:g} is below the minimum order size {minimum:g} of {asset}"
+        )
         self.asset = asset
         self.quantity = quantity
         self.minimum = minimum

@@ -18,7 +18,8 @@ CLOSED_FOR = timedelta(days=2)
 def _week_close(at: datetime) -> datetime:
     """The Friday 22:00 UTC at or before ``at``."""
     friday = at.replace(hour=CLOSE_HOUR, minute=0, second=0, microsecond=0) - timedelta(
-        days=(at.weekday() - FRIDAY) % 7)
+        days=(at.weekday() - FRIDAY) % 7
+    )
     return friday if friday <= at else friday - WEEK
 
 
@@ -41,10 +42,10 @@ def trading_seconds(start: datetime, end: datetime) -> float:
     return total
 
 
-def feed_stale(last_seen: datetime, now: datetime, bar_seconds: float,
-               grace_seconds: float) -> bool:
+def feed_stale(
+    last_seen: datetime, now: datetime, bar_seconds: float, grace_seconds: float
+) -> bool:
     """True when no bar has come for more than twice ``bar_seconds`` plus
     ``grace_seconds`` of trading time since ``last_seen`` (the close of the
     last bar, or when the feed started)."""
-    return fx_trades(now) and \
-        trading_seconds(last_seen, now) > 2 * bar_seconds + grace_seconds
+    return fx_trades(now) and trading_seconds(last_seen, now) > 2 * bar_seconds + grace_seconds

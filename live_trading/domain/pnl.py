@@ -15,8 +15,9 @@ from __future__ import annotations
 from .values import PositionSide
 
 
-def gross_pnl(side: PositionSide | str, entry_price: float, exit_price: float,
-              quantity: float) -> float:
+def gross_pnl(
+    side: PositionSide | str, entry_price: float, exit_price: float, quantity: float
+) -> float:
     """Gross P/L of closing ``quantity`` units, before commissions."""
     move = exit_price - entry_price
     if PositionSide(side) is PositionSide.SHORT:
@@ -30,7 +31,8 @@ def pnl_pct(net_pnl: float, entry_price: float, quantity: float) -> float:
     return net_pnl / notional if notional else 0.0
 
 
-def unrealized_pnl(side: PositionSide | str, entry_price: float, mark_price: float,
-                   quantity: float) -> float:
+def unrealized_pnl(
+    side: PositionSide | str, entry_price: float, mark_price: float, quantity: float
+) -> float:
     """P/L of an open position marked at ``mark_price``, before commissions."""
     return gross_pnl(side, entry_price, mark_price, quantity)

@@ -53,9 +53,22 @@ from .state import (
 )
 from .values import OperationStatus, OrderType
 
-__all__ = ["OPERATIONS", "ORDERS", "POSITIONS", "QTY_EPSILON", "TRADES", "TRANSACTIONS",
-           "WORKING", "Changes", "JournalRecord", "OpenPosition", "OperationState",
-           "ProjectionError", "apply", "fold"]
+__all__ = [
+    "OPERATIONS",
+    "ORDERS",
+    "POSITIONS",
+    "QTY_EPSILON",
+    "TRADES",
+    "TRANSACTIONS",
+    "WORKING",
+    "Changes",
+    "JournalRecord",
+    "OpenPosition",
+    "OperationState",
+    "ProjectionError",
+    "apply",
+    "fold",
+]
 
 
 def apply(state: OperationState, record: JournalRecord) -> Changes:
@@ -73,15 +86,17 @@ def apply(state: OperationState, record: JournalRecord) -> Changes:
         )
     kind = ev.event_type(record.action_type)
     if state.operation is None and kind is not ev.OperationCreated:
-        raise ProjectionError(f"operation {state.operation_id}: {record.action_type} "
-                              "before OPERATION_CREATED")
+        raise ProjectionError(
+            f"operation {state.operation_id}: {record.action_type} before OPERATION_CREATED"
+        )
     changes: Changes = {}
     if kind is not None and (handler := _HANDLERS.get(kind)) is not None:
         try:
             event = ev.decode_as(kind, record.action_data)
         except ev.EventDecodeError as exc:
-            raise ProjectionError(f"operation {state.operation_id}, sequence "
-                                  f"{record.sequence_number}: {exc}") from None
+            raise ProjectionError(
+                f"operation {state.operation_id}, sequence {record.sequence_number}: {exc}"
+            ) from None
         handler(state, record, event, changes)
     state.last_sequence = record.sequence_number
     if state.operation is not None:
@@ -101,35 +116,51 @@ def fold(operation_id: str, records: list[JournalRecord]) -> tuple[OperationStat
     return state, documents
 
 
-def _on_created(state: OperationState, record: JournalRecord, event: ev.OperationCreated,
-                changes: Changes) -> None:
+def _on_created(
+    state: OperationState, record: JournalRecord, event: ev.OperationCreated, changes: Changes
+) -> None:
     if state.operation is not None:
         raise ProjectionError(f"operation {state.operation_id} created twice")
     spec = dict(event.spec)
     state.operation = {
-        "_id": state.operation_id, **spec, "status": OperationStatus.ACTIVE,
-        "created_at": record.timestamp, "updated_at": record.timestamp, "closed_at": None,
-        "current_capital": spec["initial_capital"], "total_pnl": 0.0, "total_pnl_pct": 0.0,
-        "total_commission": 0.0, "trade_count": 0, "last_sequence_number": 0,
+        "_id": state.operation_id,
+        **spec,
+        "status": OperationStatus.ACTIVE,
+        "created_at": record.timestamp,
+        "updated_at": record.timestamp,
+        "closed_at": None,
+        "current_capital": spec["initial_capital"],
+        "total_pnl": 0.0,
+        "total_pnl_pct": 0.0,
+        "total_commission": 0.0,
+        "trade_count": 0,
+        "last_sequence_number": 0,
         "status_reason": None,
     }
 
 
-def _on_updated(state: OperationState, record: JournalRecord, event: ev.OperationUpdated,
-                changes: Changes) -> None:
+def _on_updated(
+    state: OperationState, record: JournalRecord, event: ev.OperationUpdated, changes: Changes
+) -> None:
     require_operation(state).update(event.changes)
 
 
-_StatusEvent = (ev.OperationPaused | ev.OperationResumed | ev.OperationCloseRequested
-                | ev.OperationClosed | ev.OperationFailed)
+_StatusEvent = (
+    ev.OperationPaused
+    | ev.OperationResumed
+    | ev.OperationCloseRequested
+    | ev.OperationClosed
+    | ev.OperationFailed
+)
 
 
 _StatusHandler = Callable[[OperationState, JournalRecord, _StatusEvent, Changes], None]
 
 
 def _status_setter(status: OperationStatus) -> _StatusHandler:
-    def handler(state: OperationState, record: JournalRecord, event: _StatusEvent,
-                changes: Changes) -> None:
+    def handler(
+        state: OperationState, record: JournalRecord, event: _StatusEvent, changes: Changes
+    ) -> None:
         operation = require_operation(state)
         operation["status"] = status
         operation["status_reason"] = event.reason or None
@@ -139,48 +170,65 @@ def _status_setter(status: OperationStatus) -> _StatusHandler:
     return handler
 
 
-def _on_signal(state: OperationState, record: JournalRecord, event: ev.SignalGenerated,
-               changes: Changes) -> None:
+def _on_signal(
+    state: OperationState, record: JournalRecord, event: ev.SignalGenerated, changes: Changes
+) -> None:
     state.last_bar_time = event.bar["time"]
 
 
-def _on_data_rejected(state: OperationState, record: JournalRecord,
-                      event: ev.MarketDataRejected, changes: Changes) -> None:
+def _on_data_rejected(
+    state: OperationState, record: JournalRecord, event: ev.MarketDataRejected, changes: Changes
+) -> None:
     state.rejected_data_files.add(event.file)
 
 
-def _on_data_stale(state: OperationState, record: JournalRecord, event: ev.MarketDataStale,
-                   changes: Changes) -> None:
+def _on_data_stale(
+    state: OperationState, record: JournalRecord, event: ev.MarketDataStale, changes: Changes
+) -> None:
     state.stale_bar_sizes.add(event.bar_size)
 
 
-def _on_data_resumed(state: OperationState, record: JournalRecord,
-                     event: ev.MarketDataResumed, changes: Changes) -> None:
+def _on_data_resumed(
+    state: OperationState, record: JournalRecord, event: ev.MarketDataResumed, changes: Changes
+) -> None:
     state.stale_bar_sizes.discard(event.bar_size)
 
 
-def _on_risk_rule(state: OperationState, record: JournalRecord, event: ev.RiskRuleTriggered,
-                  changes: Changes) -> None:
+def _on_risk_rule(
+    state: OperationState, record: JournalRecord, event: ev.RiskRuleTriggered, changes: Changes
+) -> None:
     if event.rule == "max_daily_loss":
         state.entries_blocked_day = event.day
 
 
-def _on_order_submitted(state: OperationState, record: JournalRecord,
-                        event: ev.OrderSubmitted, changes: Changes) -> None:
+def _on_order_submitted(
+    state: OperationState, record: JournalRecord, event: ev.OrderSubmitted, changes: Changes
+) -> None:
     if event.client_order_id in state.orders:
         raise ProjectionError(f"order {event.client_order_id} submitted twice")
     parent = state.orders.get(event.parent_client_order_id or "")
     order = {
-        "_id": record.entry_id, "operation_id": state.operation_id,
-        "client_order_id": event.client_order_id, "broker_order_id": None,
-        "order_role": event.role, "order_type": event.order_type, "action": event.side,
+        "_id": record.entry_id,
+        "operation_id": state.operation_id,
+        "client_order_id": event.client_order_id,
+        "broker_order_id": None,
+        "order_role": event.role,
+        "order_type": event.order_type,
+        "action": event.side,
         "quantity": event.quantity,
         "price": event.limit_price if event.order_type is OrderType.LIMIT else event.stop_price,
-        "stop_loss": event.stop_loss, "take_profit": event.take_profit,
-        "parent_order_id": parent["_id"] if parent else None, "status": OrderStatus.PENDING,
-        "filled_quantity": 0.0, "avg_fill_price": None, "commission": 0.0,
-        "reason": event.reason or None, "placed_at": record.timestamp,
-        "filled_at": None, "cancelled_at": None, "outcome_unknown": False,
+        "stop_loss": event.stop_loss,
+        "take_profit": event.take_profit,
+        "parent_order_id": parent["_id"] if parent else None,
+        "status": OrderStatus.PENDING,
+        "filled_quantity": 0.0,
+        "avg_fill_price": None,
+        "commission": 0.0,
+        "reason": event.reason or None,
+        "placed_at": record.timestamp,
+        "filled_at": None,
+        "cancelled_at": None,
+        "outcome_unknown": False,
     }
     state.orders[event.client_order_id] = order
     state.working[event.client_order_id] = order
@@ -188,8 +236,9 @@ def _on_order_submitted(state: OperationState, record: JournalRecord,
     put(changes, ORDERS, order)
 
 
-def _on_order_accepted(state: OperationState, record: JournalRecord, event: ev.OrderAccepted,
-                       changes: Changes) -> None:
+def _on_order_accepted(
+    state: OperationState, record: JournalRecord, event: ev.OrderAccepted, changes: Changes
+) -> None:
     order = order_of(state, event.client_order_id)
     order["broker_order_id"] = event.broker_order_id
     if order["status"] == OrderStatus.PENDING:
@@ -198,8 +247,9 @@ def _on_order_accepted(state: OperationState, record: JournalRecord, event: ev.O
     put(changes, ORDERS, order)
 
 
-def _on_outcome_unknown(state: OperationState, record: JournalRecord,
-                        event: ev.OrderOutcomeUnknown, changes: Changes) -> None:
+def _on_outcome_unknown(
+    state: OperationState, record: JournalRecord, event: ev.OrderOutcomeUnknown, changes: Changes
+) -> None:
     """The order stays in flight, flagged, until the venue settles it."""
     order = order_of(state, event.client_order_id)
     if order["status"] not in WORKING:
@@ -209,10 +259,15 @@ def _on_outcome_unknown(state: OperationState, record: JournalRecord,
     put(changes, ORDERS, order)
 
 
-def _on_order_ended(status: OrderStatus) -> Callable[
-        [OperationState, JournalRecord, ev.OrderRejected | ev.OrderCancelled, Changes], None]:
-    def handler(state: OperationState, record: JournalRecord,
-                event: ev.OrderRejected | ev.OrderCancelled, changes: Changes) -> None:
+def _on_order_ended(
+    status: OrderStatus,
+) -> Callable[[OperationState, JournalRecord, ev.OrderRejected | ev.OrderCancelled, Changes], None]:
+    def handler(
+        state: OperationState,
+        record: JournalRecord,
+        event: ev.OrderRejected | ev.OrderCancelled,
+        changes: Changes,
+    ) -> None:
         order = order_of(state, event.client_order_id)
         if order["status"] == OrderStatus.FILLED:
             return

@@ -54,10 +54,10 @@ class BrokerView:
 class ReconciliationPlan:
     adopt_fills: list[Execution] = field(default_factory=list)
     foreign_fills: list[Execution] = field(default_factory=list)
-    adopt_orders: list[str] = field(default_factory=list)      # PENDING, working at broker
+    adopt_orders: list[str] = field(default_factory=list)  # PENDING, working at broker
     cancel_in_journal: list[str] = field(default_factory=list)  # in flight, not at broker
     reject_in_journal: list[str] = field(default_factory=list)  # outcome unknown, not there
-    cancel_at_broker: list[str] = field(default_factory=list)   # ours, not working in journal
+    cancel_at_broker: list[str] = field(default_factory=list)  # ours, not working in journal
     keep_orders: list[str] = field(default_factory=list)
 
 
@@ -75,8 +75,9 @@ def plan_reconciliation(state: OperationState, view: BrokerView) -> Reconciliati
     for execution in view.executions:
         if execution.execution_id in state.execution_ids:
             continue
-        target = plan.adopt_fills if execution.client_order_id in state.orders \
-            else plan.foreign_fills
+        target = (
+            plan.adopt_fills if execution.client_order_id in state.orders else plan.foreign_fills
+        )
         target.append(execution)
     filled = _filled_quantities(state, plan.adopt_fills)
     for order in state.working_orders():
@@ -101,8 +102,9 @@ def _never_acknowledged(order: dict[str, Any]) -> bool:
 def _filled_quantities(state: OperationState, adopted: list[Execution]) -> dict[str, float]:
     filled = {cid: o["filled_quantity"] for cid, o in state.orders.items()}
     for execution in adopted:
-        filled[execution.client_order_id] = filled.get(execution.client_order_id, 0.0) + \
-            execution.quantity
+        filled[execution.client_order_id] = (
+            filled.get(execution.client_order_id, 0.0) + execution.quantity
+        )
     return filled
 
 
@@ -113,11 +115,13 @@ def journal_position(state: OperationState) -> float:
 
 def positions_agree(journal_quantity: float, broker_quantity: float) -> bool:
     return abs(journal_quantity - broker_quantity) <= POSITION_EPSILON * max(
-        1.0, abs(journal_quantity), abs(broker_quantity))
+        1.0, abs(journal_quantity), abs(broker_quantity)
+    )
 
 
-def decide_position(mode: str, state: OperationState, mark: float | None,
-                    emergency_stop_loss_pct: float) -> PositionDecision | None:
+def decide_position(
+    mode: str, state: OperationState, mark: float | None, emergency_stop_loss_pct: float
+) -> PositionDecision | None:
     """What the crash-recovery ``mode`` does with the open position (None if flat)."""
     position = state.position
     if position is None:
@@ -133,15 +137,29 @@ def decide_position(mode: str, state: OperationState, mark: float | None,
         return PositionDecision("keep", f"{mode}: no price to measure the loss", mark, None, None)
     if -pct > emergency_stop_loss_pct:
         return PositionDecision(
-            "close", f"{mode}: unrealized loss {-pct:.4%} exceeds {emergency_stop_loss_pct:.4%}",
-            mark, pnl, pct)
+            "close",
+            f"{mode}: unrealized loss {-pct:.4%} exceeds {emergency_stop_loss_pct:.4%}",
+            mark,
+            pnl,
+            pct,
+        )
     return PositionDecision(
-        "keep", f"{mode}: unrealized {pct:+.4%} within the {emergency_stop_loss_pct:.4%} limit",
-        mark, pnl, pct)
+        "keep",
+        f"{mode}: unrealized {pct:+.4%} within the {emergency_stop_loss_pct:.4%} limit",
+        mark,
+        pnl,
+        pct,
+    )
 
 
 def execution_view(execution: Execution) -> dict[str, Any]:
-    return {"execution_id": execution.execution_id, "client_order_id": execution.client_order_id,
-            "broker_order_id": execution.broker_order_id, "side": execution.side.value,
-            "quantity": execution.quantity, "price": execution.price,
-            "commission": execution.commission, "time": execution.time}
+    return {
+        "execution_id": execution.execution_id,
+        "client_order_id": execution.client_order_id,
+        "broker_order_id": execution.broker_order_id,
+        "side": execution.side.value,
+        "quantity": execution.quantity,
+        "price": execution.price,
+        "commission": execution.commission,
+        "time": execution.time,
+    }

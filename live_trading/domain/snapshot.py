@@ -22,8 +22,11 @@ def state_to_snapshot(state: OperationState) -> dict[str, Any]:
         "last_sequence": state.last_sequence,
         "operation": state.operation,
         "orders": list(state.orders.values()),
-        "position": None if position is None else {
-            "doc": position.doc, "side": position.side.value,
+        "position": None
+        if position is None
+        else {
+            "doc": position.doc,
+            "side": position.side.value,
             "entry_transaction_id": position.entry_transaction_id,
             "entry_quantity": position.entry_quantity,
             "entry_commission": position.entry_commission,
@@ -49,12 +52,16 @@ def state_from_snapshot(snapshot: dict[str, Any]) -> OperationState:
         last_sequence=snapshot["last_sequence"],
         operation=dict(snapshot["operation"]) if snapshot.get("operation") else None,
         orders={o["client_order_id"]: dict(o) for o in snapshot.get("orders", [])},
-        position=None if position is None else OpenPosition(
-            doc=dict(position["doc"]), side=PositionSide(position["side"]),
+        position=None
+        if position is None
+        else OpenPosition(
+            doc=dict(position["doc"]),
+            side=PositionSide(position["side"]),
             entry_transaction_id=position["entry_transaction_id"],
             entry_quantity=position["entry_quantity"],
             entry_commission=position["entry_commission"],
-            allocated_commission=position["allocated_commission"]),
+            allocated_commission=position["allocated_commission"],
+        ),
         execution_ids=set(snapshot.get("execution_ids", [])),
         last_execution_id=snapshot.get("last_execution_id"),
         last_bar_time=snapshot.get("last_bar_time"),

@@ -92,8 +92,8 @@ class OperationState:
     last_execution_id: str | None = None
     last_bar_time: datetime | None = None
     rejected_data_files: set[str] = field(default_factory=set)
-    pnl_day: str | None = None          # UTC day (ISO date) of the last exit
-    pnl_today: float = 0.0              # net P/L of exits on ``pnl_day``
+    pnl_day: str | None = None  # UTC day (ISO date) of the last exit
+    pnl_today: float = 0.0  # net P/L of exits on ``pnl_day``
     entries_blocked_day: str | None = None  # max_daily_loss fired for this day
     stale_bar_sizes: set[str] = field(default_factory=set)  # MARKET_DATA_STALE, not resumed
     fills: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
@@ -103,8 +103,7 @@ class OperationState:
     # every order ever placed. :func:`apply` keeps it; it covers the first
     # ``indexed_orders`` orders and is rebuilt when ``orders`` has others
     # (a state built from a snapshot, or edited by hand).
-    working: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False,
-                                               compare=False)
+    working: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
     indexed_orders: int = field(default=0, repr=False, compare=False)
 
     @property

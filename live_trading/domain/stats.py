@@ -46,12 +46,18 @@ def trade_stats(pnls: Iterable[float], commissions: Iterable[float] = ()) -> Tra
         drawdown = max(drawdown, peak - equity)
     gross_profit, gross_loss = sum(wins), sum(losses)
     return TradeStats(
-        trade_count=len(values), winning_trades=len(wins), losing_trades=len(losses),
-        win_rate=len(wins) / len(values) if values else 0.0, total_pnl=sum(values),
-        gross_profit=gross_profit, gross_loss=gross_loss,
+        trade_count=len(values),
+        winning_trades=len(wins),
+        losing_trades=len(losses),
+        win_rate=len(wins) / len(values) if values else 0.0,
+        total_pnl=sum(values),
+        gross_profit=gross_profit,
+        gross_loss=gross_loss,
         profit_factor=gross_profit / -gross_loss if losses else None,
         average_win=gross_profit / len(wins) if wins else 0.0,
         average_loss=gross_loss / len(losses) if losses else 0.0,
-        largest_win=max(wins, default=0.0), largest_loss=min(losses, default=0.0),
-        max_drawdown=drawdown, total_commission=sum(commissions),
+        largest_win=max(wins, default=0.0),
+        largest_loss=min(losses, default=0.0),
+        max_drawdown=drawdown,
+        total_commission=sum(commissions),
     )

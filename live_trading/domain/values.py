@@ -157,9 +157,7 @@ class Asset:
         """
         match = _ASSET_RE.match(str(text).strip().upper())
         if not match:
-            raise ValueError(
-                f"asset {text!r} is not of the form BASE-QUOTE, e.g. 'USD-CAD'"
-            )
+            raise ValueError(f"asset {text!r} is not of the form BASE-QUOTE, e.g. 'USD-CAD'")
         return cls(match.group(1), match.group(2))
 
     @property

@@ -38,13 +38,22 @@ MAX_JSON_DEPTH = 20
 MAX_JSON_BYTES = 65_536
 
 
-def strict_number(low: float, high: float, *, low_open: bool = False,
-                  description: str | None = None) -> Any:
+def strict_number(
+    low: float, high: float, *, low_open: bool = False, description: str | None = None
+) -> Any:
     """A strict, finite float type within ``[low, high]`` (``(low, high]``
     with ``low_open``), for a pydantic field."""
-    return Annotated[float, Field(strict=True, allow_inf_nan=False, le=high,
-                                  gt=low if low_open else None,
-                                  ge=None if low_open else low, description=description)]
+    return Annotated[
+        float,
+        Field(
+            strict=True,
+            allow_inf_nan=False,
+            le=high,
+            gt=low if low_open else None,
+            ge=None if low_open else low,
+            description=description,
+        ),
+    ]
 
 
 Quantity = strict_number(MIN_QUANTITY, MAX_QUANTITY, description="base units")
@@ -52,10 +61,16 @@ Money = strict_number(MIN_MONEY, MAX_MONEY, description="quote currency")
 DailyLoss = strict_number(MIN_MONEY, MAX_MONEY, description="quote currency per UTC day")
 EmergencyFraction = strict_number(1e-4, 1.0, description="fraction of the entry price")
 # The widest range of any stop or target type; :func:`protection_problem` narrows it.
-ProtectionValue = strict_number(0.0, 1e6, low_open=True, description=(
-    "ATR: multiple of the ATR (0.01-100); PERCENTAGE: fraction of the price (1e-5 to "
-    "below 1); FIXED: price distance (1e-8 to 1e6); RISK_REWARD: multiple of the stop "
-    "distance (0.01-100)"))
+ProtectionValue = strict_number(
+    0.0,
+    1e6,
+    low_open=True,
+    description=(
+        "ATR: multiple of the ATR (0.01-100); PERCENTAGE: fraction of the price (1e-5 to "
+        "below 1); FIXED: price distance (1e-8 to 1e6); RISK_REWARD: multiple of the stop "
+        "distance (0.01-100)"
+    ),
+)
 
 
 def json_number(value: Any) -> Any:

@@ -49,8 +49,9 @@ QUOTE_TIMEOUT_S = 10.0
 class TradingCycles:
     """Runs cycles over the engine's operations (one at a time)."""
 
-    def __init__(self, engine: TradingEngine, *, quotes_from_broker: bool,
-                 max_position_size: float | None) -> None:
+    def __init__(
+        self, engine: TradingEngine, *, quotes_from_broker: bool, max_position_size: float | None
+    ) -> None:
         self.engine = engine
         self.quotes_from_broker = quotes_from_broker
         self.max_position_size = max_position_size
@@ -63,8 +64,9 @@ class TradingCycles:
         async with self._lock:
             return await self._cycle(list(self.engine.runners), source, user)
 
-    async def run_cycle_for_position(self, position_id: str, source: str,
-                                     user: str | None = None) -> dict[str, Any]:
+    async def run_cycle_for_position(
+        self, position_id: str, source: str, user: str | None = None
+    ) -> dict[str, Any]:
         """One cycle over the operation holding the open position ``position_id``.
 
         Raises:
@@ -79,8 +81,9 @@ class TradingCycles:
         async with self._lock:
             return await self._cycle([position.operation_id], source, user)
 
-    async def _cycle(self, operation_ids: list[str], source: str,
-                     user: str | None) -> dict[str, Any]:
+    async def _cycle(
+        self, operation_ids: list[str], source: str, user: str | None
+    ) -> dict[str, Any]:
         cycle_id = uuid.uuid4().hex[:12]
         started = utc_now()
         results = []
@@ -89,18 +92,28 @@ class TradingCycles:
                 results.append(await self._operation(operation_id, cycle_id, source, user))
             except Exception as error:  # noqa: BLE001 - one operation must not stop the rest
                 log.exception("cycle %s: operation %s failed", cycle_id, operation_id)
-                results.append({"operation_id": operation_id, "status": "error",
-                                "detail": f"{type(error).__name__}: {error}"})
-        return {"cycle_id": cycle_id, "source": source, "started_at": started,
-                "finished_at": utc_now(), "operations": results,
-                "errors": sum(1 for r in results if r["status"] == "error")}
+                results.append(
+                    {
+                        "operation_id": operation_id,
+                        "status": "error",
+                        "detail": f"{type(error).__name__}: {error}",
+                    }
+                )
+        return {
+            "cycle_id": cycle_id,
+            "source": source,
+            "started_at": started,
+            "finished_at": utc_now(),
+            "operations": results,
+            "errors": sum(1 for r in results if r["status"] == "error"),
+        }
 
-    async def _operation(self, operation_id: str, cycle_id: str, source: str,
-                         user: str | None) -> dict[str, Any]:
+    async def _operation(
+        self, operation_id: str, cycle_id: str, source: str, user: str | None
+    ) -> dict[str, Any]:
         runner = self.engine.runners.get(operation_id)
         state = await self.engine.journal.state(operation_id)
-        result: dict[str, Any] = {"operation_id": operation_id, "asset": None,
-                                  "status": "skipped"}
+        result: dict[str, Any] = {"operation_id": operation_id, "asset": None, "status": "skipped"}
         if state.status != "active" or runner is None or runner.orders is None:
             result["detail"] = f"not trading (status {state.status})"
             return result
@@ -113,8 +126,14 @@ class TradingCycles:
         async with runner.lock:
             return {**result, **await self._evaluate(runner, price, cycle_id, source, user)}
 
-    async def _evaluate(self, runner, price: tuple[CyclePrice, datetime, str],
-                        cycle_id: str, source: str, user: str | None) -> dict[str, Any]:
+    async def _evaluate(
+        self,
+        runner,
+        price: tuple[CyclePrice, datetime, str],
+        cycle_id: str,
+        source: str,
+        user: str | None,
+    ) -> dict[str, Any]:
         quote, price_time, price_source = price
         journal = self.engine.journal
         state = await journal.state(runner.operation_id)
@@ -123,27 +142,50 @@ class TradingCycles:
         trigger = evaluate_triggers(state, quote)
         connected = self.engine.deps.broker.connection_state is ConnectionState.CONNECTED
         checks, guard_action = evaluate_guardrails(
-            state, quote, broker_connected=connected, max_position_size=self.max_position_size)
+            state, quote, broker_connected=connected, max_position_size=self.max_position_size
+        )
         events = [
-            ev.PriceEvent(cycle_id, runner.asset.name, quote.last, price_time, price_source,
-                          quote.bid, quote.ask),
-            ev.TriggerEvaluated(cycle_id, trigger.price, trigger.position_side,
-                                trigger.stop_loss, trigger.take_profit, trigger.triggered,
-                                trigger.action),
-            ev.GuardrailEvaluated(cycle_id, checks, all(c["passed"] for c in checks),
-                                  guard_action)]
+            ev.PriceEvent(
+                cycle_id,
+                runner.asset.name,
+                quote.last,
+                price_time,
+                price_source,
+                quote.bid,
+                quote.ask,
+            ),
+            ev.TriggerEvaluated(
+                cycle_id,
+                trigger.price,
+                trigger.position_side,
+                trigger.stop_loss,
+                trigger.take_profit,
+                trigger.triggered,
+                trigger.action,
+            ),
+            ev.GuardrailEvaluated(cycle_id, checks, all(c["passed"] for c in checks), guard_action),
+        ]
         records = await journal.record(runner.operation_id, events, source=source, user=user)
         actions = []
         if state.position is not None and FLATTEN in (trigger.action, guard_action):
-            reason = (f"{trigger.triggered} level crossed with no working order"
-                      if trigger.action == FLATTEN else "emergency stop-loss guardrail")
+            reason = (
+                f"{trigger.triggered} level crossed with no working order"
+                if trigger.action == FLATTEN
+                else "emergency stop-loss guardrail"
+            )
             await runner.orders.flatten(f"cycle: {reason}", source, user)
             await runner._settle(source)  # noqa: SLF001 - fills when the feed has ended
             actions.append(f"flatten: {reason}")
-        return {"status": "done", "price": quote.last, "price_source": price_source,
-                "triggered": trigger.triggered, "trigger_action": trigger.action,
-                "guardrails_passed": all(c["passed"] for c in checks), "actions": actions,
-                "sequence_numbers": [records[0].sequence_number, records[-1].sequence_number]}
+        return {
+            "status": "done",
+            "price": quote.last,
+            "price_source": price_source,
+            "triggered": trigger.triggered,
+            "trigger_action": trigger.action,
+            "guardrails_passed": all(c["passed"] for c in checks),
+            "actions": actions,
+            "sequence_numbers": [records[0].sequence_number, records[-1].sequence_number],
+        }
 
     async def _price(self, runner, asset: str) -> tuple[CyclePrice, datetime, str] | None:
         """The broker's quote (when trading on broker data), else the last bar's close."""

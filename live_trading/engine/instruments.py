@@ -29,8 +29,12 @@ async def fetch_spec(broker: Broker, asset: str) -> InstrumentSpec | None:
     except LookupError:
         raise
     except Exception as error:  # noqa: BLE001 - no method, not connected, timeout...
-        log.warning("no instrument specification for %s from %s: %s", asset,
-                    getattr(broker, "name", "broker"), error)
+        log.warning(
+            "no instrument specification for %s from %s: %s",
+            asset,
+            getattr(broker, "name", "broker"),
+            error,
+        )
         return None
 
 

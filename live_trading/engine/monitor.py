@@ -51,9 +51,16 @@ class Reconciler(Protocol):
 
 
 class EngineMonitor:
-    def __init__(self, engine: TradingEngine, reconciler: Reconciler | None, *,
-                 reconcile_seconds: float, grace_seconds: float, check_seconds: float,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        engine: TradingEngine,
+        reconciler: Reconciler | None,
+        *,
+        reconcile_seconds: float,
+        grace_seconds: float,
+        check_seconds: float,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.engine = engine
         self.reconciler = reconciler
         self.reconcile_seconds = reconcile_seconds
@@ -126,13 +133,24 @@ class EngineMonitor:
             for size, last_seen in runner.feed_clock().items():
                 bar_seconds = size.duration.total_seconds()
                 if size.value in state.stale_bar_sizes or not feed_stale(
-                        last_seen, now, bar_seconds, self.grace_seconds):
+                    last_seen, now, bar_seconds, self.grace_seconds
+                ):
                     continue
-                log.warning("operation %s: no %s bar since %s", operation_id, size.value,
-                            last_seen.isoformat())
-                await self.engine.journal.record(operation_id, [ev.MarketDataStale(
-                    size.value, last_seen, 2 * bar_seconds + self.grace_seconds)],
-                    source="engine")
+                log.warning(
+                    "operation %s: no %s bar since %s",
+                    operation_id,
+                    size.value,
+                    last_seen.isoformat(),
+                )
+                await self.engine.journal.record(
+                    operation_id,
+                    [
+                        ev.MarketDataStale(
+                            size.value, last_seen, 2 * bar_seconds + self.grace_seconds
+                        )
+                    ],
+                    source="engine",
+                )
 
     async def stale_feeds(self) -> list[dict[str, Any]]:
         """``[{"operation_id", "bar_sizes"}]`` of the running operations whose
@@ -141,6 +159,7 @@ class EngineMonitor:
         for operation_id in await self.running():
             state = await self.engine.journal.state(operation_id)
             if state.stale_bar_sizes:
-                found.append({"operation_id": operation_id,
-                              "bar_sizes": sorted(state.stale_bar_sizes)})
+                found.append(
+                    {"operation_id": operation_id, "bar_sizes": sorted(state.stale_bar_sizes)}
+                )
         return found

@@ -50,17 +50,22 @@ async def submit(broker: Broker, request: OrderRequest) -> ev.Event:
     return ack_event(ack)
 
 
-def sending_units(requests: list[OrderRequest], *,
-                  brackets_whole: bool) -> list[list[OrderRequest]]:
+def sending_units(
+    requests: list[OrderRequest], *, brackets_whole: bool
+) -> list[list[OrderRequest]]:
     """``requests`` in sending units: with ``brackets_whole`` (the broker is
     a :class:`~.ports.BracketBroker`) an entry followed by its two children
     is one unit; every other request is a unit of its own."""
     units: list[list[OrderRequest]] = []
     index = 0
     while index < len(requests):
-        first, rest = requests[index], requests[index + 1:index + 3]
-        if brackets_whole and first.parent_client_order_id is None and len(rest) == 2 and all(
-                r.parent_client_order_id == first.client_order_id for r in rest):
+        first, rest = requests[index], requests[index + 1 : index + 3]
+        if (
+            brackets_whole
+            and first.parent_client_order_id is None
+            and len(rest) == 2
+            and all(r.parent_client_order_id == first.client_order_id for r in rest)
+        ):
             units.append([first, *rest])
             index += 3
         else:
@@ -78,12 +83,15 @@ async def submit_bracket(broker: BracketBroker, legs: list[OrderRequest]) -> lis
     except (OrderOutcomeUnknown, BrokerTimeout) as error:
         log.warning("bracket %s: outcome unknown: %s", entry.client_order_id, error)
         detail = error.detail if isinstance(error, OrderOutcomeUnknown) else str(error)
-        return [ev.OrderOutcomeUnknown(leg.client_order_id, "submit_bracket", detail)
-                for leg in legs]
+        return [
+            ev.OrderOutcomeUnknown(leg.client_order_id, "submit_bracket", detail) for leg in legs
+        ]
     except ConnectionError as error:
         log.error("bracket %s not sent: %s", entry.client_order_id, error)
-        return [ack_event(OrderAck(leg.client_order_id, None, False,
-                                   f"broker unreachable: {error}")) for leg in legs]
+        return [
+            ack_event(OrderAck(leg.client_order_id, None, False, f"broker unreachable: {error}"))
+            for leg in legs
+        ]
     return [ack_event(ack) for ack in acks]
 
 
@@ -100,21 +108,29 @@ async def cancel(broker: Broker, client_order_id: str) -> list[ev.Event]:
         return [ev.OrderOutcomeUnknown(client_order_id, error.call, str(error))]
     except ConnectionError as error:
         log.error("cancel of %s not sent: %s", client_order_id, error)
-        return [ev.OrderCancelFailed(client_order_id, "UNREACHABLE",
-                                     f"broker unreachable: {error}")]
+        return [
+            ev.OrderCancelFailed(client_order_id, "UNREACHABLE", f"broker unreachable: {error}")
+        ]
     outcome = getattr(ack, "outcome", CancelOutcome.REQUESTED)  # None: an old adapter
     if outcome == CancelOutcome.NOT_FOUND:
         log.warning("cancel of %s: %s", client_order_id, NOT_FOUND_REASON)
-        return [ev.OrderCancelFailed(client_order_id, str(outcome),
-                                     _with_detail(NOT_FOUND_REASON, ack.reason))]
+        return [
+            ev.OrderCancelFailed(
+                client_order_id, str(outcome), _with_detail(NOT_FOUND_REASON, ack.reason)
+            )
+        ]
     if outcome == CancelOutcome.ALREADY_DONE:
-        return [ev.OrderCancelFailed(client_order_id, str(outcome),
-                                     _with_detail(ALREADY_DONE_REASON, ack.reason))]
+        return [
+            ev.OrderCancelFailed(
+                client_order_id, str(outcome), _with_detail(ALREADY_DONE_REASON, ack.reason)
+            )
+        ]
     return []
 
 
-async def fills_since(broker: Broker, account: str, after_execution_id: str | None,
-                      client_order_ids: Collection[str]) -> list[Execution] | None:
+async def fills_since(
+    broker: Broker, account: str, after_execution_id: str | None, client_order_ids: Collection[str]
+) -> list[Execution] | None:
     """The venue's fills of ``client_order_ids`` after ``after_execution_id``
     (oldest first); None when the venue did not answer (logged)."""
     try:

@@ -70,8 +70,14 @@ class _Plan:
 
 
 class OrderManager:
-    def __init__(self, operation_id: str, asset: str, journal: JournalService,
-                 broker: Broker, max_position_size: float | None = None) -> None:
+    def __init__(
+        self,
+        operation_id: str,
+        asset: str,
+        journal: JournalService,
+        broker: Broker,
+        max_position_size: float | None = None,
+    ) -> None:
         self.operation_id = operation_id
         self.asset = asset
         self.journal = journal
@@ -85,8 +91,15 @@ class OrderManager:
         # something (an outcome unknown, a cancel not found)
         self.request_reconcile: Callable[[str], None] | None = None
 
-    async def on_signal(self, signal: Signal, bar: Bar, bar_size: str, atr: float | None,
-                        source: str = "engine", recent_bars: list[Bar] | None = None) -> None:
+    async def on_signal(
+        self,
+        signal: Signal,
+        bar: Bar,
+        bar_size: str,
+        atr: float | None,
+        source: str = "engine",
+        recent_bars: list[Bar] | None = None,
+    ) -> None:
         """Act on a strategy signal: close the open position if it is on the
         other side, open the wanted one with its stop-loss and take-profit.
         ``recent_bars`` (the last primary bars up to ``bar``, oldest first) are
@@ -123,8 +136,9 @@ class OrderManager:
         plan.events.insert(0, _signal_event(context, decision))
         await self._execute(plan, source)
 
-    async def _cancel_unfilled_entries(self, state: OperationState, context: _SignalContext,
-                                       source: str) -> None:
+    async def _cancel_unfilled_entries(
+        self, state: OperationState, context: _SignalContext, source: str
+    ) -> None:
         """The strategy wants the position already held (or flat while flat):
         an entry still waiting to fill (a LIMIT or STOP) is no longer wanted."""
         pending = [o for o in state.working_orders() if o["order_role"] == OrderRole.ENTRY]
@@ -134,8 +148,14 @@ class OrderManager:
         for order in pending:
             await self._cancel(order["client_order_id"], source)
 
-    def _risk_refusal(self, state: OperationState, plan: _Plan, target: PositionSide | None,
-                      bar: Bar, bar_size: str) -> str | None:
+    def _risk_refusal(
+        self,
+        state: OperationState,
+        plan: _Plan,
+        target: PositionSide | None,
+        bar: Bar,
+        bar_size: str,
+    ) -> str | None:
         """Why an entry to ``target`` is refused by a risk rule (None: allowed);
         a rule that fires now is added to the plan's journal entries."""
         if target is None:
@@ -145,8 +165,11 @@ class OrderManager:
             return f"entry refused: max_daily_loss reached on {day}"
         quantity = float((state.operation or {})["quantity"])
         if position_too_large(quantity, self.max_position_size):
-            plan.events.append(ev.RiskRuleTriggered(
-                "max_position_size", "entry refused", self.max_position_size, quantity))
+            plan.events.append(
+                ev.RiskRuleTriggered(
+                    "max_position_size", "entry refused", self.max_position_size, quantity
+                )
+            )
             return f"entry refused: {quantity:g} exceeds max_position_size"
         return None
 
@@ -194,7 +217,9 @@ class OrderManager:
         elif isinstance(report, OrderCancelled) and order["status"] in WORKING:
             await self.journal.record(
                 self.operation_id,
-                [ev.OrderCancelled(report.client_order_id, report.reason)], source="engine")
+                [ev.OrderCancelled(report.client_order_id, report.reason)],
+                source="engine",
+            )
 
     async def _on_commission(self, state: OperationState, report: CommissionReport) -> None:
         """Journal COMMISSION_REPORTED for a fill the journal has, unless the
@@ -202,19 +227,18 @@ class OrderManager:
         that arrives before its fill is held (in memory, at most
         ``HELD_COMMISSIONS``) and journaled with the fill."""
         if report.execution_id not in state.execution_ids:
-            log.info("commission for execution %s held until its fill arrives",
-                     report.execution_id)
+            log.info("commission for execution %s held until its fill arrives", report.execution_id)
             self._held_commissions[report.execution_id] = report
             while len(self._held_commissions) > HELD_COMMISSIONS:
                 _, dropped = self._held_commissions.popitem(last=False)
-                log.warning("commission for execution %s dropped: its fill never came",
-                            dropped.execution_id)
+                log.warning(
+                    "commission for execution %s dropped: its fill never came", dropped.execution_id
+                )
             return
         fill = state.fills.get(report.execution_id)
         if fill is not None and fill["commission"] == report.commission:
             return
-        await self.journal.record(self.operation_id, [commission_event(report)],
-                                  source="engine")
+        await self.journal.record(self.operation_id, [commission_event(report)], source="engine")
         await self._check_daily_loss()
 
     async def _check_daily_loss(self) -> None:
@@ -222,20 +246,44 @@ class OrderManager:
         state = await self.journal.state(self.operation_id)
         limit = (state.operation or {}).get("max_daily_loss")
         if daily_loss_breached(state, limit) and state.entries_blocked_day != state.pnl_day:
-            await self.journal.record(self.operation_id, [ev.RiskRuleTriggered(
-                "max_daily_loss", "no new positions until the next UTC day", limit,
-                state.pnl_today, state.pnl_day)], source="engine")
+            await self.journal.record(
+                self.operation_id,
+                [
+                    ev.RiskRuleTriggered(
+                        "max_daily_loss",
+                        "no new positions until the next UTC day",
+                        limit,
+                        state.pnl_today,
+                        state.pnl_day,
+                    )
+                ],
+                source="engine",
+            )
 
     def _plan_exit(self, state: OperationState, plan: _Plan, seq: int, reason: str) -> int:
         position = state.position
         assert position is not None
         seq += 1
-        self._add_order(plan, seq, OrderRole.EXIT, position.side.exit_side, position.open_quantity,
-                        reason=reason)
+        self._add_order(
+            plan,
+            seq,
+            OrderRole.EXIT,
+            position.side.exit_side,
+            position.open_quantity,
+            reason=reason,
+        )
         return seq
 
-    def _plan_entry(self, state: OperationState, plan: _Plan, seq: int, signal: Signal,
-                    current: PositionSide | None, bar: Bar, atr: float | None) -> str:
+    def _plan_entry(
+        self,
+        state: OperationState,
+        plan: _Plan,
+        seq: int,
+        signal: Signal,
+        current: PositionSide | None,
+        bar: Bar,
+        atr: float | None,
+    ) -> str:
         """Plan the entry bracket: the entry (market, or LIMIT/STOP at the
         signal's price) and its stop-loss and take-profit, measured from the
         entry price (market: the signal bar's close)."""
@@ -244,8 +292,12 @@ class OrderManager:
         if target is None or target == current:
             return closing or "no change"
         spec = state.operation or {}
-        rule = ProtectionRule(spec["stop_loss_type"], spec["stop_loss_value"],
-                              spec["take_profit_type"], spec["take_profit_value"])
+        rule = ProtectionRule(
+            spec["stop_loss_type"],
+            spec["stop_loss_value"],
+            spec["take_profit_type"],
+            spec["take_profit_value"],
+        )
         reference = signal.entry_price if signal.entry_price is not None else bar.close
         try:
             levels = protective_levels(target, reference, rule, atr)
@@ -255,38 +307,98 @@ class OrderManager:
         oco = f"OCO-{entry_id}"
         qty = on_lot(self.instrument, float(spec["quantity"]))
         reference = on_tick(self.instrument, reference)
-        levels = replace(levels, stop_loss=on_tick(self.instrument, levels.stop_loss),
-                         take_profit=on_tick(self.instrument, levels.take_profit))
+        levels = replace(
+            levels,
+            stop_loss=on_tick(self.instrument, levels.stop_loss),
+            take_profit=on_tick(self.instrument, levels.take_profit),
+        )
         entry_type = OrderType(signal.entry_type)
-        self._add_order(plan, seq + 1, OrderRole.ENTRY, target.entry_side, qty, entry_type,
-                        limit_price=reference if entry_type is OrderType.LIMIT else None,
-                        stop_price=reference if entry_type is OrderType.STOP else None,
-                        stop_loss=levels.stop_loss, take_profit=levels.take_profit)
-        self._add_order(plan, seq + 2, OrderRole.STOP_LOSS, target.exit_side, qty, OrderType.STOP,
-                        stop_price=levels.stop_loss, parent=entry_id, oco=oco)
-        self._add_order(plan, seq + 3, OrderRole.TAKE_PROFIT, target.exit_side, qty,
-                        OrderType.LIMIT,
-                        limit_price=levels.take_profit, parent=entry_id, oco=oco)
+        self._add_order(
+            plan,
+            seq + 1,
+            OrderRole.ENTRY,
+            target.entry_side,
+            qty,
+            entry_type,
+            limit_price=reference if entry_type is OrderType.LIMIT else None,
+            stop_price=reference if entry_type is OrderType.STOP else None,
+            stop_loss=levels.stop_loss,
+            take_profit=levels.take_profit,
+        )
+        self._add_order(
+            plan,
+            seq + 2,
+            OrderRole.STOP_LOSS,
+            target.exit_side,
+            qty,
+            OrderType.STOP,
+            stop_price=levels.stop_loss,
+            parent=entry_id,
+            oco=oco,
+        )
+        self._add_order(
+            plan,
+            seq + 3,
+            OrderRole.TAKE_PROFIT,
+            target.exit_side,
+            qty,
+            OrderType.LIMIT,
+            limit_price=levels.take_profit,
+            parent=entry_id,
+            oco=oco,
+        )
         how = "" if entry_type is OrderType.MARKET else f" {entry_type.value} {reference:.6g}"
-        opened = (f"open {target.value}{how} SL {levels.stop_loss:.6g} "
-                  f"TP {levels.take_profit:.6g}")
+        opened = f"open {target.value}{how} SL {levels.stop_loss:.6g} TP {levels.take_profit:.6g}"
         return f"{closing}; {opened}" if closing else opened
 
-    def _add_order(self, plan: _Plan, seq: int, role: OrderRole, side: Side, quantity: float,
-                   order_type: OrderType = OrderType.MARKET, *, stop_price: float | None = None,
-                   limit_price: float | None = None, parent: str | None = None,
-                   oco: str | None = None, stop_loss: float | None = None,
-                   take_profit: float | None = None, reason: str = "") -> None:
+    def _add_order(
+        self,
+        plan: _Plan,
+        seq: int,
+        role: OrderRole,
+        side: Side,
+        quantity: float,
+        order_type: OrderType = OrderType.MARKET,
+        *,
+        stop_price: float | None = None,
+        limit_price: float | None = None,
+        parent: str | None = None,
+        oco: str | None = None,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+        reason: str = "",
+    ) -> None:
         cid = client_order_id(self.operation_id, seq)
-        plan.events.append(ev.OrderSubmitted(
-            client_order_id=cid, role=role, side=side, order_type=order_type,
-            quantity=quantity, limit_price=limit_price, stop_price=stop_price,
-            parent_client_order_id=parent, oco_group=oco, stop_loss=stop_loss,
-            take_profit=take_profit, reason=reason))
-        plan.requests.append(OrderRequest(
-            client_order_id=cid, account=self.operation_id, asset=self.asset, side=side,
-            quantity=quantity, order_type=order_type, limit_price=limit_price,
-            stop_price=stop_price, parent_client_order_id=parent, oco_group=oco))
+        plan.events.append(
+            ev.OrderSubmitted(
+                client_order_id=cid,
+                role=role,
+                side=side,
+                order_type=order_type,
+                quantity=quantity,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                parent_client_order_id=parent,
+                oco_group=oco,
+                stop_loss=stop_loss,
+                take_profit=take_profit,
+                reason=reason,
+            )
+        )
+        plan.requests.append(
+            OrderRequest(
+                client_order_id=cid,
+                account=self.operation_id,
+                asset=self.asset,
+                side=side,
+                quantity=quantity,
+                order_type=order_type,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                parent_client_order_id=parent,
+                oco_group=oco,
+            )
+        )
 
     async def _execute(self, plan: _Plan, source: str, user: str | None = None) -> None:
         if not plan.events:
@@ -306,8 +418,11 @@ class OrderManager:
             self._settle_soon(acks)
 
     def _settle_soon(self, events: list[ev.Event]) -> None:
-        unsettled = any(isinstance(e, ev.OrderOutcomeUnknown) or (
-            isinstance(e, ev.OrderCancelFailed) and e.outcome == "NOT_FOUND") for e in events)
+        unsettled = any(
+            isinstance(e, ev.OrderOutcomeUnknown)
+            or (isinstance(e, ev.OrderCancelFailed) and e.outcome == "NOT_FOUND")
+            for e in events
+        )
         if unsettled and self.request_reconcile is not None:
             self.request_reconcile(self.operation_id)
 
@@ -316,8 +431,10 @@ class OrderManager:
         :func:`.order_calls.cancel`)."""
         events = await order_calls.cancel(self.broker, client_order_id)
         state = await self.journal.state(self.operation_id)
-        if any(isinstance(e, ev.OrderCancelFailed) and e.outcome == CancelOutcome.ALREADY_DONE
-               for e in events) and self._working(state, client_order_id):
+        if any(
+            isinstance(e, ev.OrderCancelFailed) and e.outcome == CancelOutcome.ALREADY_DONE
+            for e in events
+        ) and self._working(state, client_order_id):
             state = await self._catch_up_fills(state)  # filled: its report is on its way
         if not self._working(state, client_order_id):  # its report came meanwhile
             events = [e for e in events if not isinstance(e, ev.OrderCancelFailed)]
@@ -332,8 +449,9 @@ class OrderManager:
         has already filled the order. Duplicates of reports are ignored
         (by execution id); a venue that does not answer asks for a
         reconciliation. Returns the state after."""
-        fills = await order_calls.fills_since(self.broker, self.operation_id,
-                                              state.last_execution_id, state.orders)
+        fills = await order_calls.fills_since(
+            self.broker, self.operation_id, state.last_execution_id, state.orders
+        )
         if fills is None and self.request_reconcile is not None:
             self.request_reconcile(self.operation_id)
         for execution in fills or []:
@@ -345,8 +463,9 @@ class OrderManager:
         order = state.orders.get(client_order_id)
         return order is not None and order["status"] in WORKING
 
-    async def _cancel_working(self, state: OperationState, exclude_roles: tuple[OrderRole, ...],
-                              source: str = "engine") -> None:
+    async def _cancel_working(
+        self, state: OperationState, exclude_roles: tuple[OrderRole, ...], source: str = "engine"
+    ) -> None:
         """Cancel the working orders not in ``exclude_roles`` (one a cancel
         of its parent has already ended is skipped)."""
         for order in state.working_orders():
@@ -356,15 +475,20 @@ class OrderManager:
             if self._working(await self.journal.state(self.operation_id), cid):
                 await self._cancel(cid, source)
 
-    async def _journal_signal(self, context: _SignalContext, decision: str,
-                              source: str) -> None:
+    async def _journal_signal(self, context: _SignalContext, decision: str, source: str) -> None:
         event = _signal_event(context, decision)
         await self.journal.record(self.operation_id, [event], source=source)
 
 
 def bar_data(bar: Bar) -> dict[str, Any]:
-    return {"time": bar.time, "open": bar.open, "high": bar.high, "low": bar.low,
-            "close": bar.close, "volume": bar.volume}
+    return {
+        "time": bar.time,
+        "open": bar.open,
+        "high": bar.high,
+        "low": bar.low,
+        "close": bar.close,
+        "volume": bar.volume,
+    }
 
 
 @dataclass(frozen=True)
@@ -380,23 +504,34 @@ class _SignalContext:
 def _signal_event(context: _SignalContext, decision: str) -> ev.SignalGenerated:
     signal = context.signal
     target = PositionSide(signal.target) if signal.target else None
-    return ev.SignalGenerated(bar_size=context.bar_size, bar=bar_data(context.bar),
-                              target=target, reason=signal.reason,
-                              indicators=dict(signal.indicators), decision=decision,
-                              recent_bars=[bar_data(b) for b in context.recent_bars])
+    return ev.SignalGenerated(
+        bar_size=context.bar_size,
+        bar=bar_data(context.bar),
+        target=target,
+        reason=signal.reason,
+        indicators=dict(signal.indicators),
+        decision=decision,
+        recent_bars=[bar_data(b) for b in context.recent_bars],
+    )
 
 
 def fill_event(report: Execution) -> ev.OrderFilled:
     return ev.OrderFilled(
-        execution_id=report.execution_id, client_order_id=report.client_order_id,
-        broker_order_id=report.broker_order_id, side=report.side,
-        quantity=report.quantity, price=report.price, commission=report.commission,
-        executed_at=report.time)
+        execution_id=report.execution_id,
+        client_order_id=report.client_order_id,
+        broker_order_id=report.broker_order_id,
+        side=report.side,
+        quantity=report.quantity,
+        price=report.price,
+        commission=report.commission,
+        executed_at=report.time,
+    )
 
 
 def commission_event(report: CommissionReport) -> ev.CommissionReported:
     return ev.CommissionReported(
-        execution_id=report.execution_id, client_order_id=report.client_order_id,
-        commission=report.commission, reported_at=report.time)
-
-
+        execution_id=report.execution_id,
+        client_order_id=report.client_order_id,
+        commission=report.commission,
+        reported_at=report.time,
+    )

@@ -83,15 +83,15 @@ class Quote:
 class MarketData(Protocol):
     """Market data from a broker, in the project's own types."""
 
-    async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
-                                  end: datetime) -> list[Bar]:
+    async def get_historical_data(
+        self, asset: str, bar_size: BarSize, start: datetime, end: datetime
+    ) -> list[Bar]:
         """Closed bars with open time in [start, end), oldest first."""
         ...
 
     async def get_market_quote(self, asset: str) -> Quote: ...
 
-    async def subscribe_bars(self, asset: str, bar_size: BarSize,
-                             listener: BarListener) -> None:
+    async def subscribe_bars(self, asset: str, bar_size: BarSize, listener: BarListener) -> None:
         """Call ``listener`` with each bar of ``asset`` as it closes."""
         ...
 
@@ -139,9 +139,14 @@ class Broker(Protocol):
         """
         ...
 
-    async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
-                           limit_price: float | None = None,
-                           stop_price: float | None = None) -> OrderAck:
+    async def modify_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> OrderAck:
         """Change a working order's quantity or price; the ack says whether
         the venue took the change (warnings that leave it live are not
         refusals). On a lost answer the adapter re-reads the order at the
@@ -161,8 +166,9 @@ class Broker(Protocol):
 
     async def executions(self, account: str) -> list[Execution]: ...
 
-    async def executions_since(self, account: str, after_execution_id: str | None
-                               ) -> list[Execution]:
+    async def executions_since(
+        self, account: str, after_execution_id: str | None
+    ) -> list[Execution]:
         """Fills after ``after_execution_id`` (all when None or unknown)."""
         ...
 
@@ -182,8 +188,9 @@ class BracketBroker(Protocol):
     parent and the first child with ``transmit=False``, the last child with
     ``transmit=True``). Brokers without it get the three legs one by one."""
 
-    async def submit_bracket(self, entry: OrderRequest, stop_loss: OrderRequest,
-                             take_profit: OrderRequest) -> tuple[OrderAck, OrderAck, OrderAck]:
+    async def submit_bracket(
+        self, entry: OrderRequest, stop_loss: OrderRequest, take_profit: OrderRequest
+    ) -> tuple[OrderAck, OrderAck, OrderAck]:
         """The three acks, in the order given. Raises like ``submit_order``
         (for all three legs)."""
         ...

@@ -56,8 +56,13 @@ class ReadModels(Protocol):
 class BarStore(Protocol):
     """The closed bars each operation has seen (prices in quote currency)."""
 
-    async def save_many(self, operation_id: str, asset: Asset, bar_size: BarSize,
-                        bars: list[Bar] | list[tuple[Bar, dict[str, float]]]) -> None:
+    async def save_many(
+        self,
+        operation_id: str,
+        asset: Asset,
+        bar_size: BarSize,
+        bars: list[Bar] | list[tuple[Bar, dict[str, float]]],
+    ) -> None:
         """Store (or overwrite) bars, with indicator values when given as pairs."""
         ...
 
@@ -77,8 +82,9 @@ class JournalStore(Protocol):
         """Ids of every operation with journal entries (archived ones too)."""
         ...
 
-    async def read(self, operation_id: str, after_sequence: int = 0,
-                   limit: int | None = None) -> list[JournalRecord]:
+    async def read(
+        self, operation_id: str, after_sequence: int = 0, limit: int | None = None
+    ) -> list[JournalRecord]:
         """Entries of one operation with sequence > ``after_sequence``, in order."""
         ...
 

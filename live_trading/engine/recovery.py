@@ -54,9 +54,16 @@ NOT_AT_VENUE = "not at the venue"
 
 
 class RecoveryService:
-    def __init__(self, journal: JournalService, journal_store: JournalStore, broker: Broker,
-                 market_data: BarStore, retention_days: int, *,
-                 read_models: ReadModels) -> None:
+    def __init__(
+        self,
+        journal: JournalService,
+        journal_store: JournalStore,
+        broker: Broker,
+        market_data: BarStore,
+        retention_days: int,
+        *,
+        read_models: ReadModels,
+    ) -> None:
         """``read_models``: where the read models' progress is read and the
         reports are kept."""
         self.journal = journal
@@ -101,16 +108,28 @@ class RecoveryService:
         state = await self.journal.state(operation_id)
         ours = journal_position(state)
         if not positions_agree(ours, view.position):
-            await self._mismatch(operation_id, "position", spec["asset"], {"quantity": ours},
-                                 {"quantity": view.position}, "operation halted")
-            await self.journal.record(operation_id, [ev.OperationFailed(
-                f"position mismatch: journal {ours:g}, broker {view.position:g}")],
-                source=SOURCE)
+            await self._mismatch(
+                operation_id,
+                "position",
+                spec["asset"],
+                {"quantity": ours},
+                {"quantity": view.position},
+                "operation halted",
+            )
+            await self.journal.record(
+                operation_id,
+                [
+                    ev.OperationFailed(
+                        f"position mismatch: journal {ours:g}, broker {view.position:g}"
+                    )
+                ],
+                source=SOURCE,
+            )
         return result
 
-    async def _view_or_defer(self, operation_id: str, asset: str,
-                             last_execution_id: str | None, *, dry_run: bool = False
-                             ) -> BrokerView | None:
+    async def _view_or_defer(
+        self, operation_id: str, asset: str, last_execution_id: str | None, *, dry_run: bool = False
+    ) -> BrokerView | None:
         """The broker's view, or None (journaled, unless ``dry_run``) when a
         call timed out or the broker is unreachable."""
         try:
@@ -120,8 +139,9 @@ class RecoveryService:
             log.warning("operation %s: reconciliation deferred: %s", operation_id, reason)
             self.pending[operation_id] = reason
             if not dry_run:
-                await self.journal.record(operation_id, [ev.ReconciliationDeferred(reason)],
-                                          source=SOURCE)
+                await self.journal.record(
+                    operation_id, [ev.ReconciliationDeferred(reason)], source=SOURCE
+                )
             return None
         self.pending.pop(operation_id, None)
         return view
@@ -133,20 +153,28 @@ class RecoveryService:
             await self._catch_up(state)
             self.journal.forget(op)
             state = await self.journal.state(op)
-        view = await self._view_or_defer(op, spec["asset"], state.last_execution_id,
-                                         dry_run=dry_run)
+        view = await self._view_or_defer(
+            op, spec["asset"], state.last_execution_id, dry_run=dry_run
+        )
         if view is None:  # the engine's monitor reconciles it once the broker answers
-            return {"operation_id": op, "status": state.status,
-                    "deferred": self.pending[op]}
+            return {"operation_id": op, "status": state.status, "deferred": self.pending[op]}
         plan = plan_reconciliation(state, view)
         mark = await self._mark(op, spec)
         result = _plan_report(state, view, plan)
         if dry_run:
             result["positions"] = _position_plan(state, mark, spec)
             return result
-        await self.journal.record(op, [ev.RecoveryStarted(
-            spec["crash_recovery_mode"], state.last_sequence,
-            [o["client_order_id"] for o in state.working_orders()])], source=SOURCE)
+        await self.journal.record(
+            op,
+            [
+                ev.RecoveryStarted(
+                    spec["crash_recovery_mode"],
+                    state.last_sequence,
+                    [o["client_order_id"] for o in state.working_orders()],
+                )
+            ],
+            source=SOURCE,
+        )
         await self._reconcile(op, state, plan)
         state = await self.journal.state(op)
         result["positions"] = _position_plan(state, mark, spec)
@@ -158,19 +186,24 @@ class RecoveryService:
         """Rewrite the operation's read models if they lag behind its journal."""
         if await self.read_models.projected_sequence(state.operation_id) == state.last_sequence:
             return
-        log.warning("operation %s: read models behind the journal; re-projecting",
-                    state.operation_id)
+        log.warning(
+            "operation %s: read models behind the journal; re-projecting", state.operation_id
+        )
         _, documents = fold(state.operation_id, await self.store.read(state.operation_id))
         await self.store.write_documents(documents)
 
-    async def _broker_view(self, operation_id: str, asset: str,
-                           last_execution_id: str | None) -> BrokerView:
+    async def _broker_view(
+        self, operation_id: str, asset: str, last_execution_id: str | None
+    ) -> BrokerView:
         """Open orders, fills since the last one the journal knows, position."""
         orders = await self.broker.open_orders(operation_id)
         executions = await self.broker.executions_since(operation_id, last_execution_id)
         positions = await self.broker.positions(operation_id)
-        return BrokerView({o.client_order_id: o for o in orders if o.asset == asset},
-                          [e for e in executions if e.asset == asset], positions.get(asset, 0.0))
+        return BrokerView(
+            {o.client_order_id: o for o in orders if o.asset == asset},
+            [e for e in executions if e.asset == asset],
+            positions.get(asset, 0.0),
+        )
 
     async def _mark(self, operation_id: str, spec: dict[str, Any]) -> float | None:
         bars = await self.market_data.last_bars(operation_id, BarSize(spec["primary_bar_size"]), 1)
@@ -181,47 +214,89 @@ class RecoveryService:
             if execution.execution_id in state.execution_ids:
                 continue  # its report was journaled meanwhile
             order = state.orders[execution.client_order_id]
-            events: list[ev.Event] = [ev.ReconciliationMismatch(
-                "fill", execution.execution_id, {"order_status": order["status"], "fill": None},
-                execution_view(execution), "fill adopted")]
+            events: list[ev.Event] = [
+                ev.ReconciliationMismatch(
+                    "fill",
+                    execution.execution_id,
+                    {"order_status": order["status"], "fill": None},
+                    execution_view(execution),
+                    "fill adopted",
+                )
+            ]
             if order["status"] == "PENDING":
-                events.append(ev.OrderAccepted(execution.client_order_id,
-                                               execution.broker_order_id))
+                events.append(
+                    ev.OrderAccepted(execution.client_order_id, execution.broker_order_id)
+                )
             events.append(fill_event(execution))
             await self.journal.record(op, events, source=SOURCE)
             state = await self.journal.state(op)
         for execution in plan.foreign_fills:
-            await self._mismatch(op, "fill", execution.execution_id, {"order": None},
-                                 execution_view(execution), "not adopted: unknown order")
+            await self._mismatch(
+                op,
+                "fill",
+                execution.execution_id,
+                {"order": None},
+                execution_view(execution),
+                "not adopted: unknown order",
+            )
         await self._resolve_orders(op, plan)
 
     async def _resolve_orders(self, op: str, plan: ReconciliationPlan) -> None:
         state = await self.journal.state(op)
         for cid in plan.adopt_orders:
-            events = [ev.ReconciliationMismatch(
-                "order", cid, {"status": "PENDING"}, {"status": "working"}, "order adopted"),
-                ev.OrderAccepted(cid, await self._broker_order_id(op, cid))]
+            events = [
+                ev.ReconciliationMismatch(
+                    "order", cid, {"status": "PENDING"}, {"status": "working"}, "order adopted"
+                ),
+                ev.OrderAccepted(cid, await self._broker_order_id(op, cid)),
+            ]
             await self.journal.record(op, events, source=SOURCE)
         for cid in plan.cancel_in_journal:
             status = state.orders[cid]["status"]
-            reason = ("never reached the broker" if status == "PENDING"
-                      else "no longer working at the broker")
-            await self.journal.record(op, [
-                ev.ReconciliationMismatch("order", cid, {"status": status},
-                                          {"status": "not working"}, f"cancelled: {reason}"),
-                ev.OrderCancelled(cid, reason)], source=SOURCE)
+            reason = (
+                "never reached the broker"
+                if status == "PENDING"
+                else "no longer working at the broker"
+            )
+            await self.journal.record(
+                op,
+                [
+                    ev.ReconciliationMismatch(
+                        "order",
+                        cid,
+                        {"status": status},
+                        {"status": "not working"},
+                        f"cancelled: {reason}",
+                    ),
+                    ev.OrderCancelled(cid, reason),
+                ],
+                source=SOURCE,
+            )
         for cid in plan.reject_in_journal:
-            await self.journal.record(op, [
-                ev.ReconciliationMismatch("order", cid,
-                                          {"status": "PENDING", "outcome_unknown": True},
-                                          {"status": "not at the venue"},
-                                          f"rejected: {NOT_AT_VENUE}"),
-                ev.OrderRejected(cid, NOT_AT_VENUE)], source=SOURCE)
+            await self.journal.record(
+                op,
+                [
+                    ev.ReconciliationMismatch(
+                        "order",
+                        cid,
+                        {"status": "PENDING", "outcome_unknown": True},
+                        {"status": "not at the venue"},
+                        f"rejected: {NOT_AT_VENUE}",
+                    ),
+                    ev.OrderRejected(cid, NOT_AT_VENUE),
+                ],
+                source=SOURCE,
+            )
         for cid in plan.cancel_at_broker:
             known = state.orders.get(cid)
-            await self._mismatch(op, "unknown_order", cid,
-                                 {"status": known["status"] if known else None},
-                                 {"status": "working"}, "cancelled at the broker")
+            await self._mismatch(
+                op,
+                "unknown_order",
+                cid,
+                {"status": known["status"] if known else None},
+                {"status": "working"},
+                "cancelled at the broker",
+            )
             events = await order_calls.cancel(self.broker, cid)
             if events:  # never silent: a cancel that did not take is journaled
                 await self.journal.record(op, events, source=SOURCE)
@@ -233,23 +308,36 @@ class RecoveryService:
             log.warning("broker id of %s not known now: %s", cid, error)
             return f"unknown:{cid}"
 
-    async def _mismatch(self, op: str, kind: str, key: str, journal_view: dict,
-                        broker_view: dict, resolution: str) -> None:
-        await self.journal.record(op, [ev.ReconciliationMismatch(
-            kind, key, journal_view, broker_view, resolution)], source=SOURCE)
+    async def _mismatch(
+        self, op: str, kind: str, key: str, journal_view: dict, broker_view: dict, resolution: str
+    ) -> None:
+        await self.journal.record(
+            op,
+            [ev.ReconciliationMismatch(kind, key, journal_view, broker_view, resolution)],
+            source=SOURCE,
+        )
 
-    async def _settle_position(self, state: OperationState, view: BrokerView,
-                               mark: float | None, spec: dict[str, Any]) -> bool:
+    async def _settle_position(
+        self, state: OperationState, view: BrokerView, mark: float | None, spec: dict[str, Any]
+    ) -> bool:
         """Halt on a position mismatch, else apply the recovery mode."""
         op, mode = state.operation_id, spec["crash_recovery_mode"]
         ours = journal_position(state)
         if not positions_agree(ours, view.position):
             reason = f"position mismatch: journal {ours:g}, broker {view.position:g}"
-            await self._mismatch(op, "position", spec["asset"], {"quantity": ours},
-                                 {"quantity": view.position}, "operation halted")
-            await self.journal.record(op, [ev.OperationFailed(reason),
-                                           ev.RecoveryCompleted(mode, [reason], False)],
-                                      source=SOURCE)
+            await self._mismatch(
+                op,
+                "position",
+                spec["asset"],
+                {"quantity": ours},
+                {"quantity": view.position},
+                "operation halted",
+            )
+            await self.journal.record(
+                op,
+                [ev.OperationFailed(reason), ev.RecoveryCompleted(mode, [reason], False)],
+                source=SOURCE,
+            )
             return False
         actions: list[str] = []
         decision = decide_position(mode, state, mark, spec["emergency_stop_loss_pct"])
@@ -276,31 +364,50 @@ class RecoveryService:
         return moved
 
 
-def _plan_report(state: OperationState, view: BrokerView, plan: ReconciliationPlan
-                 ) -> dict[str, Any]:
+def _plan_report(
+    state: OperationState, view: BrokerView, plan: ReconciliationPlan
+) -> dict[str, Any]:
     spec = state.operation or {}
     return {
-        "operation_id": state.operation_id, "asset": spec.get("asset"),
-        "status": state.status, "mode": spec.get("crash_recovery_mode"),
+        "operation_id": state.operation_id,
+        "asset": spec.get("asset"),
+        "status": state.status,
+        "mode": spec.get("crash_recovery_mode"),
         "last_sequence": state.last_sequence,
-        "in_flight": [{"client_order_id": o["client_order_id"], "role": o["order_role"],
-                       "status": o["status"]} for o in state.working_orders()],
+        "in_flight": [
+            {
+                "client_order_id": o["client_order_id"],
+                "role": o["order_role"],
+                "status": o["status"],
+            }
+            for o in state.working_orders()
+        ],
         "fills_to_adopt": [e.execution_id for e in plan.adopt_fills],
         "unknown_fills": [e.execution_id for e in plan.foreign_fills],
-        "orders_to_adopt": plan.adopt_orders, "orders_to_cancel": plan.cancel_in_journal,
+        "orders_to_adopt": plan.adopt_orders,
+        "orders_to_cancel": plan.cancel_in_journal,
         "orders_to_reject": plan.reject_in_journal,
         "broker_orders_to_cancel": plan.cancel_at_broker,
-        "journal_position": journal_position(state), "broker_position": view.position,
+        "journal_position": journal_position(state),
+        "broker_position": view.position,
     }
 
 
-def _position_plan(state: OperationState, mark: float | None, spec: dict[str, Any]
-                   ) -> list[dict[str, Any]]:
-    decision = decide_position(spec["crash_recovery_mode"], state, mark,
-                               spec["emergency_stop_loss_pct"])
+def _position_plan(
+    state: OperationState, mark: float | None, spec: dict[str, Any]
+) -> list[dict[str, Any]]:
+    decision = decide_position(
+        spec["crash_recovery_mode"], state, mark, spec["emergency_stop_loss_pct"]
+    )
     if decision is None or state.position is None:
         return []
     doc = state.position.doc
-    return [{"position_id": doc["_id"], "side": state.position.side.value,
-             "quantity": state.position.open_quantity, "entry_price": doc["entry_price"],
-             **asdict(decision)}]
+    return [
+        {
+            "position_id": doc["_id"],
+            "side": state.position.side.value,
+            "quantity": state.position.open_quantity,
+            "entry_price": doc["entry_price"],
+            **asdict(decision),
+        }
+    ]

@@ -45,8 +45,9 @@ ATR_PERIOD = 14
 TRIM_EVERY_BARS = 250
 STORE_EVERY_BARS = 25
 RECENT_BARS = 30  # primary bars journaled with each signal (audit trail)
-SourceFactory = Callable[[Asset, BarSize, list[BarSize], dict[BarSize, datetime | None]],
-                         MarketSource]
+SourceFactory = Callable[
+    [Asset, BarSize, list[BarSize], dict[BarSize, datetime | None]], MarketSource
+]
 
 
 @dataclass
@@ -89,16 +90,23 @@ class OperationRunner:
         except Exception as error:  # noqa: BLE001 - recorded, the engine goes on
             log.exception("operation %s failed", self.operation_id)
             await self.deps.journal.record(
-                self.operation_id, [ev.OperationFailed(f"{type(error).__name__}: {error}")],
-                source="engine")
+                self.operation_id,
+                [ev.OperationFailed(f"{type(error).__name__}: {error}")],
+                source="engine",
+            )
 
     async def _run(self) -> None:
         spec = await self._spec()
         self.asset = Asset.parse(spec["asset"])
         self.bar_size = BarSize(spec["primary_bar_size"])
         self.higher = [BarSize(s) for s in spec["bar_sizes"] if s != spec["primary_bar_size"]]
-        self.orders = OrderManager(self.operation_id, self.asset.name, self.deps.journal,
-                                   self.deps.broker, self.deps.max_position_size)
+        self.orders = OrderManager(
+            self.operation_id,
+            self.asset.name,
+            self.deps.journal,
+            self.deps.broker,
+            self.deps.max_position_size,
+        )
         self.orders.instrument = await self._instrument()
         self.orders.request_reconcile = self.deps.request_reconcile
         cursors = await self._warm_up(spec)
@@ -125,8 +133,10 @@ class OperationRunner:
         bar, or when the feed started if that is later (empty before)."""
         if self.feed_started is None:
             return {}
-        return {size: max(self.feed_started, self.last_close.get(size, self.feed_started))
-                for size in (self.bar_size, *self.higher)}
+        return {
+            size: max(self.feed_started, self.last_close.get(size, self.feed_started))
+            for size in (self.bar_size, *self.higher)
+        }
 
     async def _bar_arrived(self, size: BarSize, bar: Bar) -> None:
         """Note the bar's close; journal MARKET_DATA_RESUMED after a stale spell."""
@@ -134,8 +144,8 @@ class OperationRunner:
         state = await self.deps.journal.state(self.operation_id)
         if size.value in state.stale_bar_sizes:
             await self.deps.journal.record(
-                self.operation_id, [ev.MarketDataResumed(size.value, bar.time)],
-                source="engine")
+                self.operation_id, [ev.MarketDataResumed(size.value, bar.time)], source="engine"
+            )
 
     async def _instrument(self) -> InstrumentSpec | None:
         """The asset's specification from the broker, once per runner (None,
@@ -155,8 +165,7 @@ class OperationRunner:
             await self.deps.market_data.trim(self.operation_id, size, retention)
         async with self.lock:
             await self._settle("engine")
-        log.info("operation %s: feed ended after %d bars", self.operation_id,
-                 self.bars_processed)
+        log.info("operation %s: feed ended after %d bars", self.operation_id, self.bars_processed)
 
     async def _report_rejected(self, source: MarketSource) -> None:
         """Journal each file's rejected rows once per operation and file."""
@@ -168,7 +177,8 @@ class OperationRunner:
                 continue
             rows = [{"line": r.line, "reason": r.reason} for r in rejected]
             await self.deps.journal.record(
-                self.operation_id, [ev.MarketDataRejected(name, rows)], source="engine")
+                self.operation_id, [ev.MarketDataRejected(name, rows)], source="engine"
+            )
             state = await self.deps.journal.state(self.operation_id)
 
     async def _spec(self) -> dict[str, Any]:
@@ -187,8 +197,10 @@ class OperationRunner:
         self._build_strategy(spec)
         keep = spec["data_retention_bars"]
         primary = await self.deps.market_data.last_bars(self.operation_id, self.bar_size, keep)
-        higher = {size: await self.deps.market_data.last_bars(self.operation_id, size, keep)
-                  for size in self.higher}
+        higher = {
+            size: await self.deps.market_data.last_bars(self.operation_id, size, keep)
+            for size in self.higher
+        }
         aligner = TimeframeAligner(higher)
         for bar in primary:
             for size, closed in aligner.due(close_time(bar, self.bar_size)):
@@ -230,8 +242,13 @@ class OperationRunner:
                 await self._progress_close("engine")
             elif signal is not None and state.status in ("active", "paused") and not already:
                 assert self.orders is not None
-                await self.orders.on_signal(signal, bar, self.bar_size.value, self.atr.value,
-                                            recent_bars=list(self.recent_bars))
+                await self.orders.on_signal(
+                    signal,
+                    bar,
+                    self.bar_size.value,
+                    self.atr.value,
+                    recent_bars=list(self.recent_bars),
+                )
             await self._store_bar(bar, spec)
 
     async def on_higher_bars(self, bars: list[tuple[BarSize, Bar]]) -> None:
@@ -244,8 +261,7 @@ class OperationRunner:
             keep = (await self._spec())["data_retention_bars"]
             for size in {s for s, _ in bars}:
                 recent = [b for s, b in bars if s == size][-keep:]
-                await self.deps.market_data.save_many(self.operation_id, self.asset, size,
-                                                      recent)
+                await self.deps.market_data.save_many(self.operation_id, self.asset, size, recent)
 
     async def _store_bar(self, bar: Bar, spec: dict[str, Any]) -> None:
         """Buffer the processed bar; store the buffer every STORE_EVERY_BARS
@@ -261,8 +277,9 @@ class OperationRunner:
         if (self.bars_processed + self._phase) % STORE_EVERY_BARS == 0:
             await self._flush_bars()
         if (self.bars_processed + self._phase) % TRIM_EVERY_BARS == 0:
-            await self.deps.market_data.trim(self.operation_id, self.bar_size,
-                                             spec["data_retention_bars"])
+            await self.deps.market_data.trim(
+                self.operation_id, self.bar_size, spec["data_retention_bars"]
+            )
 
     def unstored_bars(self) -> list[Bar]:
         """Primary bars processed but not yet stored (at most STORE_EVERY_BARS)."""
@@ -270,8 +287,7 @@ class OperationRunner:
 
     async def _flush_bars(self) -> None:
         bars, self._unstored = self._unstored, []
-        await self.deps.market_data.save_many(self.operation_id, self.asset, self.bar_size,
-                                              bars)
+        await self.deps.market_data.save_many(self.operation_id, self.asset, self.bar_size, bars)
 
     async def close_position(self, position_id: str, source: str, user: str | None) -> None:
         """Close the open position ``position_id`` at market.
@@ -291,8 +307,11 @@ class OperationRunner:
         """Stop opening positions, flatten, and close the operation when flat."""
         async with self.lock:
             await self.deps.journal.record(
-                self.operation_id, [ev.OperationCloseRequested("close requested")],
-                source=source, user=user)
+                self.operation_id,
+                [ev.OperationCloseRequested("close requested")],
+                source=source,
+                user=user,
+            )
             await self._progress_close(source, user)
 
     async def _settle(self, source: str) -> None:
@@ -310,7 +329,8 @@ class OperationRunner:
         state = await self.deps.journal.state(self.operation_id)
         if state.status == "closing" and state.position is None and not state.working_orders():
             await self.deps.journal.record(
-                self.operation_id, [ev.OperationClosed("flat")], source=source, user=user)
+                self.operation_id, [ev.OperationClosed("flat")], source=source, user=user
+            )
 
 
 def _last_time(bars: list[Bar]) -> datetime | None:

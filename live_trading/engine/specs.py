@@ -50,9 +50,13 @@ class OperationFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategy_config: dict[str, Any] | None = Field(None, description=(
-        f"the strategy's parameters; at most {MAX_JSON_DEPTH} levels deep and "
-        f"{MAX_JSON_BYTES} bytes"))
+    strategy_config: dict[str, Any] | None = Field(
+        None,
+        description=(
+            f"the strategy's parameters; at most {MAX_JSON_DEPTH} levels deep and "
+            f"{MAX_JSON_BYTES} bytes"
+        ),
+    )
     stop_loss_type: StopLossType | None = None
     stop_loss_value: ProtectionValue | None = None
     take_profit_type: TakeProfitType | None = None
@@ -81,8 +85,11 @@ class OperationCreate(OperationFields):
     strategy_name: str = Field(..., examples=["MomentumStrategy"])
     initial_capital: Money | None = None
     broker: BrokerType | None = Field(None, description="default: the engine's BROKER_TYPE")
-    confirm_live: bool = Field(False, strict=True, description=(
-        "required (true) when the engine's broker account is LIVE: real money"))
+    confirm_live: bool = Field(
+        False,
+        strict=True,
+        description=("required (true) when the engine's broker account is LIVE: real money"),
+    )
 
     @field_validator("asset")
     @classmethod
@@ -121,8 +128,13 @@ def _strategy_config(name: str, params: dict[str, Any] | None) -> dict[str, Any]
         raise InvalidSpecError(f"strategy_config.{where}", first["msg"]) from None
 
 
-def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path | None,
-                 broker: BrokerType = BrokerType.PAPER, live: bool = False) -> dict[str, Any]:
+def resolve_spec(
+    body: OperationCreate,
+    defaults: RiskDefaults,
+    replay_dir: Path | None,
+    broker: BrokerType = BrokerType.PAPER,
+    live: bool = False,
+) -> dict[str, Any]:
     """The full, validated spec of a new operation (the OPERATION_CREATED data).
 
     ``replay_dir``: where its market data must be (None: from the broker);
@@ -136,21 +148,32 @@ def resolve_spec(body: OperationCreate, defaults: RiskDefaults, replay_dir: Path
     if primary not in body.bar_sizes:
         raise InvalidSpecError("primary_bar_size", f"{primary!r} is not one of bar_sizes")
     if body.broker is not None and body.broker is not broker:
-        raise InvalidSpecError("broker", f"this engine trades through {broker.value} "
-                                         "(BROKER_TYPE); start one for the other broker")
+        raise InvalidSpecError(
+            "broker",
+            f"this engine trades through {broker.value} "
+            "(BROKER_TYPE); start one for the other broker",
+        )
     if live and not body.confirm_live:
-        raise InvalidSpecError("confirm_live", f"the {broker.value} account is LIVE (real "
-                                               "money): set confirm_live to true")
+        raise InvalidSpecError(
+            "confirm_live",
+            f"the {broker.value} account is LIVE (real money): set confirm_live to true",
+        )
     if replay_dir is not None:
         path = replay_file_path(replay_dir, Asset.parse(body.asset), BarSize(primary))
         if not path.exists():
-            raise InvalidSpecError("asset", f"no market data for {body.asset} {primary}: "
-                                   f"{path.name} not found in the replay data directory")
+            raise InvalidSpecError(
+                "asset",
+                f"no market data for {body.asset} {primary}: "
+                f"{path.name} not found in the replay data directory",
+            )
     spec = {
-        "asset": body.asset, "bar_sizes": body.bar_sizes, "primary_bar_size": primary,
+        "asset": body.asset,
+        "bar_sizes": body.bar_sizes,
+        "primary_bar_size": primary,
         "strategy_name": body.strategy_name,
         "initial_capital": body.initial_capital or defaults.default_initial_capital,
-        "broker": broker.value, "live_account": live,
+        "broker": broker.value,
+        "live_account": live,
         **_risk_fields(body, defaults),
     }
     spec["strategy_config"] = _strategy_config(body.strategy_name, body.strategy_config)
@@ -167,12 +190,13 @@ def _risk_fields(body: OperationFields, defaults: RiskDefaults) -> dict[str, Any
         "stop_loss_value": pick(body.stop_loss_value, defaults.default_stop_loss_value),
         "take_profit_type": str(pick(body.take_profit_type, defaults.default_take_profit_type)),
         "take_profit_value": pick(body.take_profit_value, defaults.default_take_profit_value),
-        "crash_recovery_mode": str(pick(body.crash_recovery_mode,
-                                        defaults.default_crash_recovery_mode)),
-        "emergency_stop_loss_pct": pick(body.emergency_stop_loss_pct,
-                                        defaults.default_emergency_stop_loss_pct),
-        "data_retention_bars": pick(body.data_retention_bars,
-                                    defaults.default_data_retention_bars),
+        "crash_recovery_mode": str(
+            pick(body.crash_recovery_mode, defaults.default_crash_recovery_mode)
+        ),
+        "emergency_stop_loss_pct": pick(
+            body.emergency_stop_loss_pct, defaults.default_emergency_stop_loss_pct
+        ),
+        "data_retention_bars": pick(body.data_retention_bars, defaults.default_data_retention_bars),
         "quantity": pick(body.quantity, defaults.default_quantity),
         "max_daily_loss": pick(body.max_daily_loss, defaults.max_daily_loss),
     }
@@ -185,26 +209,34 @@ def check_spec(spec: dict[str, Any], defaults: RiskDefaults) -> None:
         InvalidSpecError: naming the field at fault.
     """
     if spec["quantity"] > defaults.max_position_size:
-        raise InvalidSpecError("quantity", f"exceeds max_position_size "
-                                           f"{defaults.max_position_size:g}")
-    for kind, value in (("stop_loss_type", "stop_loss_value"),
-                        ("take_profit_type", "take_profit_value")):
+        raise InvalidSpecError(
+            "quantity", f"exceeds max_position_size {defaults.max_position_size:g}"
+        )
+    for kind, value in (
+        ("stop_loss_type", "stop_loss_value"),
+        ("take_profit_type", "take_profit_value"),
+    ):
         if problem := protection_problem(spec[kind], spec[value]):
             raise InvalidSpecError(value, problem)
     strategy = create_strategy(spec["strategy_name"], spec["strategy_config"])
     missing = [s for s in strategy.higher_bar_sizes() if s not in spec["bar_sizes"]]
     if missing or spec["primary_bar_size"] in strategy.higher_bar_sizes():
-        raise InvalidSpecError("bar_sizes", f"{spec['strategy_name']} reads "
-                                            f"{', '.join(strategy.higher_bar_sizes())} besides "
-                                            "the primary bar size: add it to bar_sizes")
+        raise InvalidSpecError(
+            "bar_sizes",
+            f"{spec['strategy_name']} reads "
+            f"{', '.join(strategy.higher_bar_sizes())} besides "
+            "the primary bar size: add it to bar_sizes",
+        )
     warmup = strategy.warmup_bars
     if spec["data_retention_bars"] <= warmup:
-        raise InvalidSpecError("data_retention_bars",
-                               f"must exceed the strategy's warm-up of {warmup} bars")
+        raise InvalidSpecError(
+            "data_retention_bars", f"must exceed the strategy's warm-up of {warmup} bars"
+        )
 
 
-def updated_spec(current: dict[str, Any], body: OperationUpdate, defaults: RiskDefaults
-                 ) -> dict[str, Any]:
+def updated_spec(
+    current: dict[str, Any], body: OperationUpdate, defaults: RiskDefaults
+) -> dict[str, Any]:
     """The changed settings of an update, validated against the whole spec.
 
     Returns only the fields whose value changes (empty: nothing to do).
@@ -214,8 +246,9 @@ def updated_spec(current: dict[str, Any], body: OperationUpdate, defaults: RiskD
     """
     given = body.model_dump(exclude_none=True)
     if "strategy_config" in given:
-        given["strategy_config"] = _strategy_config(current["strategy_name"],
-                                                    given["strategy_config"])
+        given["strategy_config"] = _strategy_config(
+            current["strategy_name"], given["strategy_config"]
+        )
     given = {k: (str(v) if hasattr(v, "value") else v) for k, v in given.items()}
     merged = {**current, **given}
     check_spec(merged, defaults)

@@ -42,8 +42,7 @@ def _object_id(value: str, what: str) -> str:
 
 
 class TradingEngine:
-    def __init__(self, deps: RunnerDeps, settings: Settings, *,
-                 read_models: ReadModels) -> None:
+    def __init__(self, deps: RunnerDeps, settings: Settings, *, read_models: ReadModels) -> None:
         """``read_models``: what the engine queries of the read models (the
         open operations at start, a position by id)."""
         self.deps = deps
@@ -85,8 +84,11 @@ class TradingEngine:
             for operation_id in list(self.runners):
                 if (await self.journal.state(operation_id)).status not in RUNNING_STATUSES:
                     continue
-                await self.journal.record(operation_id, [ev.BrokerConnectionChanged(
-                    self.deps.broker.name, str(state), reason)], source="engine")
+                await self.journal.record(
+                    operation_id,
+                    [ev.BrokerConnectionChanged(self.deps.broker.name, str(state), reason)],
+                    source="engine",
+                )
                 if reconnected:
                     await self._reconcile(operation_id)
 
@@ -127,7 +129,8 @@ class TradingEngine:
         runner = OperationRunner(operation_id, self.deps)
         self.runners[operation_id] = runner
         self.tasks[operation_id] = asyncio.create_task(
-            runner.run(), name=f"operation-{operation_id}")
+            runner.run(), name=f"operation-{operation_id}"
+        )
 
     async def _route(self, report: BrokerReport) -> None:
         operation_id = operation_of(report.client_order_id)
@@ -144,8 +147,9 @@ class TradingEngine:
         except UnknownOperationError:
             raise OperationNotFoundError(f"no operation {operation_id}") from None
 
-    async def create_operation(self, body: OperationCreate, *, source: str,
-                               user: str | None = None) -> str:
+    async def create_operation(
+        self, body: OperationCreate, *, source: str, user: str | None = None
+    ) -> str:
         """Validate, journal OPERATION_CREATED and start trading it.
 
         Raises:
@@ -154,46 +158,58 @@ class TradingEngine:
         """
         replay_dir = self.settings.resolved_replay_dir() if self.uses_replay else None
         simulation = self.settings.mode == "simulation"  # orders go to the simulator
-        spec = resolve_spec(body, self.settings.risk_management, replay_dir,
-                            BrokerType.PAPER if simulation else self.settings.broker_type,
-                            self.settings.live_account and not simulation)
+        spec = resolve_spec(
+            body,
+            self.settings.risk_management,
+            replay_dir,
+            BrokerType.PAPER if simulation else self.settings.broker_type,
+            self.settings.live_account and not simulation,
+        )
         await check_quantity(self.deps.broker, spec["asset"], float(spec["quantity"]))
         operation_id = str(ObjectId())
-        await self.journal.record(operation_id, [ev.OperationCreated(spec)], source=source,
-                                  user=user, new_operation=True)
+        await self.journal.record(
+            operation_id, [ev.OperationCreated(spec)], source=source, user=user, new_operation=True
+        )
         self._launch(operation_id)
         return operation_id
 
-    async def update_operation(self, operation_id: str, body: OperationUpdate, *,
-                               source: str, user: str | None = None) -> dict:
+    async def update_operation(
+        self, operation_id: str, body: OperationUpdate, *, source: str, user: str | None = None
+    ) -> dict:
         """Change settings; returns the changed fields (may be empty)."""
         state = await self._state(operation_id)
         if state.status == "closed":
             raise InvalidStateError("a closed operation cannot be changed")
         changes = updated_spec(state.operation, body, self.settings.risk_management)
         if "quantity" in changes:
-            await check_quantity(self.deps.broker, state.operation["asset"],
-                                 float(changes["quantity"]))
+            await check_quantity(
+                self.deps.broker, state.operation["asset"], float(changes["quantity"])
+            )
         if changes:
-            await self.journal.record(state.operation_id, [ev.OperationUpdated(changes)],
-                                      source=source, user=user)
+            await self.journal.record(
+                state.operation_id, [ev.OperationUpdated(changes)], source=source, user=user
+            )
         return changes
 
     async def pause(self, operation_id: str, *, source: str, user: str | None = None) -> None:
         state = await self._state(operation_id)
         if state.status != "active":
-            raise InvalidStateError(f"only an active operation can be paused "
-                                    f"(status: {state.status})")
-        await self.journal.record(state.operation_id, [ev.OperationPaused("paused")],
-                                  source=source, user=user)
+            raise InvalidStateError(
+                f"only an active operation can be paused (status: {state.status})"
+            )
+        await self.journal.record(
+            state.operation_id, [ev.OperationPaused("paused")], source=source, user=user
+        )
 
     async def resume(self, operation_id: str, *, source: str, user: str | None = None) -> None:
         state = await self._state(operation_id)
         if state.status not in ("paused", "error"):
-            raise InvalidStateError(f"only a paused operation can be resumed "
-                                    f"(status: {state.status})")
-        await self.journal.record(state.operation_id, [ev.OperationResumed("resumed")],
-                                  source=source, user=user)
+            raise InvalidStateError(
+                f"only a paused operation can be resumed (status: {state.status})"
+            )
+        await self.journal.record(
+            state.operation_id, [ev.OperationResumed("resumed")], source=source, user=user
+        )
         if state.operation_id not in self.tasks or self.tasks[state.operation_id].done():
             if self.runners.get(state.operation_id) is None or state.status == "error":
                 self._launch(state.operation_id)
@@ -212,7 +228,9 @@ class TradingEngine:
         await self.journal.record(
             state.operation_id,
             [ev.OperationCloseRequested("close requested"), ev.OperationClosed("flat")],
-            source=source, user=user)
+            source=source,
+            user=user,
+        )
 
     async def kill_switch(self, *, source: str, user: str | None = None) -> list[str]:
         """Flatten every position and pause every operation; returns the ids
@@ -222,8 +240,9 @@ class TradingEngine:
             state = await self.journal.state(operation_id)
             if state.status not in RUNNING_STATUSES:
                 continue
-            events: list[ev.Event] = [ev.RiskRuleTriggered(
-                "kill_switch", "flatten every position, pause the operation")]
+            events: list[ev.Event] = [
+                ev.RiskRuleTriggered("kill_switch", "flatten every position, pause the operation")
+            ]
             if state.status == "active":
                 events.append(ev.OperationPaused("kill switch"))
             await self.journal.record(operation_id, events, source=source, user=user)
@@ -234,8 +253,9 @@ class TradingEngine:
             touched.append(operation_id)
         return touched
 
-    async def close_position(self, position_id: str, *, source: str,
-                             user: str | None = None) -> str:
+    async def close_position(
+        self, position_id: str, *, source: str, user: str | None = None
+    ) -> str:
         """Close an open position at market; returns its operation id."""
         position = await self.read_models.position(_object_id(position_id, "position"))
         if position is None:

@@ -30,8 +30,14 @@ JOB_ID = "trading-cycle"
 
 
 class TradingWorker:
-    def __init__(self, cycles: TradingCycles, *, enabled: bool, interval_seconds: float,
-                 observer: CycleObserver | None = None) -> None:
+    def __init__(
+        self,
+        cycles: TradingCycles,
+        *,
+        enabled: bool,
+        interval_seconds: float,
+        observer: CycleObserver | None = None,
+    ) -> None:
         self.cycles = cycles
         self.enabled = enabled
         self.interval_seconds = interval_seconds
@@ -53,9 +59,15 @@ class TradingWorker:
         # each run is logged by the cycle itself; APScheduler's per-run lines are noise
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
-        self._scheduler.add_job(self._scheduled, "interval", seconds=self.interval_seconds,
-                                id=JOB_ID, max_instances=1, coalesce=True,
-                                misfire_grace_time=max(1, int(self.interval_seconds)))
+        self._scheduler.add_job(
+            self._scheduled,
+            "interval",
+            seconds=self.interval_seconds,
+            id=JOB_ID,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, int(self.interval_seconds)),
+        )
         self._scheduler.start()
         log.info("trading worker started: a cycle every %gs", self.interval_seconds)
 
@@ -71,8 +83,9 @@ class TradingWorker:
         self._current = asyncio.current_task()
         await self.run(WORKER_SOURCE)
 
-    async def run(self, source: str, user: str | None = None,
-                  position_id: str | None = None) -> dict[str, Any]:
+    async def run(
+        self, source: str, user: str | None = None, position_id: str | None = None
+    ) -> dict[str, Any]:
         """Run one cycle now (all active operations, or one position's) and
         record its outcome in the status.
 
@@ -93,8 +106,9 @@ class TradingWorker:
         except Exception as error:
             if source == WORKER_SOURCE:
                 log.exception("scheduled trading cycle failed")
-                self._remember({"source": source, "error": f"{type(error).__name__}: {error}"},
-                               "error")
+                self._remember(
+                    {"source": source, "error": f"{type(error).__name__}: {error}"}, "error"
+                )
                 return self.last_result or {}
             raise
         finally:
@@ -106,24 +120,36 @@ class TradingWorker:
         self.last_cycle_at = result.get("finished_at") or utc_now()
         operations = result.get("operations", [])
         self.last_result = {
-            "result": outcome, "source": result.get("source"),
-            "cycle_id": result.get("cycle_id"), "operations": len(operations),
+            "result": outcome,
+            "source": result.get("source"),
+            "cycle_id": result.get("cycle_id"),
+            "operations": len(operations),
             "evaluated": sum(1 for o in operations if o.get("status") == "done"),
             "actions": sum(len(o.get("actions", [])) for o in operations),
-            "errors": result.get("errors", 0), **({"error": result["error"]}
-                                                  if "error" in result else {})}
-        log.info("trading cycle %s (%s): %s", self.last_result["cycle_id"],
-                 self.last_result["source"], outcome,
-                 extra={k: self.last_result[k] for k in ("operations", "evaluated", "actions",
-                                                         "errors")})
+            "errors": result.get("errors", 0),
+            **({"error": result["error"]} if "error" in result else {}),
+        }
+        log.info(
+            "trading cycle %s (%s): %s",
+            self.last_result["cycle_id"],
+            self.last_result["source"],
+            outcome,
+            extra={
+                k: self.last_result[k] for k in ("operations", "evaluated", "actions", "errors")
+            },
+        )
 
     def status(self) -> dict[str, Any]:
         """``running``, ``enabled``, ``interval_seconds``, ``cycles``,
         ``last_cycle_at`` (UTC), ``next_run_at`` and ``last_result``."""
         scheduler = self._scheduler
         job = scheduler.get_job(JOB_ID) if scheduler is not None and scheduler.running else None
-        return {"running": self.running, "enabled": self.enabled,
-                "interval_seconds": self.interval_seconds, "cycles": self.cycles_run,
-                "last_cycle_at": self.last_cycle_at,
-                "next_run_at": job.next_run_time if job is not None else None,
-                "last_result": self.last_result}
+        return {
+            "running": self.running,
+            "enabled": self.enabled,
+            "interval_seconds": self.interval_seconds,
+            "cycles": self.cycles_run,
+            "last_cycle_at": self.last_cycle_at,
+            "next_run_at": job.next_run_time if job is not None else None,
+            "last_result": self.last_result,
+        }

@@ -18,8 +18,16 @@ from __future__ import annotations
 from .hub import FeedClosedError, FeedHub, FeedItem, SlowSubscriberError, Subscription
 from .session import FeedRequestError, FeedSession
 
-__all__ = ["FeedClosedError", "FeedHub", "FeedItem", "FeedRequestError", "FeedSession",
-           "SlowSubscriberError", "Subscription", "start_feed"]
+__all__ = [
+    "FeedClosedError",
+    "FeedHub",
+    "FeedItem",
+    "FeedRequestError",
+    "FeedSession",
+    "SlowSubscriberError",
+    "Subscription",
+    "start_feed",
+]
 
 
 async def start_feed(services) -> FeedHub:
@@ -27,8 +35,11 @@ async def start_feed(services) -> FeedHub:
     and ``FEED_POLL_SECONDS`` say; in simulation mode it also sends strategy
     signals and simulated trade events (:mod:`.simulation`)."""
     settings = services.settings
-    hub = FeedHub(services.journal_store, feed_source=settings.feed_source,
-                  poll_seconds=settings.feed_poll_seconds)
+    hub = FeedHub(
+        services.journal_store,
+        feed_source=settings.feed_source,
+        poll_seconds=settings.feed_poll_seconds,
+    )
     if settings.mode == "simulation":
         from .simulation import SimulationMessages
 

@@ -117,8 +117,14 @@ class Subscription:
 class FeedHub:
     """Tail the journal; deliver each committed entry to its subscribers."""
 
-    def __init__(self, journal: MongoJournal, *, feed_source: str = "auto",
-                 poll_seconds: float = 0.25, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+    def __init__(
+        self,
+        journal: MongoJournal,
+        *,
+        feed_source: str = "auto",
+        poll_seconds: float = 0.25,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
         self.journal = journal
         self.db = journal.store.db
         self.feed_source = feed_source
@@ -180,8 +186,7 @@ class FeedHub:
     async def last_sequences(self) -> dict[str, int]:
         """``{operation id: last_sequence_number}`` of every operation."""
         found = self.db["trading_operations"].find({}, {"last_sequence_number": 1})
-        return {str(doc["_id"]): int(doc.get("last_sequence_number") or 0)
-                async for doc in found}
+        return {str(doc["_id"]): int(doc.get("last_sequence_number") or 0) async for doc in found}
 
     async def sync(self) -> None:
         """Deliver what the journal holds past each operation's cursor."""
@@ -199,9 +204,12 @@ class FeedHub:
         if sequence > cursor + 1:
             await self._catch_up(operation_id, sequence - 1)
             if self._cursors.get(operation_id, 0) != sequence - 1:
-                log.warning("live feed: the journal of %s does not show the entries "
-                            "before %d yet; they will be delivered later",
-                            operation_id, sequence)
+                log.warning(
+                    "live feed: the journal of %s does not show the entries "
+                    "before %d yet; they will be delivered later",
+                    operation_id,
+                    sequence,
+                )
                 return
         await self._emit(record)
 
@@ -215,12 +223,15 @@ class FeedHub:
         changes = await self._apply(record)
         self._cursors[record.operation_id] = record.sequence_number
         extras = await self._extra_messages(record)
-        listeners = [*self._subscribers.get(record.operation_id, ()),
-                     *self._subscribers.get(None, ())]
+        listeners = [
+            *self._subscribers.get(record.operation_id, ()),
+            *self._subscribers.get(None, ()),
+        ]
         if not listeners:
             return
-        item = FeedItem(record.operation_id, record.sequence_number,
-                        [entry_message(record, changes), *extras])
+        item = FeedItem(
+            record.operation_id, record.sequence_number, [entry_message(record, changes), *extras]
+        )
         for subscription in listeners:
             subscription.offer(item)
 
@@ -235,8 +246,11 @@ class FeedHub:
         try:
             return apply(state, record)
         except ProjectionError:
-            log.exception("live feed: cannot project %s #%d; sent without changes",
-                          operation_id, record.sequence_number)
+            log.exception(
+                "live feed: cannot project %s #%d; sent without changes",
+                operation_id,
+                record.sequence_number,
+            )
             self._states.pop(operation_id, None)
             return {}
 
@@ -265,8 +279,11 @@ class FeedHub:
                 raise
             except Exception as error:  # the feed must keep going
                 if self._tail.kind != "poll":
-                    log.warning("live feed: change stream failed (%s); polling every "
-                                "%.2f s from now on", error, self.poll_seconds)
+                    log.warning(
+                        "live feed: change stream failed (%s); polling every %.2f s from now on",
+                        error,
+                        self.poll_seconds,
+                    )
                     await self._tail.close()
                     self._tail = PollTail(self.poll_seconds)
                 else:

@@ -53,8 +53,10 @@ def entry_message(record: JournalRecord, changes: Changes | None = None) -> dict
     (read back from the journal): it carries ``"replayed": true`` and no
     ``changes``."""
     message: dict[str, Any] = {
-        "type": JOURNAL_ENTRY, "operation_id": record.operation_id,
-        "sequence_number": record.sequence_number, "replayed": changes is None,
+        "type": JOURNAL_ENTRY,
+        "operation_id": record.operation_id,
+        "sequence_number": record.sequence_number,
+        "replayed": changes is None,
         "entry": jsonable(journal_json(record)),
     }
     if changes is not None:
@@ -69,10 +71,12 @@ def snapshot_message(state: OperationState) -> dict[str, Any]:
     operation = state.operation
     positions = [] if state.position is None else [state.position.doc]
     return {
-        "type": SNAPSHOT, "operation_id": state.operation_id,
+        "type": SNAPSHOT,
+        "operation_id": state.operation_id,
         "sequence_number": state.last_sequence,
-        "operation": None if operation is None else read_model_json(
-            "trading_operations", operation),
+        "operation": None
+        if operation is None
+        else read_model_json("trading_operations", operation),
         "positions": [read_model_json("positions", p) for p in positions],
         "orders": [read_model_json("orders", o) for o in state.working_orders()],
     }

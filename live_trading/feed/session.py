@@ -60,8 +60,10 @@ class FeedSession:
             if current is None:
                 raise FeedRequestError(CLOSE_UNKNOWN_OPERATION, f"no operation {operation_id}")
             if last_sequence is not None and last_sequence > current:
-                raise FeedRequestError(CLOSE_BAD_REQUEST, f"last_sequence: {last_sequence} "
-                                       f"is past the journal (at {current})")
+                raise FeedRequestError(
+                    CLOSE_BAD_REQUEST,
+                    f"last_sequence: {last_sequence} is past the journal (at {current})",
+                )
             after = current if last_sequence is None else last_sequence
             await self.backfill(operation_id, after)
             state = await state_as_of(self.hub.journal, operation_id, self.sent[operation_id])
@@ -85,8 +87,10 @@ class FeedSession:
             current = await self.hub.last_sequences()
             for operation_id, sequence in (last_sequences or {}).items():
                 if sequence > current.get(operation_id, sequence):
-                    raise FeedRequestError(CLOSE_BAD_REQUEST, f"last_sequences: {sequence} is "
-                                           f"past the journal of {operation_id}")
+                    raise FeedRequestError(
+                        CLOSE_BAD_REQUEST,
+                        f"last_sequences: {sequence} is past the journal of {operation_id}",
+                    )
             await self.send(hello_message(current))
             if last_sequences is None:
                 self.sent = dict(current)

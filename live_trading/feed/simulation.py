@@ -42,8 +42,9 @@ class SimulationMessages:
         out: list[dict[str, Any]] = []
         if record.action_type == SignalGenerated.ACTION_TYPE:
             data = record.action_data
-            out.append(jsonable({"type": "signal", **head,
-                                 **{k: data.get(k) for k in SIGNAL_FIELDS}}))
+            out.append(
+                jsonable({"type": "signal", **head, **{k: data.get(k) for k in SIGNAL_FIELDS}})
+            )
         state = await self._state_before(record)
         try:
             events = trade_events(state, record)
@@ -59,8 +60,9 @@ class SimulationMessages:
         state = self._states.get(record.operation_id)
         if state is None or state.last_sequence != record.sequence_number - 1:
             state = TradeLogState(record.operation_id)
-            async for page in read_pages(self.journal, record.operation_id, 0,
-                                         record.sequence_number - 1):
+            async for page in read_pages(
+                self.journal, record.operation_id, 0, record.sequence_number - 1
+            ):
                 for earlier in page:
                     fold_trade_log(state, earlier)
             self._states[record.operation_id] = state

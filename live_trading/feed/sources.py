@@ -58,11 +58,13 @@ def decode_change(change: dict[str, Any]) -> JournalRecord | None:
     full = change.get("fullDocument")
     if not isinstance(full, dict):
         return None
-    well_typed = (isinstance(full.get("_id"), ObjectId)
-                  and isinstance(full.get("operation_id"), ObjectId)
-                  and isinstance(full.get("sequence_number"), int)
-                  and isinstance(full.get("timestamp"), datetime)
-                  and isinstance(full.get("event_id"), str))
+    well_typed = (
+        isinstance(full.get("_id"), ObjectId)
+        and isinstance(full.get("operation_id"), ObjectId)
+        and isinstance(full.get("sequence_number"), int)
+        and isinstance(full.get("timestamp"), datetime)
+        and isinstance(full.get("event_id"), str)
+    )
     if not well_typed or _has_extended_json(full.get("action_data")):
         return None
     return decode_record(full)
@@ -125,8 +127,7 @@ class PollTail:
         return None
 
 
-async def open_tail(collection: AsyncCollection, feed_source: str,
-                    poll_seconds: float) -> Tail:
+async def open_tail(collection: AsyncCollection, feed_source: str, poll_seconds: float) -> Tail:
     """The opened tail for ``FEED_SOURCE``: ``poll``; ``change_stream``; or
     ``auto`` (a change stream when the server accepts ``watch()``). When a
     change stream cannot be opened, polling is used (logged)."""
@@ -138,8 +139,9 @@ async def open_tail(collection: AsyncCollection, feed_source: str,
             return tail
         except PyMongoError as error:
             level = logging.ERROR if feed_source == "change_stream" else logging.INFO
-            log.log(level, "live feed: no change stream (%s); polling every %.2f s",
-                    error, poll_seconds)
+            log.log(
+                level, "live feed: no change stream (%s); polling every %.2f s", error, poll_seconds
+            )
     else:
         log.info("live feed: polling the journal every %.2f s", poll_seconds)
     return PollTail(poll_seconds)

@@ -11,8 +11,9 @@ from live_trading.journal.mongo_journal import MongoJournal
 PAGE = 1000  # journal entries read per query
 
 
-async def read_pages(journal: MongoJournal, operation_id: str, after: int,
-                     upto: int | None = None) -> AsyncIterator[list[JournalRecord]]:
+async def read_pages(
+    journal: MongoJournal, operation_id: str, after: int, upto: int | None = None
+) -> AsyncIterator[list[JournalRecord]]:
     """The operation's entries with ``after`` < sequence ≤ ``upto`` (no
     upper bound when None), in order, one page (≤ :data:`PAGE`) at a time.
     Stops early when the journal holds fewer."""
@@ -27,8 +28,7 @@ async def read_pages(journal: MongoJournal, operation_id: str, after: int,
             return
 
 
-async def state_as_of(journal: MongoJournal, operation_id: str,
-                      sequence: int) -> OperationState:
+async def state_as_of(journal: MongoJournal, operation_id: str, sequence: int) -> OperationState:
     """The state folded from the operation's entries 1..``sequence``: from
     its checkpoint when that is not past ``sequence``, else from the start.
     The result's ``last_sequence`` is lower than ``sequence`` when the

@@ -52,7 +52,8 @@ class JournalEntry(Document):
         indexes = [
             IndexModel(
                 [("operation_id", ASCENDING), ("sequence_number", ASCENDING)],
-                unique=True, name="operation_sequence_unique",
+                unique=True,
+                name="operation_sequence_unique",
             ),
             IndexModel([("timestamp", DESCENDING)], name="timestamp"),
             IndexModel([("event_id", ASCENDING)], unique=True, name="event_id_unique"),

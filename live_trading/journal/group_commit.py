@@ -154,13 +154,18 @@ class GroupCommitter:
             try:
                 await self.journal.commit_batch([p.append for p in batch])
             except Exception as error:  # noqa: BLE001 - each append is retried alone
-                log.info("group commit of %d appends failed (%s); committing each alone",
-                         len(batch), type(error).__name__)
+                log.info(
+                    "group commit of %d appends failed (%s); committing each alone",
+                    len(batch),
+                    type(error).__name__,
+                )
                 self.stats.split += 1
                 ambiguous = isinstance(error, ConnectionFailure)
                 for pending in batch:
-                    await self._settle(pending, commit_alone(
-                        self.journal, pending.append, maybe_committed=ambiguous))
+                    await self._settle(
+                        pending,
+                        commit_alone(self.journal, pending.append, maybe_committed=ambiguous),
+                    )
                 return
             self.stats.add(len(batch), sum(len(p.append.records) for p in batch))
             for pending in batch:
@@ -180,8 +185,9 @@ class GroupCommitter:
         _resolve(pending.future, None)
 
 
-def _resolve(future: asyncio.Future, result: Any = None,
-             error: BaseException | None = None) -> None:
+def _resolve(
+    future: asyncio.Future, result: Any = None, error: BaseException | None = None
+) -> None:
     if future.done():
         return
     if error is not None:
@@ -225,4 +231,5 @@ async def _confirm_stored(journal: Any, append: Append) -> None:
     if sorted(r.sequence_number for r in stored) != [r.sequence_number for r in append.records]:
         raise DuplicateEventError(
             f"events of operation {append.records[0].operation_id} are journaled "
-            "under other sequence numbers")
+            "under other sequence numbers"
+        )

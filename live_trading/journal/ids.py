@@ -52,7 +52,7 @@ def uuid4s(count: int) -> list[str]:
     raw = os.urandom(16 * count)
     ids = []
     for start in range(0, 16 * count, 16):
-        number = int.from_bytes(raw[start:start + 16], "big") & _VERSION_MASK | _VERSION_BITS
+        number = int.from_bytes(raw[start : start + 16], "big") & _VERSION_MASK | _VERSION_BITS
         h = f"{number:032x}"
         ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
     return ids

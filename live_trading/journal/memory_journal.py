@@ -72,8 +72,12 @@ class MemoryJournal:
     async def ensure_indexes(self) -> None:
         """Nothing to create: uniqueness is checked on each commit."""
 
-    async def commit(self, records: list[JournalRecord], changes: Changes,
-                     checkpoint: dict[str, Any] | None = None) -> None:
+    async def commit(
+        self,
+        records: list[JournalRecord],
+        changes: Changes,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
         """Append ``records``, write ``changes`` and the operation's
         ``checkpoint``, all or nothing.
 
@@ -102,12 +106,14 @@ class MemoryJournal:
             if key in seen or self._taken(*key):
                 raise JournalConflictError(
                     "journal append conflict: another writer took sequence "
-                    f"{record.sequence_number} of operation {record.operation_id}")
+                    f"{record.sequence_number} of operation {record.operation_id}"
+                )
             seen.add(key)
 
     def _taken(self, operation_id: str, sequence_number: int) -> bool:
-        return (sequence_number in self._live.get(operation_id, ())
-                or sequence_number in self._archived.get(operation_id, ()))
+        return sequence_number in self._live.get(
+            operation_id, ()
+        ) or sequence_number in self._archived.get(operation_id, ())
 
     async def write_documents(self, changes: Changes, session: Any = None) -> None:
         """Upsert read-model documents (whole-document replace)."""
@@ -117,8 +123,9 @@ class MemoryJournal:
         for (collection, doc_id), doc in documents:
             self.read_models[collection][doc_id] = doc
 
-    async def read(self, operation_id: str, after_sequence: int = 0,
-                   limit: int | None = None) -> list[JournalRecord]:
+    async def read(
+        self, operation_id: str, after_sequence: int = 0, limit: int | None = None
+    ) -> list[JournalRecord]:
         """Copies of one operation's entries with sequence > ``after_sequence``,
         in order, archived ones included."""
         merged = {**self._archived.get(operation_id, {}), **self._live.get(operation_id, {})}
@@ -181,14 +188,17 @@ class MemoryJournal:
             del self.read_models[collection][doc_id]
         return len(doomed)
 
-    def _documents_of(self, operation_id: str | None
-                      ) -> list[tuple[tuple[str, str], dict[str, Any]]]:
+    def _documents_of(
+        self, operation_id: str | None
+    ) -> list[tuple[tuple[str, str], dict[str, Any]]]:
         """((collection, id), document) of one operation's read models (of all
         operations when ``operation_id`` is None)."""
-        return [((collection, doc_id), doc)
-                for collection, docs in self.read_models.items()
-                for doc_id, doc in docs.items()
-                if operation_id is None or _owner((collection, doc_id), doc) == operation_id]
+        return [
+            ((collection, doc_id), doc)
+            for collection, docs in self.read_models.items()
+            for doc_id, doc in docs.items()
+            if operation_id is None or _owner((collection, doc_id), doc) == operation_id
+        ]
 
     # -- queries (what a store's find would answer) ---------------------------
 
@@ -199,8 +209,11 @@ class MemoryJournal:
 
     def documents(self, collection: str, **equal: Any) -> list[dict[str, Any]]:
         """Copies of the documents of ``collection`` whose fields equal ``equal``."""
-        return [clone(d) for d in self.read_models.get(collection, {}).values()
-                if all(d.get(k) == v for k, v in equal.items())]
+        return [
+            clone(d)
+            for d in self.read_models.get(collection, {}).values()
+            if all(d.get(k) == v for k, v in equal.items())
+        ]
 
     def count_entries(self, operation_id: str, *, archived: bool = False) -> int:
         """Entries of the operation in the live journal (or the archive)."""
@@ -214,5 +227,14 @@ def _owner(key: tuple[str, str], doc: dict[str, Any]) -> str:
 
 def _copy(r: JournalRecord) -> JournalRecord:
     """The record with a copy of its data (the record itself is immutable)."""
-    return JournalRecord(r.entry_id, r.operation_id, r.sequence_number, r.action_type,
-                         clone(r.action_data), r.timestamp, r.source, r.event_id, r.user)
+    return JournalRecord(
+        r.entry_id,
+        r.operation_id,
+        r.sequence_number,
+        r.action_type,
+        clone(r.action_data),
+        r.timestamp,
+        r.source,
+        r.event_id,
+        r.user,
+    )

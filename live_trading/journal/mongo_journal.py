@@ -38,10 +38,18 @@ JOURNAL = "journal"
 ARCHIVE = "journal_archive"
 CHECKPOINTS = "projection_checkpoints"
 ONE_COMMAND_MAX_WRITES = 32  # writes of a transaction sent as one bulkWrite, at most
-OBJECT_ID_FIELDS = frozenset({
-    "_id", "operation_id", "order_id", "position_id", "parent_order_id",
-    "related_entry_transaction_id", "entry_transaction_id", "exit_transaction_id",
-})
+OBJECT_ID_FIELDS = frozenset(
+    {
+        "_id",
+        "operation_id",
+        "order_id",
+        "position_id",
+        "parent_order_id",
+        "related_entry_transaction_id",
+        "entry_transaction_id",
+        "exit_transaction_id",
+    }
+)
 
 
 class JournalConflictError(RuntimeError):
@@ -67,10 +75,14 @@ def encode_document(doc: dict[str, Any]) -> dict[str, Any]:
 
 def encode_record(record: JournalRecord) -> dict[str, Any]:
     entry = {
-        "_id": ObjectId(record.entry_id), "operation_id": ObjectId(record.operation_id),
-        "sequence_number": record.sequence_number, "action_type": record.action_type,
-        "action_data": record.action_data, "timestamp": record.timestamp,
-        "source": record.source, "event_id": record.event_id,
+        "_id": ObjectId(record.entry_id),
+        "operation_id": ObjectId(record.operation_id),
+        "sequence_number": record.sequence_number,
+        "action_type": record.action_type,
+        "action_data": record.action_data,
+        "timestamp": record.timestamp,
+        "source": record.source,
+        "event_id": record.event_id,
     }
     if record.user:
         entry["user"] = record.user
@@ -88,10 +100,15 @@ def _write_model(doc: dict[str, Any], new: bool, namespace: str | None = None) -
 
 def decode_record(raw: dict[str, Any]) -> JournalRecord:
     return JournalRecord(
-        entry_id=str(raw["_id"]), operation_id=str(raw["operation_id"]),
-        sequence_number=raw["sequence_number"], action_type=raw["action_type"],
-        action_data=raw.get("action_data") or {}, timestamp=raw["timestamp"],
-        source=raw["source"], event_id=raw["event_id"], user=raw.get("user"),
+        entry_id=str(raw["_id"]),
+        operation_id=str(raw["operation_id"]),
+        sequence_number=raw["sequence_number"],
+        action_type=raw["action_type"],
+        action_data=raw.get("action_data") or {},
+        timestamp=raw["timestamp"],
+        source=raw["source"],
+        event_id=raw["event_id"],
+        user=raw.get("user"),
     )
 
 
@@ -122,12 +139,19 @@ class MongoJournal:
 
     async def ensure_indexes(self) -> None:
         """The archive keeps the journal's unique indexes."""
-        await self.archive.create_index([("operation_id", 1), ("sequence_number", 1)],
-                                        unique=True, name="operation_sequence_unique")
+        await self.archive.create_index(
+            [("operation_id", 1), ("sequence_number", 1)],
+            unique=True,
+            name="operation_sequence_unique",
+        )
         await self.archive.create_index([("event_id", 1)], unique=True, name="event_id_unique")
 
-    async def commit(self, records: list[JournalRecord], changes: Changes,
-                     checkpoint: dict[str, Any] | None = None) -> None:
+    async def commit(
+        self,
+        records: list[JournalRecord],
+        changes: Changes,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
         """Insert ``records``, write ``changes`` and the operation's
         ``checkpoint`` (a state snapshot) in one transaction.
 
@@ -154,13 +178,14 @@ class MongoJournal:
         checkpoints = [a.checkpoint for a in appends if a.checkpoint is not None]
         # small transactions (latency): one command; large ones (throughput):
         # one insert_many / bulk_write per collection, cheaper per document
-        one_command = (len(entries) + len(changes) <= ONE_COMMAND_MAX_WRITES
-                       and await self._client_bulk_supported())
+        one_command = (
+            len(entries) + len(changes) <= ONE_COMMAND_MAX_WRITES
+            and await self._client_bulk_supported()
+        )
 
         async def work(session: AsyncClientSession) -> None:
             try:
-                write = self._write_in_one_command if one_command else \
-                    self._write_per_collection
+                write = self._write_in_one_command if one_command else self._write_per_collection
                 await write(entries, changes, created, checkpoints, session)
             except (DuplicateKeyError, BulkWriteError) as error:
                 raise _DuplicateKey(str(error)) from error
@@ -183,26 +208,43 @@ class MongoJournal:
         except _DuplicateKey as duplicate:
             await self._classify_duplicate(records, duplicate)
 
-    async def _write_in_one_command(self, entries: list[dict[str, Any]], changes: Changes,
-                                    created: set[str], checkpoints: list[dict[str, Any]],
-                                    session: AsyncClientSession) -> None:
+    async def _write_in_one_command(
+        self,
+        entries: list[dict[str, Any]],
+        changes: Changes,
+        created: set[str],
+        checkpoints: list[dict[str, Any]],
+        session: AsyncClientSession,
+    ) -> None:
         """Every write of the transaction in one ``bulkWrite`` command (one
         round trip; MongoDB 8.0's cross-collection bulk write)."""
         db = self.store.db.name
-        models: list[Any] = [InsertOne(namespace=f"{db}.{JOURNAL}", document=entry)
-                             for entry in entries]
+        models: list[Any] = [
+            InsertOne(namespace=f"{db}.{JOURNAL}", document=entry) for entry in entries
+        ]
         for (collection, doc_id), doc in changes.items():
             models.append(_write_model(doc, doc_id in created, f"{db}.{collection}"))
         for checkpoint in checkpoints:
             oid = ObjectId(checkpoint["operation_id"])
-            models.append(ReplaceOne({"_id": oid}, {"_id": oid, **checkpoint}, upsert=True,
-                                     namespace=f"{db}.{CHECKPOINTS}"))
+            models.append(
+                ReplaceOne(
+                    {"_id": oid},
+                    {"_id": oid, **checkpoint},
+                    upsert=True,
+                    namespace=f"{db}.{CHECKPOINTS}",
+                )
+            )
         await self.store.client.bulk_write(models, session=session, ordered=True)
         fault_point("during_projection")
 
-    async def _write_per_collection(self, entries: list[dict[str, Any]], changes: Changes,
-                                    created: set[str], checkpoints: list[dict[str, Any]],
-                                    session: AsyncClientSession) -> None:
+    async def _write_per_collection(
+        self,
+        entries: list[dict[str, Any]],
+        changes: Changes,
+        created: set[str],
+        checkpoints: list[dict[str, Any]],
+        session: AsyncClientSession,
+    ) -> None:
         await self.entries.insert_many(entries, ordered=True, session=session)
         fault_point("during_projection")
         await self.write_documents(changes, session=session, created=created)
@@ -218,27 +260,31 @@ class MongoJournal:
         transaction: wire version 25 (MongoDB 8.0) or later, in a replica set."""
         if self._client_bulk is None:
             hello = await self.store.client.admin.command("hello")
-            self._client_bulk = bool(hello.get("maxWireVersion", 0) >= 25
-                                     and hello.get("setName"))
+            self._client_bulk = bool(hello.get("maxWireVersion", 0) >= 25 and hello.get("setName"))
         return self._client_bulk
 
-    async def _classify_duplicate(self, records: list[JournalRecord],
-                                  duplicate: _DuplicateKey) -> None:
+    async def _classify_duplicate(
+        self, records: list[JournalRecord], duplicate: _DuplicateKey
+    ) -> None:
         """Tell a retried entry from a sequence conflict by looking the event
         ids up (after the transaction aborted), not by parsing the server's
         message, which differs between servers."""
         found = await self.find_events([r.event_id for r in records])
         if found:
             raise DuplicateEventError(
-                f"event {found[0].event_id} is already journaled") from duplicate
+                f"event {found[0].event_id} is already journaled"
+            ) from duplicate
         raise JournalConflictError(
             "journal append conflict: another writer took sequence "
             f"{records[0].sequence_number} of operation {records[0].operation_id}"
         ) from duplicate
 
-    async def write_documents(self, changes: Changes,
-                              session: AsyncClientSession | None = None,
-                              created: Collection[str] = ()) -> None:
+    async def write_documents(
+        self,
+        changes: Changes,
+        session: AsyncClientSession | None = None,
+        created: Collection[str] = (),
+    ) -> None:
         """Write read-model documents: whole-document upserts, but plain
         inserts for the ids in ``created`` (documents known not to exist yet:
         cheaper for the server, and a duplicate fails instead of overwriting)."""
@@ -248,12 +294,12 @@ class MongoJournal:
         for collection, requests in by_collection.items():
             await self.store.db[collection].bulk_write(requests, ordered=True, session=session)
 
-    async def read(self, operation_id: str, after_sequence: int = 0,
-                   limit: int | None = None) -> list[JournalRecord]:
+    async def read(
+        self, operation_id: str, after_sequence: int = 0, limit: int | None = None
+    ) -> list[JournalRecord]:
         """Entries of one operation with sequence > ``after_sequence``, in
         order, archived ones included (the archive holds a prefix)."""
-        query = {"operation_id": ObjectId(operation_id),
-                 "sequence_number": {"$gt": after_sequence}}
+        query = {"operation_id": ObjectId(operation_id), "sequence_number": {"$gt": after_sequence}}
         records: list[JournalRecord] = []
         for collection in (self.archive, self.entries):
             cursor = collection.find(query).sort("sequence_number", 1)
@@ -297,7 +343,8 @@ class MongoJournal:
             if entries:
                 await self.archive.insert_many(entries, ordered=True, session=session)
                 result = await self.entries.delete_many(
-                    {"_id": {"$in": [e["_id"] for e in entries]}}, session=session)
+                    {"_id": {"$in": [e["_id"] for e in entries]}}, session=session
+                )
                 moved = result.deleted_count
 
         async with self.store.client.start_session() as session:

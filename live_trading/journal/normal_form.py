@@ -5,7 +5,8 @@ will have when read back from the store, so that the state kept in memory
 equals one rebuilt from the journal. That form is what a BSON encode and
 decode (times aware UTC) produce: times in UTC truncated to milliseconds
 (a naive time taken as UTC), tuples as lists, ``str`` subclasses such as
-``StrEnum`` members as plain strings, integers beyond 32 bits as ``Int64``. :func:`normal_form` builds it in
+``StrEnum`` members as plain strings, integers beyond 32 bits as ``Int64``.
+:func:`normal_form` builds it in
 Python for the types journal data is made of (dict, list, tuple, str,
 float, int, bool, None, datetime) -- several times faster than the round
 trip, whose time goes mostly into converting aware datetimes -- and falls
@@ -58,8 +59,14 @@ def _dict(data: Any) -> dict[str, Any]:
         if type(key) is not str or "\x00" in key:
             raise _Unusual
         kind = type(value)  # the common cases inline: this runs for every value
-        if (kind is float or kind is str or value is None or kind is datetime
-                and value.tzinfo is UTC and not value.microsecond % 1000):
+        if (
+            kind is float
+            or kind is str
+            or value is None
+            or kind is datetime
+            and value.tzinfo is UTC
+            and not value.microsecond % 1000
+        ):
             out[key] = value
         else:
             out[key] = _value(value)

@@ -38,19 +38,20 @@ class StoredReadModels:
 
     async def operation_ids(self, statuses: Collection[str]) -> list[str]:
         operations = await TradingOperation.find(
-            In(TradingOperation.status, list(statuses))).to_list()
+            In(TradingOperation.status, list(statuses))
+        ).to_list()
         return [str(operation.id) for operation in operations]
 
     async def position(self, position_id: str) -> PositionRef | None:
         position = await Position.get(position_id)
         if position is None:
             return None
-        return PositionRef(str(position.id), str(position.operation_id),
-                           position.status == OPEN)
+        return PositionRef(str(position.id), str(position.operation_id), position.status == OPEN)
 
     async def projected_sequence(self, operation_id: str) -> int | None:
         doc = await self.store.db[OPERATIONS].find_one(
-            {"_id": ObjectId(operation_id)}, {"last_sequence_number": 1})
+            {"_id": ObjectId(operation_id)}, {"last_sequence_number": 1}
+        )
         return None if doc is None else doc.get("last_sequence_number")
 
     async def save_recovery_report(self, report: dict[str, Any]) -> None:
@@ -65,8 +66,11 @@ class MemoryReadModels:
         self.reports: list[dict[str, Any]] = []
 
     async def operation_ids(self, statuses: Collection[str]) -> list[str]:
-        return [doc_id for doc_id, doc in self.journal.read_models[OPERATIONS].items()
-                if doc.get("status") in statuses]
+        return [
+            doc_id
+            for doc_id, doc in self.journal.read_models[OPERATIONS].items()
+            if doc.get("status") in statuses
+        ]
 
     async def position(self, position_id: str) -> PositionRef | None:
         doc = self.journal.document(POSITIONS, position_id)

@@ -19,9 +19,16 @@ def document_json(doc: Document) -> dict[str, Any]:
 
 
 def journal_json(record: JournalRecord) -> dict[str, Any]:
-    return jsonable_encoder({
-        "id": record.entry_id, "operation_id": record.operation_id,
-        "sequence_number": record.sequence_number, "action_type": record.action_type,
-        "action_data": dict(record.action_data), "timestamp": record.timestamp,
-        "source": record.source, "event_id": record.event_id, "user": record.user,
-    })
+    return jsonable_encoder(
+        {
+            "id": record.entry_id,
+            "operation_id": record.operation_id,
+            "sequence_number": record.sequence_number,
+            "action_type": record.action_type,
+            "action_data": dict(record.action_data),
+            "timestamp": record.timestamp,
+            "source": record.source,
+            "event_id": record.event_id,
+            "user": record.user,
+        }
+    )

@@ -67,8 +67,9 @@ class UnknownOperationError(KeyError):
 class JournalService:
     """Append events per operation; keep and serve each operation's state."""
 
-    def __init__(self, journal: MongoJournal | MemoryJournal, *,
-                 max_batch_entries: int = MAX_BATCH_ENTRIES) -> None:
+    def __init__(
+        self, journal: MongoJournal | MemoryJournal, *, max_batch_entries: int = MAX_BATCH_ENTRIES
+    ) -> None:
         """``max_batch_entries``: most entries per group transaction; 1 commits
         every append in a transaction of its own."""
         self.journal = journal
@@ -102,8 +103,7 @@ class JournalService:
             self._states[operation_id] = state
         return state
 
-    async def load_state(self, operation_id: str, *, use_checkpoint: bool = True
-                         ) -> OperationState:
+    async def load_state(self, operation_id: str, *, use_checkpoint: bool = True) -> OperationState:
         """Fold the operation's state from its checkpoint and the entries
         after it (or from the first entry).
 
@@ -122,9 +122,16 @@ class JournalService:
         state, _ = fold(operation_id, records)
         return state
 
-    async def record(self, operation_id: str, events: list[Event], *, source: str,
-                     user: str | None = None, expected_sequence: int | None = None,
-                     new_operation: bool = False) -> list[JournalRecord]:
+    async def record(
+        self,
+        operation_id: str,
+        events: list[Event],
+        *,
+        source: str,
+        user: str | None = None,
+        expected_sequence: int | None = None,
+        new_operation: bool = False,
+    ) -> list[JournalRecord]:
         """Append ``events`` to the operation's journal, atomically projected.
 
         ``expected_sequence`` is the last sequence number the caller has seen;
@@ -166,8 +173,9 @@ class JournalService:
             except Exception:  # a metric must not undo a commit
                 log.exception("journal append observer failed")
 
-    async def _commit(self, state: OperationState, records: list[JournalRecord],
-                      changes: Changes) -> None:
+    async def _commit(
+        self, state: OperationState, records: list[JournalRecord], changes: Changes
+    ) -> None:
         """Commit (with the operation's checkpoint when this append crosses a
         checkpoint boundary), possibly in one transaction with appends of other
         operations; return once committed. An ambiguous failure (connection
@@ -179,16 +187,22 @@ class JournalService:
         checkpoint = state_to_snapshot(state) if crossed else None
         await self.committer.commit(Append(records, changes, checkpoint))
 
-    def _make_records(self, state: OperationState, events: list[Event], source: str,
-                      user: str | None) -> list[JournalRecord]:
+    def _make_records(
+        self, state: OperationState, events: list[Event], source: str, user: str | None
+    ) -> list[JournalRecord]:
         now = utc_now()
         entry_ids, event_ids = object_ids(len(events)), uuid4s(len(events))
         return [
             JournalRecord(
-                entry_id=entry_ids[i], operation_id=state.operation_id,
-                sequence_number=state.last_sequence + i + 1, action_type=event.ACTION_TYPE,
-                action_data=normalise(event_data(event)), timestamp=now, source=source,
-                event_id=event_ids[i], user=user,
+                entry_id=entry_ids[i],
+                operation_id=state.operation_id,
+                sequence_number=state.last_sequence + i + 1,
+                action_type=event.ACTION_TYPE,
+                action_data=normalise(event_data(event)),
+                timestamp=now,
+                source=source,
+                event_id=event_ids[i],
+                user=user,
             )
             for i, event in enumerate(events)
         ]
@@ -211,8 +225,9 @@ class JournalService:
 Progress = Callable[[str, int, int], None]
 
 
-async def rebuild_projections(journal: MongoJournal, *,
-                              progress: Progress | None = None) -> dict[str, int]:
+async def rebuild_projections(
+    journal: MongoJournal, *, progress: Progress | None = None
+) -> dict[str, int]:
     """Make every read model equal to the fold of the journal.
 
     Each operation's journal is folded and its stored documents are brought
@@ -238,8 +253,9 @@ async def rebuild_projections(journal: MongoJournal, *,
                 counts[collection] += 1
             if syncing is not None:
                 await syncing  # one operation in flight; its error stops the rebuild
-            syncing = asyncio.create_task(_sync(journal, operation_id, documents,
-                                                len(records), progress))
+            syncing = asyncio.create_task(
+                _sync(journal, operation_id, documents, len(records), progress)
+            )
             seen.append(operation_id)
     finally:
         if syncing is not None:
@@ -248,8 +264,9 @@ async def rebuild_projections(journal: MongoJournal, *,
     return counts
 
 
-async def _by_operation(records: AsyncIterator[JournalRecord]
-                        ) -> AsyncIterator[tuple[str, list[JournalRecord]]]:
+async def _by_operation(
+    records: AsyncIterator[JournalRecord],
+) -> AsyncIterator[tuple[str, list[JournalRecord]]]:
     """(operation id, its records) from a scan ordered by operation."""
     current: str | None = None
     batch: list[JournalRecord] = []
@@ -263,8 +280,13 @@ async def _by_operation(records: AsyncIterator[JournalRecord]
         yield batch[0].operation_id, batch
 
 
-async def _sync(journal: MongoJournal, operation_id: str, documents: Changes, entries: int,
-                progress: Progress | None) -> None:
+async def _sync(
+    journal: MongoJournal,
+    operation_id: str,
+    documents: Changes,
+    entries: int,
+    progress: Progress | None,
+) -> None:
     writes = await journal.sync_read_models(operation_id, documents)
     if progress is not None:
         progress(operation_id, entries, writes)

@@ -28,8 +28,9 @@ def sequence_problems(records: list[JournalRecord]) -> list[str]:
     expected = set(range(1, (max(numbers) if numbers else 0) + 1))
     missing = sorted(expected - set(numbers))
     if missing:
-        problems.append(f"missing sequence numbers {missing[:10]}"
-                        f"{' ...' if len(missing) > 10 else ''}")
+        problems.append(
+            f"missing sequence numbers {missing[:10]}{' ...' if len(missing) > 10 else ''}"
+        )
     return problems
 
 
@@ -57,17 +58,21 @@ async def verify_operation(journal: MongoJournal, operation_id: str) -> list[str
         got = stored.pop((collection, ObjectId(doc_id)), None)
         expected = encode_document(doc)
         if got != expected:
-            fields = sorted(k for k in {*expected, *(got or {})}
-                            if (got or {}).get(k) != expected.get(k))
-            problems.append(f"{collection} {doc_id} differs from the journal's projection "
-                            f"({'missing' if got is None else ', '.join(fields)})")
+            fields = sorted(
+                k for k in {*expected, *(got or {})} if (got or {}).get(k) != expected.get(k)
+            )
+            problems.append(
+                f"{collection} {doc_id} differs from the journal's projection "
+                f"({'missing' if got is None else ', '.join(fields)})"
+            )
     problems += [f"{c} {i} is not produced by the journal" for c, i in stored]
     problems += await _checkpoint_problems(journal, operation_id, records)
     return problems
 
 
-async def _checkpoint_problems(journal: MongoJournal, operation_id: str,
-                               records: list[JournalRecord]) -> list[str]:
+async def _checkpoint_problems(
+    journal: MongoJournal, operation_id: str, records: list[JournalRecord]
+) -> list[str]:
     checkpoint = await journal.load_checkpoint(operation_id)
     if checkpoint is None:
         return []

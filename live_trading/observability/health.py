@@ -79,9 +79,11 @@ def _broker(broker: Any) -> dict[str, Any]:
 
 def _engine(services: Services) -> dict[str, Any]:
     engine = services.engine
-    return {"runners": len(engine.runners),
-            "running": sum(1 for t in engine.tasks.values() if not t.done()),
-            "bars_processed": sum(r.bars_processed for r in engine.runners.values())}
+    return {
+        "runners": len(engine.runners),
+        "running": sum(1 for t in engine.tasks.values() if not t.done()),
+        "bars_processed": sum(r.bars_processed for r in engine.runners.values()),
+    }
 
 
 async def _stale_feeds(services: Services) -> list[dict[str, Any]]:
@@ -111,8 +113,10 @@ async def health_report(services: Services) -> tuple[bool, dict[str, Any]]:
     if worker is not None and worker.get("enabled") and not worker.get("running"):
         problems.append("worker: enabled but not running")
     stale = await _stale_feeds(services)
-    warnings = [f"market data stale: operation {s['operation_id']} "
-                f"{', '.join(s['bar_sizes'])}" for s in stale]
+    warnings = [
+        f"market data stale: operation {s['operation_id']} {', '.join(s['bar_sizes'])}"
+        for s in stale
+    ]
     body = {
         "status": "degraded" if problems or warnings else "ok",
         "problems": problems,

@@ -57,8 +57,7 @@ class RedactTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a
-                                for a in record.args)
+            record.args = tuple(redact_tokens(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
             record.msg = redact_tokens(record.msg)
         return True
@@ -77,13 +76,19 @@ class AccessFields(logging.Filter):
 
 def json_formatter() -> JsonFormatter:
     """One JSON object per record: time (UTC ISO), level, logger, message, extras."""
-    return JsonFormatter("{levelname}{name}{message}", style="{", timestamp="time",
-                         rename_fields={"levelname": "level", "name": "logger"},
-                         reserved_attrs=SKIPPED, json_ensure_ascii=False)
+    return JsonFormatter(
+        "{levelname}{name}{message}",
+        style="{",
+        timestamp="time",
+        rename_fields={"levelname": "level", "name": "logger"},
+        reserved_attrs=SKIPPED,
+        json_ensure_ascii=False,
+    )
 
 
-def configure_logging(level: str = "INFO", fmt: Literal["json", "text"] = "json",
-                      stream=None) -> logging.Handler:
+def configure_logging(
+    level: str = "INFO", fmt: Literal["json", "text"] = "json", stream=None
+) -> logging.Handler:
     """Install the handler (replacing one installed before) at ``level``.
 
     ``stream`` defaults to the current ``sys.stderr`` at each record.

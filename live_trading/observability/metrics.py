@@ -50,8 +50,22 @@ disable_created_metrics()
 
 WORKER_SOURCES = ("worker", "api/manual")
 CYCLE_RESULTS = ("ok", "error")
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                   1.0, 2.5, 5.0, 10.0)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 CYCLE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
@@ -65,44 +79,73 @@ class PrometheusMetrics:
 
     def _gauges(self) -> None:
         r = self.registry
-        self.operations = Gauge("live_trading_operations", "Trading operations by status",
-                                ["status"], registry=r)
-        self.open_positions = Gauge("live_trading_open_positions", "Open positions by asset",
-                                    ["asset"], registry=r)
+        self.operations = Gauge(
+            "live_trading_operations", "Trading operations by status", ["status"], registry=r
+        )
+        self.open_positions = Gauge(
+            "live_trading_open_positions", "Open positions by asset", ["asset"], registry=r
+        )
         self.realized_pnl = Gauge(
             "live_trading_realized_pnl",
             "Net P/L of closed trades by asset, in the asset's quote currency",
-            ["asset"], registry=r)
+            ["asset"],
+            registry=r,
+        )
         self.unrealized_pnl = Gauge(
             "live_trading_unrealized_pnl",
-            "P/L of open positions marked at the last price, quote currency, "
-            "before commissions", ["asset"], registry=r)
-        self.broker_connected = Gauge("live_trading_broker_connected",
-                                      "1 when the broker connection is up, else 0", registry=r)
+            "P/L of open positions marked at the last price, quote currency, before commissions",
+            ["asset"],
+            registry=r,
+        )
+        self.broker_connected = Gauge(
+            "live_trading_broker_connected",
+            "1 when the broker connection is up, else 0",
+            registry=r,
+        )
 
     def _timings(self) -> None:
         r = self.registry
         self.journal_append = Histogram(
             "live_trading_journal_append_seconds",
             "Time to commit one journal append (entries + projections, one transaction)",
-            buckets=LATENCY_BUCKETS, registry=r)
-        self.journal_entries = Counter("live_trading_journal_entries",
-                                       "Journal entries appended", registry=r)
-        self.broker_calls = Histogram("live_trading_broker_call_seconds",
-                                      "Broker adapter call latency by method", ["method"],
-                                      buckets=LATENCY_BUCKETS, registry=r)
-        self.broker_errors = Counter("live_trading_broker_call_errors",
-                                     "Broker adapter calls that raised, by method", ["method"],
-                                     registry=r)
-        self.broker_timeouts = Counter("live_trading_broker_call_timeouts",
-                                       "Broker adapter calls with no answer within their "
-                                       "deadline, by method", ["method"], registry=r)
-        self.worker_cycles = Counter("live_trading_worker_cycles",
-                                     "Trading cycles run, by source and result",
-                                     ["source", "result"], registry=r)
-        self.worker_cycle_seconds = Histogram("live_trading_worker_cycle_seconds",
-                                              "Trading cycle duration by source", ["source"],
-                                              buckets=CYCLE_BUCKETS, registry=r)
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.journal_entries = Counter(
+            "live_trading_journal_entries", "Journal entries appended", registry=r
+        )
+        self.broker_calls = Histogram(
+            "live_trading_broker_call_seconds",
+            "Broker adapter call latency by method",
+            ["method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.broker_errors = Counter(
+            "live_trading_broker_call_errors",
+            "Broker adapter calls that raised, by method",
+            ["method"],
+            registry=r,
+        )
+        self.broker_timeouts = Counter(
+            "live_trading_broker_call_timeouts",
+            "Broker adapter calls with no answer within their deadline, by method",
+            ["method"],
+            registry=r,
+        )
+        self.worker_cycles = Counter(
+            "live_trading_worker_cycles",
+            "Trading cycles run, by source and result",
+            ["source", "result"],
+            registry=r,
+        )
+        self.worker_cycle_seconds = Histogram(
+            "live_trading_worker_cycle_seconds",
+            "Trading cycle duration by source",
+            ["source"],
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
         for source in WORKER_SOURCES:
             self.worker_cycle_seconds.labels(source=source)
             for result in CYCLE_RESULTS:
@@ -129,15 +172,15 @@ class PrometheusMetrics:
         worker's ``finally``): to keep label values bounded, another source is
         counted as ``other`` and another result as ``error``, with a warning."""
         if source not in WORKER_SOURCES or result not in CYCLE_RESULTS:
-            log.warning("trading cycle with unexpected labels source=%r result=%r",
-                        source, result)
+            log.warning("trading cycle with unexpected labels source=%r result=%r", source, result)
             source = source if source in WORKER_SOURCES else "other"
             result = result if result in CYCLE_RESULTS else "error"
         self.worker_cycles.labels(source=source, result=result).inc()
         self.worker_cycle_seconds.labels(source=source).observe(seconds)
 
-    async def refresh(self, last_price: Callable[[str], float | None],
-                      broker_connected: bool) -> ReadModelFigures:
+    async def refresh(
+        self, last_price: Callable[[str], float | None], broker_connected: bool
+    ) -> ReadModelFigures:
         """Recompute the gauges from the read models (Beanie must be initialised);
         ``last_price(operation_id)`` marks open positions. Returns the figures."""
         figures = await read_model_figures(last_price)

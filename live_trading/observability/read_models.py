@@ -48,7 +48,11 @@ async def read_model_figures(last_price: Callable[[str], float | None]) -> ReadM
             continue
         figures.open_positions[asset] += 1
         mark = last_price(str(position.operation_id))
-        figures.unrealized_pnl[asset] += position.unrealized_pnl if mark is None else \
-            unrealized_pnl(position.position_type, position.entry_price, mark,
-                           abs(position.quantity))
+        figures.unrealized_pnl[asset] += (
+            position.unrealized_pnl
+            if mark is None
+            else unrealized_pnl(
+                position.position_type, position.entry_price, mark, abs(position.quantity)
+            )
+        )
     return figures

@@ -19,7 +19,23 @@ from .users import (
     update_user,
 )
 
-__all__ = ["MAX_PASSWORD_LENGTH", "MIN_PASSWORD_LENGTH", "ROLE_RANK", "USERNAME_PATTERN",
-           "InvalidTokenError", "InvalidUserError", "LastAdminError", "Role", "User",
-           "UserExistsError", "UserNotFoundError", "authenticate", "create_user",
-           "issue_token", "list_users", "read_token", "role_allows", "update_user"]
+__all__ = [
+    "MAX_PASSWORD_LENGTH",
+    "MIN_PASSWORD_LENGTH",
+    "ROLE_RANK",
+    "USERNAME_PATTERN",
+    "InvalidTokenError",
+    "InvalidUserError",
+    "LastAdminError",
+    "Role",
+    "User",
+    "UserExistsError",
+    "UserNotFoundError",
+    "authenticate",
+    "create_user",
+    "issue_token",
+    "list_users",
+    "read_token",
+    "role_allows",
+    "update_user",
+]

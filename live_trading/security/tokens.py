@@ -27,8 +27,12 @@ class TokenClaims:
 def issue_token(secret: str, username: str, role: Role, minutes: int) -> str:
     """A signed token for ``username`` valid for ``minutes``."""
     now = utc_now()
-    claims = {"sub": username, "role": str(role), "iat": now,
-              "exp": now + timedelta(minutes=minutes)}
+    claims = {
+        "sub": username,
+        "role": str(role),
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -39,8 +43,9 @@ def read_token(secret: str, token: str) -> TokenClaims:
         InvalidTokenError: malformed, wrong signature, expired, or no sub/role.
     """
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                            options={"require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+        )
         return TokenClaims(username=str(claims["sub"]), role=Role(claims["role"]))
     except (jwt.PyJWTError, KeyError, ValueError) as error:
         raise InvalidTokenError(str(error) or "invalid token") from None

@@ -73,8 +73,12 @@ class User(Document):
 
     def public(self) -> dict[str, Any]:
         """What the API shows of a user: never the password hash."""
-        return {"username": self.username, "role": str(self.role), "disabled": self.disabled,
-                "created_at": self.created_at.isoformat()}
+        return {
+            "username": self.username,
+            "role": str(self.role),
+            "disabled": self.disabled,
+            "created_at": self.created_at.isoformat(),
+        }
 
 
 async def create_user(username: str, password: str, role: Role) -> User:
@@ -88,13 +92,19 @@ async def create_user(username: str, password: str, role: Role) -> User:
     """
     username = username.strip()
     if not re.fullmatch(USERNAME_PATTERN, username):
-        raise InvalidUserError("username", "must be 1-64 letters, digits or _.@- "
-                                           "and start with a letter or digit")
+        raise InvalidUserError(
+            "username", "must be 1-64 letters, digits or _.@- and start with a letter or digit"
+        )
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise InvalidUserError("password", f"must have {MIN_PASSWORD_LENGTH} to "
-                                           f"{MAX_PASSWORD_LENGTH} characters")
-    user = User(username=username, password_hash=_hasher.hash(password), role=Role(role),
-                created_at=utc_now())
+        raise InvalidUserError(
+            "password", f"must have {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+        )
+    user = User(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=Role(role),
+        created_at=utc_now(),
+    )
     try:
         await user.insert()
     except DuplicateKeyError:
@@ -118,8 +128,9 @@ async def list_users() -> list[User]:
     return await User.find({}).sort("+username").to_list()
 
 
-async def update_user(username: str, *, role: Role | None = None,
-                      disabled: bool | None = None) -> User:
+async def update_user(
+    username: str, *, role: Role | None = None, disabled: bool | None = None
+) -> User:
     """Change a user's role and/or disable (or enable) them; ``None`` leaves
     a field as it is. A disabled user can no longer log in, and tokens
     already issued stop working at once.
@@ -135,11 +146,13 @@ async def update_user(username: str, *, role: Role | None = None,
     new_disabled = user.disabled if disabled is None else disabled
     was_admin = user.role is Role.ADMIN and not user.disabled
     if was_admin and (new_role is not Role.ADMIN or new_disabled):
-        others = await User.find({"role": str(Role.ADMIN), "disabled": False,
-                                  "username": {"$ne": username}}).count()
+        others = await User.find(
+            {"role": str(Role.ADMIN), "disabled": False, "username": {"$ne": username}}
+        ).count()
         if others == 0:
-            raise LastAdminError(f"{username!r} is the last enabled admin: "
-                                 "make another admin first")
+            raise LastAdminError(
+                f"{username!r} is the last enabled admin: make another admin first"
+            )
     user.role, user.disabled = new_role, new_disabled
     await user.save()
     return user

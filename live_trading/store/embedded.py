@@ -84,6 +84,7 @@ def interrupt_on_termination() -> None:
     ``finally`` blocks, context managers and ``atexit`` run and every server
     the process started is stopped. For harnesses (benchmarks, the test
     suite), not for ``live-trading run``, whose server handles signals itself."""
+
     def interrupt(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
@@ -110,7 +111,8 @@ class ServerRecord:
 def answers(url: str, timeout_s: float = 2.0) -> bool:
     """True when a wire-protocol server at ``url`` answers ``ping``."""
     client: MongoClient[dict[str, Any]] = MongoClient(
-        url, serverSelectionTimeoutMS=int(timeout_s * 1000))
+        url, serverSelectionTimeoutMS=int(timeout_s * 1000)
+    )
     try:
         client.admin.command("ping")
         return True
@@ -144,8 +146,13 @@ def _server_program() -> str:
 class EmbeddedServer:
     """Start, reuse or adopt the SecantusDB server serving ``data_dir``."""
 
-    def __init__(self, data_dir: Path, *, sync_on_commit: bool = True,
-                 orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        sync_on_commit: bool = True,
+        orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S,
+    ) -> None:
         """``orphan_grace_s``: seconds a server may run with no owner (this
         process killed, none adopting it) before its watchdog stops it."""
         if not orphan_grace_s > 0:
@@ -225,15 +232,25 @@ class EmbeddedServer:
     def _spawn(self) -> None:
         port = free_port()
         args = [
-            _server_program(), "--host", "127.0.0.1", "--port", str(port),
-            "--storage-path", str(self.data_dir / "secantus"), "--log-level", "WARNING",
+            _server_program(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            str(self.data_dir / "secantus"),
+            "--log-level",
+            "WARNING",
         ]
         if self.sync_on_commit:
             args.append("--sync-on-commit")
         with open(self.data_dir / "secantus.log", "ab") as log_file:
             proc = subprocess.Popen(  # noqa: S603 - fixed program, our arguments
-                args, stdout=log_file, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                args,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         record = ServerRecord(proc.pid, port, os.getpid())
         self._wait_until_answering(proc, record)
@@ -250,8 +267,9 @@ class EmbeddedServer:
         owned = ServerRecord(record.pid, record.port, os.getpid(), watchdog)
         self._write_record(owned)  # before a new watchdog's first look
         if watchdog is None:
-            owned = ServerRecord(record.pid, record.port, os.getpid(),
-                                 self._start_watchdog(record.pid))
+            owned = ServerRecord(
+                record.pid, record.port, os.getpid(), self._start_watchdog(record.pid)
+            )
             self._write_record(owned)
         return owned
 
@@ -262,10 +280,20 @@ class EmbeddedServer:
         path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
         with open(self.data_dir / "secantus.log", "ab") as log_file:
             self._watchdog = subprocess.Popen(  # noqa: S603 - our module, our arguments
-                [sys.executable, "-m", WATCHDOG_MODULE, str(self.data_dir), str(server_pid),
-                 str(self.orphan_grace_s)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file,
-                start_new_session=True, env={**os.environ, "PYTHONPATH": path})
+                [
+                    sys.executable,
+                    "-m",
+                    WATCHDOG_MODULE,
+                    str(self.data_dir),
+                    str(server_pid),
+                    str(self.orphan_grace_s),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                start_new_session=True,
+                env={**os.environ, "PYTHONPATH": path},
+            )
         return self._watchdog.pid
 
     def _wait_until_answering(self, proc: subprocess.Popen, record: ServerRecord) -> None:
@@ -286,8 +314,12 @@ class EmbeddedServer:
         try:
             raw = json.loads(self._record_file.read_text())
             watchdog = raw.get("watchdog_pid")
-            return ServerRecord(int(raw["pid"]), int(raw["port"]), int(raw["owner_pid"]),
-                                int(watchdog) if watchdog else None)
+            return ServerRecord(
+                int(raw["pid"]),
+                int(raw["port"]),
+                int(raw["owner_pid"]),
+                int(watchdog) if watchdog else None,
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -37,13 +37,25 @@ class HistoryCache:
 
     async def _ensure_indexes(self) -> None:
         if not self._indexed:
-            await self.store.db[BARS].create_indexes([IndexModel(
-                [("source", ASCENDING), ("asset", ASCENDING), ("bar_size", ASCENDING),
-                 ("timestamp", ASCENDING)], unique=True, name="bar_unique")])
+            await self.store.db[BARS].create_indexes(
+                [
+                    IndexModel(
+                        [
+                            ("source", ASCENDING),
+                            ("asset", ASCENDING),
+                            ("bar_size", ASCENDING),
+                            ("timestamp", ASCENDING),
+                        ],
+                        unique=True,
+                        name="bar_unique",
+                    )
+                ]
+            )
             self._indexed = True
 
-    async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
-                                  end: datetime) -> list[Bar]:
+    async def get_historical_data(
+        self, asset: str, bar_size: BarSize, start: datetime, end: datetime
+    ) -> list[Bar]:
         """Bars with open time in [start, end), oldest first.
 
         Raises:
@@ -54,7 +66,8 @@ class HistoryCache:
         await self._ensure_indexes()
         key = {"source": self.source_name, "asset": asset, "bar_size": bar_size.value}
         covered = await self.store.db[RANGES].find_one(
-            {**key, "start": {"$lte": start}, "end": {"$gte": end}})
+            {**key, "start": {"$lte": start}, "end": {"$gte": end}}
+        )
         if covered:
             self.hits += 1
             return await self._cached(key, start, end)
@@ -64,19 +77,42 @@ class HistoryCache:
         return bars
 
     async def _cached(self, key: dict, start: datetime, end: datetime) -> list[Bar]:
-        cursor = self.store.db[BARS].find(
-            {**key, "timestamp": {"$gte": start, "$lt": end}}).sort("timestamp", 1)
-        return [Bar(d["timestamp"], d["open"], d["high"], d["low"], d["close"], d["volume"])
-                async for d in cursor]
+        cursor = (
+            self.store.db[BARS]
+            .find({**key, "timestamp": {"$gte": start, "$lt": end}})
+            .sort("timestamp", 1)
+        )
+        return [
+            Bar(d["timestamp"], d["open"], d["high"], d["low"], d["close"], d["volume"])
+            async for d in cursor
+        ]
 
     async def _store(self, key: dict, bars: list[Bar], start: datetime, end: datetime) -> None:
         if bars:
-            await self.store.db[BARS].bulk_write([ReplaceOne(
-                {**key, "timestamp": b.time},
-                {**key, "timestamp": b.time, "open": b.open, "high": b.high, "low": b.low,
-                 "close": b.close, "volume": b.volume}, upsert=True) for b in bars])
+            await self.store.db[BARS].bulk_write(
+                [
+                    ReplaceOne(
+                        {**key, "timestamp": b.time},
+                        {
+                            **key,
+                            "timestamp": b.time,
+                            "open": b.open,
+                            "high": b.high,
+                            "low": b.low,
+                            "close": b.close,
+                            "volume": b.volume,
+                        },
+                        upsert=True,
+                    )
+                    for b in bars
+                ]
+            )
         await self.store.db[RANGES].insert_one({**key, "start": start, "end": end})
 
     def summary(self) -> dict[str, Any]:
-        return {"source": self.source_name, "hits": self.hits, "misses": self.misses,
-                "hit_rate": self.hit_rate}
+        return {
+            "source": self.source_name,
+            "hits": self.hits,
+            "misses": self.misses,
+            "hit_rate": self.hit_rate,
+        }

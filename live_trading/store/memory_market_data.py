@@ -24,8 +24,13 @@ class MemoryMarketData:
         self._bars: dict[Key, dict[datetime, tuple[Bar, dict[str, float]]]] = {}
         self._unordered: set[Key] = set()  # keys whose bars were not saved in time order
 
-    async def save_many(self, operation_id: str, asset: Asset, bar_size: BarSize,
-                        bars: list[Bar] | list[tuple[Bar, dict[str, float]]]) -> None:
+    async def save_many(
+        self,
+        operation_id: str,
+        asset: Asset,
+        bar_size: BarSize,
+        bars: list[Bar] | list[tuple[Bar, dict[str, float]]],
+    ) -> None:
         """Store (or overwrite) closed bars, with their indicator values when
         given as ``(bar, indicators)`` pairs."""
         key = (operation_id, bar_size)
@@ -58,8 +63,9 @@ class MemoryMarketData:
             del kept[moment]
         return excess
 
-    def indicators(self, operation_id: str, bar_size: BarSize, time: datetime
-                   ) -> dict[str, float] | None:
+    def indicators(
+        self, operation_id: str, bar_size: BarSize, time: datetime
+    ) -> dict[str, float] | None:
         """The indicator values stored with a bar, or None if it is not kept."""
         item = self._bars.get((operation_id, bar_size), {}).get(time)
         return None if item is None else dict(item[1])

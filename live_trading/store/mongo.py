@@ -62,10 +62,15 @@ class Store:
             await asyncio.to_thread(self.embedded.stop)
 
 
-async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
-                     *, document_models: Sequence[type[Document]],
-                     sync_on_commit: bool = True,
-                     orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S) -> Store:
+async def open_store(
+    mongodb_url: str | None,
+    db_name: str,
+    data_dir: Path,
+    *,
+    document_models: Sequence[type[Document]],
+    sync_on_commit: bool = True,
+    orphan_grace_s: float = DEFAULT_ORPHAN_GRACE_S,
+) -> Store:
     """Connect to ``mongodb_url``, or start/reuse the embedded server
     (``orphan_grace_s``: see :class:`~live_trading.store.embedded.EmbeddedServer`),
     and initialise Beanie with ``document_models`` (the application's:
@@ -78,8 +83,9 @@ async def open_store(mongodb_url: str | None, db_name: str, data_dir: Path,
     embedded = None
     url = mongodb_url
     if not url:
-        embedded = EmbeddedServer(data_dir, sync_on_commit=sync_on_commit,
-                                  orphan_grace_s=orphan_grace_s)
+        embedded = EmbeddedServer(
+            data_dir, sync_on_commit=sync_on_commit, orphan_grace_s=orphan_grace_s
+        )
         url = await asyncio.to_thread(embedded.start)
     client: AsyncMongoClient = AsyncMongoClient(
         url, tz_aware=True, tzinfo=UTC, serverSelectionTimeoutMS=20_000

@@ -35,8 +35,11 @@ from bson import json_util
 
 PIPELINES_DIR = Path(__file__).resolve().parents[2] / "scripts" / "mongo" / "pipelines"
 PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}")
-PATTERNS = {"objectid": re.compile(r"[0-9a-fA-F]{24}"), "int": re.compile(r"-?[0-9]+"),
-            "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")}
+PATTERNS = {
+    "objectid": re.compile(r"[0-9a-fA-F]{24}"),
+    "int": re.compile(r"-?[0-9]+"),
+    "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+}
 
 
 class QueryParameterError(ValueError):
@@ -82,8 +85,9 @@ class MongoQuery:
             QueryParameterError: see :meth:`values`.
         """
         filled = fill(self.template, self.values(given))
-        return json_util.loads(json.dumps(filled),
-                               json_options=json_util.JSONOptions(tz_aware=True))
+        return json_util.loads(
+            json.dumps(filled), json_options=json_util.JSONOptions(tz_aware=True)
+        )
 
 
 def check_value(name: str, kind: str, value: str) -> str:
@@ -116,6 +120,7 @@ def fill(node: Any, values: dict[str, str]) -> Any:
     if isinstance(node, list):
         return [fill(v, values) for v in node]
     if isinstance(node, str):
+
         def value(match: re.Match) -> str:
             if match.group(1) not in values:
                 raise QueryParameterError(match.group(1), "placeholder without a value")
@@ -133,9 +138,13 @@ def load_query(name: str, directory: Path = PIPELINES_DIR) -> MongoQuery:
     """
     raw = json.loads((Path(directory) / f"{name}.json").read_text(encoding="utf-8"))
     try:
-        return MongoQuery(name=name, description=raw["description"],
-                          collection=raw["collection"], parameters=raw["parameters"],
-                          template=raw["pipeline"])
+        return MongoQuery(
+            name=name,
+            description=raw["description"],
+            collection=raw["collection"],
+            parameters=raw["parameters"],
+            template=raw["pipeline"],
+        )
     except KeyError as missing:
         raise ValueError(f"{name}.json has no {missing}") from None
 

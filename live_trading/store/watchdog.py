@@ -154,8 +154,7 @@ class Watchdog:
     def check(self) -> bool:
         """One look; False once there is nothing left to watch (stopped it, or gone)."""
         record = read_record(self.data_dir)
-        if record is None or record.get("pid") != self.server_pid \
-                or not pid_alive(self.server_pid):
+        if record is None or record.get("pid") != self.server_pid or not pid_alive(self.server_pid):
             return False
         if self._owner_alive(int(record.get("owner_pid", 0))):
             self.orphaned_at = None
@@ -163,9 +162,13 @@ class Watchdog:
         now = time.monotonic()
         if self.orphaned_at is None:
             self.orphaned_at = now
-            log.warning("embedded server pid %s: its owner pid %s is gone; stopping it in "
-                        "%.0f s unless a process adopts it", self.server_pid, self.owner_pid,
-                        self.grace_s)
+            log.warning(
+                "embedded server pid %s: its owner pid %s is gone; stopping it in "
+                "%.0f s unless a process adopts it",
+                self.server_pid,
+                self.owner_pid,
+                self.grace_s,
+            )
         if now - self.orphaned_at < self.grace_s:
             return True
         return self._stop_if_still_orphaned()
@@ -176,8 +179,11 @@ class Watchdog:
             self.orphaned_at = None
             log.info("embedded server pid %s: watching owner pid %s", self.server_pid, owner_pid)
         started = self.owner_start
-        return owner_pid > 0 and pid_alive(owner_pid) and (
-            started is None or process_start(owner_pid) == started)
+        return (
+            owner_pid > 0
+            and pid_alive(owner_pid)
+            and (started is None or process_start(owner_pid) == started)
+        )
 
     def _stop_if_still_orphaned(self) -> bool:
         with record_lock(self.data_dir):
@@ -187,8 +193,11 @@ class Watchdog:
             if record.get("owner_pid") != self.owner_pid:
                 return True  # adopted while we waited for the lock: watch the new owner
             if is_server_process(self.server_pid):
-                log.warning("embedded server pid %s has had no owner for %.0f s: stopping it",
-                            self.server_pid, self.grace_s)
+                log.warning(
+                    "embedded server pid %s has had no owner for %.0f s: stopping it",
+                    self.server_pid,
+                    self.grace_s,
+                )
                 stop_process(self.server_pid)
             (self.data_dir / "secantus.json").unlink(missing_ok=True)
         return False
@@ -206,11 +215,16 @@ def main(argv: list[str]) -> int:
     try:
         data_dir, server_pid, grace_s = Path(argv[0]), int(argv[1]), float(argv[2])
     except (IndexError, ValueError):
-        print("usage: python -m live_trading.store.watchdog DATA_DIR SERVER_PID GRACE_S",
-              file=sys.stderr)
+        print(
+            "usage: python -m live_trading.store.watchdog DATA_DIR SERVER_PID GRACE_S",
+            file=sys.stderr,
+        )
         return 2
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s watchdog[%(process)d] %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s watchdog[%(process)d] %(levelname)s %(message)s",
+    )
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # only its owner's death stops it
     Watchdog(data_dir, server_pid, grace_s).run()
     return 0

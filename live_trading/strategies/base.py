@@ -40,13 +40,15 @@ def compare(a: float, b: float) -> int:
     return 1 if diff > 0 else -1
 
 
-def field_error(model: str, field: str, value: object, kind: str, message: str,
-                context: dict | None = None) -> ValidationError:
+def field_error(
+    model: str, field: str, value: object, kind: str, message: str, context: dict | None = None
+) -> ValidationError:
     """A pydantic ValidationError located on ``field`` (for cross-field rules,
     so the API's 422 names the parameter at fault)."""
     error = PydanticCustomError(kind, message, context or {})
     return ValidationError.from_exception_data(
-        model, [InitErrorDetails(type=error, loc=(field,), input=value)])
+        model, [InitErrorDetails(type=error, loc=(field,), input=value)]
+    )
 
 
 P = TypeVar("P", bound=BaseModel)
@@ -76,8 +78,7 @@ class Signal:
 
     def __post_init__(self) -> None:
         if (self.entry_type is OrderType.MARKET) != (self.entry_price is None):
-            raise ValueError("entry_price is required for LIMIT/STOP entries, "
-                             "and only for them")
+            raise ValueError("entry_price is required for LIMIT/STOP entries, and only for them")
 
 
 class Strategy(ABC, Generic[P, S]):

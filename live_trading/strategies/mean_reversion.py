@@ -42,27 +42,38 @@ from live_trading.domain.values import Bar, PositionSide
 
 from .base import Signal, Strategy, compare, field_error
 
+
 class MeanReversionParams(BaseModel):
     """Parameters of :class:`MeanReversionStrategy`; periods are in bars."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     bb_period: int = Field(default=20, ge=2, description="bars (closes) in the Bollinger Bands")
-    bb_std: float = Field(default=2.0, gt=0, allow_inf_nan=False,
-                          description="band width in population standard deviations")
+    bb_std: float = Field(
+        default=2.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="band width in population standard deviations",
+    )
     rsi_period: int = Field(default=14, ge=2, description="close-to-close changes in the RSI")
-    rsi_oversold: float = Field(default=30.0, gt=0, lt=100,
-                                description="RSI below this (0-100) confirms a LONG entry")
-    rsi_overbought: float = Field(default=70.0, gt=0, lt=100,
-                                  description="RSI above this (0-100) confirms a SHORT entry")
+    rsi_oversold: float = Field(
+        default=30.0, gt=0, lt=100, description="RSI below this (0-100) confirms a LONG entry"
+    )
+    rsi_overbought: float = Field(
+        default=70.0, gt=0, lt=100, description="RSI above this (0-100) confirms a SHORT entry"
+    )
 
     @model_validator(mode="after")
     def _oversold_below_overbought(self) -> MeanReversionParams:
         if self.rsi_oversold >= self.rsi_overbought:
-            raise field_error(type(self).__name__, "rsi_oversold", self.rsi_oversold,
+            raise field_error(
+                type(self).__name__,
+                "rsi_oversold",
+                self.rsi_oversold,
                 "threshold_order",
                 "rsi_oversold must be less than rsi_overbought ({rsi_overbought})",
-                {"rsi_overbought": self.rsi_overbought})
+                {"rsi_overbought": self.rsi_overbought},
+            )
         return self
 
 
@@ -93,8 +104,9 @@ class MeanReversionStrategy(Strategy[MeanReversionParams, MeanReversionState]):
 
     def new_state(self) -> MeanReversionState:
         p = self.params
-        return MeanReversionState(bands=BollingerBands(p.bb_period, p.bb_std),
-                                  rsi=RSI(p.rsi_period))
+        return MeanReversionState(
+            bands=BollingerBands(p.bb_period, p.bb_std), rsi=RSI(p.rsi_period)
+        )
 
     def on_bar(self, state: MeanReversionState, bar: Bar) -> Signal | None:
         close = float(bar.close)
@@ -106,24 +118,35 @@ class MeanReversionStrategy(Strategy[MeanReversionParams, MeanReversionState]):
         if wanted is state.target:
             return None
         state.target = wanted
-        indicators = {"close": close, "bb_lower": bands.lower, "bb_middle": bands.middle,
-                      "bb_upper": bands.upper, "rsi": rsi}
+        indicators = {
+            "close": close,
+            "bb_lower": bands.lower,
+            "bb_middle": bands.middle,
+            "bb_upper": bands.upper,
+            "rsi": rsi,
+        }
         return Signal(target=wanted, reason=reason, indicators=indicators)
 
-    def _wanted(self, target: PositionSide | None, close: float, bands: Bands,
-                rsi: float) -> tuple[PositionSide | None, str]:
+    def _wanted(
+        self, target: PositionSide | None, close: float, bands: Bands, rsi: float
+    ) -> tuple[PositionSide | None, str]:
         """The wanted position at this bar and why (rules 1-4 of the module doc)."""
         p = self.params
         if compare(close, bands.upper) > 0 and rsi > p.rsi_overbought:
-            return PositionSide.SHORT, (f"close above upper Bollinger band ({p.bb_period}, "
-                                        f"{p.bb_std:g}) and RSI({p.rsi_period}) "
-                                        f"> {p.rsi_overbought:g}")
+            return PositionSide.SHORT, (
+                f"close above upper Bollinger band ({p.bb_period}, "
+                f"{p.bb_std:g}) and RSI({p.rsi_period}) "
+                f"> {p.rsi_overbought:g}"
+            )
         if compare(close, bands.lower) < 0 and rsi < p.rsi_oversold:
-            return PositionSide.LONG, (f"close below lower Bollinger band ({p.bb_period}, "
-                                       f"{p.bb_std:g}) and RSI({p.rsi_period}) "
-                                       f"< {p.rsi_oversold:g}")
+            return PositionSide.LONG, (
+                f"close below lower Bollinger band ({p.bb_period}, "
+                f"{p.bb_std:g}) and RSI({p.rsi_period}) "
+                f"< {p.rsi_oversold:g}"
+            )
         to_middle = compare(close, bands.middle)
         if (target is PositionSide.LONG and to_middle >= 0) or (
-                target is PositionSide.SHORT and to_middle <= 0):
+            target is PositionSide.SHORT and to_middle <= 0
+        ):
             return None, f"close reverted to the middle band (SMA {p.bb_period})"
         return target, ""

@@ -32,6 +32,7 @@ from live_trading.domain.values import Bar, PositionSide
 
 from .base import Signal, Strategy, compare, field_error
 
+
 class MomentumParams(BaseModel):
     """Parameters of :class:`MomentumStrategy`; periods are counted in bars."""
 
@@ -43,10 +44,14 @@ class MomentumParams(BaseModel):
     @model_validator(mode="after")
     def _fast_below_slow(self) -> MomentumParams:
         if self.fast_period >= self.slow_period:
-            raise field_error(type(self).__name__, "fast_period", self.fast_period,
-                              "period_order",
-                              "fast_period must be less than slow_period ({slow_period})",
-                              {"slow_period": self.slow_period})
+            raise field_error(
+                type(self).__name__,
+                "fast_period",
+                self.fast_period,
+                "period_order",
+                "fast_period must be less than slow_period ({slow_period})",
+                {"slow_period": self.slow_period},
+            )
         return self
 
 
@@ -74,9 +79,7 @@ class MomentumStrategy(Strategy[MomentumParams, MomentumState]):
         return self.params.slow_period
 
     def new_state(self) -> MomentumState:
-        return MomentumState(
-            fast=SMA(self.params.fast_period), slow=SMA(self.params.slow_period)
-        )
+        return MomentumState(fast=SMA(self.params.fast_period), slow=SMA(self.params.slow_period))
 
     def on_bar(self, state: MomentumState, bar: Bar) -> Signal | None:
         state.bars_seen += 1

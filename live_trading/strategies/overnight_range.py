@@ -53,34 +53,68 @@ from live_trading.domain.values import Bar, OrderType, PositionSide
 
 from .base import TIE_TOLERANCE, Signal, Strategy, field_error
 
+
 class OvernightRangeParams(BaseModel):
     """Parameters of :class:`OvernightRangeStrategy`; hours are UTC, 0-23."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    range_start_hour: int = Field(default=0, ge=0, le=23, description=(
-        "UTC hour of the first bar (by open time) of the overnight range window"))
-    range_end_hour: int = Field(default=7, ge=0, le=23, description=(
-        "UTC hour at which the window ends (exclusive); below range_start_hour the "
-        "window wraps over midnight"))
-    exit_hour: int = Field(default=20, ge=0, le=23, description=(
-        "UTC hour: go flat at the close of the first bar opening at or after it"))
-    entry: Literal["MARKET", "STOP"] = Field(default="MARKET", description=(
-        "MARKET: enter at the first close beyond the range; STOP: place one stop entry "
-        "at the range side nearer the close after the window"))
+    range_start_hour: int = Field(
+        default=0,
+        ge=0,
+        le=23,
+        description=("UTC hour of the first bar (by open time) of the overnight range window"),
+    )
+    range_end_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description=(
+            "UTC hour at which the window ends (exclusive); below range_start_hour the "
+            "window wraps over midnight"
+        ),
+    )
+    exit_hour: int = Field(
+        default=20,
+        ge=0,
+        le=23,
+        description=("UTC hour: go flat at the close of the first bar opening at or after it"),
+    )
+    entry: Literal["MARKET", "STOP"] = Field(
+        default="MARKET",
+        description=(
+            "MARKET: enter at the first close beyond the range; STOP: place one stop entry "
+            "at the range side nearer the close after the window"
+        ),
+    )
 
     @model_validator(mode="after")
     def _phases_apart(self) -> OvernightRangeParams:
         name, start, end = type(self).__name__, self.range_start_hour, self.range_end_hour
         if start == end:
-            raise field_error(name, "range_end_hour", end, "hour_order",
-                               "range_end_hour must differ from range_start_hour")
+            raise field_error(
+                name,
+                "range_end_hour",
+                end,
+                "hour_order",
+                "range_end_hour must differ from range_start_hour",
+            )
         if self.exit_hour <= end:
-            raise field_error(name, "exit_hour", self.exit_hour, "hour_order",
-                               f"exit_hour must be after range_end_hour ({end})")
+            raise field_error(
+                name,
+                "exit_hour",
+                self.exit_hour,
+                "hour_order",
+                f"exit_hour must be after range_end_hour ({end})",
+            )
         if start > end and self.exit_hour > start:
-            raise field_error(name, "exit_hour", self.exit_hour, "hour_order", "exit_hour must not be "
-                               f"after range_start_hour ({start}) when the window wraps")
+            raise field_error(
+                name,
+                "exit_hour",
+                self.exit_hour,
+                "hour_order",
+                f"exit_hour must not be after range_start_hour ({start}) when the window wraps",
+            )
         return self
 
 
@@ -127,16 +161,19 @@ class OvernightRangeStrategy(Strategy[OvernightRangeParams, OvernightRangeState]
         in_session = phase is _Phase.SESSION and day == state.day
         if state.target is not None and not in_session:
             state.target = None
-            return Signal(target=None, indicators=self._indicators(state, bar),
-                          reason=self._exit_reason())
+            return Signal(
+                target=None, indicators=self._indicators(state, bar), reason=self._exit_reason()
+            )
         if in_session and state.complete and not state.entered:
             return self._enter(state, bar)
         return None
 
     def _exit_reason(self) -> str:
         p = self.params
-        return (f"exit: bar outside the {p.range_end_hour}:00-{p.exit_hour}:00 UTC "
-                "session of the position's day")
+        return (
+            f"exit: bar outside the {p.range_end_hour}:00-{p.exit_hour}:00 UTC "
+            "session of the position's day"
+        )
 
     def _phase(self, moment: datetime) -> tuple[_Phase, date]:
         """The phase of a bar opening at ``moment`` and the day it belongs to."""
@@ -154,8 +191,7 @@ class OvernightRangeStrategy(Strategy[OvernightRangeParams, OvernightRangeState]
 
     def _extend_range(self, state: OvernightRangeState, day: date, bar: Bar) -> None:
         if day != state.day:
-            start = datetime(day.year, day.month, day.day, self.params.range_start_hour,
-                             tzinfo=UTC)
+            start = datetime(day.year, day.month, day.day, self.params.range_start_hour, tzinfo=UTC)
             if self.params.range_start_hour > self.params.range_end_hour:
                 start -= timedelta(days=1)
             state.day, state.complete, state.entered = day, bar.time == start, False
@@ -184,9 +220,13 @@ class OvernightRangeStrategy(Strategy[OvernightRangeParams, OvernightRangeState]
         else:
             side, price, reason = PositionSide.SHORT, state.low, "sell stop at the range low"
         state.entered, state.target = True, side
-        return Signal(target=side, reason=f"{reason} (nearer the close)",
-                      indicators=self._indicators(state, bar),
-                      entry_type=OrderType.STOP, entry_price=price)
+        return Signal(
+            target=side,
+            reason=f"{reason} (nearer the close)",
+            indicators=self._indicators(state, bar),
+            entry_type=OrderType.STOP,
+            entry_price=price,
+        )
 
     @staticmethod
     def _indicators(state: OvernightRangeState, bar: Bar) -> dict[str, float]:

@@ -55,25 +55,41 @@ from live_trading.domain.values import Bar, BarSize, PositionSide
 
 from .base import Signal, Strategy, compare, field_error
 
+
 class TrendFollowingParams(BaseModel):
     """Parameters of :class:`TrendFollowingStrategy`; periods are in bars."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    entry_period: int = Field(default=20, ge=1, description=(
-        "primary bars in the entry Donchian channel: enter on a close beyond "
-        "their highest high / lowest low"))
-    exit_period: int = Field(default=10, ge=1, description=(
-        "primary bars in the exit Donchian channel (at most entry_period): exit on a "
-        "close beyond the opposite side"))
+    entry_period: int = Field(
+        default=20,
+        ge=1,
+        description=(
+            "primary bars in the entry Donchian channel: enter on a close beyond "
+            "their highest high / lowest low"
+        ),
+    )
+    exit_period: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "primary bars in the exit Donchian channel (at most entry_period): exit on a "
+            "close beyond the opposite side"
+        ),
+    )
     trend_bar_size: str = Field(
         default=BarSize.DAY_1.value,
         description="bar size of the trend filter, an IB name such as '1 day' or '4 hours'",
         json_schema_extra={"enum": [size.value for size in BarSize]},
     )
-    trend_period: int = Field(default=20, ge=2, description=(
-        "bars of trend_bar_size in the trend SMA: up when the last closed one's close "
-        "is above it, down when below"))
+    trend_period: int = Field(
+        default=20,
+        ge=2,
+        description=(
+            "bars of trend_bar_size in the trend SMA: up when the last closed one's close "
+            "is above it, down when below"
+        ),
+    )
 
     @field_validator("trend_bar_size", mode="before")
     @classmethod
@@ -89,10 +105,14 @@ class TrendFollowingParams(BaseModel):
     @model_validator(mode="after")
     def _exit_within_entry(self) -> TrendFollowingParams:
         if self.exit_period > self.entry_period:
-            raise field_error(type(self).__name__, "exit_period", self.exit_period,
+            raise field_error(
+                type(self).__name__,
+                "exit_period",
+                self.exit_period,
                 "period_order",
                 "exit_period must not exceed entry_period ({entry_period})",
-                {"entry_period": self.entry_period})
+                {"entry_period": self.entry_period},
+            )
         return self
 
 
@@ -126,9 +146,11 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams, TrendFollowingState]
 
     def new_state(self) -> TrendFollowingState:
         p = self.params
-        return TrendFollowingState(entry=DonchianChannel(p.entry_period),
-                                   exit=DonchianChannel(p.exit_period),
-                                   trend_sma=SMA(p.trend_period))
+        return TrendFollowingState(
+            entry=DonchianChannel(p.entry_period),
+            exit=DonchianChannel(p.exit_period),
+            trend_sma=SMA(p.trend_period),
+        )
 
     def on_higher_bar(self, state: TrendFollowingState, bar_size: str, bar: Bar) -> None:
         """Update the trend with one closed bar of ``trend_bar_size``.
@@ -137,8 +159,9 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams, TrendFollowingState]
             ValueError: for a bar size this strategy did not ask for.
         """
         if BarSize.parse(bar_size).value != self.params.trend_bar_size:
-            raise ValueError(f"{self.name} reads {self.params.trend_bar_size!r} bars, "
-                             f"got {bar_size!r}")
+            raise ValueError(
+                f"{self.name} reads {self.params.trend_bar_size!r} bars, got {bar_size!r}"
+            )
         close = float(bar.close)
         sma = state.trend_sma.update(close)
         state.trend_close = close
@@ -155,11 +178,13 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams, TrendFollowingState]
         if wanted is state.target:
             return None
         state.target = wanted
-        return Signal(target=wanted, reason=reason,
-                      indicators=self._indicators(state, close, entry, exit_))
+        return Signal(
+            target=wanted, reason=reason, indicators=self._indicators(state, close, entry, exit_)
+        )
 
-    def _wanted(self, state: TrendFollowingState, close: float, entry: Channel,
-                exit_: Channel) -> tuple[PositionSide | None, str]:
+    def _wanted(
+        self, state: TrendFollowingState, close: float, entry: Channel, exit_: Channel
+    ) -> tuple[PositionSide | None, str]:
         """The wanted position at this bar and why (rules 1-3 of the module doc)."""
         p = self.params
         wanted, reason = state.target, ""
@@ -177,11 +202,17 @@ class TrendFollowingStrategy(Strategy[TrendFollowingParams, TrendFollowingState]
         return None, reason
 
     @staticmethod
-    def _indicators(state: TrendFollowingState, close: float, entry: Channel,
-                    exit_: Channel) -> dict[str, float]:
-        values = {"close": close, "entry_upper": entry.upper, "entry_lower": entry.lower,
-                  "exit_upper": exit_.upper, "exit_lower": exit_.lower,
-                  "trend": float(state.trend)}
+    def _indicators(
+        state: TrendFollowingState, close: float, entry: Channel, exit_: Channel
+    ) -> dict[str, float]:
+        values = {
+            "close": close,
+            "entry_upper": entry.upper,
+            "entry_lower": entry.lower,
+            "exit_upper": exit_.upper,
+            "exit_lower": exit_.lower,
+            "trend": float(state.trend),
+        }
         if state.trend_close is not None:
             values["trend_close"] = state.trend_close
         if state.trend_sma.value is not None:

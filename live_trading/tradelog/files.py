@@ -91,8 +91,9 @@ class TradeLogFiles:
         write_atomic(directory / CURRENT, text)
         self._current[name] = text
 
-    def replace_all(self, events: list[TradeLogEvent],
-                    current: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    def replace_all(
+        self, events: list[TradeLogEvent], current: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, int]:
         """Delete every trade log directory and write ``events`` afresh, with
         ``current`` (directory -> open trades). Returns lines per directory."""
         self.clear()
@@ -123,8 +124,10 @@ class TradeLogFiles:
     def _write_snapshots(self, directory: Path, events: list[TradeLogEvent]) -> None:
         for event in events:
             if event.snapshot is not None:
-                write_atomic(directory / event.line["snapshotFile"],
-                             render_snapshot(event.line, event.snapshot))
+                write_atomic(
+                    directory / event.line["snapshotFile"],
+                    render_snapshot(event.line, event.snapshot),
+                )
 
     def _add_lines(self, name: str, lines: list[dict[str, Any]]) -> None:
         lines = sorted(latest_lines(lines), key=line_key)

@@ -45,13 +45,27 @@ from .naming import directory_name, iso_time
 
 ENTRY, STOP_MOVE, EXIT = "entry", "stop_move", "exit"
 _RANK = {EXIT: 0, ENTRY: 1, STOP_MOVE: 2}  # a reversal's exit comes before its entry
-_OPERATION_FIELDS = ("asset", "primary_bar_size", "bar_sizes", "strategy_name",
-                     "strategy_config", "stop_loss_type", "stop_loss_value",
-                     "take_profit_type", "take_profit_value", "quantity")
-_EXIT_REASONS = (("signal", "signal"), ("cycle: stop_loss", "stop"),
-                 ("cycle: take_profit", "take_profit"), ("cycle: emergency", "emergency_stop"),
-                 ("kill switch", "kill_switch"), ("operation closing", "operation_close"),
-                 ("closed by hand", "manual"))
+_OPERATION_FIELDS = (
+    "asset",
+    "primary_bar_size",
+    "bar_sizes",
+    "strategy_name",
+    "strategy_config",
+    "stop_loss_type",
+    "stop_loss_value",
+    "take_profit_type",
+    "take_profit_value",
+    "quantity",
+)
+_EXIT_REASONS = (
+    ("signal", "signal"),
+    ("cycle: stop_loss", "stop"),
+    ("cycle: take_profit", "take_profit"),
+    ("cycle: emergency", "emergency_stop"),
+    ("kill switch", "kill_switch"),
+    ("operation closing", "operation_close"),
+    ("closed by hand", "manual"),
+)
 _ENDED = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
 RECENT_EXITS = 256
 
@@ -60,7 +74,7 @@ RECENT_EXITS = 256
 class OpenTrade:
     trade_id: str
     side: PositionSide
-    entry_order: str        # client order id of the fill that opened it
+    entry_order: str  # client order id of the fill that opened it
     entry_time: datetime
     initial_stop: float | None
     current_stop: float | None
@@ -72,7 +86,7 @@ class TradeLogState:
 
     operation_id: str
     projection: OperationState = field(init=False)
-    directory: str | None = None          # trades_{symbol}_{interval}
+    directory: str | None = None  # trades_{symbol}_{interval}
     last_signal: dict[str, Any] | None = None
     entry_signals: dict[str, dict[str, Any]] = field(default_factory=dict)
     exit_sources: dict[str, str] = field(default_factory=dict)
@@ -128,22 +142,33 @@ def apply(state: TradeLogState, record: JournalRecord) -> list[TradeLogEvent]:
     return handler(state, record, ev.decode_as(kind, record.action_data), changes)
 
 
-def _on_created(state: TradeLogState, record: JournalRecord, event: ev.OperationCreated,
-                changes: projection.Changes) -> list[TradeLogEvent]:
+def _on_created(
+    state: TradeLogState,
+    record: JournalRecord,
+    event: ev.OperationCreated,
+    changes: projection.Changes,
+) -> list[TradeLogEvent]:
     state.directory = directory_name(event.spec["asset"], event.spec["primary_bar_size"])
     return []
 
 
-def _on_signal(state: TradeLogState, record: JournalRecord, event: ev.SignalGenerated,
-               changes: projection.Changes) -> list[TradeLogEvent]:
+def _on_signal(
+    state: TradeLogState,
+    record: JournalRecord,
+    event: ev.SignalGenerated,
+    changes: projection.Changes,
+) -> list[TradeLogEvent]:
     # the entry's snapshot shows the signal as journaled (plain JSON values)
     state.last_signal = {**record.action_data, "sequence": record.sequence_number}
     return []
 
 
-def _on_order_ended(state: TradeLogState, record: JournalRecord,
-                    event: ev.OrderCancelled | ev.OrderRejected,
-                    changes: projection.Changes) -> list[TradeLogEvent]:
+def _on_order_ended(
+    state: TradeLogState,
+    record: JournalRecord,
+    event: ev.OrderCancelled | ev.OrderRejected,
+    changes: projection.Changes,
+) -> list[TradeLogEvent]:
     _forget_order(state, event.client_order_id)
     return []
 
@@ -157,8 +182,12 @@ def latest_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-def _on_commission(state: TradeLogState, record: JournalRecord, event: ev.CommissionReported,
-                   changes: projection.Changes) -> list[TradeLogEvent]:
+def _on_commission(
+    state: TradeLogState,
+    record: JournalRecord,
+    event: ev.CommissionReported,
+    changes: projection.Changes,
+) -> list[TradeLogEvent]:
     events = []
     for (collection, doc_id), doc in changes.items():
         line = state.exit_lines.get(doc_id) if collection == projection.TRADES else None
@@ -191,11 +220,17 @@ def open_trade_view(state: TradeLogState) -> dict[str, Any] | None:
     if position is None or trade is None:
         return None
     doc = position.doc
-    return {"tradeId": trade.trade_id, "operationId": state.operation_id,
-            "entryTime": iso_time(doc["opened_at"]), "entryPrice": doc["entry_price"],
-            "currentStopPrice": trade.current_stop, "initialStopPrice": trade.initial_stop,
-            "side": trade.side, "targetPrice": doc["take_profit"],
-            "quantity": abs(doc["quantity"])}
+    return {
+        "tradeId": trade.trade_id,
+        "operationId": state.operation_id,
+        "entryTime": iso_time(doc["opened_at"]),
+        "entryPrice": doc["entry_price"],
+        "currentStopPrice": trade.current_stop,
+        "initialStopPrice": trade.initial_stop,
+        "side": trade.side,
+        "targetPrice": doc["take_profit"],
+        "quantity": abs(doc["quantity"]),
+    }
 
 
 def close_reason(order: dict[str, Any], source: str | None) -> str:
@@ -211,12 +246,15 @@ def close_reason(order: dict[str, Any], source: str | None) -> str:
     reason = (order.get("reason") or "").lower()
     if source == "recovery" or reason.startswith("crash recovery"):
         return "recovery"
-    return next((name for prefix, name in _EXIT_REASONS if reason.startswith(prefix)),
-                "manual")
+    return next((name for prefix, name in _EXIT_REASONS if reason.startswith(prefix)), "manual")
 
 
-def _on_submitted(state: TradeLogState, record: JournalRecord, event: ev.OrderSubmitted,
-                  changes: projection.Changes) -> list[TradeLogEvent]:
+def _on_submitted(
+    state: TradeLogState,
+    record: JournalRecord,
+    event: ev.OrderSubmitted,
+    changes: projection.Changes,
+) -> list[TradeLogEvent]:
     cid = event.client_order_id
     if event.role is OrderRole.ENTRY:
         signal = state.last_signal
@@ -231,22 +269,30 @@ def _on_submitted(state: TradeLogState, record: JournalRecord, event: ev.OrderSu
     return []
 
 
-def _stop_move(state: TradeLogState, record: JournalRecord,
-               event: ev.OrderSubmitted) -> list[TradeLogEvent]:
+def _stop_move(
+    state: TradeLogState, record: JournalRecord, event: ev.OrderSubmitted
+) -> list[TradeLogEvent]:
     trade, stop = state.open_trade, event.stop_price
     if trade is None or state.directory is None or stop is None or stop == trade.current_stop:
         return []
     if event.parent_client_order_id not in (None, trade.entry_order):
         return []  # the bracket of a pending entry, not this trade's stop
     trade.current_stop = stop
-    line = {"type": STOP_MOVE, "time": iso_time(max(record.timestamp, trade.entry_time)),
-            "tradeId": trade.trade_id, "operationId": state.operation_id,
-            "sequence": record.sequence_number, "side": trade.side, "price": stop}
+    line = {
+        "type": STOP_MOVE,
+        "time": iso_time(max(record.timestamp, trade.entry_time)),
+        "tradeId": trade.trade_id,
+        "operationId": state.operation_id,
+        "sequence": record.sequence_number,
+        "side": trade.side,
+        "price": stop,
+    }
     return [TradeLogEvent(state.directory, line)]
 
 
-def _on_filled(state: TradeLogState, record: JournalRecord, fill: ev.OrderFilled,
-               changes: projection.Changes) -> list[TradeLogEvent]:
+def _on_filled(
+    state: TradeLogState, record: JournalRecord, fill: ev.OrderFilled, changes: projection.Changes
+) -> list[TradeLogEvent]:
     events = []
     cid = fill.client_order_id
     for (collection, doc_id), doc in changes.items():
@@ -257,7 +303,8 @@ def _on_filled(state: TradeLogState, record: JournalRecord, fill: ev.OrderFilled
                 state.exit_lines.popitem(last=False)
     position = state.projection.position
     if state.open_trade is not None and (
-            position is None or position.doc["_id"] != state.open_trade.trade_id):
+        position is None or position.doc["_id"] != state.open_trade.trade_id
+    ):
         state.open_trade = None
     if position is not None and state.open_trade is None:
         events.append(_entry_event(state, record, cid, position.doc))
@@ -266,45 +313,62 @@ def _on_filled(state: TradeLogState, record: JournalRecord, fill: ev.OrderFilled
     return events
 
 
-def _exit_event(state: TradeLogState, record: JournalRecord, cid: str,
-                trade: dict[str, Any]) -> TradeLogEvent:
+def _exit_event(
+    state: TradeLogState, record: JournalRecord, cid: str, trade: dict[str, Any]
+) -> TradeLogEvent:
     assert state.directory is not None
     position = state.projection.position
     if position is not None and position.doc["_id"] != trade["position_id"]:
         position = None  # another position is open now
-    line = {"type": EXIT, "time": iso_time(trade["exit_time"]), "tradeId": trade["position_id"],
-            "operationId": state.operation_id, "sequence": record.sequence_number,
-            "side": trade["position_type"], "closePrice": trade["exit_price"],
-            "closeReason": close_reason(state.projection.orders[cid],
-                                        state.exit_sources.get(cid)),
-            "quantity": trade["quantity"],
-            "remainingQuantity": abs(position.doc["quantity"]) if position is not None else 0.0,
-            "entryPrice": trade["entry_price"],
-            "points": gross_pnl(trade["position_type"], trade["entry_price"],
-                                trade["exit_price"], 1.0),
-            "pnl": trade["pnl"]}
+    line = {
+        "type": EXIT,
+        "time": iso_time(trade["exit_time"]),
+        "tradeId": trade["position_id"],
+        "operationId": state.operation_id,
+        "sequence": record.sequence_number,
+        "side": trade["position_type"],
+        "closePrice": trade["exit_price"],
+        "closeReason": close_reason(state.projection.orders[cid], state.exit_sources.get(cid)),
+        "quantity": trade["quantity"],
+        "remainingQuantity": abs(position.doc["quantity"]) if position is not None else 0.0,
+        "entryPrice": trade["entry_price"],
+        "points": gross_pnl(trade["position_type"], trade["entry_price"], trade["exit_price"], 1.0),
+        "pnl": trade["pnl"],
+    }
     return TradeLogEvent(state.directory, line)
 
 
-def _entry_event(state: TradeLogState, record: JournalRecord, cid: str,
-                 doc: dict[str, Any]) -> TradeLogEvent:
+def _entry_event(
+    state: TradeLogState, record: JournalRecord, cid: str, doc: dict[str, Any]
+) -> TradeLogEvent:
     assert state.directory is not None and state.projection.operation is not None
     signal = state.entry_signals.pop(cid, None)
     trade_id, opened = doc["_id"], doc["opened_at"]
-    state.open_trade = OpenTrade(trade_id, doc["position_type"], cid, opened,
-                                 doc["stop_loss"], doc["stop_loss"])
+    state.open_trade = OpenTrade(
+        trade_id, doc["position_type"], cid, opened, doc["stop_loss"], doc["stop_loss"]
+    )
     order_reason = state.projection.orders[cid].get("reason") or ""
-    line = {"type": ENTRY, "time": iso_time(opened), "tradeId": trade_id,
-            "operationId": state.operation_id, "sequence": record.sequence_number,
-            "side": doc["position_type"], "price": doc["entry_price"],
-            "quantity": abs(doc["quantity"]), "initialStopPrice": doc["stop_loss"],
-            "targetPrice": doc["take_profit"],
-            "snapshotFile": snapshot_file_name(opened, trade_id),
-            "context": signal["reason"] if signal else order_reason}
+    line = {
+        "type": ENTRY,
+        "time": iso_time(opened),
+        "tradeId": trade_id,
+        "operationId": state.operation_id,
+        "sequence": record.sequence_number,
+        "side": doc["position_type"],
+        "price": doc["entry_price"],
+        "quantity": abs(doc["quantity"]),
+        "initialStopPrice": doc["stop_loss"],
+        "targetPrice": doc["take_profit"],
+        "snapshotFile": snapshot_file_name(opened, trade_id),
+        "context": signal["reason"] if signal else order_reason,
+    }
     operation = state.projection.operation
-    snapshot = {"asset": Asset.parse(operation["asset"]).name,
-                "interval": BarSize(operation["primary_bar_size"]).code, "signal": signal,
-                "operation": {k: operation.get(k) for k in _OPERATION_FIELDS}}
+    snapshot = {
+        "asset": Asset.parse(operation["asset"]).name,
+        "interval": BarSize(operation["primary_bar_size"]).code,
+        "signal": signal,
+        "operation": {k: operation.get(k) for k in _OPERATION_FIELDS},
+    }
     return TradeLogEvent(state.directory, line, snapshot)
 
 
@@ -313,8 +377,7 @@ def _forget_order(state: TradeLogState, client_order_id: str) -> None:
     state.exit_sources.pop(client_order_id, None)
 
 
-_Handler = Callable[[TradeLogState, JournalRecord, Any, projection.Changes],
-                    list[TradeLogEvent]]
+_Handler = Callable[[TradeLogState, JournalRecord, Any, projection.Changes], list[TradeLogEvent]]
 _HANDLERS: dict[type[ev.Event], _Handler] = {
     ev.OperationCreated: _on_created,
     ev.SignalGenerated: _on_signal,

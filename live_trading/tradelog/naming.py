@@ -84,5 +84,7 @@ def parse_interval(text: str) -> BarSize:
         return BarSize.parse(text)
     except ValueError:
         codes = ", ".join(size.code for size in BarSize)
-        raise ValueError(f"interval {text!r} is not a bar size; use one of {codes}, an IB "
-                         "name such as '1 hour', or minutes such as '60'") from None
+        raise ValueError(
+            f"interval {text!r} is not a bar size; use one of {codes}, an IB "
+            "name such as '1 hour', or minutes such as '60'"
+        ) from None

@@ -73,8 +73,9 @@ class TradeLogService:
         async with self._lock:
             return await self._rebuild_locked()
 
-    async def trades(self, asset: Asset, bar_size: BarSize,
-                     since: datetime | None = None) -> dict[str, Any]:
+    async def trades(
+        self, asset: Asset, bar_size: BarSize, since: datetime | None = None
+    ) -> dict[str, Any]:
         """``GET /api/v1/trade-log``: ``{mode, symbol, interval, trades}`` of
         the operations trading ``asset`` on primary bar size ``bar_size``;
         from the files in trading mode, folded from the journal otherwise.
@@ -84,8 +85,12 @@ class TradeLogService:
             lines = self.files.read_lines(name)
         else:
             lines = await self._lines_from_journal(name)
-        return {"mode": self.mode, "symbol": asset.name, "interval": bar_size.code,
-                "trades": build_trades(lines, since)}
+        return {
+            "mode": self.mode,
+            "symbol": asset.name,
+            "interval": bar_size.code,
+            "trades": build_trades(lines, since),
+        }
 
     async def _rebuild_locked(self) -> dict[str, int]:
         states, events = await self._fold_journal(await self.journal_store.operation_ids())
@@ -95,8 +100,9 @@ class TradeLogService:
             return {}
         return self.files.replace_all(events, self._current_by_directory())
 
-    async def _fold_journal(self, operation_ids: list[str]
-                            ) -> tuple[dict[str, TradeLogState], list[TradeLogEvent]]:
+    async def _fold_journal(
+        self, operation_ids: list[str]
+    ) -> tuple[dict[str, TradeLogState], list[TradeLogEvent]]:
         states: dict[str, TradeLogState] = {}
         events: list[TradeLogEvent] = []
         for operation_id in operation_ids:
@@ -107,9 +113,13 @@ class TradeLogService:
 
     async def _lines_from_journal(self, name: str) -> list[dict[str, Any]]:
         found = self.journal_store.store.db["trading_operations"].find(
-            {}, {"asset": 1, "primary_bar_size": 1})
-        operation_ids = [str(op["_id"]) async for op in found
-                         if directory_name(op["asset"], op["primary_bar_size"]) == name]
+            {}, {"asset": 1, "primary_bar_size": 1}
+        )
+        operation_ids = [
+            str(op["_id"])
+            async for op in found
+            if directory_name(op["asset"], op["primary_bar_size"]) == name
+        ]
         _, events = await self._fold_journal(sorted(operation_ids))
         return latest_lines([event.line for event in events if event.directory == name])
 
@@ -136,13 +146,15 @@ class TradeLogService:
         events: list[TradeLogEvent] = []
         touched: set[str] = set()
         for record in records:
-            state = self.states.setdefault(record.operation_id,
-                                           TradeLogState(record.operation_id))
+            state = self.states.setdefault(record.operation_id, TradeLogState(record.operation_id))
             if record.sequence_number <= state.last_sequence:
                 continue
             missed = record.sequence_number - state.last_sequence - 1
-            backlog = await self.journal_store.read(record.operation_id, state.last_sequence,
-                                                    missed) if missed else []
+            backlog = (
+                await self.journal_store.read(record.operation_id, state.last_sequence, missed)
+                if missed
+                else []
+            )
             for item in [*backlog, record]:
                 events.extend(apply(state, item))
             if state.directory is not None:

@@ -18,8 +18,9 @@ from .naming import parse_iso_time, unix_seconds
 UP, DOWN = "#26a69a", "#ef5350"
 
 
-def build_trades(lines: list[dict[str, Any]], since: datetime | None = None
-                 ) -> list[dict[str, Any]]:
+def build_trades(
+    lines: list[dict[str, Any]], since: datetime | None = None
+) -> list[dict[str, Any]]:
     """One item per trade entered at or after ``since`` (aware), in entry
     order: ``tradeId, operationId, side, quantity, entryDateTime,
     entryPrice, initialStopPrice, targetPrice, closeDateTime, closePrice,
@@ -51,12 +52,23 @@ def build_trades(lines: list[dict[str, Any]], since: datetime | None = None
 
 
 def _new_trade(line: dict[str, Any]) -> dict[str, Any]:
-    return {"tradeId": line["tradeId"], "operationId": line["operationId"],
-            "side": line["side"], "quantity": line["quantity"], "entryDateTime": line["time"],
-            "entryPrice": line["price"], "initialStopPrice": line["initialStopPrice"],
-            "targetPrice": line["targetPrice"], "closeDateTime": None, "closePrice": None,
-            "closeReason": None, "points": None, "pnl": None,
-            "snapshotFile": line["snapshotFile"], "context": line.get("context", "")}
+    return {
+        "tradeId": line["tradeId"],
+        "operationId": line["operationId"],
+        "side": line["side"],
+        "quantity": line["quantity"],
+        "entryDateTime": line["time"],
+        "entryPrice": line["price"],
+        "initialStopPrice": line["initialStopPrice"],
+        "targetPrice": line["targetPrice"],
+        "closeDateTime": None,
+        "closePrice": None,
+        "closeReason": None,
+        "points": None,
+        "pnl": None,
+        "snapshotFile": line["snapshotFile"],
+        "context": line.get("context", ""),
+    }
 
 
 def _close(trade: dict[str, Any], exits: list[dict[str, Any]]) -> None:
@@ -69,28 +81,41 @@ def _close(trade: dict[str, Any], exits: list[dict[str, Any]]) -> None:
         quantity = sum(e["quantity"] for e in exits)
         price = sum(e["closePrice"] * e["quantity"] for e in exits) / quantity
         points = sum(e["points"] * e["quantity"] for e in exits) / quantity
-    trade.update(closeDateTime=last["time"], closePrice=price, closeReason=last["closeReason"],
-                 points=points, pnl=sum(e["pnl"] for e in exits))
+    trade.update(
+        closeDateTime=last["time"],
+        closePrice=price,
+        closeReason=last["closeReason"],
+        points=points,
+        pnl=sum(e["pnl"] for e in exits),
+    )
 
 
 def _markers(trade: dict[str, Any]) -> list[dict[str, Any]]:
     long = trade["side"] == "LONG"
-    markers = [{"time": unix_seconds(trade["entryDateTime"]),
-                "position": "belowBar" if long else "aboveBar",
-                "shape": "arrowUp" if long else "arrowDown", "color": UP if long else DOWN,
-                "text": f"{trade['side']} @ {trade['entryPrice']:.6g}"}]
+    markers = [
+        {
+            "time": unix_seconds(trade["entryDateTime"]),
+            "position": "belowBar" if long else "aboveBar",
+            "shape": "arrowUp" if long else "arrowDown",
+            "color": UP if long else DOWN,
+            "text": f"{trade['side']} @ {trade['entryPrice']:.6g}",
+        }
+    ]
     if trade["closeDateTime"] is not None:
-        markers.append({"time": unix_seconds(trade["closeDateTime"]),
-                        "position": "aboveBar" if long else "belowBar",
-                        "shape": "arrowDown" if long else "arrowUp",
-                        "color": UP if trade["pnl"] >= 0 else DOWN,
-                        "text": f"{trade['closeReason']} @ {trade['closePrice']:.6g} "
-                                f"({trade['points']:+.6g})"})
+        markers.append(
+            {
+                "time": unix_seconds(trade["closeDateTime"]),
+                "position": "aboveBar" if long else "belowBar",
+                "shape": "arrowDown" if long else "arrowUp",
+                "color": UP if trade["pnl"] >= 0 else DOWN,
+                "text": f"{trade['closeReason']} @ {trade['closePrice']:.6g} "
+                f"({trade['points']:+.6g})",
+            }
+        )
     return markers
 
 
-def _segments(stops: list[tuple[str, float | None]], closed: str | None
-              ) -> list[dict[str, Any]]:
+def _segments(stops: list[tuple[str, float | None]], closed: str | None) -> list[dict[str, Any]]:
     segments = []
     for i, (start, price) in enumerate(stops):
         end = stops[i + 1][0] if i + 1 < len(stops) else closed
@@ -98,7 +123,11 @@ def _segments(stops: list[tuple[str, float | None]], closed: str | None
             continue
         if closed is not None and start > closed:
             break
-        segments.append({"startTime": unix_seconds(start),
-                         "endTime": None if end is None else unix_seconds(min(end, closed or end)),
-                         "price": price})
+        segments.append(
+            {
+                "startTime": unix_seconds(start),
+                "endTime": None if end is None else unix_seconds(min(end, closed or end)),
+                "price": price,
+            }
+        )
     return segments

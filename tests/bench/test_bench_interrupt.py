@@ -32,7 +32,8 @@ def _wait_for_record(under: Path, proc: subprocess.Popen, timeout_s: float = 120
         for path in under.rglob("secantus.json"):
             record = json.loads(path.read_text())
             if record.get("watchdog_pid") and answers(
-                    f"mongodb://127.0.0.1:{record['port']}/?directConnection=true"):
+                f"mongodb://127.0.0.1:{record['port']}/?directConnection=true"
+            ):
                 return {**record, "path": path}
         time.sleep(0.2)
     raise AssertionError("the harness started no embedded server")
@@ -41,13 +42,31 @@ def _wait_for_record(under: Path, proc: subprocess.Popen, timeout_s: float = 120
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_interrupted_peers_run_stops_its_server(tmp_path: Path, signum: int) -> None:
-    env = {**os.environ, "TMPDIR": str(tmp_path), "EMBEDDED_ORPHAN_GRACE_SECONDS": "3600",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "EMBEDDED_ORPHAN_GRACE_SECONDS": "3600",
+        "PYTHONPATH": str(ROOT),
+    }
     with open(tmp_path / "peers.log", "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "bench/peers.py", "--engines", "live_trading durable",
-             "--durable-repeat", "20", "--tiled-bars", "0", "--json", str(tmp_path / "p.json")],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "bench/peers.py",
+                "--engines",
+                "live_trading durable",
+                "--durable-repeat",
+                "20",
+                "--tiled-bars",
+                "0",
+                "--json",
+                str(tmp_path / "p.json"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         record = _wait_for_record(tmp_path, proc)
         proc.send_signal(signum)

@@ -20,9 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_smoke(script: str, tmp_path: Path, *extra: str, timeout: float = 300) -> dict:
     """Run ``bench/<script> --smoke`` and return the JSON it wrote."""
     out = tmp_path / f"{Path(script).stem}.json"
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke",
-                             "--json", str(out), *extra], cwd=ROOT, capture_output=True,
-                            text=True, timeout=timeout, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--smoke", "--json", str(out), *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(out.read_text())
 
@@ -49,8 +54,10 @@ def test_peers_smoke(tmp_path: Path) -> None:
     for ratio in data_set["ratios"]:
         assert {"engine", "against", "ratio", "target", "met"} <= ratio.keys()
         assert ratio["ratio"] > 0
-    assert sum(v for k, v in data_set["exits"].items()
-               if k in ("STOP_LOSS", "TAKE_PROFIT", "EXIT")) == backtest["trades"]
+    assert (
+        sum(v for k, v in data_set["exits"].items() if k in ("STOP_LOSS", "TAKE_PROFIT", "EXIT"))
+        == backtest["trades"]
+    )
 
 
 def dirty_copy(tmp_path: Path, name: str, rows: int = 400, bad_line: int = 10) -> Path:
@@ -69,8 +76,7 @@ def dirty_copy(tmp_path: Path, name: str, rows: int = 400, bad_line: int = 10) -
 @pytest.mark.timeout(300)
 def test_peers_smoke_on_a_dirty_file_of_another_pair(tmp_path: Path) -> None:
     csv = dirty_copy(tmp_path, "GBPUSD_1h.csv", bad_line=10)
-    record = run_smoke("peers.py", tmp_path, "--csv", str(csv),
-                       "--engines", "live_trading durable")
+    record = run_smoke("peers.py", tmp_path, "--csv", str(csv), "--engines", "live_trading durable")
     assert (record["asset"], record["currency"]) == ("GBP-USD", "USD")
     assert [row["line"] for row in record["rejected_rows"]] == [10]
     [data_set] = record["data_sets"]
@@ -84,9 +90,22 @@ def test_peers_smoke_on_a_dirty_file_of_another_pair(tmp_path: Path) -> None:
 
 
 def test_peers_rejects_a_malformed_asset(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "peers.py"), "--smoke",
-                             "--asset", "USDCAD", "--json", str(tmp_path / "peers.json")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "peers.py"),
+            "--smoke",
+            "--asset",
+            "USDCAD",
+            "--json",
+            str(tmp_path / "peers.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "'USDCAD' is not of the form BASE-QUOTE" in result.stderr
     assert "Traceback" not in result.stderr

@@ -20,9 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_smoke(name: str, tmp_path: Path) -> dict:
     target = tmp_path / f"{name}.json"
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), "--smoke",
-                           "--json", str(target)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--smoke", "--json", str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     result = json.loads(target.read_text())
     assert result["benchmark"] == name and result["smoke"] is True
@@ -81,8 +86,7 @@ def test_api_load_smoke(tmp_path: Path) -> None:
     assert set(result["endpoints"]) == {"operations", "trades", "stats"}
     for endpoint in result["endpoints"].values():
         assert [level["concurrency"] for level in endpoint["levels"]] == [1, 4]
-        assert all(level["errors"] == 0 and level["requests"] > 0
-                   for level in endpoint["levels"])
+        assert all(level["errors"] == 0 and level["requests"] > 0 for level in endpoint["levels"])
         assert endpoint["knee"] in endpoint["levels"]
     feed = result["feed"]
     assert feed["clients"] == 5 and feed["expected_entries"] > 0
@@ -90,9 +94,10 @@ def test_api_load_smoke(tmp_path: Path) -> None:
     assert all(c["received"] == feed["expected_entries"] for c in feed["per_client"])
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"),
-                    reason="bench/scale.py pins itself to one core with os.sched_setaffinity, "
-                           "which only Linux has")
+@pytest.mark.skipif(
+    not hasattr(__import__("os"), "sched_setaffinity"),
+    reason="bench/scale.py pins itself to one core with os.sched_setaffinity, which only Linux has",
+)
 def test_scale_smoke(tmp_path: Path) -> None:
     result = run_smoke("scale", tmp_path)
     [scenario] = result["scenarios"]

@@ -56,8 +56,9 @@ class TWSDriver:
         await asyncio.sleep(0.05)  # let the reports reach the client
 
 
-@pytest.fixture(params=[None, *chaos_seeds()],
-                ids=lambda seed: "calm" if seed is None else f"chaos{seed}")
+@pytest.fixture(
+    params=[None, *chaos_seeds()], ids=lambda seed: "calm" if seed is None else f"chaos{seed}"
+)
 async def venue(request):
     seed = request.param
     fake = FakeTWS()
@@ -66,9 +67,10 @@ async def venue(request):
         fake.adversary = Adversary.seeded(seed)
     port = await fake.start()
     driver = TWSDriver(fake, None, random.Random(seed) if seed is not None else None)
-    broker = IBKRBroker(IBKRConfig(port=port, client_id=3, connect_timeout_s=5,
-                                   reconnect_backoff_s=(0.05,)),
-                        on_connection_event=driver.on_connection)
+    broker = IBKRBroker(
+        IBKRConfig(port=port, client_id=3, connect_timeout_s=5, reconnect_backoff_s=(0.05,)),
+        on_connection_event=driver.on_connection,
+    )
     driver.broker = broker
     venue = Venue(broker, driver, "6b0000000000000000000001")
 

@@ -29,16 +29,25 @@ class V20Driver:
         await asyncio.sleep(0.3)  # the adapter polls transactions every 50 ms
 
 
-@pytest.fixture(params=[None, *CHAOS_SEEDS],
-                ids=["calm", *[f"chaos-{seed}" for seed in CHAOS_SEEDS]])
+@pytest.fixture(
+    params=[None, *CHAOS_SEEDS], ids=["calm", *[f"chaos-{seed}" for seed in CHAOS_SEEDS]]
+)
 async def venue(request):
     server = FakeOANDAServer(FakeOANDA()).start()
     server.fake.set_price("USD_CAD", 1.3700 - HALF_SPREAD, 1.3700 + HALF_SPREAD)
-    broker = OANDABroker(OANDAConfig(account_id=server.fake.account_id, api_key=server.fake.token,
-                                     base_url=server.url, poll_interval_s=0.05,
-                                     heartbeat_timeout_s=2.0, reconnect_delay_s=0.1,
-                                     retry_backoff_s=0.02, clock_skew_s=0.0),
-                         bar_poll_interval_s=0.1)
+    broker = OANDABroker(
+        OANDAConfig(
+            account_id=server.fake.account_id,
+            api_key=server.fake.token,
+            base_url=server.url,
+            poll_interval_s=0.05,
+            heartbeat_timeout_s=2.0,
+            reconnect_delay_s=0.1,
+            retry_backoff_s=0.02,
+            clock_skew_s=0.0,
+        ),
+        bar_poll_interval_s=0.1,
+    )
     if request.param is not None:
         server.fake.faults.start_chaos(request.param, rate=0.15)
     venue = Venue(broker, V20Driver(server.fake), "6b0000000000000000000001")

@@ -22,8 +22,7 @@ class PaperDriver:
 
     async def trade_at(self, price: float) -> None:
         self.clock += timedelta(hours=1)
-        await self.broker.on_bar(self.account, ASSET, Bar(self.clock, price, price, price,
-                                                          price))
+        await self.broker.on_bar(self.account, ASSET, Bar(self.clock, price, price, price, price))
 
 
 @pytest.fixture(params=["memory", "mongo"])

@@ -32,8 +32,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 BARS = 150
 
 pytestmark = [
-    pytest.mark.skipif(not (FRONTEND / "dist" / "index.html").exists(),
-                       reason="the dashboard is not built (scripts/test.sh builds it)"),
+    pytest.mark.skipif(
+        not (FRONTEND / "dist" / "index.html").exists(),
+        reason="the dashboard is not built (scripts/test.sh builds it)",
+    ),
     pytest.mark.timeout(600),
 ]
 
@@ -44,8 +46,10 @@ def server(mongo_url: str, tmp_path: Path):
     data.mkdir()
     lines = (SAMPLE_DATA / "USDCAD_1h.csv").read_text().splitlines()[: BARS + 1]
     (data / "USDCAD_1h.csv").write_text("\n".join(lines) + "\n")
-    live = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(),
-                       "REPLAY_DATA_DIR": str(data)}, tmp_path / "server.log").start()
+    live = LiveServer(
+        {"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(), "REPLAY_DATA_DIR": str(data)},
+        tmp_path / "server.log",
+    ).start()
     yield live
     live.stop()
 
@@ -56,16 +60,36 @@ def test_the_dashboard_renders_without_a_policy_violation(server: LiveServer) ->
     policy = httpx.get(server.url, timeout=30).headers["content-security-policy"]
     assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
     with server.client() as http:
-        created = http.post("/api/operations", json={
-            "asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy"})
+        created = http.post(
+            "/api/operations",
+            json={"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy"},
+        )
         assert created.status_code == 201, created.text
     server.wait_idle()
     result = subprocess.run(
-        ["node", str(SCRIPT), "--base-url", server.url, "--operation", created.json()["id"],
-         "--username", ADMIN, "--password", PASSWORD, "--chromium", str(CHROMIUM)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            "node",
+            str(SCRIPT),
+            "--base-url",
+            server.url,
+            "--operation",
+            created.json()["id"],
+            "--username",
+            ADMIN,
+            "--password",
+            PASSWORD,
+            "--chromium",
+            str(CHROMIUM),
+        ],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
     assert result.returncode == 0 and summary.get("ok"), (
-        f"exit {result.returncode}: {result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+        f"exit {result.returncode}: {result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    )
     assert len(summary["visited"]) == 6, summary

@@ -36,8 +36,10 @@ PAGES = ("login", "dashboard", "create", "operation-detail", "operations", "sett
 REPLAY_BARS_PER_SECOND = "25"
 
 pytestmark = [
-    pytest.mark.skipif(not (FRONTEND / "package.json").exists(),
-                       reason="frontend/package.json does not exist yet: no dashboard to test"),
+    pytest.mark.skipif(
+        not (FRONTEND / "package.json").exists(),
+        reason="frontend/package.json does not exist yet: no dashboard to test",
+    ),
     pytest.mark.timeout(900),
 ]
 
@@ -53,13 +55,20 @@ def _newest_source_mtime() -> float:
 
 def _ensure_build() -> None:
     assert shutil.which("node") and shutil.which("npm"), "Node.js and npm are needed"
-    assert (FRONTEND / "node_modules" / "playwright-core").is_dir(), \
+    assert (FRONTEND / "node_modules" / "playwright-core").is_dir(), (
         "frontend/node_modules is missing: run scripts/test.sh (it runs npm ci)"
+    )
     index = FRONTEND / "dist" / "index.html"
     if index.exists() and index.stat().st_mtime >= _newest_source_mtime():
         return
-    result = subprocess.run(["npm", "run", "build"], check=False, cwd=FRONTEND,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["npm", "run", "build"],
+        check=False,
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, f"npm run build failed:\n{result.stdout}\n{result.stderr}"
 
 
@@ -77,30 +86,56 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def server(mongo_url: str, tmp_path: Path):
     _ensure_build()
-    live = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(),
-                       "REPLAY_SPEED": REPLAY_BARS_PER_SECOND},
-                      tmp_path / "server.log").start("--demo")
+    live = LiveServer(
+        {
+            "MONGODB_URL": mongo_url,
+            "MONGODB_DB_NAME": unique_db(),
+            "REPLAY_SPEED": REPLAY_BARS_PER_SECOND,
+        },
+        tmp_path / "server.log",
+    ).start("--demo")
     yield live
     live.stop()
 
 
-def test_dashboard_end_to_end_in_chromium(server: LiveServer, screenshots: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_dashboard_end_to_end_in_chromium(
+    server: LiveServer, screenshots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert CHROMIUM.exists(), "Debian's chromium is needed: apt-get install -y chromium"
     result = subprocess.run(
-        ["node", str(SCRIPT), "--base-url", server.url, "--out", str(screenshots),
-         "--username", ADMIN, "--password", PASSWORD, "--chromium", str(CHROMIUM)],
-        check=False, cwd=FRONTEND, capture_output=True, text=True, timeout=600)
+        [
+            "node",
+            str(SCRIPT),
+            "--base-url",
+            server.url,
+            "--out",
+            str(screenshots),
+            "--username",
+            ADMIN,
+            "--password",
+            PASSWORD,
+            "--chromium",
+            str(CHROMIUM),
+        ],
+        check=False,
+        cwd=FRONTEND,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
     listing = sorted(p.name for p in screenshots.iterdir())
-    steps = ", ".join(f"{step['name']} {'ok' if step['ok'] else 'FAILED'} ({step['seconds']:.0f} s)"
-                      for step in summary.get("steps", []))
+    steps = ", ".join(
+        f"{step['name']} {'ok' if step['ok'] else 'FAILED'} ({step['seconds']:.0f} s)"
+        for step in summary.get("steps", [])
+    )
     with capsys.disabled():
         print(f"\ndashboard e2e: {steps}\nscreenshots in {screenshots}: {', '.join(listing)}")
     assert result.returncode == 0 and summary.get("ok"), (
         f"the end-to-end script failed (exit {result.returncode}):\n{result.stdout[-8000:]}\n"
-        f"{result.stderr[-4000:]}\nserver log tail:\n{server.log_path.read_text()[-3000:]}")
+        f"{result.stderr[-4000:]}\nserver log tail:\n{server.log_path.read_text()[-3000:]}"
+    )
     assert [step["name"] for step in summary["steps"] if not step["ok"]] == []
     missing = [page for page in PAGES if f"{page}.png" not in listing]
     assert missing == [], f"no screenshot of {missing}"

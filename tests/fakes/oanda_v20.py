@@ -93,8 +93,7 @@ class FakeOANDA:
             self.prices[instrument] = (dec(bid), dec(ask), datetime.now(UTC))
             self._work_orders(instrument)
 
-    def set_candles(self, instrument: str, granularity: str,
-                    candles: list[dict[str, Any]]) -> None:
+    def set_candles(self, instrument: str, granularity: str, candles: list[dict[str, Any]]) -> None:
         with self.lock:
             self.candles[(instrument, granularity)] = candles
 
@@ -104,16 +103,22 @@ class FakeOANDA:
     # -- transactions ------------------------------------------------------------
 
     def _add_tx(self, tx: dict[str, Any]) -> dict[str, Any]:
-        tx = {"id": str(len(self.transactions) + 1), "accountID": self.account_id,
-              "userID": 1, "batchID": str(len(self.transactions) + 1),
-              "time": rfc3339(datetime.now(UTC)), **tx}
+        tx = {
+            "id": str(len(self.transactions) + 1),
+            "accountID": self.account_id,
+            "userID": 1,
+            "batchID": str(len(self.transactions) + 1),
+            "time": rfc3339(datetime.now(UTC)),
+            **tx,
+        }
         self.transactions.append(tx)
         return tx
 
     def _price(self, instrument: str) -> tuple[Decimal, Decimal, datetime]:
         if instrument not in self.instruments:
-            raise OANDAError(400, {"errorMessage": f"Invalid value specified for "
-                                                   f"'instrument': {instrument}"})
+            raise OANDAError(
+                400, {"errorMessage": f"Invalid value specified for 'instrument': {instrument}"}
+            )
         if instrument not in self.prices:
             self.prices[instrument] = (Decimal("1.00000"), Decimal("1.00020"), datetime.now(UTC))
         return self.prices[instrument]
@@ -128,22 +133,39 @@ class FakeOANDA:
         try:
             self._price(instrument)
         except OANDAError as error:
-            reject = self._add_tx({"type": f"{kind}_ORDER_REJECT", "instrument": instrument,
-                                   "units": spec.get("units"),
-                                   "rejectReason": "INSTRUMENT_NOT_TRADEABLE"})
-            return 400, {**error.body, "errorCode": "INSTRUMENT_NOT_TRADEABLE",
-                         "orderRejectTransaction": reject,
-                         "lastTransactionID": self.last_id()}
+            reject = self._add_tx(
+                {
+                    "type": f"{kind}_ORDER_REJECT",
+                    "instrument": instrument,
+                    "units": spec.get("units"),
+                    "rejectReason": "INSTRUMENT_NOT_TRADEABLE",
+                }
+            )
+            return 400, {
+                **error.body,
+                "errorCode": "INSTRUMENT_NOT_TRADEABLE",
+                "orderRejectTransaction": reject,
+                "lastTransactionID": self.last_id(),
+            }
         if kind not in ("MARKET", "LIMIT", "STOP"):
             raise OANDAError(400, {"errorMessage": f"Invalid value specified for 'type': {kind}"})
         cid = (spec.get("clientExtensions") or {}).get("id")
-        if cid and any(o.get("clientExtensions", {}).get("id") == cid
-                       for o in self.orders.values()):
-            reject = self._add_tx({"type": f"{kind}_ORDER_REJECT", "instrument": instrument,
-                                   "rejectReason": "CLIENT_ORDER_ID_ALREADY_EXISTS"})
-            return 400, {"errorCode": "CLIENT_ORDER_ID_ALREADY_EXISTS",
-                         "errorMessage": "The client order ID specified is already in use",
-                         "orderRejectTransaction": reject, "lastTransactionID": self.last_id()}
+        if cid and any(
+            o.get("clientExtensions", {}).get("id") == cid for o in self.orders.values()
+        ):
+            reject = self._add_tx(
+                {
+                    "type": f"{kind}_ORDER_REJECT",
+                    "instrument": instrument,
+                    "rejectReason": "CLIENT_ORDER_ID_ALREADY_EXISTS",
+                }
+            )
+            return 400, {
+                "errorCode": "CLIENT_ORDER_ID_ALREADY_EXISTS",
+                "errorMessage": "The client order ID specified is already in use",
+                "orderRejectTransaction": reject,
+                "lastTransactionID": self.last_id(),
+            }
         create = self._add_tx({**spec, "type": f"{kind}_ORDER", "reason": "CLIENT_ORDER"})
         order = {**spec, "id": create["id"], "createTime": create["time"], "state": "PENDING"}
         self.orders[order["id"]] = order
@@ -160,29 +182,43 @@ class FakeOANDA:
             self._work_orders(instrument)
             if order["state"] == "FILLED":
                 body["orderFillTransaction"] = self._last_of("ORDER_FILL")
-        body["relatedTransactionIDs"] = [t["id"] for t in self.transactions
-                                         if int(t["id"]) >= int(create["id"])]
+        body["relatedTransactionIDs"] = [
+            t["id"] for t in self.transactions if int(t["id"]) >= int(create["id"])
+        ]
         body["lastTransactionID"] = self.last_id()
         return 201, body
 
     def _last_of(self, kind: str) -> dict[str, Any]:
         return next(t for t in reversed(self.transactions) if t["type"] == kind)
 
-    def _create_dependent(self, spec: dict[str, Any], reason: str = "CLIENT_ORDER"
-                          ) -> tuple[int, dict[str, Any]]:
+    def _create_dependent(
+        self, spec: dict[str, Any], reason: str = "CLIENT_ORDER"
+    ) -> tuple[int, dict[str, Any]]:
         trade = self.trades.get(str(spec.get("tradeID")))
         if trade is None or trade["state"] != "OPEN":
-            raise OANDAError(404, {"errorCode": "TRADE_DOESNT_EXIST",
-                                   "errorMessage": "The Trade specified does not exist"})
+            raise OANDAError(
+                404,
+                {
+                    "errorCode": "TRADE_DOESNT_EXIST",
+                    "errorMessage": "The Trade specified does not exist",
+                },
+            )
         kind = spec["type"]
         key = "stopLossOrderID" if kind == "STOP_LOSS" else "takeProfitOrderID"
         old = self.orders.get(trade.get(key, ""))
         if old is not None and old["state"] == "PENDING":
             self._cancel(old, "CLIENT_REQUEST_REPLACED")
-        create = self._add_tx({**spec, "type": f"{kind}_ORDER", "reason": reason,
-                               "tradeID": trade["id"]})
-        order = {**spec, "tradeID": trade["id"], "instrument": trade["instrument"],
-                 "id": create["id"], "createTime": create["time"], "state": "PENDING"}
+        create = self._add_tx(
+            {**spec, "type": f"{kind}_ORDER", "reason": reason, "tradeID": trade["id"]}
+        )
+        order = {
+            **spec,
+            "tradeID": trade["id"],
+            "instrument": trade["instrument"],
+            "id": create["id"],
+            "createTime": create["time"],
+            "state": "PENDING",
+        }
         self.orders[order["id"]] = order
         trade[key] = order["id"]
         self._work_orders(trade["instrument"])
@@ -190,9 +226,14 @@ class FakeOANDA:
 
     def _cancel(self, order: dict[str, Any], reason: str) -> dict[str, Any]:
         order["state"] = "CANCELLED"
-        return self._add_tx({"type": "ORDER_CANCEL", "orderID": order["id"],
-                             "clientOrderID": order.get("clientExtensions", {}).get("id"),
-                             "reason": reason})
+        return self._add_tx(
+            {
+                "type": "ORDER_CANCEL",
+                "orderID": order["id"],
+                "clientOrderID": order.get("clientExtensions", {}).get("id"),
+                "reason": reason,
+            }
+        )
 
     def find_order(self, specifier: str) -> dict[str, Any]:
         if specifier.startswith("@"):
@@ -201,31 +242,54 @@ class FakeOANDA:
                     return order
         elif specifier in self.orders:
             return self.orders[specifier]
-        raise OANDAError(404, {"errorCode": "ORDER_DOESNT_EXIST",
-                               "errorMessage": "The Order specified does not exist"})
+        raise OANDAError(
+            404,
+            {
+                "errorCode": "ORDER_DOESNT_EXIST",
+                "errorMessage": "The Order specified does not exist",
+            },
+        )
 
     def cancel_order(self, specifier: str) -> dict[str, Any]:
         order = self.find_order(specifier)
         if order["state"] != "PENDING":
-            reject = self._add_tx({"type": "ORDER_CANCEL_REJECT", "orderID": order["id"],
-                                   "rejectReason": "ORDER_DOESNT_EXIST"})
-            raise OANDAError(404, {"errorCode": "ORDER_DOESNT_EXIST",
-                                   "errorMessage": "The Order specified does not exist",
-                                   "orderCancelRejectTransaction": reject,
-                                   "lastTransactionID": self.last_id()})
-        return {"orderCancelTransaction": self._cancel(order, "CLIENT_REQUEST"),
-                "lastTransactionID": self.last_id()}
+            reject = self._add_tx(
+                {
+                    "type": "ORDER_CANCEL_REJECT",
+                    "orderID": order["id"],
+                    "rejectReason": "ORDER_DOESNT_EXIST",
+                }
+            )
+            raise OANDAError(
+                404,
+                {
+                    "errorCode": "ORDER_DOESNT_EXIST",
+                    "errorMessage": "The Order specified does not exist",
+                    "orderCancelRejectTransaction": reject,
+                    "lastTransactionID": self.last_id(),
+                },
+            )
+        return {
+            "orderCancelTransaction": self._cancel(order, "CLIENT_REQUEST"),
+            "lastTransactionID": self.last_id(),
+        }
 
     def replace_order(self, specifier: str, spec: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         order = self.find_order(specifier)
         if order["state"] != "PENDING":
-            raise OANDAError(404, {"errorCode": "ORDER_DOESNT_EXIST",
-                                   "errorMessage": "The Order specified does not exist"})
+            raise OANDAError(
+                404,
+                {
+                    "errorCode": "ORDER_DOESNT_EXIST",
+                    "errorMessage": "The Order specified does not exist",
+                },
+            )
         cancel = self._cancel(order, "CLIENT_REQUEST_REPLACED")
         order.setdefault("clientExtensions", {})["id"] = None  # freed for the replacement
         if spec.get("type") in ("STOP_LOSS", "TAKE_PROFIT"):
-            status, body = self._create_dependent({**spec, "tradeID": order.get("tradeID")},
-                                                  "REPLACEMENT")
+            status, body = self._create_dependent(
+                {**spec, "tradeID": order.get("tradeID")}, "REPLACEMENT"
+            )
         else:
             status, body = self.create_order(spec)
         new = self.orders.get(body.get("orderCreateTransaction", {}).get("id", ""))
@@ -236,8 +300,7 @@ class FakeOANDA:
 
     # -- matching ----------------------------------------------------------------
 
-    def _triggered(self, order: dict[str, Any], bid: Decimal, ask: Decimal
-                   ) -> Decimal | None:
+    def _triggered(self, order: dict[str, Any], bid: Decimal, ask: Decimal) -> Decimal | None:
         price = dec(order["price"])
         kind = order["type"]
         if kind in ("STOP_LOSS", "TAKE_PROFIT"):
@@ -257,14 +320,20 @@ class FakeOANDA:
             return
         bid, ask, _ = self.prices[instrument]
         for order in list(self.orders.values()):
-            if order["state"] != "PENDING" or order.get("instrument") != instrument \
-                    or order["type"] == "MARKET":
+            if (
+                order["state"] != "PENDING"
+                or order.get("instrument") != instrument
+                or order["type"] == "MARKET"
+            ):
                 continue
             fill_price = self._triggered(order, bid, ask)
             if fill_price is not None:
-                reason = {"LIMIT": "LIMIT_ORDER", "STOP": "STOP_ORDER",
-                          "STOP_LOSS": "STOP_LOSS_ORDER",
-                          "TAKE_PROFIT": "TAKE_PROFIT_ORDER"}[order["type"]]
+                reason = {
+                    "LIMIT": "LIMIT_ORDER",
+                    "STOP": "STOP_ORDER",
+                    "STOP_LOSS": "STOP_LOSS_ORDER",
+                    "TAKE_PROFIT": "TAKE_PROFIT_ORDER",
+                }[order["type"]]
                 self._fill(order, fill_price, reason)
 
     def _fill(self, order: dict[str, Any], price: Decimal, reason: str) -> dict[str, Any]:
@@ -275,17 +344,27 @@ class FakeOANDA:
             to_close = [trade]
         else:
             units = int(order["units"])
-            to_close = [t for t in self.trades.values() if t["state"] == "OPEN"
-                        and t["instrument"] == instrument
-                        and (int(t["currentUnits"]) > 0) != (units > 0)]
+            to_close = [
+                t
+                for t in self.trades.values()
+                if t["state"] == "OPEN"
+                and t["instrument"] == instrument
+                and (int(t["currentUnits"]) > 0) != (units > 0)
+            ]
         tx: dict[str, Any] = {
-            "type": "ORDER_FILL", "orderID": order["id"],
+            "type": "ORDER_FILL",
+            "orderID": order["id"],
             "clientOrderID": order.get("clientExtensions", {}).get("id"),
-            "instrument": instrument, "units": str(units), "price": s5(price),
-            "fullVWAP": s5(price), "reason": reason, "pl": "0.0000",
+            "instrument": instrument,
+            "units": str(units),
+            "price": s5(price),
+            "fullVWAP": s5(price),
+            "reason": reason,
+            "pl": "0.0000",
             "financing": "0.0000",
-            "commission": str((abs(units) * self.commission_per_million / 1_000_000)
-                              .quantize(Decimal("0.0001"))),
+            "commission": str(
+                (abs(units) * self.commission_per_million / 1_000_000).quantize(Decimal("0.0001"))
+            ),
         }
         remaining = units
         closed, reduced = [], None
@@ -296,11 +375,21 @@ class FakeOANDA:
             take = -current if abs(remaining) >= abs(current) else remaining
             pl = (price - dec(trade["price"])) * (-take)
             if take == -current:
-                closed.append({"tradeID": trade["id"], "units": str(take),
-                               "price": s5(price), "realizedPL": str(pl)})
+                closed.append(
+                    {
+                        "tradeID": trade["id"],
+                        "units": str(take),
+                        "price": s5(price),
+                        "realizedPL": str(pl),
+                    }
+                )
             else:
-                reduced = {"tradeID": trade["id"], "units": str(take), "price": s5(price),
-                           "realizedPL": str(pl)}
+                reduced = {
+                    "tradeID": trade["id"],
+                    "units": str(take),
+                    "price": s5(price),
+                    "realizedPL": str(pl),
+                }
             trade["currentUnits"] = str(current + take)
             remaining -= take
         if closed:
@@ -324,48 +413,83 @@ class FakeOANDA:
             trade_id = fill["id"]
             fill["tradeOpened"]["tradeID"] = trade_id
             order["tradeOpenedID"] = trade_id
-            self.trades[trade_id] = {"id": trade_id, "instrument": instrument,
-                                     "price": s5(price), "openTime": fill["time"],
-                                     "initialUnits": str(remaining),
-                                     "currentUnits": str(remaining), "state": "OPEN",
-                                     "realizedPL": "0.0000", "unrealizedPL": "0.0000",
-                                     "clientExtensions": order.get("clientExtensions", {})}
-            for on_fill, kind in (("stopLossOnFill", "STOP_LOSS"),
-                                  ("takeProfitOnFill", "TAKE_PROFIT")):
+            self.trades[trade_id] = {
+                "id": trade_id,
+                "instrument": instrument,
+                "price": s5(price),
+                "openTime": fill["time"],
+                "initialUnits": str(remaining),
+                "currentUnits": str(remaining),
+                "state": "OPEN",
+                "realizedPL": "0.0000",
+                "unrealizedPL": "0.0000",
+                "clientExtensions": order.get("clientExtensions", {}),
+            }
+            for on_fill, kind in (
+                ("stopLossOnFill", "STOP_LOSS"),
+                ("takeProfitOnFill", "TAKE_PROFIT"),
+            ):
                 details = order.get(on_fill)
                 if details:
-                    self._create_dependent({"type": kind, "tradeID": trade_id, **details},
-                                           "ON_FILL")
+                    self._create_dependent(
+                        {"type": kind, "tradeID": trade_id, **details}, "ON_FILL"
+                    )
         return body
 
     def close_trade(self, specifier: str) -> dict[str, Any]:
         trade = self.trades.get(specifier)
         if trade is None or trade["state"] != "OPEN":
-            raise OANDAError(404, {"errorCode": "TRADE_DOESNT_EXIST",
-                                   "errorMessage": "The Trade specified does not exist"})
+            raise OANDAError(
+                404,
+                {
+                    "errorCode": "TRADE_DOESNT_EXIST",
+                    "errorMessage": "The Trade specified does not exist",
+                },
+            )
         units = -int(trade["currentUnits"])
-        create = self._add_tx({"type": "MARKET_ORDER", "instrument": trade["instrument"],
-                               "units": str(units), "reason": "TRADE_CLOSE",
-                               "tradeClose": {"tradeID": trade["id"], "units": "ALL"}})
-        order = {"type": "MARKET", "instrument": trade["instrument"], "units": str(units),
-                 "id": create["id"], "state": "PENDING"}
+        create = self._add_tx(
+            {
+                "type": "MARKET_ORDER",
+                "instrument": trade["instrument"],
+                "units": str(units),
+                "reason": "TRADE_CLOSE",
+                "tradeClose": {"tradeID": trade["id"], "units": "ALL"},
+            }
+        )
+        order = {
+            "type": "MARKET",
+            "instrument": trade["instrument"],
+            "units": str(units),
+            "id": create["id"],
+            "state": "PENDING",
+        }
         self.orders[order["id"]] = order
         bid, ask, _ = self._price(trade["instrument"])
         body = self._fill(order, ask if units > 0 else bid, "MARKET_ORDER_TRADE_CLOSE")
         return {"orderCreateTransaction": create, **body, "lastTransactionID": self.last_id()}
 
 
-def make_candles(start: datetime, step: timedelta, closes: list[float],
-                 complete_last: bool = True) -> list[dict[str, Any]]:
+def make_candles(
+    start: datetime, step: timedelta, closes: list[float], complete_last: bool = True
+) -> list[dict[str, Any]]:
     """Candles in OANDA's shape (``mid`` o/h/l/c strings), one per close."""
     out = []
     previous = closes[0]
     for index, close in enumerate(closes):
         o, c = dec(previous), dec(close)
-        out.append({"time": rfc3339(start + step * index), "volume": 10 + index,
-                    "complete": complete_last or index < len(closes) - 1,
-                    "mid": {"o": s5(o), "h": s5(max(o, c) + Decimal("0.0005")),
-                            "l": s5(min(o, c) - Decimal("0.0005")), "c": s5(c)}})
+        out.append(
+            {
+                "time": rfc3339(start + step * index),
+                "volume": 10 + index,
+                "complete": complete_last or index < len(closes) - 1,
+                "mid": {
+                    "o": s5(o),
+                    "h": s5(max(o, c) + Decimal("0.0005")),
+                    "l": s5(min(o, c) - Decimal("0.0005")),
+                    "c": s5(c),
+                },
+            }
+        )
         previous = close
     return out
 
@@ -374,5 +498,13 @@ def make_candles(start: datetime, step: timedelta, closes: list[float],
 # oanda_v20_app; re-exported here, where the tests look for it.
 from tests.fakes.oanda_v20_app import FakeOANDAServer, create_app, free_port
 
-__all__ = ["ACCOUNT", "TOKEN", "FakeOANDA", "FakeOANDAServer", "OANDAError", "create_app",
-           "free_port", "make_candles"]
+__all__ = [
+    "ACCOUNT",
+    "TOKEN",
+    "FakeOANDA",
+    "FakeOANDAServer",
+    "OANDAError",
+    "create_app",
+    "free_port",
+    "make_candles",
+]

@@ -35,12 +35,14 @@ def create_app(fake: FakeOANDA) -> FastAPI:
     async def guard(request: Request, call_next):
         fake.requests.append((request.method, request.url.path))
         if request.headers.get("authorization") != f"Bearer {fake.token}":
-            return JSONResponse({"errorMessage": "Insufficient authorization to perform "
-                                                 "request."}, status_code=401)
+            return JSONResponse(
+                {"errorMessage": "Insufficient authorization to perform request."}, status_code=401
+            )
         parts = request.url.path.split("/")
         if len(parts) > 3 and parts[2] == "accounts" and parts[3] != fake.account_id:
-            return JSONResponse({"errorMessage": "The provided request was forbidden."},
-                                status_code=403)
+            return JSONResponse(
+                {"errorMessage": "The provided request was forbidden."}, status_code=403
+            )
         try:
             return await call_next(request)
         except OANDAError as error:  # pragma: no cover - handled below
@@ -55,12 +57,16 @@ def create_app(fake: FakeOANDA) -> FastAPI:
     @app.get(base + "/summary")
     def summary(account_id: str):
         with fake.lock:
-            return {"account": {"id": account_id, "currency": "USD",
-                                "balance": str(fake.balance),
-                                "openTradeCount": sum(t["state"] == "OPEN"
-                                                      for t in fake.trades.values()),
-                                "lastTransactionID": fake.last_id()},
-                    "lastTransactionID": fake.last_id()}
+            return {
+                "account": {
+                    "id": account_id,
+                    "currency": "USD",
+                    "balance": str(fake.balance),
+                    "openTradeCount": sum(t["state"] == "OPEN" for t in fake.trades.values()),
+                    "lastTransactionID": fake.last_id(),
+                },
+                "lastTransactionID": fake.last_id(),
+            }
 
     @app.post(base + "/orders")
     async def post_order(account_id: str, request: Request):
@@ -94,8 +100,10 @@ def create_app(fake: FakeOANDA) -> FastAPI:
     @app.get(base + "/openTrades")
     def open_trades(account_id: str):
         with fake.lock:
-            return {"trades": [t for t in fake.trades.values() if t["state"] == "OPEN"],
-                    "lastTransactionID": fake.last_id()}
+            return {
+                "trades": [t for t in fake.trades.values() if t["state"] == "OPEN"],
+                "lastTransactionID": fake.last_id(),
+            }
 
     @app.put(base + "/trades/{specifier}/close")
     def close_trade(account_id: str, specifier: str):
@@ -138,8 +146,7 @@ def create_app(fake: FakeOANDA) -> FastAPI:
                 last = current
                 for price in changed:
                     yield json.dumps(price) + "\n"
-                yield json.dumps({"type": "HEARTBEAT",
-                                  "time": rfc3339(datetime.now(UTC))}) + "\n"
+                yield json.dumps({"type": "HEARTBEAT", "time": rfc3339(datetime.now(UTC))}) + "\n"
                 sent += len(changed) + 1
                 if drop_after is not None and sent >= drop_after:
                     raise ConnectionResetError("chaos: price stream dropped")
@@ -150,13 +157,13 @@ def create_app(fake: FakeOANDA) -> FastAPI:
     @app.get(base + "/instruments")
     def instruments_route(account_id: str, instruments: str | None = None):
         names = instruments.split(",") if instruments else list(fake.instruments)
-        return {"instruments": [instrument_object(n) for n in names
-                                if n in fake.instruments],
-                "lastTransactionID": fake.last_id()}
+        return {
+            "instruments": [instrument_object(n) for n in names if n in fake.instruments],
+            "lastTransactionID": fake.last_id(),
+        }
 
     @app.get("/v3/instruments/{instrument}/candles")
-    def candles_route(instrument: str, request: Request, granularity: str = "S5",
-                      price: str = "M"):
+    def candles_route(instrument: str, request: Request, granularity: str = "S5", price: str = "M"):
         params = request.query_params
         with fake.lock:
             fake._price(instrument)
@@ -164,21 +171,35 @@ def create_app(fake: FakeOANDA) -> FastAPI:
         start = params.get("from")
         end = params.get("to")
         if end is not None and parse_rfc3339(end) > datetime.now(UTC):
-            raise OANDAError(400, {"errorMessage": "Invalid value specified for 'to'. "
-                                                   "Time is in the future"})
+            raise OANDAError(
+                400, {"errorMessage": "Invalid value specified for 'to'. Time is in the future"}
+            )
         component = {"M": "mid", "B": "bid", "A": "ask"}[price[0]]
 
         def key(text: str) -> str:
             return text[:19]
 
-        chosen = [c for c in rows if (start is None or key(c["time"]) >= key(start))
-                  and (end is None or key(c["time"]) < key(end))]
+        chosen = [
+            c
+            for c in rows
+            if (start is None or key(c["time"]) >= key(start))
+            and (end is None or key(c["time"]) < key(end))
+        ]
         if "count" in params:
             chosen = chosen[: int(params["count"])]
-        return {"instrument": instrument, "granularity": granularity,
-                "candles": [{"time": c["time"], "volume": c.get("volume", 0),
-                             "complete": c.get("complete", True), component: c["mid"]}
-                            for c in chosen]}
+        return {
+            "instrument": instrument,
+            "granularity": granularity,
+            "candles": [
+                {
+                    "time": c["time"],
+                    "volume": c.get("volume", 0),
+                    "complete": c.get("complete", True),
+                    component: c["mid"],
+                }
+                for c in chosen
+            ],
+        }
 
     return app
 
@@ -196,8 +217,11 @@ async def apply_fault(fault: Fault | None, request: Request, call_next):
         return await call_next(request)
     if fault.kind == "429":
         headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
-        return JSONResponse({"errorMessage": "Rate limit violation: too many requests"},
-                            status_code=429, headers=headers)
+        return JSONResponse(
+            {"errorMessage": "Rate limit violation: too many requests"},
+            status_code=429,
+            headers=headers,
+        )
     if fault.kind == "5xx":
         return JSONResponse({"errorMessage": "Service unavailable"}, status_code=fault.status)
     if fault.kind in ("hang", "delay"):
@@ -206,8 +230,7 @@ async def apply_fault(fault: Fault | None, request: Request, call_next):
     response = await call_next(request)
     body = b"".join([chunk async for chunk in response.body_iterator])
     keep = fault.kind == "lose"  # the client then knows the answer is cut short
-    headers = {k: v for k, v in response.headers.items()
-               if keep or k.lower() != "content-length"}
+    headers = {k: v for k, v in response.headers.items() if keep or k.lower() != "content-length"}
     if fault.kind == "lose_hang":
         await asyncio.sleep(fault.seconds)
 
@@ -215,7 +238,7 @@ async def apply_fault(fault: Fault | None, request: Request, call_next):
         for index in range(len(body)):
             if fault.kind == "lose" and index == 1:
                 raise ConnectionResetError("the answer is lost")
-            yield body[index:index + 1]
+            yield body[index : index + 1]
             if fault.kind == "drip":
                 await asyncio.sleep(fault.interval_s)
 
@@ -225,10 +248,17 @@ async def apply_fault(fault: Fault | None, request: Request, call_next):
 def instrument_object(name: str) -> dict[str, Any]:
     """An ``Instrument`` as ``GET /accounts/{id}/instruments`` gives it."""
     jpy = name.endswith("_JPY")
-    return {"name": name, "type": "CURRENCY", "displayName": name.replace("_", "/"),
-            "pipLocation": -2 if jpy else -4, "displayPrecision": 3 if jpy else 5,
-            "tradeUnitsPrecision": 0, "minimumTradeSize": "1",
-            "maximumOrderUnits": "100000000", "marginRate": "0.02"}
+    return {
+        "name": name,
+        "type": "CURRENCY",
+        "displayName": name.replace("_", "/"),
+        "pipLocation": -2 if jpy else -4,
+        "displayPrecision": 3 if jpy else 5,
+        "tradeUnitsPrecision": 0,
+        "minimumTradeSize": "1",
+        "maximumOrderUnits": "100000000",
+        "marginRate": "0.02",
+    }
 
 
 def pending_orders(fake: FakeOANDA) -> list[dict[str, Any]]:
@@ -237,11 +267,17 @@ def pending_orders(fake: FakeOANDA) -> list[dict[str, Any]]:
 
 def price_object(fake: FakeOANDA, instrument: str) -> dict[str, Any]:
     bid, ask, moment = fake._price(instrument)
-    return {"type": "PRICE", "instrument": instrument, "time": rfc3339(moment),
-            "tradeable": True, "status": "tradeable",
-            "bids": [{"price": s5(bid), "liquidity": 10000000}],
-            "asks": [{"price": s5(ask), "liquidity": 10000000}],
-            "closeoutBid": s5(bid), "closeoutAsk": s5(ask)}
+    return {
+        "type": "PRICE",
+        "instrument": instrument,
+        "time": rfc3339(moment),
+        "tradeable": True,
+        "status": "tradeable",
+        "bids": [{"price": s5(bid), "liquidity": 10000000}],
+        "asks": [{"price": s5(ask), "liquidity": 10000000}],
+        "closeoutBid": s5(bid),
+        "closeoutAsk": s5(ask),
+    }
 
 
 def free_port() -> int:
@@ -258,8 +294,13 @@ class FakeOANDAServer:
         self.fake = fake or FakeOANDA()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(self.fake), host="127.0.0.1", port=self.port,
-                                log_level=log_level, lifespan="off")
+        config = uvicorn.Config(
+            create_app(self.fake),
+            host="127.0.0.1",
+            port=self.port,
+            log_level=log_level,
+            lifespan="off",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -41,9 +41,12 @@ class Fault:
     delay_s: float = 0.0
 
     def matches(self, method: str, path: str, order_type: str | None) -> bool:
-        return (self.count > 0 and (self.method is None or self.method == method)
-                and (self.path is None or self.path in path)
-                and (self.order_type is None or self.order_type == order_type))
+        return (
+            self.count > 0
+            and (self.method is None or self.method == method)
+            and (self.path is None or self.path in path)
+            and (self.order_type is None or self.order_type == order_type)
+        )
 
 
 class Faults:

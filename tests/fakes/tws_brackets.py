@@ -14,12 +14,25 @@ class TWSBrackets:
     def _parent(self, order: FakeOrder) -> FakeOrder | None:
         if not order.parent_id:
             return None
-        return next((o for o in reversed(self.orders) if o.order_id == order.parent_id
-                     and o.client_id == order.client_id and o is not order), None)
+        return next(
+            (
+                o
+                for o in reversed(self.orders)
+                if o.order_id == order.parent_id
+                and o.client_id == order.client_id
+                and o is not order
+            ),
+            None,
+        )
 
     def _children(self, parent: FakeOrder) -> list[FakeOrder]:
-        return [o for o in self.orders if o.parent_id == parent.order_id
-                and o.client_id == parent.client_id and self._parent(o) is parent]
+        return [
+            o
+            for o in self.orders
+            if o.parent_id == parent.order_id
+            and o.client_id == parent.client_id
+            and self._parent(o) is parent
+        ]
 
     def held(self, order: FakeOrder) -> bool:
         """A child (parentId set) works only once its parent has filled."""
@@ -29,8 +42,12 @@ class TWSBrackets:
     def _after_fill(self, order: FakeOrder) -> None:
         if order.oca_group:  # ocaType 1: a fill cancels the rest of the group
             for other in self.orders:
-                if other is not order and other.working and other.oca_group == order.oca_group \
-                        and other.account == order.account:
+                if (
+                    other is not order
+                    and other.working
+                    and other.oca_group == order.oca_group
+                    and other.account == order.account
+                ):
                     other.status = "Cancelled"
                     self._broadcast(other)
         if order.status == "Filled":
@@ -43,8 +60,9 @@ class TWSBrackets:
         """The last child of a bracket arrives with transmit=True: the parent
         and every child are placed together, the children held, then the
         parent works."""
-        group = [(o, b) for o, b in self.untransmitted
-                 if last.parent_id in (o.order_id, o.parent_id)] + [(last, behaviour)]
+        group = [
+            (o, b) for o, b in self.untransmitted if last.parent_id in (o.order_id, o.parent_id)
+        ] + [(last, behaviour)]
         self.untransmitted = [g for g in self.untransmitted if g not in group]
         parent, parent_behaviour = group[0]
         for order, _b in group:

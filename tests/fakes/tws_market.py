@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from tests.fakes.tws_model import CONTRACTS, _Conn
 
-
-
 MIN_TICK = 0.00005  # IDEALPRO forex: half a pip; executions are on it
+
 
 class TWSMarketData:
     """Mixin of FakeTWS."""
@@ -26,8 +25,16 @@ class TWSMarketData:
             self.quote_subs = [s for s in self.quote_subs if s != (conn, int(f[2]))]
         elif msg == 20:  # reqHistoricalData: reqId, contract(12), includeExpired,
             # endDateTime, barSize, duration, useRTH, whatToShow, formatDate, keepUpToDate
-            self._historical(conn, int(f[1]), end=f[15], bar_size=f[16], duration=f[17],
-                             use_rth=f[18], what=f[19], date_format=f[20])
+            self._historical(
+                conn,
+                int(f[1]),
+                end=f[15],
+                bar_size=f[16],
+                duration=f[17],
+                use_rth=f[18],
+                what=f[19],
+                date_format=f[20],
+            )
         elif msg == 50:  # reqRealTimeBars: 3, reqId, contract(12), 5, whatToShow, ...
             if self.adversary.bar_error is not None:
                 self._send(conn, 4, 2, int(f[2]), *self.adversary.bar_error, "")
@@ -37,8 +44,9 @@ class TWSMarketData:
             self.bar_subs = [s for s in self.bar_subs if s != (conn, int(f[2]))]
         # 25 cancelHistoricalData: nothing is streaming
 
-    def _contract_details(self, conn: _Conn, req_id: int, symbol: str, sec_type: str,
-                          currency: str) -> None:
+    def _contract_details(
+        self, conn: _Conn, req_id: int, symbol: str, sec_type: str, currency: str
+    ) -> None:
         known = CONTRACTS.get((symbol, sec_type, currency))
         if known is not None:
             con_id, exch, local, tclass = known
@@ -49,10 +57,49 @@ class TWSMarketData:
             # timeZoneId tradingHours liquidHours evRule evMultiplier numSecIds aggGroup
             # underSymbol underSecType marketRuleIds realExpirationDate stockType
             # minSize sizeIncrement suggestedSizeIncrement
-            self._send(conn, 10, req_id, symbol, sec_type, "", 0, "", exch, currency, local,
-                       tclass, tclass, con_id, MIN_TICK, "", "LMT,MKT,STP", exch, 1, 0,
-                       f"{symbol}.{currency}", "", "", "", "", "", "US/Eastern", "", "", "",
-                       0, 0, 4, symbol, "", "239", "", "", 1, 1, 1)
+            self._send(
+                conn,
+                10,
+                req_id,
+                symbol,
+                sec_type,
+                "",
+                0,
+                "",
+                exch,
+                currency,
+                local,
+                tclass,
+                tclass,
+                con_id,
+                MIN_TICK,
+                "",
+                "LMT,MKT,STP",
+                exch,
+                1,
+                0,
+                f"{symbol}.{currency}",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "US/Eastern",
+                "",
+                "",
+                "",
+                0,
+                0,
+                4,
+                symbol,
+                "",
+                "239",
+                "",
+                "",
+                1,
+                1,
+                1,
+            )
         self._send(conn, 52, 1, req_id)  # contractDetailsEnd
 
     def _send_quote(self, conn: _Conn, req_id: int) -> None:
@@ -66,26 +113,52 @@ class TWSMarketData:
             if conn in self.conns:
                 self._send_quote(conn, req_id)
 
-    def _historical(self, conn: _Conn, req_id: int, *, end: str, bar_size: str,
-                    duration: str, use_rth: str, what: str, date_format: str) -> None:
-        self.history_requests.append({"end": end, "bar_size": bar_size, "duration": duration,
-                                      "use_rth": use_rth, "what": what,
-                                      "format_date": date_format})
+    def _historical(
+        self,
+        conn: _Conn,
+        req_id: int,
+        *,
+        end: str,
+        bar_size: str,
+        duration: str,
+        use_rth: str,
+        what: str,
+        date_format: str,
+    ) -> None:
+        self.history_requests.append(
+            {
+                "end": end,
+                "bar_size": bar_size,
+                "duration": duration,
+                "use_rth": use_rth,
+                "what": what,
+                "format_date": date_format,
+            }
+        )
         if self.adversary.history_refusals:
             code, message = self.adversary.history_refusals.pop(0)
             self._send(conn, 4, 2, req_id, code, message, "")
             return
-        end_at = (datetime.strptime(end, "%Y%m%d %H:%M:%S UTC").replace(tzinfo=UTC)
-                  if end else datetime.now(UTC))
+        end_at = (
+            datetime.strptime(end, "%Y%m%d %H:%M:%S UTC").replace(tzinfo=UTC)
+            if end
+            else datetime.now(UTC)
+        )
         count, unit = duration.split()
         seconds = int(count) * {"S": 1, "D": 86400, "W": 7 * 86400}[unit]
         start_at = end_at - timedelta(seconds=seconds)
         rows = [r for r in self.history.get(bar_size, []) if start_at <= r[0] < end_at]
-        fields: list = [17, req_id, start_at.strftime("%Y%m%d %H:%M:%S"),
-                        end_at.strftime("%Y%m%d %H:%M:%S"), len(rows)]
+        fields: list = [
+            17,
+            req_id,
+            start_at.strftime("%Y%m%d %H:%M:%S"),
+            end_at.strftime("%Y%m%d %H:%M:%S"),
+            len(rows),
+        ]
         for time, o, h, low, c in rows:
-            stamp = (time.strftime("%Y%m%d") if bar_size == "1 day"
-                     else str(int(time.timestamp())))  # formatDate=2: epoch seconds
+            stamp = (
+                time.strftime("%Y%m%d") if bar_size == "1 day" else str(int(time.timestamp()))
+            )  # formatDate=2: epoch seconds
             fields += [stamp, o, h, low, c, -1, -1, -1]  # volume wap count: none for FX
         self._send(conn, *fields)
 

@@ -47,9 +47,21 @@ class FakeOrder:
     def contract_fields(self, with_exchange: bool = True) -> list:
         con_id, exch, local, tclass = CONTRACTS.get(
             (self.symbol, self.sec_type, self.currency),
-            (0, self.exchange, self.symbol, self.symbol))
-        return [con_id, self.symbol, self.sec_type, "", "0", "", "",
-                exch, self.currency, local, tclass]
+            (0, self.exchange, self.symbol, self.symbol),
+        )
+        return [
+            con_id,
+            self.symbol,
+            self.sec_type,
+            "",
+            "0",
+            "",
+            "",
+            exch,
+            self.currency,
+            local,
+            tclass,
+        ]
 
 
 @dataclass

@@ -39,16 +39,30 @@ class TWSScenarios:
         nothing is pushed (fills made meanwhile come only via reqExecutions)."""
         self.link_down = True
         for conn in self.conns:
-            self._send(conn, 4, 2, -1, 1100, "Connectivity between IB and Trader "
-                       "Workstation has been lost.", "")
+            self._send(
+                conn,
+                4,
+                2,
+                -1,
+                1100,
+                "Connectivity between IB and Trader Workstation has been lost.",
+                "",
+            )
 
     def link_restored(self, code: int = 1102) -> None:
         """IB 1101 (data lost) or 1102 (data maintained)."""
         self.link_down = False
         text = "data lost" if code == 1101 else "data maintained"
         for conn in self.conns:
-            self._send(conn, 4, 2, -1, code, "Connectivity between IB and Trader "
-                       f"Workstation has been restored - {text}.", "")
+            self._send(
+                conn,
+                4,
+                2,
+                -1,
+                code,
+                f"Connectivity between IB and Trader Workstation has been restored - {text}.",
+                "",
+            )
 
     def cancel_at_venue(self, order_ref: str, reason: str = "") -> None:
         """IB cancels the working order ``order_ref`` on its own (end of a
@@ -58,6 +72,7 @@ class TWSScenarios:
         if not self.link_down:
             for conn in self.conns:
                 if conn.client_id == order.client_id:
-                    self._send(conn, 4, 2, order.order_id, 202, f"Order Canceled - reason:{reason}",
-                               "")
+                    self._send(
+                        conn, 4, 2, order.order_id, 202, f"Order Canceled - reason:{reason}", ""
+                    )
             self._broadcast(order)

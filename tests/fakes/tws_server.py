@@ -66,14 +66,20 @@ from tests.fakes.tws_scenarios import TWSScenarios
 from tests.fakes.tws_wire import TWS_TZ, UNSET_DOUBLE, UNSET_INT, TWSWire  # noqa: F401
 
 
-
 def on_tick(price: float) -> float:
     """``price`` on the venue's tick: a real venue never executes off it."""
     return round(round(price / MIN_TICK) * MIN_TICK, 10)
 
+
 class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
-    def __init__(self, *, account: str = "DU1234567", server_version: int = 178,
-                 fill_price: float = 1.3650, commission: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        account: str = "DU1234567",
+        server_version: int = 178,
+        fill_price: float = 1.3650,
+        commission: float = 2.0,
+    ) -> None:
         self.account = account
         self.server_version = server_version
         self.fill_price = fill_price
@@ -177,8 +183,16 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
         msg = int(f[0])
         if msg == 71:  # startApi: version, clientId, optCapab
             if any(c is not conn and c.client_id == int(f[2]) for c in self.conns):
-                self._send(conn, 4, 2, -1, 326, "Unable to connect as the client id is "
-                           "already in use. Retry with a unique client id.", "")
+                self._send(
+                    conn,
+                    4,
+                    2,
+                    -1,
+                    326,
+                    "Unable to connect as the client id is "
+                    "already in use. Retry with a unique client id.",
+                    "",
+                )
                 conn.writer.close()
                 return
             conn.client_id = int(f[2])
@@ -186,13 +200,18 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
             self._send(conn, 9, 1, self.next_valid_id)
             self.next_valid_id_sent.append(self.next_valid_id)
         elif msg == 61:  # reqPositions
-            for (qty, avg, order) in self._positions().values():
+            for qty, avg, order in self._positions().values():
                 self._send(conn, 61, 3, self.account, *order.contract_fields(), qty, avg)
             self._send(conn, 62, 1)
         elif msg in (5, 16):  # reqOpenOrders / reqAllOpenOrders
             for order in self.orders:
-                if order.working and (msg == 16 or (order.client_id == conn.client_id and
-                                                    order.order_ref not in self.adversary.unbound)):
+                if order.working and (
+                    msg == 16
+                    or (
+                        order.client_id == conn.client_id
+                        and order.order_ref not in self.adversary.unbound
+                    )
+                ):
                     self._send_open_order(conn, order)
                     self._send_status(conn, order)
             self._send(conn, 53, 1)
@@ -207,8 +226,7 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
             self._send(conn, 54, 1, self.account)
         elif msg == 76:  # reqAccountUpdatesMulti: version, reqId, account, model, ledger
             req_id = f[2]
-            self._send(conn, 73, 1, req_id, self.account, "", "NetLiquidation",
-                       "100000.00", "USD")
+            self._send(conn, 73, 1, req_id, self.account, "", "NetLiquidation", "100000.00", "USD")
             self._send(conn, 74, 1, req_id)
         elif msg == 7:  # reqExecutions: version, reqId, filter...
             req_id = int(f[2])
@@ -236,12 +254,30 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
 
     def _place_order(self, conn: _Conn, f: list[str]) -> None:
         order_id = int(f[1])
-        (_con_id, symbol, sec_type, _ltd, _strike, _right, _mult, exchange, _pex,
-         currency, _local, _tclass) = f[2:14]
+        (
+            _con_id,
+            symbol,
+            sec_type,
+            _ltd,
+            _strike,
+            _right,
+            _mult,
+            exchange,
+            _pex,
+            currency,
+            _local,
+            _tclass,
+        ) = f[2:14]
         action, qty, order_type, lmt, aux, tif, oca, account, _oc, _origin, ref = f[16:27]
         transmit, parent_id = f[27] != "0", int(f[28] or 0)
-        existing = next((o for o in self.orders if o.order_id == order_id
-                         and o.client_id == conn.client_id and o.working), None)
+        existing = next(
+            (
+                o
+                for o in self.orders
+                if o.order_id == order_id and o.client_id == conn.client_id and o.working
+            ),
+            None,
+        )
         if existing is not None:  # modification
             existing.quantity = float(qty)
             existing.lmt_price, existing.aux_price = lmt, aux
@@ -253,16 +289,34 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
             self._send_status(conn, existing)
             conn.muted = False
             return
-        if any(o.order_id == order_id and o.client_id == conn.client_id and o.working
-               for o in self.orders):
+        if any(
+            o.order_id == order_id and o.client_id == conn.client_id and o.working
+            for o in self.orders
+        ):
             self._send(conn, 4, 2, order_id, 103, "Duplicate order id", "")
             return
         self.next_valid_id = max(self.next_valid_id, order_id + 1)
         self.placements.append((ref, order_id, parent_id, transmit))
         self._perm += 1
-        order = FakeOrder(order_id, conn.client_id, self._perm, symbol, sec_type, exchange,
-                          currency, action, float(qty), order_type, lmt, aux, tif,
-                          account or self.account, ref, oca, parent_id)
+        order = FakeOrder(
+            order_id,
+            conn.client_id,
+            self._perm,
+            symbol,
+            sec_type,
+            exchange,
+            currency,
+            action,
+            float(qty),
+            order_type,
+            lmt,
+            aux,
+            tif,
+            account or self.account,
+            ref,
+            oca,
+            parent_id,
+        )
         behaviour = self.behaviour.get(ref, self.default_behaviour)
         if not transmit:  # TWS keeps it, untransmitted and silent, until a transmit
             self.untransmitted.append((order, behaviour))
@@ -288,8 +342,7 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
         if behaviour == "reject":
             order.status = "Inactive"
             self.orders.append(order)
-            self._send(conn, 4, 2, order_id, 201,
-                       "Order rejected - reason:Insufficient margin", "")
+            self._send(conn, 4, 2, order_id, 201, "Order rejected - reason:Insufficient margin", "")
             self._send_status(conn, order)
             return
         self.orders.append(order)
@@ -317,11 +370,24 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
             self._send_status(conn, order)
 
     def _cancel(self, conn: _Conn, order_id: int) -> None:
-        order = next((o for o in self.orders if o.order_id == order_id
-                      and o.client_id == conn.client_id and o.working), None)
+        order = next(
+            (
+                o
+                for o in self.orders
+                if o.order_id == order_id and o.client_id == conn.client_id and o.working
+            ),
+            None,
+        )
         if order is None:
-            self._send(conn, 4, 2, order_id, 10147,
-                       f"OrderId {order_id} that needs to be cancelled is not found.", "")
+            self._send(
+                conn,
+                4,
+                2,
+                order_id,
+                10147,
+                f"OrderId {order_id} that needs to be cancelled is not found.",
+                "",
+            )
             return
         order.status = "Cancelled"
         self._send(conn, 4, 2, order_id, 202, "Order Canceled - reason:", "")
@@ -331,8 +397,9 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
                 child.status = "Cancelled"
                 self._broadcast(child, status=True)
 
-    def _broadcast(self, order: FakeOrder, *, status: bool = True,
-                   open_order: bool = False) -> None:
+    def _broadcast(
+        self, order: FakeOrder, *, status: bool = True, open_order: bool = False
+    ) -> None:
         for conn in self.conns:
             if conn.client_id == order.client_id:
                 if open_order:
@@ -357,8 +424,9 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
         return fills
 
     # ----------------------------------------------------------- scripting
-    def fill(self, order_ref: str, quantity: float | None = None,
-             price: float | None = None) -> FakeExecution:
+    def fill(
+        self, order_ref: str, quantity: float | None = None, price: float | None = None
+    ) -> FakeExecution:
         """Execute (part of) the working order ``order_ref``; reported live to
         the client that owns it when connected, else only via reqExecutions."""
         order = next(o for o in self.orders if o.order_ref == order_ref and o.working)
@@ -371,10 +439,17 @@ class FakeTWS(TWSBrackets, TWSScenarios, TWSMarketData, TWSWire):
             order.status = "Filled"
         self._exec_seq += 1
         ex = FakeExecution(
-            exec_id=f"0000e0d5.6578{self._exec_seq:04x}.01.01", order=order, shares=qty,
-            price=price, time=datetime.now(UTC).replace(microsecond=0), cum_qty=order.filled,
-            avg_price=order.avg_price, commission=self.commission, order_id=order.order_id,
-            children_at_fill=[c.order_ref for c in self._children(order)])
+            exec_id=f"0000e0d5.6578{self._exec_seq:04x}.01.01",
+            order=order,
+            shares=qty,
+            price=price,
+            time=datetime.now(UTC).replace(microsecond=0),
+            cum_qty=order.filled,
+            avg_price=order.avg_price,
+            commission=self.commission,
+            order_id=order.order_id,
+            children_at_fill=[c.order_ref for c in self._children(order)],
+        )
         self.executions.append(ex)
         for conn in self.conns:
             if conn.client_id == order.client_id and not self.link_down:

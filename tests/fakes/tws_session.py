@@ -13,8 +13,13 @@ from live_trading.engine.ports import ConnectionState
 from tests.fakes.tws_server import FakeTWS
 
 OP = "op1"
-FAST = {"connect_timeout_s": 5, "request_timeout_s": 0.5, "submit_ack_timeout_s": 0.5,
-        "reconnect_backoff_s": (0.05, 0.1, 0.2), "pacing_wait_s": 0.01}
+FAST = {
+    "connect_timeout_s": 5,
+    "request_timeout_s": 0.5,
+    "submit_ack_timeout_s": 0.5,
+    "reconnect_backoff_s": (0.05, 0.1, 0.2),
+    "pacing_wait_s": 0.01,
+}
 """Short deadlines so that a hung request fails the test quickly."""
 
 
@@ -28,8 +33,9 @@ class Reports(list):
 
     def add(self, report) -> None:
         if isinstance(report, CommissionReport):
-            assert any(isinstance(r, Execution) and r.execution_id == report.execution_id
-                       for r in self), "a CommissionReport came before its fill"
+            assert any(
+                isinstance(r, Execution) and r.execution_id == report.execution_id for r in self
+            ), "a CommissionReport came before its fill"
             self.commissions.append(report)
         else:
             self.append(report)
@@ -54,8 +60,9 @@ def make_broker(fake: FakeTWS, *, client_id: int = 7, **settings) -> Session:
     """A broker (not yet connected) on ``fake`` collecting into a Session."""
     session = Session(fake, None)  # type: ignore[arg-type]
     config = IBKRConfig(port=fake.port, client_id=client_id, **{**FAST, **settings})
-    session.broker = IBKRBroker(config, on_connection_event=lambda reason, state:
-                                session.events.append((reason, state)))
+    session.broker = IBKRBroker(
+        config, on_connection_event=lambda reason, state: session.events.append((reason, state))
+    )
 
     async def listener(report) -> None:
         session.reports.add(report)
@@ -73,9 +80,24 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def req(seq: int, qty: float = 10_000, side: Side = Side.BUY,
-        order_type: OrderType = OrderType.MARKET, limit: float | None = None,
-        account: str = OP, stop: float | None = None, **extra) -> OrderRequest:
-    return OrderRequest(client_order_id=f"LT-{account}-{seq}", account=account,
-                        asset="USD-CAD", side=side, quantity=qty, order_type=order_type,
-                        limit_price=limit, stop_price=stop, **extra)
+def req(
+    seq: int,
+    qty: float = 10_000,
+    side: Side = Side.BUY,
+    order_type: OrderType = OrderType.MARKET,
+    limit: float | None = None,
+    account: str = OP,
+    stop: float | None = None,
+    **extra,
+) -> OrderRequest:
+    return OrderRequest(
+        client_order_id=f"LT-{account}-{seq}",
+        account=account,
+        asset="USD-CAD",
+        side=side,
+        quantity=qty,
+        order_type=order_type,
+        limit_price=limit,
+        stop_price=stop,
+        **extra,
+    )

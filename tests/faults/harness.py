@@ -38,15 +38,28 @@ from tests.auth_helpers import TEST_SECRET, bearer, login, seed_user
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 POINTS = {  # point -> range of the hit count at which to die
-    "after_bar": (1, 400), "during_projection": (1, 80), "after_intent": (1, 5),
-    "after_broker_submit": (1, 10), "before_fill_journal": (1, 5), "random_time": (0, 0),
+    "after_bar": (1, 400),
+    "during_projection": (1, 80),
+    "after_intent": (1, 5),
+    "after_broker_submit": (1, 10),
+    "before_fill_journal": (1, 5),
+    "random_time": (0, 0),
 }
 OPERATIONS = [
-    {"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy",
-     "crash_recovery_mode": "CLOSE_ALL"},
-    {"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy",
-     "crash_recovery_mode": "RESUME", "emergency_stop_loss_pct": 0.01,
-     "strategy_config": {"fast_period": 5, "slow_period": 20}},
+    {
+        "asset": "USD-CAD",
+        "bar_sizes": ["1 hour"],
+        "strategy_name": "MomentumStrategy",
+        "crash_recovery_mode": "CLOSE_ALL",
+    },
+    {
+        "asset": "USD-CAD",
+        "bar_sizes": ["1 hour"],
+        "strategy_name": "MomentumStrategy",
+        "crash_recovery_mode": "RESUME",
+        "emergency_stop_loss_pct": 0.01,
+        "strategy_config": {"fast_period": 5, "slow_period": 20},
+    },
 ]
 
 
@@ -62,17 +75,26 @@ class CycleResult:
 
 class FaultHarness:
     operations = OPERATIONS
-    def __init__(self, workdir: Path, *, replay_speed: float = 150.0,
-                 replay_dir: Path | None = None) -> None:
+
+    def __init__(
+        self, workdir: Path, *, replay_speed: float = 150.0, replay_dir: Path | None = None
+    ) -> None:
         self.workdir = workdir
         self.data_dir = workdir / "var"
         self.log = workdir / "server.log"
-        self.env = {**os.environ, "DATA_DIR": str(self.data_dir), "MONGODB_URL": "",
-                    "REPLAY_SPEED": str(replay_speed), "LT_FAULT": "",
-                    "SECRET_KEY": TEST_SECRET, "TRADE_LOG_DIR": str(workdir / "logs"),
-                    # the scheduled worker runs as shipped, only more often,
-                    # so its cycles are crashed into too
-                    "TRADING_WORKER_ENABLED": "true", "TRADING_WORKER_INTERVAL_SECONDS": "1"}
+        self.env = {
+            **os.environ,
+            "DATA_DIR": str(self.data_dir),
+            "MONGODB_URL": "",
+            "REPLAY_SPEED": str(replay_speed),
+            "LT_FAULT": "",
+            "SECRET_KEY": TEST_SECRET,
+            "TRADE_LOG_DIR": str(workdir / "logs"),
+            # the scheduled worker runs as shipped, only more often,
+            # so its cycles are crashed into too
+            "TRADING_WORKER_ENABLED": "true",
+            "TRADING_WORKER_INTERVAL_SECONDS": "1",
+        }
         if replay_dir is not None:
             self.env["REPLAY_DATA_DIR"] = str(replay_dir)
         self.port = free_port()
@@ -86,8 +108,13 @@ class FaultHarness:
     def _spawn(self, fault: str = "") -> subprocess.Popen:
         env = {**self.env, "LT_FAULT": fault}
         log = open(self.log, "ab")
-        return subprocess.Popen([str(BIN / "live-trading"), "run", "--port", str(self.port)],
-                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [str(BIN / "live-trading"), "run", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def _wait_ready(self, proc: subprocess.Popen, timeout_s: float = 60) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -115,8 +142,9 @@ class FaultHarness:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
 
-    def cycle(self, rng: random.Random, point: str | None = None,
-              hits: int | None = None) -> CycleResult:
+    def cycle(
+        self, rng: random.Random, point: str | None = None, hits: int | None = None
+    ) -> CycleResult:
         point = point or rng.choice(sorted(POINTS))
         low, high = POINTS[point]
         hits = hits if hits is not None else rng.randint(low, high)
@@ -166,8 +194,14 @@ class FaultHarness:
         return check_invariants(client, verify)
 
     def _cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "live-trading"), *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [str(BIN / "live-trading"), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     def database(self) -> MongoClient:
         return MongoClient(self.store.url, tz_aware=True)
@@ -199,23 +233,30 @@ def check_invariants(client: MongoClient, verify: subprocess.CompletedProcess) -
 def _operation_invariants(db, paper, op) -> list[str]:
     entries = list(db.journal.find({"operation_id": op}).sort("sequence_number", 1))
     problems: list[str] = []
-    intents = {e["action_data"]["client_order_id"] for e in entries
-               if e["action_type"] == "ORDER_SUBMITTED"}
+    intents = {
+        e["action_data"]["client_order_id"]
+        for e in entries
+        if e["action_type"] == "ORDER_SUBMITTED"
+    }
     sent = [o["client_order_id"] for o in paper.orders.find({"account": str(op)})]
     problems += [f"{op}: broker order {c} sent twice" for c, n in Counter(sent).items() if n > 1]
-    problems += [f"{op}: broker order {c} has no journal intent" for c in sent
-                 if c not in intents]
-    signal_bars = [e["action_data"]["bar"]["time"] for e in entries
-                   if e["action_type"] == "SIGNAL_GENERATED"]
-    problems += [f"{op}: a bar's signal acted on twice" for t, n in Counter(signal_bars).items()
-                 if n > 1]
-    fills = Counter(e["action_data"]["execution_id"] for e in entries
-                    if e["action_type"] == "ORDER_FILLED")
+    problems += [f"{op}: broker order {c} has no journal intent" for c in sent if c not in intents]
+    signal_bars = [
+        e["action_data"]["bar"]["time"] for e in entries if e["action_type"] == "SIGNAL_GENERATED"
+    ]
+    problems += [
+        f"{op}: a bar's signal acted on twice" for t, n in Counter(signal_bars).items() if n > 1
+    ]
+    fills = Counter(
+        e["action_data"]["execution_id"] for e in entries if e["action_type"] == "ORDER_FILLED"
+    )
     broker_fills = {x["execution_id"] for x in paper.executions.find({"account": str(op)})}
     problems += [f"{op}: fill {x} journaled {n} times" for x, n in fills.items() if n > 1]
     if set(fills) != broker_fills:
-        problems.append(f"{op}: fills differ: journal-only {set(fills) - broker_fills}, "
-                        f"broker-only {broker_fills - set(fills)}")
+        problems.append(
+            f"{op}: fills differ: journal-only {set(fills) - broker_fills}, "
+            f"broker-only {broker_fills - set(fills)}"
+        )
     position = db.positions.find_one({"operation_id": op, "status": "OPEN"})
     ours = position["quantity"] if position else 0.0
     broker = paper.positions.find_one({"account": str(op)})
@@ -226,4 +267,3 @@ def _operation_invariants(db, paper, op) -> list[str]:
     if operation and operation["status"] == "error":
         problems.append(f"{op}: halted: {operation.get('status_reason')}")
     return problems
-

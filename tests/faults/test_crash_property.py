@@ -17,9 +17,12 @@ REPLAY_SPEED = 200.0
 NAMED_POINTS = sorted(p for p in POINTS if p != "random_time")
 
 
-
-@settings(max_examples=8, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(point=st.sampled_from(NAMED_POINTS), hits=st.integers(min_value=1, max_value=40))
 def test_any_crash_point_recovers_to_a_consistent_state(harness, point, hits) -> None:
     result = harness.cycle(random.Random(hits), point, hits)

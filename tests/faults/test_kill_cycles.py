@@ -11,12 +11,10 @@ import random
 from collections import Counter
 from pathlib import Path
 
-
 from tests.faults.harness import POINTS, FaultHarness
 
 CYCLES = 20
 REPLAY_SPEED = 150.0
-
 
 
 def test_twenty_kill_cycles_keep_every_invariant(harness: FaultHarness) -> None:
@@ -36,4 +34,4 @@ def test_twenty_kill_cycles_keep_every_invariant(harness: FaultHarness) -> None:
 
 def test_the_log_shows_no_unhandled_error(harness: FaultHarness) -> None:
     text = Path(harness.log).read_text()
-    assert "Traceback" not in text, text[text.find("Traceback"):][:3000]
+    assert "Traceback" not in text, text[text.find("Traceback") :][:3000]

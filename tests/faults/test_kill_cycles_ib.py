@@ -23,8 +23,9 @@ REPLAY_SPEED = 5.0  # bars per second (see the note in tests/faults/tws_harness.
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("faults-ib")
-    h = TWSFaultHarness(work, replay_speed=REPLAY_SPEED,
-                        replay_dir=truncated_replay_dir(work / "replay", bars=BARS))
+    h = TWSFaultHarness(
+        work, replay_speed=REPLAY_SPEED, replay_dir=truncated_replay_dir(work / "replay", bars=BARS)
+    )
     h.create_operations()
     yield h
     h.close()

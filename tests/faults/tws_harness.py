@@ -36,8 +36,9 @@ from tests.faults.harness import OPERATIONS, ROOT, FaultHarness
 
 
 class TWSFaultHarness(FaultHarness):
-    operations: ClassVar[list[dict]] = [{k: v for k, v in body.items() if k != "emergency_stop_loss_pct"}
-                  for body in OPERATIONS]
+    operations: ClassVar[list[dict]] = [
+        {k: v for k, v in body.items() if k != "emergency_stop_loss_pct"} for body in OPERATIONS
+    ]
     """The paper harness's operations without the emergency stop: the fake
     venue's prices are not the replayed bars', so a 1 % stop would fire on
     the gap between the two rather than on anything the engine decided."""
@@ -48,15 +49,36 @@ class TWSFaultHarness(FaultHarness):
         self.state = workdir / "tws_state.json"
         self.control = workdir / "tws_control"
         self.control.write_text("run")
-        self.env.update({"BROKER_TYPE": "IBKR", "IBKR_PORT": str(self.tws_port),
-                         "IBKR_CLIENT_ID": "1", "MARKET_DATA_SOURCE": "replay",
-                         "PYTHONPATH": str(ROOT)})
+        self.env.update(
+            {
+                "BROKER_TYPE": "IBKR",
+                "IBKR_PORT": str(self.tws_port),
+                "IBKR_CLIENT_ID": "1",
+                "MARKET_DATA_SOURCE": "replay",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         self._tws_log = open(workdir / "tws.log", "ab")  # noqa: SIM115 - kept for the process
         self.tws = subprocess.Popen(
-            [sys.executable, "-m", "tests.faults.tws_process", "--port", str(self.tws_port),
-             "--state", str(self.state), "--control", str(self.control), "--price", "1.4353",
-             *(["--walk"] if walk else [])],
-            cwd=ROOT, env=self.env, stdout=self._tws_log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "tests.faults.tws_process",
+                "--port",
+                str(self.tws_port),
+                "--state",
+                str(self.state),
+                "--control",
+                str(self.control),
+                "--price",
+                "1.4353",
+                *(["--walk"] if walk else []),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._tws_log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait_for_state()
 
     def _wait_for_state(self, paused: bool | None = None, timeout_s: float = 30) -> dict:
@@ -95,8 +117,11 @@ class TWSFaultHarness(FaultHarness):
         venue = self._wait_for_state(paused=True)
         db = client["trading_bot"]
         problems = [] if verify.returncode == 0 else [f"journal verify: {verify.stderr[-1500:]}"]
-        problems += [f"order {ref} placed {n} times at the venue"
-                     for ref, n in venue["placed"].items() if n > 1]
+        problems += [
+            f"order {ref} placed {n} times at the venue"
+            for ref, n in venue["placed"].items()
+            if n > 1
+        ]
         for op in db.journal.distinct("operation_id"):
             problems += _ib_invariants(db, venue, str(op), op, self.strict)
         client.close()
@@ -130,23 +155,34 @@ def _in_flight(entries) -> set[str]:
 def _ib_invariants(db, venue: dict, account: str, op, strict: bool) -> list[str]:
     prefix = f"LT-{account}-"
     entries = list(db.journal.find({"operation_id": op}).sort("sequence_number", 1))
-    intents = {e["action_data"]["client_order_id"] for e in entries
-               if e["action_type"] == "ORDER_SUBMITTED"}
-    problems = [f"{account}: venue order {o['order_ref']} has no journal intent"
-                for o in venue["orders"] if o["order_ref"].startswith(prefix)
-                and o["order_ref"] not in intents]
-    fills = Counter(e["action_data"]["execution_id"] for e in entries
-                    if e["action_type"] == "ORDER_FILLED")
+    intents = {
+        e["action_data"]["client_order_id"]
+        for e in entries
+        if e["action_type"] == "ORDER_SUBMITTED"
+    }
+    problems = [
+        f"{account}: venue order {o['order_ref']} has no journal intent"
+        for o in venue["orders"]
+        if o["order_ref"].startswith(prefix) and o["order_ref"] not in intents
+    ]
+    fills = Counter(
+        e["action_data"]["execution_id"] for e in entries if e["action_type"] == "ORDER_FILLED"
+    )
     problems += [f"{account}: fill {x} journaled {n} times" for x, n in fills.items() if n > 1]
     ours = [x for x in venue["executions"] if x["order_ref"].startswith(prefix)]
     venue_fills = {x["exec_id"] for x in ours}
-    pending = {x["exec_id"] for x in ours if x["exec_id"] not in fills
-               and x["order_ref"] in _in_flight(entries)}
+    pending = {
+        x["exec_id"]
+        for x in ours
+        if x["exec_id"] not in fills and x["order_ref"] in _in_flight(entries)
+    }
     if pending and not strict:  # e.g. recovery's closing order: adopted at the next start
         return problems
     if set(fills) != venue_fills:
-        problems.append(f"{account}: fills differ: journal-only {set(fills) - venue_fills}, "
-                        f"venue-only {venue_fills - set(fills)}")
+        problems.append(
+            f"{account}: fills differ: journal-only {set(fills) - venue_fills}, "
+            f"venue-only {venue_fills - set(fills)}"
+        )
     net = sum(x["shares"] if x["action"] == "BUY" else -x["shares"] for x in ours)
     position = db.positions.find_one({"operation_id": op, "status": "OPEN"})
     journal = 0.0

@@ -39,16 +39,33 @@ class CountingTWS(FakeTWS):
 
 
 def state_of(fake: CountingTWS, paused: bool) -> dict:
-    return {"paused": paused, "placed": dict(fake.placed),
-            "orders": [{"order_ref": o.order_ref, "status": o.status, "action": o.action,
-                        "quantity": o.quantity, "filled": o.filled} for o in fake.orders],
-            "executions": [{"exec_id": e.exec_id, "order_ref": e.order.order_ref,
-                            "action": e.order.action, "shares": e.shares, "price": e.price}
-                           for e in fake.executions]}
+    return {
+        "paused": paused,
+        "placed": dict(fake.placed),
+        "orders": [
+            {
+                "order_ref": o.order_ref,
+                "status": o.status,
+                "action": o.action,
+                "quantity": o.quantity,
+                "filled": o.filled,
+            }
+            for o in fake.orders
+        ],
+        "executions": [
+            {
+                "exec_id": e.exec_id,
+                "order_ref": e.order.order_ref,
+                "action": e.order.action,
+                "shares": e.shares,
+                "price": e.price,
+            }
+            for e in fake.executions
+        ],
+    }
 
 
-async def serve(port: int, state: Path, control: Path, price: float, seed: int,
-                walk: bool) -> None:
+async def serve(port: int, state: Path, control: Path, price: float, seed: int, walk: bool) -> None:
     fake = CountingTWS(fill_price=price)
     fake.default_behaviour = "fill"
     await fake.start(port)

@@ -52,13 +52,18 @@ class Crashable:
 
 
 def crashable(mongo_url: str, tmp_path: Path, bars: int = BARS_WITH_OPEN_SHORT) -> Crashable:
-    return Crashable(make_settings(mongo_url, replay_data_dir=truncated_replay_dir(
-        tmp_path / "replay", bars)))
+    return Crashable(
+        make_settings(mongo_url, replay_data_dir=truncated_replay_dir(tmp_path / "replay", bars))
+    )
 
 
 async def run_operation(services: Services, **overrides) -> str:
-    body = {"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy",
-            **overrides}
+    body = {
+        "asset": "USD-CAD",
+        "bar_sizes": ["1 hour"],
+        "strategy_name": "MomentumStrategy",
+        **overrides,
+    }
     op = await services.engine.create_operation(OperationCreate(**body), source="test")
     await services.engine.wait_idle()
     return op
@@ -71,11 +76,17 @@ async def move_market(services: Services, operation_id: str, factor: float) -> f
     assert state.position is not None
     close = state.position.doc["entry_price"] * factor
     collection = services.store.db["market_data_1hour"]
-    last = await collection.find_one({"operation_id": ObjectId(operation_id)},
-                                     sort=[("timestamp", -1)])
+    last = await collection.find_one(
+        {"operation_id": ObjectId(operation_id)}, sort=[("timestamp", -1)]
+    )
     bar = {k: v for k, v in last.items() if k != "_id"}
-    bar.update(timestamp=last["timestamp"] + timedelta(hours=1), open=close, high=close,
-               low=close, close=close)
+    bar.update(
+        timestamp=last["timestamp"] + timedelta(hours=1),
+        open=close,
+        high=close,
+        low=close,
+        close=close,
+    )
     await collection.insert_one(bar)
     return close
 

@@ -6,7 +6,6 @@ MomentumStrategy operation holds an open SHORT position (2 trades closed).
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 from bson import ObjectId
@@ -24,9 +23,10 @@ def api(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     lines = (SAMPLE_DATA / "USDCAD_1h.csv").read_text().splitlines()[: BARS + 1]
     (data / "USDCAD_1h.csv").write_text("\n".join(lines) + "\n")
     db_name = unique_db()
-    server = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": db_name,
-                         "REPLAY_DATA_DIR": str(data)},
-                        tmp_path_factory.mktemp("logs") / "server.log").start()
+    server = LiveServer(
+        {"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": db_name, "REPLAY_DATA_DIR": str(data)},
+        tmp_path_factory.mktemp("logs") / "server.log",
+    ).start()
     db = MongoClient(mongo_url, tz_aware=True)[db_name]
     with server.client() as http:
         yield http, db, server
@@ -39,26 +39,31 @@ def _create(http: httpx.Client, **overrides) -> dict:
     return response.json()
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"strategy_name": "NoSuchStrategy"}, ["body", "strategy_name"]),
-    ({"asset": "USDCAD"}, ["body", "asset"]),
-    ({"asset": "GBP-JPY"}, ["body", "asset"]),
-    ({"bar_sizes": ["2 hours"]}, ["body", "bar_sizes"]),
-    ({"bar_sizes": []}, ["body", "bar_sizes"]),
-    ({"primary_bar_size": "1 day"}, ["body", "primary_bar_size"]),
-    ({"stop_loss_value": -1}, ["body", "stop_loss_value"]),
-    ({"stop_loss_type": "MAGIC"}, ["body", "stop_loss_type"]),
-    ({"take_profit_type": "RISK_REWARDS"}, ["body", "take_profit_type"]),
-    ({"quantity": 0}, ["body", "quantity"]),
-    ({"quantity": 1e12}, ["body", "quantity"]),
-    ({"emergency_stop_loss_pct": 1.5}, ["body", "emergency_stop_loss_pct"]),
-    ({"crash_recovery_mode": "PRAY"}, ["body", "crash_recovery_mode"]),
-    ({"data_retention_bars": 10}, ["body", "data_retention_bars"]),
-    ({"strategy_config": {"fast_period": 50, "slow_period": 10}},
-     ["body", "strategy_config", "fast_period"]),
-    ({"strategy_config": {"window": 3}}, ["body", "strategy_config", "window"]),
-    ({"colour": "red"}, ["body", "colour"]),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"strategy_name": "NoSuchStrategy"}, ["body", "strategy_name"]),
+        ({"asset": "USDCAD"}, ["body", "asset"]),
+        ({"asset": "GBP-JPY"}, ["body", "asset"]),
+        ({"bar_sizes": ["2 hours"]}, ["body", "bar_sizes"]),
+        ({"bar_sizes": []}, ["body", "bar_sizes"]),
+        ({"primary_bar_size": "1 day"}, ["body", "primary_bar_size"]),
+        ({"stop_loss_value": -1}, ["body", "stop_loss_value"]),
+        ({"stop_loss_type": "MAGIC"}, ["body", "stop_loss_type"]),
+        ({"take_profit_type": "RISK_REWARDS"}, ["body", "take_profit_type"]),
+        ({"quantity": 0}, ["body", "quantity"]),
+        ({"quantity": 1e12}, ["body", "quantity"]),
+        ({"emergency_stop_loss_pct": 1.5}, ["body", "emergency_stop_loss_pct"]),
+        ({"crash_recovery_mode": "PRAY"}, ["body", "crash_recovery_mode"]),
+        ({"data_retention_bars": 10}, ["body", "data_retention_bars"]),
+        (
+            {"strategy_config": {"fast_period": 50, "slow_period": 10}},
+            ["body", "strategy_config", "fast_period"],
+        ),
+        ({"strategy_config": {"window": 3}}, ["body", "strategy_config", "window"]),
+        ({"colour": "red"}, ["body", "colour"]),
+    ],
+)
 def test_bad_operation_input_is_422_naming_the_field_and_journals_nothing(api, body, field):
     http, db, _ = api
     journal_before = db.journal.count_documents({})
@@ -100,11 +105,13 @@ def test_close_a_position_by_hand_is_journaled_as_manual(api, mongo_url) -> None
     response = http.post(f"/api/positions/{position['id']}/close")
     assert response.status_code == 200, response.text
 
-    new_entries = http.get(f"/api/operations/{op_id}/journal",
-                           params={"after_sequence": last_seq}).json()
+    new_entries = http.get(
+        f"/api/operations/{op_id}/journal", params={"after_sequence": last_seq}
+    ).json()
     manual = [e for e in new_entries if e["source"] == "api/manual"]
-    assert any(e["action_type"] == "ORDER_SUBMITTED" and e["action_data"]["role"] == "EXIT"
-               for e in manual)
+    assert any(
+        e["action_type"] == "ORDER_SUBMITTED" and e["action_data"]["role"] == "EXIT" for e in manual
+    )
     assert any(e["action_type"] == "ORDER_FILLED" for e in new_entries)
     trades = http.get(f"/api/operations/{op_id}/trades").json()
     assert len(trades) == len(trades_before) + 1
@@ -123,8 +130,9 @@ def test_pause_resume_update_close_lifecycle(api) -> None:
 
     bad = http.put(f"/api/operations/{op_id}", json={"asset": "EUR-USD"})
     assert bad.status_code == 422
-    bad = http.put(f"/api/operations/{op_id}",
-                   json={"strategy_config": {"fast_period": 40, "slow_period": 30}})
+    bad = http.put(
+        f"/api/operations/{op_id}", json={"strategy_config": {"fast_period": 40, "slow_period": 30}}
+    )
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["body", "strategy_config", "fast_period"]
     changed = http.put(f"/api/operations/{op_id}", json={"take_profit_value": 3.0})
@@ -139,8 +147,13 @@ def test_pause_resume_update_close_lifecycle(api) -> None:
     positions = http.get(f"/api/operations/{op_id}/positions").json()
     assert positions and all(p["status"] == "CLOSED" for p in positions)
     actions = [e["action_type"] for e in http.get(f"/api/operations/{op_id}/journal").json()]
-    for expected in ("OPERATION_PAUSED", "OPERATION_RESUMED", "OPERATION_UPDATED",
-                     "OPERATION_CLOSE_REQUESTED", "OPERATION_CLOSED"):
+    for expected in (
+        "OPERATION_PAUSED",
+        "OPERATION_RESUMED",
+        "OPERATION_UPDATED",
+        "OPERATION_CLOSE_REQUESTED",
+        "OPERATION_CLOSED",
+    ):
         assert expected in actions
     assert db.trading_operations.count_documents({"_id": ObjectId(op_id)}) == 1
 
@@ -166,8 +179,12 @@ def test_metrics_show_broker_call_timings_and_the_history_cache(api) -> None:
     http, _, server = api
     _create(http)
     server.wait_idle()
-    params = {"asset": "USD-CAD", "bar_size": "1 hour", "start": "2025-01-15T00:00:00Z",
-              "end": "2025-01-16T00:00:00Z"}
+    params = {
+        "asset": "USD-CAD",
+        "bar_size": "1 hour",
+        "start": "2025-01-15T00:00:00Z",
+        "end": "2025-01-16T00:00:00Z",
+    }
     first = http.get("/api/market-data/history", params=params)
     second = http.get("/api/market-data/history", params=params)
     assert first.status_code == 200 and first.json() == second.json()
@@ -184,10 +201,18 @@ def test_metrics_show_broker_call_timings_and_the_history_cache(api) -> None:
 
 def test_history_rejects_bad_parameters(api) -> None:
     http, _, _ = api
-    base = {"asset": "USD-CAD", "bar_size": "1 hour", "start": "2025-01-15T00:00:00Z",
-            "end": "2025-01-16T00:00:00Z"}
-    for bad, field in (({"asset": "USDCAD"}, "asset"), ({"bar_size": "2 hours"}, "bar_size"),
-                       ({"end": "2025-01-14T00:00:00Z"}, "end"), ({"asset": "GBP-JPY"}, "asset")):
+    base = {
+        "asset": "USD-CAD",
+        "bar_size": "1 hour",
+        "start": "2025-01-15T00:00:00Z",
+        "end": "2025-01-16T00:00:00Z",
+    }
+    for bad, field in (
+        ({"asset": "USDCAD"}, "asset"),
+        ({"bar_size": "2 hours"}, "bar_size"),
+        ({"end": "2025-01-14T00:00:00Z"}, "end"),
+        ({"asset": "GBP-JPY"}, "asset"),
+    ):
         response = http.get("/api/market-data/history", params={**base, **bad})
         assert response.status_code == 422, (bad, response.text)
         assert response.json()["detail"][0]["loc"][-1] == field
@@ -196,8 +221,12 @@ def test_history_rejects_bad_parameters(api) -> None:
 def test_strategies_are_listed_with_their_parameter_schemas(api) -> None:
     http, _, _ = api
     strategies = {s["name"]: s for s in http.get("/api/strategies").json()}
-    assert {"MomentumStrategy", "MeanReversionStrategy", "TrendFollowingStrategy",
-            "OvernightRangeStrategy"} <= set(strategies)
+    assert {
+        "MomentumStrategy",
+        "MeanReversionStrategy",
+        "TrendFollowingStrategy",
+        "OvernightRangeStrategy",
+    } <= set(strategies)
     momentum = strategies["MomentumStrategy"]
     assert set(momentum["params_schema"]["properties"]) == {"fast_period", "slow_period"}
     assert momentum["defaults"] == {"fast_period": 10, "slow_period": 30}
@@ -207,8 +236,9 @@ def test_strategies_are_listed_with_their_parameter_schemas(api) -> None:
 def test_a_strategy_missing_its_higher_bar_size_is_422(api) -> None:
     http, db, _ = api
     before = db.journal.count_documents({})
-    response = http.post("/api/operations", json={**VALID,
-                                                  "strategy_name": "TrendFollowingStrategy"})
+    response = http.post(
+        "/api/operations", json={**VALID, "strategy_name": "TrendFollowingStrategy"}
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "bar_sizes"]
     assert db.journal.count_documents({}) == before
@@ -219,8 +249,9 @@ SECRET = "sk-live-1234567890abcdef"
 
 def test_broker_configs_never_return_the_secret(api) -> None:
     http, db, server = api
-    created = http.post("/api/brokers", json={"broker_name": "OANDA", "account_id": "001-1",
-                                              "api_key": SECRET})
+    created = http.post(
+        "/api/brokers", json={"broker_name": "OANDA", "account_id": "001-1", "api_key": SECRET}
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["api_key_set"] is True and "api_key" not in body
@@ -229,24 +260,26 @@ def test_broker_configs_never_return_the_secret(api) -> None:
     for response in (created, listed, one):
         assert SECRET not in response.text
     assert db.broker_configs.find_one({"_id": ObjectId(body["id"])})["api_key"] == SECRET
-    bad = http.post("/api/brokers", json={"broker_name": "OANDA", "api_key": SECRET,
-                                          "port": 70000})
+    bad = http.post("/api/brokers", json={"broker_name": "OANDA", "api_key": SECRET, "port": 70000})
     assert bad.status_code == 422 and SECRET not in bad.text
     assert SECRET not in server.log_path.read_text()
 
 
 def test_a_live_account_needs_explicit_confirmation(api) -> None:
     http, _, _ = api
-    refused = http.post("/api/brokers", json={"broker_name": "IBKR", "account_type": "LIVE",
-                                              "host": "127.0.0.1", "port": 7496})
+    refused = http.post(
+        "/api/brokers",
+        json={"broker_name": "IBKR", "account_type": "LIVE", "host": "127.0.0.1", "port": 7496},
+    )
     assert refused.status_code == 422
     assert "confirm_live" in refused.text
     paper = http.post("/api/brokers", json={"broker_name": "IBKR", "port": 7497}).json()
     switch = http.put(f"/api/brokers/{paper['id']}", json={"account_type": "LIVE"})
     assert switch.status_code == 422
     assert switch.json()["detail"][0]["loc"] == ["body", "confirm_live"]
-    confirmed = http.put(f"/api/brokers/{paper['id']}",
-                         json={"account_type": "LIVE", "confirm_live": True})
+    confirmed = http.put(
+        f"/api/brokers/{paper['id']}", json={"account_type": "LIVE", "confirm_live": True}
+    )
     assert confirmed.status_code == 200 and confirmed.json()["account_type"] == "LIVE"
 
 
@@ -260,8 +293,7 @@ def test_an_operations_bars_are_the_replayed_bars(api) -> None:
     by_time = {r.split(",")[0]: r.split(",") for r in rows}
     for bar in bars:
         row = by_time[bar["time"].replace(".000Z", "Z")]
-        assert [bar["open"], bar["high"], bar["low"], bar["close"]] == [
-            float(x) for x in row[1:5]]
+        assert [bar["open"], bar["high"], bar["low"], bar["close"]] == [float(x) for x in row[1:5]]
     assert [b["time"] for b in bars] == sorted(b["time"] for b in bars)
     bad = http.get(f"/api/operations/{op}/bars", params={"bar_size": "1 day"})
     assert bad.status_code == 422 and "bar_size" in bad.text
@@ -285,4 +317,5 @@ def test_a_quantity_below_the_instruments_minimum_is_422_naming_quantity(api) ->
     after = db.journal.count_documents({"operation_id": ObjectId(op_id)})
     assert after == journal_before or all(
         e["action_type"] != "OPERATION_UPDATED"
-        for e in db.journal.find({"operation_id": ObjectId(op_id)}))
+        for e in db.journal.find({"operation_id": ObjectId(op_id)})
+    )

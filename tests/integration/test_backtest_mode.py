@@ -48,14 +48,31 @@ async def durable(mongo_url, bars):
 
 
 def _trade(doc: dict[str, Any]) -> tuple:
-    return (doc["position_type"], doc["entry_time"], doc["exit_time"], doc["entry_price"],
-            doc["exit_price"], doc["quantity"], round(doc["pnl"], 9), doc["exit_reason"])
+    return (
+        doc["position_type"],
+        doc["entry_time"],
+        doc["exit_time"],
+        doc["entry_price"],
+        doc["exit_price"],
+        doc["quantity"],
+        round(doc["pnl"], 9),
+        doc["exit_reason"],
+    )
 
 
 def _entry(record) -> tuple:
-    data = {k: v for k, v in record.action_data.items()
-            if k not in ("client_order_id", "broker_order_id", "execution_id",
-                         "parent_client_order_id", "oco_group")}
+    data = {
+        k: v
+        for k, v in record.action_data.items()
+        if k
+        not in (
+            "client_order_id",
+            "broker_order_id",
+            "execution_id",
+            "parent_client_order_id",
+            "oco_group",
+        )
+    }
     return record.sequence_number, record.action_type, record.source, repr(sorted(data.items()))
 
 
@@ -64,8 +81,9 @@ async def test_the_same_trades_as_with_the_durable_journal(backtest, durable) ->
     stored, stored_op = durable
     from bson import ObjectId
 
-    theirs = await stored.store.db["trades"].find(
-        {"operation_id": ObjectId(stored_op)}).to_list(None)
+    theirs = (
+        await stored.store.db["trades"].find({"operation_id": ObjectId(stored_op)}).to_list(None)
+    )
     ours = memory.trades(memory_op)
     assert len(ours) > 40
     assert sorted(map(_trade, ours)) == sorted(map(_trade, theirs))
@@ -77,16 +95,18 @@ async def test_the_same_journal_entries_as_with_the_durable_journal(backtest, du
     ours = [_entry(r) for r in await memory.journal_store.read(memory_op)]
     theirs = [_entry(r) for r in await stored.journal_store.read(stored_op)]
     assert [e[:3] for e in ours] == [e[:3] for e in theirs]
-    assert [e[3] for e in ours if "OPERATION" not in e[1]] == \
-        [e[3] for e in theirs if "OPERATION" not in e[1]]
+    assert [e[3] for e in ours if "OPERATION" not in e[1]] == [
+        e[3] for e in theirs if "OPERATION" not in e[1]
+    ]
 
 
 async def test_read_models_equal_a_rebuild_from_the_journal(backtest) -> None:
     memory, _ = backtest
     store = memory.journal_store
-    before = {name: sorted(store.documents(name), key=lambda d: d["_id"])
-              for name in ("trading_operations", "orders", "transactions", "positions",
-                           "trades")}
+    before = {
+        name: sorted(store.documents(name), key=lambda d: d["_id"])
+        for name in ("trading_operations", "orders", "transactions", "positions", "trades")
+    }
     await rebuild_projections(store)
     after = {name: sorted(store.documents(name), key=lambda d: d["_id"]) for name in before}
     assert after == before

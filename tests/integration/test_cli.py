@@ -15,8 +15,14 @@ from tests.conftest import BIN, ROOT, SAMPLE_DATA, make_settings
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "live-trading"), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **env})
+    return subprocess.run(
+        [str(BIN / "live-trading"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +35,8 @@ async def traded(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     await services.start()
     op = await services.engine.create_operation(
         OperationCreate(asset="USD-CAD", bar_sizes=["1 hour"], strategy_name="MomentumStrategy"),
-        source="test")
+        source="test",
+    )
     await services.engine.wait_idle()
     state = await services.journal.state(op)
     await services.engine.stop()
@@ -111,8 +118,14 @@ def test_journal_verify_passes_then_catches_tampering(traded, mongo_url) -> None
 def piped(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """``cli`` with stdout a pipe (as in ``| less``, ``> file``) and no COLUMNS."""
     clean = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    return subprocess.run([str(BIN / "live-trading"), *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env={**clean, **env})
+    return subprocess.run(
+        [str(BIN / "live-trading"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **env},
+    )
 
 
 def test_piped_tables_keep_every_column_whole(traded) -> None:
@@ -122,8 +135,16 @@ def test_piped_tables_keep_every_column_whole(traded) -> None:
     assert plan.returncode == 0, plan.stderr
     assert "…" not in plan.stdout
     header = next(line for line in plan.stdout.splitlines() if "asset" in line)
-    for column in ("asset", "status", "mode", "in flight", "fills to adopt",
-                   "orders adopt/cancel", "positions", "operation"):
+    for column in (
+        "asset",
+        "status",
+        "mode",
+        "in flight",
+        "fills to adopt",
+        "orders adopt/cancel",
+        "positions",
+        "operation",
+    ):
         assert f" {column} " in header, header
     [row] = [line for line in plan.stdout.splitlines() if op in line]
     assert "USD-CAD" in row
@@ -140,8 +161,10 @@ def test_piped_tables_keep_every_column_whole(traded) -> None:
 
 def _dump(client, db_name: str) -> dict[str, list]:
     db = client[db_name]
-    return {name: sorted(repr(d) for d in db[name].find())
-            for name in sorted(db.list_collection_names())}
+    return {
+        name: sorted(repr(d) for d in db[name].find())
+        for name in sorted(db.list_collection_names())
+    }
 
 
 def test_recover_dry_run_writes_nothing_anywhere(traded, mongo_url) -> None:

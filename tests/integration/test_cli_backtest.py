@@ -25,9 +25,15 @@ LINES = 1500  # of the hourly sample: about 60 trades, well under a second
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "live-trading"), "backtest", *args], cwd=cwd,
-                          check=False, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "CONFIG_FILE": CONFIG_FILE})
+    return subprocess.run(
+        [str(BIN / "live-trading"), "backtest", *args],
+        cwd=cwd,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CONFIG_FILE": CONFIG_FILE},
+    )
 
 
 def recompute(body: OperationCreate, bars: dict[BarSize, list[Bar]]) -> list[dict[str, Any]]:
@@ -69,22 +75,36 @@ def test_json_report_equals_the_engine_run_in_process(workdir: Path) -> None:
     assert report["net_pnl"] == math.fsum(t["pnl"] for t in trades)
     assert report["total_commission"] == math.fsum(t["total_commission"] for t in trades)
     assert report["winning_trades"] + report["losing_trades"] <= report["trade_count"]
-    assert [(t["side"], t["exit_time"], t["pnl"]) for t in report["trades"]] == \
-        [(t["position_type"], t["exit_time"].isoformat(), t["pnl"]) for t in trades]
+    assert [(t["side"], t["exit_time"], t["pnl"]) for t in report["trades"]] == [
+        (t["position_type"], t["exit_time"].isoformat(), t["pnl"]) for t in trades
+    ]
     assert report["status"] == "active" and report["bars_per_second"] > 0
     assert sorted(p.name for p in workdir.iterdir()) == before  # nothing written
 
 
 def test_options_reach_the_operation(workdir: Path) -> None:
-    result = cli(workdir, "USDCAD_1h.csv", "--json", "--param", "fast_period=5",
-                 "--quantity", "2000", "--spec",
-                 '{"stop_loss_type": "PERCENTAGE", "stop_loss_value": 0.002}')
+    result = cli(
+        workdir,
+        "USDCAD_1h.csv",
+        "--json",
+        "--param",
+        "fast_period=5",
+        "--quantity",
+        "2000",
+        "--spec",
+        '{"stop_loss_type": "PERCENTAGE", "stop_loss_value": 0.002}',
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    body = OperationCreate(asset="USD-CAD", bar_sizes=["1 hour"],
-                           strategy_name="MomentumStrategy", quantity=2000,
-                           strategy_config={"fast_period": 5}, stop_loss_type="PERCENTAGE",
-                           stop_loss_value=0.002)
+    body = OperationCreate(
+        asset="USD-CAD",
+        bar_sizes=["1 hour"],
+        strategy_name="MomentumStrategy",
+        quantity=2000,
+        strategy_config={"fast_period": 5},
+        stop_loss_type="PERCENTAGE",
+        stop_loss_value=0.002,
+    )
     trades = recompute(body, {BarSize.HOUR_1: read_bars_csv(workdir / "USDCAD_1h.csv").bars})
     assert report["strategy_config"]["fast_period"] == 5
     assert report["trade_count"] == len(trades) > 0
@@ -93,8 +113,15 @@ def test_options_reach_the_operation(workdir: Path) -> None:
 
 def test_higher_bar_size_file(workdir: Path) -> None:
     daily = SAMPLE_DATA / "USDCAD_1d.csv"
-    result = cli(workdir, "USDCAD_1h.csv", "--strategy", "TrendFollowingStrategy",
-                 "--higher", f"{daily}:1 day", "--json")
+    result = cli(
+        workdir,
+        "USDCAD_1h.csv",
+        "--strategy",
+        "TrendFollowingStrategy",
+        "--higher",
+        f"{daily}:1 day",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     hourly, day = report["files"]
@@ -103,10 +130,13 @@ def test_higher_bar_size_file(workdir: Path) -> None:
     found = read_bars_csv(daily)
     assert day["bars_read"] == len(found.bars)
     assert [r["line"] for r in day["rejected"]] == [r.line for r in found.rejected]
-    body = OperationCreate(asset="USD-CAD", bar_sizes=["1 hour", "1 day"],
-                           strategy_name="TrendFollowingStrategy")
-    trades = recompute(body, {BarSize.HOUR_1: read_bars_csv(workdir / "USDCAD_1h.csv").bars,
-                              BarSize.DAY_1: found.bars})
+    body = OperationCreate(
+        asset="USD-CAD", bar_sizes=["1 hour", "1 day"], strategy_name="TrendFollowingStrategy"
+    )
+    trades = recompute(
+        body,
+        {BarSize.HOUR_1: read_bars_csv(workdir / "USDCAD_1h.csv").bars, BarSize.DAY_1: found.bars},
+    )
     assert report["trade_count"] == len(trades)
     assert report["net_pnl"] == math.fsum(t["pnl"] for t in trades)
 
@@ -149,16 +179,19 @@ def _header_only(workdir: Path) -> str:
     return "empty.csv"
 
 
-@pytest.mark.parametrize("args, code, expected", [
-    (["missing.csv", "--asset", "USD-CAD"], 2, "missing.csv"),
-    (["USDCAD_1h.csv", "--strategy", "NoSuchStrategy"], 2, "strategy_name"),
-    (["USDCAD_1h.csv", "--quantity", "-5"], 2, "quantity"),
-    (["USDCAD_1h.csv", "--param", "fast_period=0"], 2, "strategy_config.fast_period"),
-    (["USDCAD_1h.csv", "--spec", '{"stop_loss_type": "NOPE"}'], 2, "stop_loss_type"),
-    (["USDCAD_1h.csv", "--strategy", "TrendFollowingStrategy"], 2, "bar_sizes"),
-    (["USDCAD_1h.csv", "--bar-size", "2 hours"], 2, "--bar-size"),
-    ([_header_only, "--asset", "USD-CAD"], 2, "no valid bar"),
-])
+@pytest.mark.parametrize(
+    "args, code, expected",
+    [
+        (["missing.csv", "--asset", "USD-CAD"], 2, "missing.csv"),
+        (["USDCAD_1h.csv", "--strategy", "NoSuchStrategy"], 2, "strategy_name"),
+        (["USDCAD_1h.csv", "--quantity", "-5"], 2, "quantity"),
+        (["USDCAD_1h.csv", "--param", "fast_period=0"], 2, "strategy_config.fast_period"),
+        (["USDCAD_1h.csv", "--spec", '{"stop_loss_type": "NOPE"}'], 2, "stop_loss_type"),
+        (["USDCAD_1h.csv", "--strategy", "TrendFollowingStrategy"], 2, "bar_sizes"),
+        (["USDCAD_1h.csv", "--bar-size", "2 hours"], 2, "--bar-size"),
+        ([_header_only, "--asset", "USD-CAD"], 2, "no valid bar"),
+    ],
+)
 def test_bad_input_exits_with_a_message(workdir: Path, args, code: int, expected: str) -> None:
     args = [a(workdir) if callable(a) else a for a in args]
     result = cli(workdir, *args)

@@ -49,8 +49,17 @@ async def http(dist: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_root_and_client_routes_answer_the_index(http: httpx.AsyncClient) -> None:
-    for path in ("/", "/operations", "/operations/665f1c2e9b1e4a0001abcdef", "/operations/new",
-                 "/settings", "/login?next=%2Fsettings", "/apiary", "/healthy", "/docsy"):
+    for path in (
+        "/",
+        "/operations",
+        "/operations/665f1c2e9b1e4a0001abcdef",
+        "/operations/new",
+        "/settings",
+        "/login?next=%2Fsettings",
+        "/apiary",
+        "/healthy",
+        "/docsy",
+    ):
         response = await http.get(path)
         assert response.status_code == 200, path
         assert "FAKE-DASHBOARD-INDEX" in response.text, path
@@ -84,9 +93,22 @@ async def test_nothing_outside_the_build_is_served(http: httpx.AsyncClient) -> N
         assert "NOT-PART-OF-THE-BUILD" not in response.text, path
 
 
-@pytest.mark.parametrize("path", ["/api/nothing-here", "/api", "/api/operations/x/nothing",
-                                  "/v1/nothing", "/ws/nothing", "/ws/overall", "/health/x",
-                                  "/metrics/x", "/docs/x", "/redoc/x", "/openapi.json/x"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/nothing-here",
+        "/api",
+        "/api/operations/x/nothing",
+        "/v1/nothing",
+        "/ws/nothing",
+        "/ws/overall",
+        "/health/x",
+        "/metrics/x",
+        "/docs/x",
+        "/redoc/x",
+        "/openapi.json/x",
+    ],
+)
 async def test_unknown_api_paths_stay_json_404(http: httpx.AsyncClient, path: str) -> None:
     response = await http.get(path, headers={"Accept": "text/html"})
     assert response.status_code == 404, path
@@ -97,8 +119,9 @@ async def test_api_routes_are_not_shadowed(http: httpx.AsyncClient) -> None:
     spec = await http.get("/openapi.json")
     assert spec.status_code == 200
     assert "/api/operations" in spec.json()["paths"]
-    assert not any(not is_api_path(path) for path in spec.json()["paths"]), \
+    assert not any(not is_api_path(path) for path in spec.json()["paths"]), (
         "an API path outside the prefixes the dashboard leaves alone"
+    )
     docs = await http.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
@@ -109,8 +132,7 @@ async def test_api_routes_are_not_shadowed(http: httpx.AsyncClient) -> None:
     assert wrong_method.json() == {"detail": "Method Not Allowed"}
 
 
-async def test_other_methods_on_dashboard_paths_are_not_the_index(
-        http: httpx.AsyncClient) -> None:
+async def test_other_methods_on_dashboard_paths_are_not_the_index(http: httpx.AsyncClient) -> None:
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         response = await http.request(method, "/operations/new")
         assert response.status_code in (404, 405), method
@@ -118,7 +140,8 @@ async def test_other_methods_on_dashboard_paths_are_not_the_index(
 
 
 async def test_the_dashboard_needs_no_token_and_api_routes_still_answer(
-        services: Services, dist: Path) -> None:
+    services: Services, dist: Path
+) -> None:
     """With a real store behind the app: the open API routes answer as
     before, and the dashboard's files are public (the data is not)."""
     app = create_app(services.settings, dashboard_dir=dist)
@@ -167,6 +190,5 @@ def test_the_prefixes_cover_every_api_route() -> None:
     paths = [getattr(route, "path", "") for route in app.routes]
     api_paths = [p for p in paths if p]
     assert api_paths
-    assert all(is_api_path(p) for p in api_paths), \
-        [p for p in api_paths if not is_api_path(p)]
+    assert all(is_api_path(p) for p in api_paths), [p for p in api_paths if not is_api_path(p)]
     assert set(API_PREFIXES) >= {"/api", "/ws", "/v1"}

@@ -22,7 +22,8 @@ async def _run(services, asset: str) -> str:
     await services.start()
     op = await services.engine.create_operation(
         OperationCreate(asset=asset, bar_sizes=["1h"], strategy_name="MomentumStrategy"),
-        source="test")
+        source="test",
+    )
     await services.engine.wait_idle()
     return op
 
@@ -43,30 +44,38 @@ async def test_eurusd_bad_rows_are_reported_and_skipped(services, caplog) -> Non
     for line in lines:
         assert f"EURUSD_1h.csv:{line}:" in caplog.text
         bad_time = datetime.fromisoformat(
-            _raw_line(SAMPLE_DATA / "EURUSD_1h.csv", line).split(",")[0].replace("Z", "+00:00"))
+            _raw_line(SAMPLE_DATA / "EURUSD_1h.csv", line).split(",")[0].replace("Z", "+00:00")
+        )
         stored = await services.store.db["market_data_1hour"].find_one(
-            {"operation_id": ObjectId(op), "timestamp": bad_time})
+            {"operation_id": ObjectId(op), "timestamp": bad_time}
+        )
         assert stored is None
     assert services.engine.runners[op].bars_processed == 5120 - 3
     assert (await services.journal.state(op)).operation["trade_count"] > 0
 
 
 async def test_an_unseen_instrument_with_a_messy_file(mongo_url: str, tmp_path: Path) -> None:
-    rows = ["Date,Open,High,Low,Close",
-            *[f"2024-03-{d:02d},{150 + d},{151 + d},{149 + d},{150.5 + d}" for d in range(1, 29)]]
-    rows.insert(5, "2024-03-03,150,149,151,150")     # high < low (line 6)
-    rows.insert(9, "2024-02-01,150,151,149,150")     # out of order (line 10)
-    rows.insert(12, "2024-03-40,150,151,149,150")    # impossible date (line 13)
-    rows.insert(15, "2024-03-20,abc,151,149,150")    # not a number (line 16)
+    rows = [
+        "Date,Open,High,Low,Close",
+        *[f"2024-03-{d:02d},{150 + d},{151 + d},{149 + d},{150.5 + d}" for d in range(1, 29)],
+    ]
+    rows.insert(5, "2024-03-03,150,149,151,150")  # high < low (line 6)
+    rows.insert(9, "2024-02-01,150,151,149,150")  # out of order (line 10)
+    rows.insert(12, "2024-03-40,150,151,149,150")  # impossible date (line 13)
+    rows.insert(15, "2024-03-20,abc,151,149,150")  # not a number (line 16)
     (tmp_path / "USDJPY_1d.csv").write_text("\n".join(rows) + "\n")
     services = await open_services(make_settings(mongo_url, replay_data_dir=tmp_path))
     try:
         await services.start()
         op = await services.engine.create_operation(
-            OperationCreate(asset="usd-jpy", bar_sizes=["1 day"],
-                            strategy_name="MomentumStrategy",
-                            strategy_config={"fast_period": 3, "slow_period": 6}),
-            source="test")
+            OperationCreate(
+                asset="usd-jpy",
+                bar_sizes=["1 day"],
+                strategy_name="MomentumStrategy",
+                strategy_config={"fast_period": 3, "slow_period": 6},
+            ),
+            source="test",
+        )
         await services.engine.wait_idle()
         [rejected] = _rejections(await services.journal_store.read(op))
         assert [r["line"] for r in rejected.action_data["rows"]] == [6, 10, 13, 16]

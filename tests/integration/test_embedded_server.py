@@ -108,8 +108,10 @@ def reaper(tmp_path: Path) -> Iterator[list[int]]:
     for record_file in tmp_path.rglob("secantus.json"):
         try:
             record = json.loads(record_file.read_text())
-            pids += [int(record["pid"]), *([record["watchdog_pid"]]
-                                            if record.get("watchdog_pid") else [])]
+            pids += [
+                int(record["pid"]),
+                *([record["watchdog_pid"]] if record.get("watchdog_pid") else []),
+            ]
         except (OSError, ValueError, KeyError, TypeError):
             pass
     for pid in dict.fromkeys(pids):
@@ -161,7 +163,9 @@ def test_start_stop_restart_keeps_data(tmp_path: Path, reaper: list[int]) -> Non
         os.kill(pid, 0)
     with _client(url2) as client:
         assert client.lt_test.docs.find_one({"_id": "persisted"}) == {
-            "_id": "persisted", "value": 42}
+            "_id": "persisted",
+            "value": 42,
+        }
     again.stop()
     assert _wait_not_running(pid2)
     assert not (data_dir / "secantus.json").exists()
@@ -186,14 +190,19 @@ time.sleep(300)
 """
 
 
-def _start_owner(data_dir: Path, log_path: Path,
-                 grace_s: float = 60.0) -> tuple[subprocess.Popen, str]:
+def _start_owner(
+    data_dir: Path, log_path: Path, grace_s: float = 60.0
+) -> tuple[subprocess.Popen, str]:
     """Another process that starts the embedded server and keeps owning it;
     the server's watchdog stops it ``grace_s`` after that process dies."""
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-c", _OWNER_SCRIPT, str(data_dir), str(grace_s)], cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=log_file, text=True)
+            [sys.executable, "-c", _OWNER_SCRIPT, str(data_dir), str(grace_s)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 60)
     line = proc.stdout.readline().strip() if ready else ""
@@ -229,8 +238,12 @@ def test_borrow_then_adopt_after_owner_dies(tmp_path: Path, reaper: list[int]) -
     adopter = EmbeddedServer(data_dir)
     assert adopter.start() == owner_url
     adopted = _record(data_dir)
-    assert adopted == {"pid": server_pid, "port": record["port"], "owner_pid": os.getpid(),
-                       "watchdog_pid": record["watchdog_pid"]}  # the watchdog follows
+    assert adopted == {
+        "pid": server_pid,
+        "port": record["port"],
+        "owner_pid": os.getpid(),
+        "watchdog_pid": record["watchdog_pid"],
+    }  # the watchdog follows
     assert _answers(owner_url)
 
     adopter.stop()
@@ -297,8 +310,10 @@ def test_adoption_within_the_grace_keeps_the_server(tmp_path: Path, reaper: list
     time.sleep(max(0.0, killed_at + grace_s + 2 - time.monotonic()))  # past the grace
     assert _running(record["pid"]) and _answers(url)
     assert _running(record["watchdog_pid"])
-    assert "stopping it" not in (data_dir / "secantus.log").read_text().split(
-        f"watching owner pid {os.getpid()}")[1]
+    assert (
+        "stopping it"
+        not in (data_dir / "secantus.log").read_text().split(f"watching owner pid {os.getpid()}")[1]
+    )
 
     adopter.stop()
     assert _wait_not_running(record["pid"])
@@ -310,7 +325,8 @@ def test_stale_record_is_replaced(tmp_path: Path, reaper: list[int]) -> None:
     data_dir.mkdir()
     stale_pid, stale_port = _dead_pid(), free_port()
     (data_dir / "secantus.json").write_text(
-        json.dumps({"pid": stale_pid, "port": stale_port, "owner_pid": _dead_pid()}))
+        json.dumps({"pid": stale_pid, "port": stale_port, "owner_pid": _dead_pid()})
+    )
 
     server = EmbeddedServer(data_dir, sync_on_commit=False)
     url = server.start()
@@ -327,7 +343,8 @@ def test_stale_record_is_replaced(tmp_path: Path, reaper: list[int]) -> None:
 
 
 def test_recorded_pid_of_another_program_is_left_alone_and_replaced(
-        tmp_path: Path, reaper: list[int]) -> None:
+    tmp_path: Path, reaper: list[int]
+) -> None:
     """A recorded pid may have been reused by an unrelated process: it is not
     ours to kill. A new server is started and recorded instead."""
     data_dir = tmp_path / "data"
@@ -336,7 +353,8 @@ def test_recorded_pid_of_another_program_is_left_alone_and_replaced(
     reaper.append(impostor.pid)
     impostor_port = free_port()  # nothing listens there
     (data_dir / "secantus.json").write_text(
-        json.dumps({"pid": impostor.pid, "port": impostor_port, "owner_pid": os.getpid()}))
+        json.dumps({"pid": impostor.pid, "port": impostor_port, "owner_pid": os.getpid()})
+    )
 
     server = EmbeddedServer(data_dir, sync_on_commit=False)
     url = server.start()
@@ -353,7 +371,8 @@ def test_recorded_pid_of_another_program_is_left_alone_and_replaced(
 
 
 def test_missing_program_names_the_fixes(
-        tmp_path: Path, reaper: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, reaper: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_bin = tmp_path / "fake-bin"
     fake_bin.mkdir()
     monkeypatch.setattr(embedded.sys, "executable", str(fake_bin / "python"))

@@ -27,7 +27,8 @@ async def _finish(services) -> None:
 
 
 async def test_a_late_commission_is_journaled_once_and_charged_to_the_trade(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     _, services, op = await _boot(mongo_url, tmp_path)
     state = await services.journal.state(op)
     assert state.position is not None
@@ -90,7 +91,8 @@ async def _exit_with_lost_answer(services, op, deliver: bool) -> str:
 
 
 async def test_a_submit_whose_answer_is_lost_stays_in_flight_until_reconciled(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     _, services, op = await _boot(mongo_url, tmp_path)
     cid = await _exit_with_lost_answer(services, op, deliver=False)
     kinds = [r.action_type for r in await entries(services, op)]
@@ -106,8 +108,7 @@ async def test_a_submit_whose_answer_is_lost_stays_in_flight_until_reconciled(
     await _finish(services)
 
 
-async def test_an_order_the_venue_took_is_adopted_and_never_sent_again(
-        mongo_url, tmp_path) -> None:
+async def test_an_order_the_venue_took_is_adopted_and_never_sent_again(mongo_url, tmp_path) -> None:
     _, services, op = await _boot(mongo_url, tmp_path)
     cid = await _exit_with_lost_answer(services, op, deliver=True)
     broker = services.engine.deps.broker
@@ -119,19 +120,33 @@ async def test_an_order_the_venue_took_is_adopted_and_never_sent_again(
     await services.recovery.reconcile(op)  # settled: nothing more happens
     working = [o.client_order_id for o in await broker.open_orders(op)]
     assert working.count(cid) == 1
-    assert len([r for r in await entries(services, op)
-                if r.action_type == "ORDER_SUBMITTED" and r.action_data["role"] == "EXIT"]) == 1
+    assert (
+        len(
+            [
+                r
+                for r in await entries(services, op)
+                if r.action_type == "ORDER_SUBMITTED" and r.action_data["role"] == "EXIT"
+            ]
+        )
+        == 1
+    )
     await _finish(services)
 
 
 async def test_a_cancel_of_an_order_the_venue_lacks_is_journaled_then_reconciled(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     _, services, op = await _boot(mongo_url, tmp_path)
     state = await services.journal.state(op)
     cid = client_order_id(op, state.last_sequence + 1)
-    await services.journal.record(op, [
-        ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
-        ev.OrderAccepted(cid, "lost-at-the-venue")], source="test")  # the venue never had it
+    await services.journal.record(
+        op,
+        [
+            ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
+            ev.OrderAccepted(cid, "lost-at-the-venue"),
+        ],
+        source="test",
+    )  # the venue never had it
     manager = OrderManager(op, "USD-CAD", services.journal, services.engine.deps.broker)
     await manager._cancel(cid, "test")
     [failed] = [r for r in await entries(services, op) if r.action_type == "ORDER_CANCEL_FAILED"]
@@ -151,8 +166,12 @@ async def test_every_price_sent_and_filled_is_on_the_tick(mongo_url, tmp_path) -
     _, services, op = await _boot(mongo_url, tmp_path, quantity=1234.7)
     records = await entries(services, op)
     submitted = [r.action_data for r in records if r.action_type == "ORDER_SUBMITTED"]
-    prices = [d[k] for d in submitted for k in ("limit_price", "stop_price", "stop_loss",
-                                                 "take_profit") if d.get(k) is not None]
+    prices = [
+        d[k]
+        for d in submitted
+        for k in ("limit_price", "stop_price", "stop_loss", "take_profit")
+        if d.get(k) is not None
+    ]
     assert prices and all(_on_tick(p) for p in prices), prices
     fills = [r.action_data["price"] for r in records if r.action_type == "ORDER_FILLED"]
     assert fills and all(_on_tick(p) for p in fills), fills
@@ -161,7 +180,8 @@ async def test_every_price_sent_and_filled_is_on_the_tick(mongo_url, tmp_path) -
 
 
 async def test_a_commission_before_its_fill_is_held_and_journaled_with_it(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     from datetime import timedelta
 
     from live_trading.domain.orders import Execution
@@ -170,14 +190,31 @@ async def test_a_commission_before_its_fill_is_held_and_journaled_with_it(
     _, services, op = await _boot(mongo_url, tmp_path)
     state = await services.journal.state(op)
     cid = client_order_id(op, state.last_sequence + 1)
-    await services.journal.record(op, [
-        ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
-        ev.OrderAccepted(cid, "B-1")], source="test")
+    await services.journal.record(
+        op,
+        [
+            ev.OrderSubmitted(cid, "ENTRY", "BUY", "LIMIT", 1000.0, limit_price=1.0),
+            ev.OrderAccepted(cid, "B-1"),
+        ],
+        source="test",
+    )
     route = services.engine._route
     await route(CommissionReport("EX-early", cid, 2.0, utc_now()))
     assert "COMMISSION_REPORTED" not in [r.action_type for r in await entries(services, op)]
-    await route(Execution("EX-early", cid, "B-1", op, "USD-CAD", Side.BUY, 1000.0, 1.0, 0.0,
-                          state.position.doc["opened_at"] + timedelta(hours=1)))
+    await route(
+        Execution(
+            "EX-early",
+            cid,
+            "B-1",
+            op,
+            "USD-CAD",
+            Side.BUY,
+            1000.0,
+            1.0,
+            0.0,
+            state.position.doc["opened_at"] + timedelta(hours=1),
+        )
+    )
     kinds = [r.action_type for r in await entries(services, op)]
     assert kinds[-2:] == ["ORDER_FILLED", "COMMISSION_REPORTED"]
     assert (await services.journal.state(op)).orders[cid]["commission"] == 2.0
@@ -185,7 +222,8 @@ async def test_a_commission_before_its_fill_is_held_and_journaled_with_it(
 
 
 async def test_an_unknown_outcome_asks_for_a_reconciliation_at_the_next_check(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     _, services, op = await _boot(mongo_url, tmp_path)
     engine = services.engine
     broker = _LostAnswers(engine.deps.broker, deliver=False)
@@ -202,7 +240,8 @@ async def test_an_unknown_outcome_asks_for_a_reconciliation_at_the_next_check(
 
 
 async def test_a_signal_acts_on_the_venues_fills_not_on_reports_still_on_their_way(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     """The SHORT's exit has filled at the venue but its report is still on
     its way (a polled feed, a reconnect) when a LONG signal comes: the
     engine reads the venue's fills before deciding, so it opens the LONG
@@ -238,8 +277,11 @@ async def test_a_signal_acts_on_the_venues_fills_not_on_reports_still_on_their_w
     new = await services.journal_store.read(op, seq)
     roles = [r.action_data["role"] for r in new if r.action_type == "ORDER_SUBMITTED"]
     assert roles == ["ENTRY", "STOP_LOSS", "TAKE_PROFIT"]
-    fills = [r.action_data["execution_id"] for r in await entries(services, op)
-             if r.action_type == "ORDER_FILLED"]
+    fills = [
+        r.action_data["execution_id"]
+        for r in await entries(services, op)
+        if r.action_type == "ORDER_FILLED"
+    ]
     assert fills.count(in_transit[0].execution_id) == 1
     await paper.fill_at_last_price(op, "USD-CAD")
     state = await services.journal.state(op)

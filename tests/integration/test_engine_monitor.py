@@ -51,8 +51,7 @@ async def _finish(services) -> None:
     await services.store.client.close()
 
 
-async def test_a_silent_live_feed_is_journaled_stale_once_then_resumed(
-        mongo_url, tmp_path) -> None:
+async def test_a_silent_live_feed_is_journaled_stale_once_then_resumed(mongo_url, tmp_path) -> None:
     process = crashable(mongo_url, tmp_path)
     services = await process.boot()
     feed = _Feed()
@@ -60,9 +59,10 @@ async def test_a_silent_live_feed_is_journaled_stale_once_then_resumed(
     engine.uses_replay = False
     engine.deps.source_factory = feed.factory
     engine.deps.clock = lambda: WEDNESDAY
-    op = await engine.create_operation(OperationCreate(
-        asset="USD-CAD", bar_sizes=["1 hour"], strategy_name="MomentumStrategy"),
-        source="test")
+    op = await engine.create_operation(
+        OperationCreate(asset="USD-CAD", bar_sizes=["1 hour"], strategy_name="MomentumStrategy"),
+        source="test",
+    )
     runner = await _until(lambda: _started(engine, op), "the feed to start")
     assert runner.feed_clock() == {HOUR: WEDNESDAY}
 
@@ -116,8 +116,17 @@ async def _miss_a_stop_fill(services, op) -> str:
     broker.set_listener(_ignore)
     last = (await services.market_data.last_bars(op, HOUR, 1))[-1]
     price = stop["price"]
-    await broker.on_bar(op, "USD-CAD", Bar(last.time + timedelta(hours=1), price * 1.001,
-                                           price * 1.002, price * 0.999, price * 1.001))
+    await broker.on_bar(
+        op,
+        "USD-CAD",
+        Bar(
+            last.time + timedelta(hours=1),
+            price * 1.001,
+            price * 1.002,
+            price * 0.999,
+            price * 1.001,
+        ),
+    )
     broker.set_listener(services.engine._route)
     [fill] = await broker.executions_since(op, state.last_execution_id)
     return fill.execution_id
@@ -145,7 +154,8 @@ async def test_continuous_reconciliation_adopts_a_missed_fill_once(mongo_url, tm
 
 
 async def test_a_position_that_still_differs_halts_without_sending_orders(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     from live_trading.domain.orders import OrderRequest
     from live_trading.domain.values import Side
 
@@ -154,11 +164,15 @@ async def test_a_position_that_still_differs_halts_without_sending_orders(
     op = await run_operation(services, crash_recovery_mode="RESUME")
     broker = services.engine.deps.broker
     broker.set_listener(_ignore)
-    assert (await broker.submit_order(OrderRequest("someone-else-1", op, "USD-CAD", Side.BUY,
-                                                   5000.0))).accepted
+    assert (
+        await broker.submit_order(OrderRequest("someone-else-1", op, "USD-CAD", Side.BUY, 5000.0))
+    ).accepted
     last = (await services.market_data.last_bars(op, HOUR, 1))[-1]
-    await broker.on_bar(op, "USD-CAD", Bar(last.time + timedelta(hours=1), last.close,
-                                           last.close, last.close, last.close))
+    await broker.on_bar(
+        op,
+        "USD-CAD",
+        Bar(last.time + timedelta(hours=1), last.close, last.close, last.close, last.close),
+    )
     broker.set_listener(services.engine._route)
     submitted = _kinds(await entries(services, op)).count("ORDER_SUBMITTED")
     await services.engine.monitor.reconcile(op)
@@ -207,7 +221,8 @@ async def test_a_timeout_defers_reconciliation_and_it_is_retried(mongo_url, tmp_
 
 
 async def test_connection_changes_are_journaled_and_connected_reconciles(
-        mongo_url, tmp_path) -> None:
+    mongo_url, tmp_path
+) -> None:
     process = crashable(mongo_url, tmp_path)
     services = await process.boot()
     op = await run_operation(services, crash_recovery_mode="RESUME")
@@ -217,11 +232,16 @@ async def test_connection_changes_are_journaled_and_connected_reconciles(
     engine.on_connection_event("partial sync: executions timed out", "RECONNECTING")
     engine.on_connection_event("synced", "CONNECTED")
     await _until(lambda: _adopted(services, op, execution_id), "the reconnect to reconcile")
-    changes = [r.action_data for r in await entries(services, op)
-               if r.action_type == "BROKER_CONNECTION_CHANGED"]
+    changes = [
+        r.action_data
+        for r in await entries(services, op)
+        if r.action_type == "BROKER_CONNECTION_CHANGED"
+    ]
     assert [(c["state"], c["reason"]) for c in changes] == [
         ("RECONNECTING", "error 1100: connectivity lost"),
-        ("RECONNECTING", "partial sync: executions timed out"), ("CONNECTED", "synced")]
+        ("RECONNECTING", "partial sync: executions timed out"),
+        ("CONNECTED", "synced"),
+    ]
     await _finish(services)
 
 

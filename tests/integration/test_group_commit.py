@@ -33,11 +33,29 @@ def _round_trip(op: str, n: int) -> list[list[ev.Event]]:
         return ev.OrderFilled(f"X-{cid}", cid, f"B-{cid}", side, 10000.0, price, 0.2, when)
 
     return [
-        [ev.OrderSubmitted(entry, "ENTRY", "BUY", "MARKET", 10000.0),
-         ev.OrderSubmitted(stop, "STOP_LOSS", "SELL", "STOP", 10000.0, stop_price=1.30,
-                           parent_client_order_id=entry, oco_group=f"OCO-{entry}"),
-         ev.OrderSubmitted(target, "TAKE_PROFIT", "SELL", "LIMIT", 10000.0, limit_price=1.40,
-                           parent_client_order_id=entry, oco_group=f"OCO-{entry}")],
+        [
+            ev.OrderSubmitted(entry, "ENTRY", "BUY", "MARKET", 10000.0),
+            ev.OrderSubmitted(
+                stop,
+                "STOP_LOSS",
+                "SELL",
+                "STOP",
+                10000.0,
+                stop_price=1.30,
+                parent_client_order_id=entry,
+                oco_group=f"OCO-{entry}",
+            ),
+            ev.OrderSubmitted(
+                target,
+                "TAKE_PROFIT",
+                "SELL",
+                "LIMIT",
+                10000.0,
+                limit_price=1.40,
+                parent_client_order_id=entry,
+                oco_group=f"OCO-{entry}",
+            ),
+        ],
         [ev.OrderAccepted(cid, f"B-{cid}") for cid in (entry, stop, target)],
         [fill(entry, "BUY", 1.35)],
         [fill(target, "SELL", 1.40 + n / 1e4)],
@@ -65,7 +83,8 @@ async def _dump(services) -> dict[str, list[dict]]:
 
 @pytest.mark.parametrize("one_command", [True, False], ids=["bulkWrite", "per-collection"])
 async def test_concurrent_appends_are_gapless_and_projections_equal_a_rebuild(
-        services, monkeypatch, one_command) -> None:
+    services, monkeypatch, one_command
+) -> None:
     # every transaction as one cross-collection bulkWrite, or as one write per collection
     monkeypatch.setattr(mongo_journal, "ONE_COMMAND_MAX_WRITES", 10**6 if one_command else 0)
     journal = services.journal
@@ -96,7 +115,8 @@ async def test_a_conflict_in_a_batch_fails_only_its_own_append(services) -> None
     results = await asyncio.gather(
         journal.record(stale, [ev.OperationPaused()], source="t"),
         journal.record(fine, [ev.OperationPaused()], source="t"),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     assert isinstance(results[0], JournalConflictError)
     assert [r.sequence_number for r in results[1]] == [2]
     assert journal.committer.stats.split == 1  # they were in one transaction
@@ -118,8 +138,9 @@ async def test_an_ambiguous_batch_failure_records_each_append_once(services) -> 
     ops = [str(ObjectId()) for _ in range(4)]
     for op in ops:
         await flaky.record(op, [ev.OperationCreated(SPEC)], source="t", new_operation=True)
-    batch = await asyncio.gather(*(flaky.record(op, [ev.OperationPaused()], source="t")
-                                   for op in ops))
+    batch = await asyncio.gather(
+        *(flaky.record(op, [ev.OperationPaused()], source="t") for op in ops)
+    )
     assert flaky.committer.stats.split == 1
     for op, [record] in zip(ops, batch, strict=True):
         stored = await services.journal_store.read(op)
@@ -131,8 +152,12 @@ async def test_an_ambiguous_batch_failure_records_each_append_once(services) -> 
 async def test_a_caller_cancelled_before_its_turn_writes_nothing(services) -> None:
     journal = services.journal
     ops = [str(ObjectId()) for _ in range(3)]
-    tasks = [asyncio.create_task(journal.record(op, [ev.OperationCreated(SPEC)], source="t",
-                                                new_operation=True)) for op in ops]
+    tasks = [
+        asyncio.create_task(
+            journal.record(op, [ev.OperationCreated(SPEC)], source="t", new_operation=True)
+        )
+        for op in ops
+    ]
     await asyncio.sleep(0)  # all three are queued; the worker has not taken them yet
     tasks[1].cancel()
     done = await asyncio.gather(*tasks, return_exceptions=True)
@@ -145,8 +170,12 @@ async def test_a_caller_cancelled_before_its_turn_writes_nothing(services) -> No
 async def test_batches_respect_their_size_limit(services, max_batch_entries) -> None:
     journal = JournalService(services.journal_store, max_batch_entries=max_batch_entries)
     ops = [str(ObjectId()) for _ in range(6)]
-    await asyncio.gather(*(journal.record(op, [ev.OperationCreated(SPEC)], source="t",
-                                          new_operation=True) for op in ops))
+    await asyncio.gather(
+        *(
+            journal.record(op, [ev.OperationCreated(SPEC)], source="t", new_operation=True)
+            for op in ops
+        )
+    )
     assert journal.committer.stats.largest <= max_batch_entries
     assert journal.committer.stats.appends == 6
 
@@ -158,8 +187,9 @@ async def test_a_rebuild_repairs_damaged_read_models_and_leaves_intact_ones(serv
     db = services.store.db
     intact = await _dump(services)
     writes: list[int] = []
-    await rebuild_projections(services.journal_store,
-                              progress=lambda _op, _entries, n: writes.append(n))
+    await rebuild_projections(
+        services.journal_store, progress=lambda _op, _entries, n: writes.append(n)
+    )
     assert writes == [0, 0, 0] and await _dump(services) == intact
     trade = intact["trades"][0]
     await db["trades"].delete_one({"_id": trade["_id"]})  # missing
@@ -167,8 +197,9 @@ async def test_a_rebuild_repairs_damaged_read_models_and_leaves_intact_ones(serv
     await db["positions"].insert_one({**intact["positions"][0], "_id": ObjectId()})  # stray
     await db["trades"].insert_one({**trade, "_id": ObjectId(), "operation_id": ObjectId()})
     writes.clear()
-    counts = await rebuild_projections(services.journal_store,
-                                       progress=lambda _op, _entries, n: writes.append(n))
+    counts = await rebuild_projections(
+        services.journal_store, progress=lambda _op, _entries, n: writes.append(n)
+    )
     assert sum(writes) == 3  # the orphan operation's trade is deleted apart
     assert await _dump(services) == intact
     assert counts["trades"] == len(intact["trades"])
@@ -191,11 +222,13 @@ async def test_no_caller_resumes_before_its_shared_transaction_has_committed(ser
     journal = JournalService(HeldCommit(services.store))
     ops = [str(ObjectId()) for _ in range(3)]
     for op in ops:
-        await services.journal.record(op, [ev.OperationCreated(SPEC)], source="t",
-                                      new_operation=True)
+        await services.journal.record(
+            op, [ev.OperationCreated(SPEC)], source="t", new_operation=True
+        )
         await journal.state(op)  # cached: the three appends are computed in one turn
-    tasks = [asyncio.create_task(journal.record(op, [ev.OperationPaused()], source="t"))
-             for op in ops]
+    tasks = [
+        asyncio.create_task(journal.record(op, [ev.OperationPaused()], source="t")) for op in ops
+    ]
     for _ in range(50):
         await asyncio.sleep(0.01)
         if batches:

@@ -38,17 +38,20 @@ def _spoofed() -> dict[str, str]:
     return {"X-Forwarded-For": f"198.18.{n // 250}.{n % 250 + 1}"}
 
 
-def _login(http: httpx.Client, username: str, password: str,
-           headers: dict[str, str] | None = None) -> int:
-    response = http.post("/api/auth/token", data={"username": username, "password": password},
-                         headers=headers or {})
+def _login(
+    http: httpx.Client, username: str, password: str, headers: dict[str, str] | None = None
+) -> int:
+    response = http.post(
+        "/api/auth/token", data={"username": username, "password": password}, headers=headers or {}
+    )
     return response.status_code
 
 
-def _server(mongo_url: str, tmp_path_factory: pytest.TempPathFactory,
-            **env: str) -> LiveServer:
-    live = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(), **env},
-                      tmp_path_factory.mktemp("logs") / "server.log")
+def _server(mongo_url: str, tmp_path_factory: pytest.TempPathFactory, **env: str) -> LiveServer:
+    live = LiveServer(
+        {"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(), **env},
+        tmp_path_factory.mktemp("logs") / "server.log",
+    )
     for name in ("ada", "tom", "vera"):
         live.add_user(name, "trader")
     return live
@@ -57,8 +60,9 @@ def _server(mongo_url: str, tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture(scope="module")
 def untrusting(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Default proxy settings (none trusted); login limits that a test can reach."""
-    live = _server(mongo_url, tmp_path_factory, RATE_LIMIT_LOGIN="6/hour",
-                   RATE_LIMIT_LOGIN_USER="3/hour").start()
+    live = _server(
+        mongo_url, tmp_path_factory, RATE_LIMIT_LOGIN="6/hour", RATE_LIMIT_LOGIN_USER="3/hour"
+    ).start()
     yield live.url
     live.stop()
 
@@ -66,18 +70,23 @@ def untrusting(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="module")
 def behind_proxy(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """127.0.0.1 is a trusted proxy, as when nginx on the same machine forwards."""
-    live = _server(mongo_url, tmp_path_factory, RATE_LIMIT_LOGIN="6/hour",
-                   RATE_LIMIT_LOGIN_USER="3/hour", TRUSTED_PROXIES="127.0.0.1").start()
+    live = _server(
+        mongo_url,
+        tmp_path_factory,
+        RATE_LIMIT_LOGIN="6/hour",
+        RATE_LIMIT_LOGIN_USER="3/hour",
+        TRUSTED_PROXIES="127.0.0.1",
+    ).start()
     yield live.url
     live.stop()
 
 
 @pytest.fixture(scope="module")
-def development(mongo_url: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[LiveServer]:
+def development(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """ENVIRONMENT=development with the placeholder SECRET_KEY."""
-    live = _server(mongo_url, tmp_path_factory, ENVIRONMENT="development",
-                   SECRET_KEY="change-me").start()
+    live = _server(
+        mongo_url, tmp_path_factory, ENVIRONMENT="development", SECRET_KEY="change-me"
+    ).start()
     yield live
     live.stop()
 
@@ -100,7 +109,8 @@ def test_x_forwarded_for_does_not_pick_the_bucket_by_default(untrusting: str) ->
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_buckets(
-        behind_proxy: str) -> None:
+    behind_proxy: str,
+) -> None:
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     with httpx.Client(base_url=behind_proxy, timeout=30) as http:
         assert [_login(http, "ada", f"guess-{n}", attacker) for n in range(3)] == [401] * 3
@@ -115,18 +125,33 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_buckets(
 
 
 def test_a_trusted_proxy_that_is_not_an_address_is_refused_at_start(mongo_url: str) -> None:
-    env = {**os.environ, **SERVER_DEFAULTS, "MONGODB_URL": mongo_url,
-           "MONGODB_DB_NAME": unique_db(), "TRUSTED_PROXIES": "127.0.0.1,*"}
-    result = subprocess.run([str(BIN / "live-trading"), "run", "--port", "9"], check=False,
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        **SERVER_DEFAULTS,
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB_NAME": unique_db(),
+        "TRUSTED_PROXIES": "127.0.0.1,*",
+    }
+    result = subprocess.run(
+        [str(BIN / "live-trading"), "run", "--port", "9"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "TRUSTED_PROXIES" in result.stderr and "'*'" in result.stderr
 
 
 # --- headers ---------------------------------------------------------------------------
 
-HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff",
-           "referrer-policy": "no-referrer"}
+HEADERS = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
 
 
 def _assert_hardened(response: httpx.Response) -> None:
@@ -139,13 +164,18 @@ def _assert_hardened(response: httpx.Response) -> None:
 def test_every_answer_has_the_security_headers(development: LiveServer) -> None:
     token = development.token("tom")
     with httpx.Client(base_url=development.url, timeout=30) as http:
-        answers = [http.get("/"), http.get("/assets/missing.js"), http.get("/health"),
-                   http.get("/openapi.json"), http.get("/api/operations"),
-                   http.get("/api/nothing-here"), http.get("/docs"),
-                   http.post("/api/operations", content=b"x" * 2_000_000),
-                   http.get("/api/operations", headers={"Authorization": f"Bearer {token}"})]
-        assert [a.status_code for a in answers] == [200, 404, 200, 200, 401, 404, 200, 413,
-                                                    200]
+        answers = [
+            http.get("/"),
+            http.get("/assets/missing.js"),
+            http.get("/health"),
+            http.get("/openapi.json"),
+            http.get("/api/operations"),
+            http.get("/api/nothing-here"),
+            http.get("/docs"),
+            http.post("/api/operations", content=b"x" * 2_000_000),
+            http.get("/api/operations", headers={"Authorization": f"Bearer {token}"}),
+        ]
+        assert [a.status_code for a in answers] == [200, 404, 200, 200, 401, 404, 200, 413, 200]
         for answer in answers:
             _assert_hardened(answer)
     dashboard_csp = answers[0].headers["content-security-policy"]
@@ -156,8 +186,11 @@ def test_every_answer_has_the_security_headers(development: LiveServer) -> None:
 
 
 def test_the_token_is_not_cached(development: LiveServer) -> None:
-    response = httpx.post(f"{development.url}/api/auth/token",
-                          data={"username": "tom", "password": PASSWORD}, timeout=30)
+    response = httpx.post(
+        f"{development.url}/api/auth/token",
+        data={"username": "tom", "password": PASSWORD},
+        timeout=30,
+    )
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     _assert_hardened(response)
@@ -174,15 +207,20 @@ def _hello(url: str, token: str, origin: str | None) -> dict:
 
 def test_a_websocket_from_another_origin_is_refused(development: LiveServer) -> None:
     token = development.token("vera")
-    for origin in ("http://evil.example", "null", f"http://127.0.0.1:{development.port + 1}",
-                   "http://localhost:4000.evil.example"):
+    for origin in (
+        "http://evil.example",
+        "null",
+        f"http://127.0.0.1:{development.port + 1}",
+        "http://localhost:4000.evil.example",
+    ):
         with pytest.raises(InvalidStatus) as refused:
             _hello(development.url, token, origin)
         assert refused.value.response.status_code == 403, origin
 
 
 def test_a_websocket_from_the_server_its_dev_server_or_no_browser_is_admitted(
-        development: LiveServer) -> None:
+    development: LiveServer,
+) -> None:
     token = development.token("vera")
     for origin in (None, development.url, "http://localhost:4000", "http://127.0.0.1:4000"):
         assert _hello(development.url, token, origin)["type"] == "hello", origin
@@ -191,11 +229,11 @@ def test_a_websocket_from_the_server_its_dev_server_or_no_browser_is_admitted(
 # --- the development key ---------------------------------------------------------------
 
 
-def test_the_development_key_signs_without_an_insecure_key_warning(
-        development: LiveServer) -> None:
+def test_the_development_key_signs_without_an_insecure_key_warning(development: LiveServer) -> None:
     token = development.token("tom")
-    me = httpx.get(f"{development.url}/api/auth/me", timeout=30,
-                   headers={"Authorization": f"Bearer {token}"})
+    me = httpx.get(
+        f"{development.url}/api/auth/me", timeout=30, headers={"Authorization": f"Bearer {token}"}
+    )
     assert me.status_code == 200 and me.json()["username"] == "tom"
     log = development.log_path.read_text()
     assert "POST /api/auth/token" in log  # the log is the server's, and it was written to

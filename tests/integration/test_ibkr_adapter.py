@@ -18,12 +18,23 @@ pytestmark = pytest.mark.timeout(60)
 OP = "op1"
 
 
-def req(seq: int, qty: float = 10_000, side: Side = Side.BUY,
-        order_type: OrderType = OrderType.MARKET, limit: float | None = None,
-        account: str = OP) -> OrderRequest:
-    return OrderRequest(client_order_id=f"LT-{account}-{seq}", account=account,
-                        asset="USD-CAD", side=side, quantity=qty, order_type=order_type,
-                        limit_price=limit)
+def req(
+    seq: int,
+    qty: float = 10_000,
+    side: Side = Side.BUY,
+    order_type: OrderType = OrderType.MARKET,
+    limit: float | None = None,
+    account: str = OP,
+) -> OrderRequest:
+    return OrderRequest(
+        client_order_id=f"LT-{account}-{seq}",
+        account=account,
+        asset="USD-CAD",
+        side=side,
+        quantity=qty,
+        order_type=order_type,
+        limit_price=limit,
+    )
 
 
 async def wait_for(predicate, timeout: float = 5.0) -> None:
@@ -44,8 +55,9 @@ class Reports(list):
 
     def add(self, report) -> None:
         if isinstance(report, CommissionReport):
-            assert any(isinstance(r, Execution) and r.execution_id == report.execution_id
-                       for r in self), "a CommissionReport came before its fill"
+            assert any(
+                isinstance(r, Execution) and r.execution_id == report.execution_id for r in self
+            ), "a CommissionReport came before its fill"
             self.commissions.append(report)
         else:
             self.append(report)
@@ -57,9 +69,14 @@ async def setup():
     port = await fake.start()
     events: list[tuple[str, ConnectionState]] = []
     broker = IBKRBroker(
-        IBKRConfig(port=port, client_id=7, connect_timeout_s=5,
-                   reconnect_backoff_s=(0.05, 0.1, 0.2), ),
-        on_connection_event=lambda reason, state: events.append((reason, state)))
+        IBKRConfig(
+            port=port,
+            client_id=7,
+            connect_timeout_s=5,
+            reconnect_backoff_s=(0.05, 0.1, 0.2),
+        ),
+        on_connection_event=lambda reason, state: events.append((reason, state)),
+    )
     reports = Reports()
 
     async def listener(report) -> None:
@@ -97,7 +114,10 @@ async def test_market_order_fills_once_with_commission(setup):
     await wait_for(lambda: len(reports.commissions) == 1)
     [commission] = reports.commissions
     assert (commission.execution_id, commission.client_order_id, commission.commission) == (
-        fill.execution_id, "LT-op1-1", pytest.approx(2.0))
+        fill.execution_id,
+        "LT-op1-1",
+        pytest.approx(2.0),
+    )
     [known] = await broker.executions(OP)
     assert known.commission == pytest.approx(2.0)
     assert fill.asset == "USD-CAD" and fill.side is Side.BUY
@@ -226,8 +246,7 @@ async def test_restarted_adapter_finds_orders_by_order_ref(setup):
     try:
         assert [o.client_order_id for o in await fresh.open_orders(OP)] == ["LT-op1-10"]
         assert await fresh.broker_order_id("LT-op1-10") == str(fake.orders[0].perm_id)
-        assert [e.execution_id for e in await fresh.executions(OP)] == [
-            fake.executions[0].exec_id]
+        assert [e.execution_id for e in await fresh.executions(OP)] == [fake.executions[0].exec_id]
         assert await fresh.positions(OP) == {"USD-CAD": 10_000}
         await asyncio.sleep(0.2)
         assert got == []  # known fills are recorded, not re-delivered
@@ -240,32 +259,54 @@ def test_config_validation_and_contract_mapping():
     from live_trading.brokers.ibkr.parsing import asset_to_contract, request_to_order
 
     assert IBKRConfig().port == 7497 and IBKRConfig(port=7496).is_live_port
-    for bad in ({"port": 0}, {"client_id": -1}, {"account": " "},
-                {"reconnect_backoff_s": ()}, {"connect_timeout_s": 0}):
+    for bad in (
+        {"port": 0},
+        {"client_id": -1},
+        {"account": " "},
+        {"reconnect_backoff_s": ()},
+        {"connect_timeout_s": 0},
+    ):
         with pytest.raises(ValueError):
             IBKRConfig(**bad)
     fx = asset_to_contract("USD-CAD")
     assert (fx.symbol, fx.secType, fx.exchange, fx.currency) == ("USD", "CASH", "IDEALPRO", "CAD")
-    stock = asset_to_contract("AAPL-USD", {"AAPL-USD": IBKRContractSpec("AAPL", "STK", "SMART",
-                                                                        "USD")})
+    stock = asset_to_contract(
+        "AAPL-USD", {"AAPL-USD": IBKRContractSpec("AAPL", "STK", "SMART", "USD")}
+    )
     assert (stock.symbol, stock.secType, stock.exchange) == ("AAPL", "STK", "SMART")
     with pytest.raises(ValueError):
         asset_to_contract("AAPL-USD")
-    order = request_to_order(req(1, order_type=OrderType.STOP).__class__(
-        "LT-op1-1", OP, "USD-CAD", Side.SELL, 5, OrderType.STOP, stop_price=1.2), "DU1")
+    order = request_to_order(
+        req(1, order_type=OrderType.STOP).__class__(
+            "LT-op1-1", OP, "USD-CAD", Side.SELL, 5, OrderType.STOP, stop_price=1.2
+        ),
+        "DU1",
+    )
     assert (order.orderType, order.auxPrice, order.orderRef, order.account) == (
-        "STP", 1.2, "LT-op1-1", "DU1")
+        "STP",
+        1.2,
+        "LT-op1-1",
+        "DU1",
+    )
 
 
 # ------------------------------------------------------------------ brackets
-def child(seq: int, kind: str, side: Side, order_type: OrderType, price: float,
-          account: str = OP) -> OrderRequest:
+def child(
+    seq: int, kind: str, side: Side, order_type: OrderType, price: float, account: str = OP
+) -> OrderRequest:
     parent = f"LT-{account}-{seq}"
-    return OrderRequest(client_order_id=f"{parent}-{kind}", account=account, asset="USD-CAD",
-                        side=side, quantity=10_000, order_type=order_type,
-                        limit_price=price if order_type is OrderType.LIMIT else None,
-                        stop_price=price if order_type is OrderType.STOP else None,
-                        parent_client_order_id=parent, oco_group=f"OCO-{parent}")
+    return OrderRequest(
+        client_order_id=f"{parent}-{kind}",
+        account=account,
+        asset="USD-CAD",
+        side=side,
+        quantity=10_000,
+        order_type=order_type,
+        limit_price=price if order_type is OrderType.LIMIT else None,
+        stop_price=price if order_type is OrderType.STOP else None,
+        parent_client_order_id=parent,
+        oco_group=f"OCO-{parent}",
+    )
 
 
 async def test_bracket_children_are_held_until_the_parent_fills(setup):
@@ -273,8 +314,7 @@ async def test_bracket_children_are_held_until_the_parent_fills(setup):
     fake.default_behaviour = "rest"
     assert (await broker.submit_order(req(20, order_type=OrderType.LIMIT, limit=1.30))).accepted
     assert (await broker.submit_order(child(20, "SL", Side.SELL, OrderType.STOP, 1.29))).accepted
-    assert (await broker.submit_order(child(20, "TP", Side.SELL, OrderType.LIMIT, 1.32))
-            ).accepted
+    assert (await broker.submit_order(child(20, "TP", Side.SELL, OrderType.LIMIT, 1.32))).accepted
     parent, sl, tp = fake.orders
     assert sl.parent_id == tp.parent_id == parent.order_id  # IB parentId, not a copy
     assert sl.oca_group == tp.oca_group == "OCO-LT-op1-20"
@@ -288,8 +328,10 @@ async def test_bracket_children_are_held_until_the_parent_fills(setup):
     fake.trade_at(1.32)  # TP fills, the OCA group cancels the SL
     await wait_for(lambda: len(reports) == 3)
     assert [(type(r).__name__, r.client_order_id) for r in reports] == [
-        ("Execution", "LT-op1-20"), ("Execution", "LT-op1-20-TP"),
-        ("OrderCancelled", "LT-op1-20-SL")]
+        ("Execution", "LT-op1-20"),
+        ("Execution", "LT-op1-20-TP"),
+        ("OrderCancelled", "LT-op1-20-SL"),
+    ]
     assert reports[1].account == OP  # "-TP" is not part of the operation id
     assert await broker.positions(OP) == {}
 
@@ -299,12 +341,14 @@ async def test_cancelling_a_parent_cancels_its_children(setup):
     fake.default_behaviour = "rest"
     assert (await broker.submit_order(req(21, order_type=OrderType.LIMIT, limit=1.30))).accepted
     assert (await broker.submit_order(child(21, "SL", Side.SELL, OrderType.STOP, 1.29))).accepted
-    assert (await broker.submit_order(child(21, "TP", Side.SELL, OrderType.LIMIT, 1.32))
-            ).accepted
+    assert (await broker.submit_order(child(21, "TP", Side.SELL, OrderType.LIMIT, 1.32))).accepted
     await broker.cancel_order("LT-op1-21")
     await wait_for(lambda: len(reports) == 3)
     assert {r.client_order_id for r in reports if isinstance(r, OrderCancelled)} == {
-        "LT-op1-21", "LT-op1-21-SL", "LT-op1-21-TP"}
+        "LT-op1-21",
+        "LT-op1-21-SL",
+        "LT-op1-21-TP",
+    }
     assert await broker.open_orders(OP) == []
 
 
@@ -333,8 +377,10 @@ async def test_modify_waits_for_ib_echo_and_reports_errors(setup):
     original = fake._place_order
 
     def refuse(conn, f):
-        fake._send(conn, 4, 2, int(f[1]), 10147, "OrderId 1 that needs to be modified "
-                   "is not found.", "")
+        fake._send(
+            conn, 4, 2, int(f[1]), 10147, "OrderId 1 that needs to be modified is not found.", ""
+        )
+
     fake._place_order = refuse
     try:
         ack = await broker.modify_order("LT-op1-24", limit_price=1.32)

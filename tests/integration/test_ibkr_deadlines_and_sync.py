@@ -37,15 +37,22 @@ async def session(fake):
     await session.broker.disconnect()
 
 
-@pytest.mark.parametrize(("msg_id", "call"), [
-    (REQ_ALL_OPEN_ORDERS, "open_orders"), (REQ_POSITIONS, "account_positions"),
-    (REQ_CONTRACT_DETAILS, "instrument_spec")])
+@pytest.mark.parametrize(
+    ("msg_id", "call"),
+    [
+        (REQ_ALL_OPEN_ORDERS, "open_orders"),
+        (REQ_POSITIONS, "account_positions"),
+        (REQ_CONTRACT_DETAILS, "instrument_spec"),
+    ],
+)
 async def test_a_request_that_never_answers_raises_broker_timeout(session, msg_id, call):
     session.fake.adversary.silence(msg_id)
     before = TIMEOUTS[call]
-    calls = {"open_orders": lambda: session.broker.open_orders(OP),
-             "account_positions": session.broker.account_positions,
-             "instrument_spec": lambda: session.broker.instrument_spec("USD-CAD")}
+    calls = {
+        "open_orders": lambda: session.broker.open_orders(OP),
+        "account_positions": session.broker.account_positions,
+        "instrument_spec": lambda: session.broker.instrument_spec("USD-CAD"),
+    }
     with pytest.raises(BrokerTimeout) as raised:  # not a hang: within the 0.5 s deadline
         await asyncio.wait_for(calls[call](), 20)
     assert raised.value.call == call and raised.value.deadline_s == 0.5
@@ -58,8 +65,11 @@ async def test_a_partial_sync_is_not_connected_and_is_retried(fake):
     session = make_broker(fake)
     await session.broker.connect()
     try:
-        assert session.states == [ConnectionState.CONNECTING, ConnectionState.RECONNECTING,
-                                  ConnectionState.CONNECTED]
+        assert session.states == [
+            ConnectionState.CONNECTING,
+            ConnectionState.RECONNECTING,
+            ConnectionState.CONNECTED,
+        ]
         reason = session.events[1][0]
         assert "partial sync" in reason and "completed orders request timed out" in reason
         assert sum(1 for f in fake.received if f[0] == "71") == 2  # connected twice
@@ -158,4 +168,5 @@ async def test_an_order_cancelled_while_away_is_reported_after_the_sync(session)
     await wait_for(lambda: broker.connection_state is ConnectionState.CONNECTED)
     await broker.drain()
     assert [(type(r).__name__, r.client_order_id) for r in session.reports] == [
-        ("OrderCancelled", "LT-op1-4")]
+        ("OrderCancelled", "LT-op1-4")
+    ]

@@ -18,8 +18,13 @@ from tests.fakes.tws_session import make_broker, wait_for
 pytestmark = pytest.mark.timeout(60)
 
 T0 = datetime(2025, 1, 15, 10, tzinfo=UTC)
-PACING = (162, ("Historical Market Data Service error message:API historical data query "
-                "cancelled: pacing violation"))
+PACING = (
+    162,
+    (
+        "Historical Market Data Service error message:API historical data query "
+        "cancelled: pacing violation"
+    ),
+)
 PACING_420 = (420, "Invalid Real-time Query:Historical data request pacing violation")
 NO_PERMISSION = (354, "Requested market data is not subscribed.")
 NO_DATA = (162, "Historical Market Data Service error message:HMDS query returned no data")
@@ -29,8 +34,7 @@ NO_DATA = (162, "Historical Market Data Service error message:HMDS query returne
 async def session():
     fake = FakeTWS()
     await fake.start()
-    fake.history["1 hour"] = [(T0 + timedelta(hours=i), 1.36, 1.37, 1.35, 1.365)
-                              for i in range(3)]
+    fake.history["1 hour"] = [(T0 + timedelta(hours=i), 1.36, 1.37, 1.35, 1.365) for i in range(3)]
     session = make_broker(fake, pacing_retries=2)
     await session.broker.connect()
     yield session
@@ -39,8 +43,9 @@ async def session():
 
 
 async def history(session):
-    return await session.broker.get_historical_data("USD-CAD", BarSize.HOUR_1, T0,
-                                                    T0 + timedelta(hours=3))
+    return await session.broker.get_historical_data(
+        "USD-CAD", BarSize.HOUR_1, T0, T0 + timedelta(hours=3)
+    )
 
 
 async def test_pacing_violations_are_retried_within_the_limit(session):
@@ -70,8 +75,7 @@ async def test_no_data_is_an_empty_list(session):
 
 async def test_a_bar_subscription_error_is_surfaced(session):
     errors = []
-    session.broker.on_bar_error = lambda asset, size, reason: errors.append((asset, size,
-                                                                             reason))
+    session.broker.on_bar_error = lambda asset, size, reason: errors.append((asset, size, reason))
     session.fake.adversary.bar_error = NO_PERMISSION
 
     async def on_bar(*_args) -> None:
@@ -92,6 +96,7 @@ async def setup(session):
 async def test_market_quote_is_a_snapshot_of_bid_and_ask(setup):
     fake, broker, _reports, _ = setup
     from live_trading.engine.ports import MarketData
+
     assert isinstance(broker, MarketData)
     fake.trade_at(1.3800)
     quote = await broker.get_market_quote("USD-CAD")
@@ -105,33 +110,54 @@ async def test_historical_data_midpoint_bars_in_utc(setup):
     from datetime import UTC, datetime, timedelta
 
     from live_trading.domain.values import BarSize
+
     fake, broker, _reports, _ = setup
     t0 = datetime(2025, 1, 15, 10, tzinfo=UTC)
-    fake.history["1 hour"] = [(t0 + timedelta(hours=i), 1.36 + i / 1000, 1.37 + i / 1000,
-                               1.35 + i / 1000, 1.365 + i / 1000) for i in range(-2, 6)]
-    bars = await broker.get_historical_data("USD-CAD", BarSize.HOUR_1, t0,
-                                            t0 + timedelta(hours=3))
+    fake.history["1 hour"] = [
+        (
+            t0 + timedelta(hours=i),
+            1.36 + i / 1000,
+            1.37 + i / 1000,
+            1.35 + i / 1000,
+            1.365 + i / 1000,
+        )
+        for i in range(-2, 6)
+    ]
+    bars = await broker.get_historical_data("USD-CAD", BarSize.HOUR_1, t0, t0 + timedelta(hours=3))
     assert [b.time for b in bars] == [t0, t0 + timedelta(hours=1), t0 + timedelta(hours=2)]
     assert all(b.time.tzinfo is not None and b.time.utcoffset() == timedelta(0) for b in bars)
     assert (bars[0].open, bars[0].high, bars[0].low, bars[0].close, bars[0].volume) == (
-        1.36, 1.37, 1.35, 1.365, 0.0)
+        1.36,
+        1.37,
+        1.35,
+        1.365,
+        0.0,
+    )
     [request] = fake.history_requests
-    assert request == {"end": "20250115 13:00:00 UTC", "bar_size": "1 hour",
-                       "duration": "10800 S", "use_rth": "0", "what": "MIDPOINT",
-                       "format_date": "2"}
-    fake.history["1 day"] = [(datetime(2025, 1, d, tzinfo=UTC), 1.3, 1.4, 1.2, 1.35)
-                             for d in range(1, 10)]
-    days = await broker.get_historical_data("USD-CAD", BarSize.DAY_1,
-                                            datetime(2025, 1, 3, tzinfo=UTC),
-                                            datetime(2025, 1, 6, tzinfo=UTC))
-    assert [b.time.day for b in days] == [3, 4, 5] and fake.history_requests[-1]["duration"] \
-        == "3 D"
+    assert request == {
+        "end": "20250115 13:00:00 UTC",
+        "bar_size": "1 hour",
+        "duration": "10800 S",
+        "use_rth": "0",
+        "what": "MIDPOINT",
+        "format_date": "2",
+    }
+    fake.history["1 day"] = [
+        (datetime(2025, 1, d, tzinfo=UTC), 1.3, 1.4, 1.2, 1.35) for d in range(1, 10)
+    ]
+    days = await broker.get_historical_data(
+        "USD-CAD", BarSize.DAY_1, datetime(2025, 1, 3, tzinfo=UTC), datetime(2025, 1, 6, tzinfo=UTC)
+    )
+    assert [b.time.day for b in days] == [3, 4, 5] and fake.history_requests[-1][
+        "duration"
+    ] == "3 D"
 
 
 async def test_subscribe_bars_aggregates_realtime_bars_and_survives_reconnect(setup):
     from datetime import UTC, datetime, timedelta
 
     from live_trading.domain.values import BarSize
+
     fake, broker, _reports, _ = setup
     got: list = []
 
@@ -145,8 +171,9 @@ async def test_subscribe_bars_aggregates_realtime_bars_and_survives_reconnect(se
     def push(start: datetime, count: int, base: float) -> None:
         for i in range(count):
             p = base + i / 10_000
-            fake.realtime_bar(start + timedelta(seconds=5 * i), p, p + 0.0005, p - 0.0005,
-                              p + 0.0001)
+            fake.realtime_bar(
+                start + timedelta(seconds=5 * i), p, p + 0.0005, p - 0.0005, p + 0.0001
+            )
 
     push(t0, 12, 1.3600)  # the 10:00 minute
     push(t0 + timedelta(minutes=1), 1, 1.3700)  # first 5 s of 10:01 closes 10:00

@@ -162,8 +162,13 @@ async def test_a_warning_that_leaves_the_order_live_is_not_a_refusal(session):
     fake, broker = session.fake, session.broker
     fake.behaviour["LT-op1-11"] = "rest"
     assert (await broker.submit_order(limit(11))).accepted
-    fake.adversary.modify_warning = (399, ("Order Message: Warning: your order will not be "
-                                           "placed at the exchange until 09:30 US/Eastern"))
+    fake.adversary.modify_warning = (
+        399,
+        (
+            "Order Message: Warning: your order will not be "
+            "placed at the exchange until 09:30 US/Eastern"
+        ),
+    )
     ack = await broker.modify_order("LT-op1-11", quantity=20_000)
     assert ack.accepted and fake.orders[0].quantity == 20_000
     await asyncio.sleep(0.1)
@@ -183,8 +188,7 @@ async def test_order_ids_rolled_back_by_the_nightly_reset_are_never_reused(sessi
     assert (await broker.submit_order(limit(13, price=1.25))).accepted
     assert len(fake.orders) == 2 and fake.orders[1].order_id > old.order_id
     assert old.lmt_price == "1.3" and old.order_ref == "LT-op1-12"  # not overwritten
-    assert {o.client_order_id for o in await broker.open_orders(OP)} == {
-        "LT-op1-12", "LT-op1-13"}
+    assert {o.client_order_id for o in await broker.open_orders(OP)} == {"LT-op1-12", "LT-op1-13"}
 
 
 async def test_a_market_bracket_is_at_the_venue_before_its_entry_can_fill(session):
@@ -202,4 +206,6 @@ async def test_a_market_bracket_is_at_the_venue_before_its_entry_can_fill(sessio
     fake.trade_at(1.3590)  # the stop-loss fills, the OCA group cancels the take-profit
     await wait_for(lambda: len(session.reports) == 3)
     assert [(type(r).__name__, r.client_order_id) for r in session.reports[1:]] == [
-        ("Execution", "LT-op1-14-SL"), ("OrderCancelled", "LT-op1-14-TP")]
+        ("Execution", "LT-op1-14-SL"),
+        ("OrderCancelled", "LT-op1-14-TP"),
+    ]

@@ -23,12 +23,23 @@ from live_trading.journal.mongo_journal import (
 )
 from live_trading.journal.service import JournalService, rebuild_projections
 
-SPEC = {"asset": "USD-CAD", "bar_sizes": ["1 hour"], "primary_bar_size": "1 hour",
-        "strategy_name": "MomentumStrategy", "strategy_config": {}, "stop_loss_type": "ATR",
-        "stop_loss_value": 1.5, "take_profit_type": "RISK_REWARD", "take_profit_value": 2.0,
-        "crash_recovery_mode": "CLOSE_ALL", "emergency_stop_loss_pct": 0.05,
-        "data_retention_bars": 1000, "quantity": 10000.0, "initial_capital": 100000.0,
-        "broker": "PAPER"}
+SPEC = {
+    "asset": "USD-CAD",
+    "bar_sizes": ["1 hour"],
+    "primary_bar_size": "1 hour",
+    "strategy_name": "MomentumStrategy",
+    "strategy_config": {},
+    "stop_loss_type": "ATR",
+    "stop_loss_value": 1.5,
+    "take_profit_type": "RISK_REWARD",
+    "take_profit_value": 2.0,
+    "crash_recovery_mode": "CLOSE_ALL",
+    "emergency_stop_loss_pct": 0.05,
+    "data_retention_bars": 1000,
+    "quantity": 10000.0,
+    "initial_capital": 100000.0,
+    "broker": "PAPER",
+}
 
 
 @dataclass
@@ -148,8 +159,9 @@ async def test_an_event_that_cannot_be_projected_writes_nothing(journal: Journal
     service = journal.service
     op = await _new_operation(service)
     with pytest.raises(ProjectionError):
-        await service.record(op, [ev.OperationPaused(),
-                                  ev.OrderAccepted("LT-unknown-1", "B1")], source="test")
+        await service.record(
+            op, [ev.OperationPaused(), ev.OrderAccepted("LT-unknown-1", "B1")], source="test"
+        )
     assert len(await journal.store.read(op)) == 1
     assert await journal.count_read_models("orders") == 0
 
@@ -162,13 +174,16 @@ async def test_a_retried_entry_is_recognised_by_its_event_id(journal: Journal) -
         await journal.store.commit([duplicate], {})
 
 
-async def test_an_append_with_one_taken_sequence_number_writes_none_of_it(
-        journal: Journal) -> None:
+async def test_an_append_with_one_taken_sequence_number_writes_none_of_it(journal: Journal) -> None:
     service, store = journal.service, journal.store
     op = await _new_operation(service)
     [paused] = await service.record(op, [ev.OperationPaused("first")], source="test")
-    fresh = [dataclasses.replace(paused, entry_id=str(ObjectId()), event_id=f"{op}-{n}",
-                                 sequence_number=n) for n in (3, 2)]  # 2 is taken
+    fresh = [
+        dataclasses.replace(
+            paused, entry_id=str(ObjectId()), event_id=f"{op}-{n}", sequence_number=n
+        )
+        for n in (3, 2)
+    ]  # 2 is taken
     with pytest.raises(JournalConflictError):
         await store.commit(fresh, {})
     assert [r.sequence_number for r in await store.read(op)] == [1, 2]
@@ -200,8 +215,7 @@ async def test_rebuild_reproduces_the_read_models(journal: Journal) -> None:
     assert before["status"] == "paused" and before["status_reason"] == "lunch"
 
 
-async def test_rebuild_repairs_and_removes_what_the_journal_does_not_hold(
-        journal: Journal) -> None:
+async def test_rebuild_repairs_and_removes_what_the_journal_does_not_hold(journal: Journal) -> None:
     """A rebuild writes the fold: a tampered document is restored, a document
     the fold does not produce and an unknown operation's documents are gone."""
     service = journal.service
@@ -210,11 +224,13 @@ async def test_rebuild_repairs_and_removes_what_the_journal_does_not_hold(
     before = await journal.read_model("trading_operations", op)
     orphan, stray = str(ObjectId()), str(ObjectId())
     as_written = {k: (str(v) if isinstance(v, ObjectId) else v) for k, v in before.items()}
-    await journal.store.write_documents({
-        ("trading_operations", op): {**as_written, "status": "closed"},
-        ("trading_operations", orphan): {**as_written, "_id": orphan},
-        ("positions", stray): {"_id": stray, "operation_id": op, "status": "OPEN"},
-    })
+    await journal.store.write_documents(
+        {
+            ("trading_operations", op): {**as_written, "status": "closed"},
+            ("trading_operations", orphan): {**as_written, "_id": orphan},
+            ("positions", stray): {"_id": stray, "operation_id": op, "status": "OPEN"},
+        }
+    )
     assert (await journal.read_model("trading_operations", op))["status"] == "closed"
     await rebuild_projections(journal.store)
     assert await journal.read_model("trading_operations", op) == before
@@ -236,12 +252,15 @@ async def test_state_from_a_checkpoint_equals_the_full_fold(journal: Journal) ->
     assert checkpoint is not None and checkpoint["last_sequence"] == CHECKPOINT_EVERY + 1
     from_checkpoint = await service.load_state(op)
     full = await service.load_state(op, use_checkpoint=False)
-    assert from_checkpoint.last_sequence == full.last_sequence == 1 + 2 * (CHECKPOINT_EVERY // 2 + 3)
+    assert (
+        from_checkpoint.last_sequence == full.last_sequence == 1 + 2 * (CHECKPOINT_EVERY // 2 + 3)
+    )
     assert state_to_snapshot(from_checkpoint) == state_to_snapshot(full)
 
 
 async def test_a_commit_retried_after_an_ambiguous_failure_is_recorded_once(
-        journal: Journal) -> None:
+    journal: Journal,
+) -> None:
     op = await _new_operation(journal.service)
     flaky = JournalService(journal.losing_first_answer())
     [record] = await flaky.record(op, [ev.OperationPaused("retried")], source="test")
@@ -280,8 +299,9 @@ async def test_retention_archives_only_closed_operations(journal: Journal) -> No
     open_op, closed_op = await _new_operation(service), await _new_operation(service)
     await service.record(closed_op, [ev.OperationClosed()], source="t")
     await asyncio.sleep(0.005)  # entry times are in ms: let the cutoff pass them
-    recovery = RecoveryService(service, journal.store, None, None, retention_days=0,
-                               read_models=None)  # archiving reads no read model
+    recovery = RecoveryService(
+        service, journal.store, None, None, retention_days=0, read_models=None
+    )  # archiving reads no read model
     assert await recovery.archive_closed() == 2
     assert len(await journal.store.read(open_op)) == 1
     assert await journal.count_entries(open_op) == 1

@@ -23,16 +23,21 @@ KILLS = 2
 
 def _db(data_dir: Path):
     record = json.loads((data_dir / "secantus.json").read_text())
-    client = MongoClient(f"mongodb://127.0.0.1:{record['port']}/?directConnection=true",
-                         tz_aware=True)
+    client = MongoClient(
+        f"mongodb://127.0.0.1:{record['port']}/?directConnection=true", tz_aware=True
+    )
     return client["trading_bot"]
 
 
 def _assert_gapless(db) -> int:
     total = 0
     for op in db.journal.distinct("operation_id"):
-        seqs = [e["sequence_number"] for e in db.journal.find(
-            {"operation_id": op}, {"sequence_number": 1}).sort("sequence_number", 1)]
+        seqs = [
+            e["sequence_number"]
+            for e in db.journal.find({"operation_id": op}, {"sequence_number": 1}).sort(
+                "sequence_number", 1
+            )
+        ]
         assert seqs == list(range(1, len(seqs) + 1))
         total += len(seqs)
     return total
@@ -40,8 +45,14 @@ def _assert_gapless(db) -> int:
 
 def _assert_rebuild_equal(db, env: dict[str, str]) -> None:
     before = dump(db)
-    result = subprocess.run([str(BIN / "live-trading"), "projections", "rebuild"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(BIN / "live-trading"), "projections", "rebuild"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert dump(db) == before
 

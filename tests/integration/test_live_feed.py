@@ -40,18 +40,27 @@ def short_replay(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first ``ROWS`` bars of the real hourly file."""
     target = tmp_path_factory.mktemp("replay")
     lines = (SAMPLE_DATA / "USDCAD_1h.csv").read_text().splitlines(keepends=True)
-    (target / "USDCAD_1h.csv").write_text("".join(lines[:ROWS + 1]))
+    (target / "USDCAD_1h.csv").write_text("".join(lines[: ROWS + 1]))
     return target
 
 
 @pytest.fixture(scope="module", params=["change_stream", "poll"])
-def feed_server(request, mongo_url: str, short_replay: Path,
-                tmp_path_factory: pytest.TempPathFactory):
+def feed_server(
+    request, mongo_url: str, short_replay: Path, tmp_path_factory: pytest.TempPathFactory
+):
     db_name = unique_db()
     log = tmp_path_factory.mktemp("logs") / "server.log"
-    server = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": db_name,
-                         "REPLAY_SPEED": "200", "REPLAY_DATA_DIR": str(short_replay),
-                         "FEED_SOURCE": request.param, "FEED_POLL_SECONDS": "0.1"}, log)
+    server = LiveServer(
+        {
+            "MONGODB_URL": mongo_url,
+            "MONGODB_DB_NAME": db_name,
+            "REPLAY_SPEED": "200",
+            "REPLAY_DATA_DIR": str(short_replay),
+            "FEED_SOURCE": request.param,
+            "FEED_POLL_SECONDS": "0.1",
+        },
+        log,
+    )
     server.add_user("watcher", "viewer")
     server.start()
     yield server, MongoClient(mongo_url, tz_aware=True)[db_name], request.param
@@ -86,8 +95,11 @@ class FeedClient:
         await self.reader
 
     def entries(self, operation_id: str) -> list[dict[str, Any]]:
-        return [m for m in self.messages
-                if m["type"] == "journal_entry" and m["operation_id"] == operation_id]
+        return [
+            m
+            for m in self.messages
+            if m["type"] == "journal_entry" and m["operation_id"] == operation_id
+        ]
 
     def last(self, operation_id: str) -> int:
         entries = self.entries(operation_id)
@@ -117,23 +129,30 @@ async def test_a_token_is_required_and_bad_requests_are_closed(feed_server) -> N
     token = server.token()
     assert (await closed_with(ws_url(server, "/ws/overall")))[0] == 1008
     assert (await closed_with(ws_url(server, "/ws/overall", token="not-a-token")))[0] == 1008
-    forged = jwt.encode({"sub": "admin", "role": "admin", "exp": int(time.time()) + 600},
-                        "another-secret-of-at-least-thirty-two-bytes!", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "admin", "role": "admin", "exp": int(time.time()) + 600},
+        "another-secret-of-at-least-thirty-two-bytes!",
+        algorithm="HS256",
+    )
     code, reason = await closed_with(ws_url(server, "/ws/overall"), bearer(forged))
     assert code == 1008 and "invalid token" in reason
     assert (await closed_with(ws_url(server, f"/ws/operations/{ObjectId()}")))[0] == 1008
     # a viewer is let in, with the header or the query parameter
-    viewer = await FeedClient(ws_url(server, "/ws/overall"), bearer(server.token("watcher"))).start()
+    viewer = await FeedClient(
+        ws_url(server, "/ws/overall"), bearer(server.token("watcher"))
+    ).start()
     await until(lambda: bool(viewer.messages))
     assert viewer.messages[0]["type"] == "hello"
     await viewer.stop()
     code, reason = await closed_with(ws_url(server, f"/ws/operations/{ObjectId()}", token=token))
     assert code == 4404 and reason.startswith("no operation")
-    code, reason = await closed_with(ws_url(server, "/ws/overall", token=token,
-                                            last_sequences="[1]"))
+    code, reason = await closed_with(
+        ws_url(server, "/ws/overall", token=token, last_sequences="[1]")
+    )
     assert code == 4422 and reason.startswith("last_sequences")
-    code, reason = await closed_with(ws_url(server, f"/ws/operations/{ObjectId()}",
-                                            token=token, last_sequence="-3"))
+    code, reason = await closed_with(
+        ws_url(server, f"/ws/operations/{ObjectId()}", token=token, last_sequence="-3")
+    )
     assert code == 4422 and reason.startswith("last_sequence")
 
 
@@ -142,8 +161,9 @@ async def test_clients_that_resume_mid_run_end_with_exactly_the_journal(feed_ser
     token = server.token()
     http = httpx.AsyncClient(base_url=server.url, headers=bearer(token), timeout=30)
     # `everything` is told of nothing (backfills every operation), `live` of no resume
-    everything = await FeedClient(ws_url(server, "/ws/overall", token=token,
-                                         last_sequences="{}")).start()
+    everything = await FeedClient(
+        ws_url(server, "/ws/overall", token=token, last_sequences="{}")
+    ).start()
     live = await FeedClient(ws_url(server, "/ws/overall", token=token)).start()
     await until(lambda: bool(everything.messages and live.messages))
     op1 = (await http.post("/api/operations", json=OPERATION)).json()["id"]
@@ -156,19 +176,31 @@ async def test_clients_that_resume_mid_run_end_with_exactly_the_journal(feed_ser
     await until(lambda: flaky.last(op1) >= 30)
     await flaky.stop()
     await asyncio.sleep(0.3)
-    flaky_again = await FeedClient(ws_url(server, f"/ws/operations/{op1}", token=token,
-                                          last_sequence=str(flaky.last(op1)))).start()
+    flaky_again = await FeedClient(
+        ws_url(server, f"/ws/operations/{op1}", token=token, last_sequence=str(flaky.last(op1)))
+    ).start()
     # op2 is not in last_sequences: the client has seen nothing of it
-    everything_again = await FeedClient(ws_url(
-        server, "/ws/overall", token=token,
-        last_sequences=json.dumps({op1: everything.last(op1)}))).start()
+    everything_again = await FeedClient(
+        ws_url(
+            server,
+            "/ws/overall",
+            token=token,
+            last_sequences=json.dumps({op1: everything.last(op1)}),
+        )
+    ).start()
     await wait_idle(http)
-    journals = {op: (await http.get(f"/api/operations/{op}/journal",
-                                    params={"limit": 10000})).json() for op in (op1, op2)}
+    journals = {
+        op: (await http.get(f"/api/operations/{op}/journal", params={"limit": 10000})).json()
+        for op in (op1, op2)
+    }
     end = {op: journal[-1]["sequence_number"] for op, journal in journals.items()}
     clients = (steady, flaky_again, live, everything_again)
-    await until(lambda: all(c.last(op1) == end[op1] for c in clients)
-                and live.last(op2) == everything_again.last(op2) == end[op2])
+    await until(
+        lambda: (
+            all(c.last(op1) == end[op1] for c in clients)
+            and live.last(op2) == everything_again.last(op2) == end[op2]
+        )
+    )
     await asyncio.sleep(0.3)  # anything extra (a duplicate) would arrive now
     for client in clients:
         await client.stop()

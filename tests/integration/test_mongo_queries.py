@@ -36,8 +36,11 @@ from tests.conftest import SAMPLE_DATA, make_settings
 
 BARS = 150  # leaves two positions open (USD-CAD and EUR-USD momentum)
 SCRIPTS = PIPELINES_DIR.parent
-OPERATIONS = [("USD-CAD", "MomentumStrategy"), ("USD-CAD", "MeanReversionStrategy"),
-              ("EUR-USD", "MomentumStrategy")]
+OPERATIONS = [
+    ("USD-CAD", "MomentumStrategy"),
+    ("USD-CAD", "MeanReversionStrategy"),
+    ("EUR-USD", "MomentumStrategy"),
+]
 
 
 def _replay_dir(target: Path) -> Path:
@@ -56,8 +59,10 @@ async def replay(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     await services.start()
     ids = {}
     for asset, strategy in OPERATIONS:
-        ids[asset, strategy] = await services.engine.create_operation(OperationCreate(
-            asset=asset, bar_sizes=["1 hour"], strategy_name=strategy), source="test")
+        ids[asset, strategy] = await services.engine.create_operation(
+            OperationCreate(asset=asset, bar_sizes=["1 hour"], strategy_name=strategy),
+            source="test",
+        )
     await services.engine.wait_idle()
     await services.close()
     with MongoClient(mongo_url, tz_aware=True) as client:
@@ -75,8 +80,13 @@ def operations_by_id(db) -> dict[ObjectId, dict]:
 
 def test_every_query_has_a_script_and_declares_its_placeholders() -> None:
     names = query_names()
-    assert names == ["journal_gaps", "open_positions", "operation_journal",
-                     "pnl_by_asset_strategy", "trades_of_day"]
+    assert names == [
+        "journal_gaps",
+        "open_positions",
+        "operation_journal",
+        "pnl_by_asset_strategy",
+        "trades_of_day",
+    ]
     for name in names:
         query = load_query(name)
         used = set(re.findall(r"\{\{(\w+)\}\}", json.dumps(query.template)))
@@ -94,10 +104,19 @@ def test_open_positions(replay) -> None:
     assert [r["position_id"] for r in rows] == [p["_id"] for p in expected]
     for row, position in zip(rows, expected, strict=True):
         operation = operations[position["operation_id"]]
-        assert (row["asset"], row["strategy_name"]) == (operation["asset"],
-                                                        operation["strategy_name"])
-        for field in ("position_type", "quantity", "entry_price", "stop_loss", "take_profit",
-                      "opened_at", "operation_id"):
+        assert (row["asset"], row["strategy_name"]) == (
+            operation["asset"],
+            operation["strategy_name"],
+        )
+        for field in (
+            "position_type",
+            "quantity",
+            "entry_price",
+            "stop_loss",
+            "take_profit",
+            "opened_at",
+            "operation_id",
+        ):
             assert row[field] == position[field], field
 
 
@@ -112,10 +131,12 @@ def test_an_operations_journal_in_sequence_order(replay) -> None:
     for row in rows:
         entry = by_sequence[row["sequence_number"]]
         assert (row["action_type"], row["event_id"], row["source"]) == (
-            entry["action_type"], entry["event_id"], entry["source"])
+            entry["action_type"],
+            entry["event_id"],
+            entry["source"],
+        )
     first_page = run(db, "operation_journal", operation_id=op)
-    assert [r["sequence_number"] for r in first_page] == \
-        sorted(by_sequence)[:100]
+    assert [r["sequence_number"] for r in first_page] == sorted(by_sequence)[:100]
     assert run(db, "operation_journal", operation_id=str(ObjectId())) == []
 
 
@@ -165,15 +186,23 @@ def test_journal_gaps_on_a_damaged_copy(replay, mongo_url) -> None:
     assert run(db, "journal_gaps") == [], "a real journal has no gaps"
     damaged = db.client[f"{db.name}_damaged"]
     damaged.journal.insert_many(list(db.journal.find({})))
-    first, second = ObjectId(ids["USD-CAD", "MomentumStrategy"]), \
-        ObjectId(ids["EUR-USD", "MomentumStrategy"])
-    damaged.journal.delete_many({"operation_id": first, "sequence_number": {"$in": [3, 10, 11, 12]}})
+    first, second = (
+        ObjectId(ids["USD-CAD", "MomentumStrategy"]),
+        ObjectId(ids["EUR-USD", "MomentumStrategy"]),
+    )
+    damaged.journal.delete_many(
+        {"operation_id": first, "sequence_number": {"$in": [3, 10, 11, 12]}}
+    )
     damaged.journal.delete_many({"operation_id": second, "sequence_number": 2})
     expected = {}
     for op in (first, second):
         seqs = {e["sequence_number"] for e in damaged.journal.find({"operation_id": op})}
-        expected[op] = (len(seqs), min(seqs), max(seqs),
-                        sorted(set(range(min(seqs), max(seqs) + 1)) - seqs))
+        expected[op] = (
+            len(seqs),
+            min(seqs),
+            max(seqs),
+            sorted(set(range(min(seqs), max(seqs) + 1)) - seqs),
+        )
     rows = run(damaged, "journal_gaps")
     assert [r["operation_id"] for r in rows] == sorted(expected)
     for row in rows:
@@ -185,14 +214,17 @@ def test_journal_gaps_on_a_damaged_copy(replay, mongo_url) -> None:
     db.client.drop_database(damaged.name)
 
 
-@pytest.mark.parametrize(("name", "params", "field"), [
-    ("operation_journal", {}, "operation_id"),
-    ("operation_journal", {"operation_id": "not-an-id"}, "operation_id"),
-    ("operation_journal", {"operation_id": "a" * 24, "limit": "ten"}, "limit"),
-    ("trades_of_day", {"day": "2024-02-30"}, "day"),
-    ("trades_of_day", {"day": "05/01/2024"}, "day"),
-    ("open_positions", {"asset": "USD-CAD"}, "asset"),
-])
+@pytest.mark.parametrize(
+    ("name", "params", "field"),
+    [
+        ("operation_journal", {}, "operation_id"),
+        ("operation_journal", {"operation_id": "not-an-id"}, "operation_id"),
+        ("operation_journal", {"operation_id": "a" * 24, "limit": "ten"}, "limit"),
+        ("trades_of_day", {"day": "2024-02-30"}, "day"),
+        ("trades_of_day", {"day": "05/01/2024"}, "day"),
+        ("open_positions", {"asset": "USD-CAD"}, "asset"),
+    ],
+)
 def test_bad_parameters_are_refused_by_name(name, params, field) -> None:
     with pytest.raises(QueryParameterError) as error:
         load_query(name).pipeline(**params)
@@ -231,8 +263,10 @@ process.stdout.write(JSON.stringify(calls));
 
 SCRIPT_CASES = [
     ("open_positions", {}),
-    ("operation_journal", {"operation_id": "65a1b2c3d4e5f60718293a4b", "after_sequence": "5",
-                           "limit": "7"}),
+    (
+        "operation_journal",
+        {"operation_id": "65a1b2c3d4e5f60718293a4b", "after_sequence": "5", "limit": "7"},
+    ),
     ("operation_journal", {"operation_id": "65a1b2c3d4e5f60718293a4b"}),
     ("pnl_by_asset_strategy", {}),
     ("trades_of_day", {"day": "2025-01-20"}),
@@ -243,11 +277,20 @@ SCRIPT_CASES = [
 def _run_script(tmp_path: Path, name: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     shell = tmp_path / "shell.js"
     shell.write_text(NODE_SHELL)
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("OPERATION_ID", "AFTER_SEQUENCE", "LIMIT", "DAY", "MONGODB_DB_NAME")}
-    return subprocess.run(["node", str(shell), str(SCRIPTS / f"{name}.js")], check=False,
-                          cwd=tmp_path, env={**clean, **env}, capture_output=True, text=True,
-                          timeout=60)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPERATION_ID", "AFTER_SEQUENCE", "LIMIT", "DAY", "MONGODB_DB_NAME")
+    }
+    return subprocess.run(
+        ["node", str(shell), str(SCRIPTS / f"{name}.js")],
+        check=False,
+        cwd=tmp_path,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="no node to run the scripts")
@@ -260,17 +303,21 @@ def test_each_mongosh_script_builds_the_tested_pipeline(tmp_path, name, params) 
     query = load_query(name)
     assert len(calls) == 1
     assert (calls[0]["database"], calls[0]["collection"]) == ("trading_bot", query.collection)
-    built = json_util.loads(json.dumps(calls[0]["pipeline"]),
-                            json_options=json_util.JSONOptions(tz_aware=True))
+    built = json_util.loads(
+        json.dumps(calls[0]["pipeline"]), json_options=json_util.JSONOptions(tz_aware=True)
+    )
     assert built == query.pipeline(**params)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="no node to run the scripts")
-@pytest.mark.parametrize(("name", "env", "field"), [
-    ("operation_journal", {}, "operation_id"),
-    ("operation_journal", {"OPERATION_ID": "xyz"}, "operation_id"),
-    ("trades_of_day", {"DAY": "2024-02-30"}, "day"),
-])
+@pytest.mark.parametrize(
+    ("name", "env", "field"),
+    [
+        ("operation_journal", {}, "operation_id"),
+        ("operation_journal", {"OPERATION_ID": "xyz"}, "operation_id"),
+        ("trades_of_day", {"DAY": "2024-02-30"}, "day"),
+    ],
+)
 def test_a_mongosh_script_refuses_a_bad_parameter_by_name(tmp_path, name, env, field) -> None:
     result = _run_script(tmp_path, name, env)
     assert result.returncode != 0

@@ -52,9 +52,16 @@ class Reports:
 
 
 def config(url: str, token: str = TOKEN) -> OANDAConfig:
-    return OANDAConfig(account_id=ACCOUNT, api_key=token, base_url=url,
-                       poll_interval_s=0.05, heartbeat_timeout_s=2.0, reconnect_delay_s=0.1,
-                       retry_backoff_s=0.02, clock_skew_s=0.0)
+    return OANDAConfig(
+        account_id=ACCOUNT,
+        api_key=token,
+        base_url=url,
+        poll_interval_s=0.05,
+        heartbeat_timeout_s=2.0,
+        reconnect_delay_s=0.1,
+        retry_backoff_s=0.02,
+        clock_skew_s=0.0,
+    )
 
 
 @pytest.fixture
@@ -67,12 +74,14 @@ async def broker(server: FakeOANDAServer) -> AsyncIterator[tuple[OANDABroker, Re
     await adapter.disconnect()
 
 
-def market(cid: str, side: Side = Side.BUY, qty: float = 10_000, asset: str = "USD-CAD",
-           account: str = ACC) -> OrderRequest:
+def market(
+    cid: str, side: Side = Side.BUY, qty: float = 10_000, asset: str = "USD-CAD", account: str = ACC
+) -> OrderRequest:
     return OrderRequest(cid, account, asset, side, qty)
 
 
 # -- parsing ----------------------------------------------------------------------------
+
 
 def test_parsing_round_trips() -> None:
     assert parsing.to_instrument("usd-cad") == "USD_CAD"
@@ -88,6 +97,7 @@ def test_parsing_round_trips() -> None:
 
 
 # -- connection --------------------------------------------------------------------------
+
 
 async def test_connect_implements_ports(broker) -> None:
     adapter, _ = broker
@@ -130,6 +140,7 @@ async def test_api_key_never_in_repr_or_logs(server, caplog) -> None:
 
 # -- orders --------------------------------------------------------------------------------
 
+
 async def test_market_order_fills(broker, server) -> None:
     adapter, reports = broker
     ack = await adapter.submit_order(market("m1"))
@@ -152,12 +163,32 @@ async def test_market_order_fills(broker, server) -> None:
 async def test_bracket_stop_loss_fills_and_take_profit_is_cancelled(broker, server) -> None:
     adapter, reports = broker
     assert (await adapter.submit_order(market("e1"))).accepted
-    sl = await adapter.submit_order(OrderRequest(
-        "e1-sl", ACC, "USD-CAD", Side.SELL, 10_000, OrderType.STOP, stop_price=1.34500,
-        parent_client_order_id="e1", oco_group="g1"))
-    tp = await adapter.submit_order(OrderRequest(
-        "e1-tp", ACC, "USD-CAD", Side.SELL, 10_000, OrderType.LIMIT, limit_price=1.36000,
-        parent_client_order_id="e1", oco_group="g1"))
+    sl = await adapter.submit_order(
+        OrderRequest(
+            "e1-sl",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            10_000,
+            OrderType.STOP,
+            stop_price=1.34500,
+            parent_client_order_id="e1",
+            oco_group="g1",
+        )
+    )
+    tp = await adapter.submit_order(
+        OrderRequest(
+            "e1-tp",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            10_000,
+            OrderType.LIMIT,
+            limit_price=1.36000,
+            parent_client_order_id="e1",
+            oco_group="g1",
+        )
+    )
     assert sl.accepted and tp.accepted, (sl, tp)
     assert server.fake.orders[sl.broker_order_id]["type"] == "STOP_LOSS"
     assert server.fake.orders[tp.broker_order_id]["type"] == "TAKE_PROFIT"
@@ -165,11 +196,13 @@ async def test_bracket_stop_loss_fills_and_take_profit_is_cancelled(broker, serv
     assert set(working) == {"e1-sl", "e1-tp"}
     server.fake.set_price("USD_CAD", 1.34400, 1.34420)  # through the stop
     stop_fill = await reports.wait(
-        lambda r: isinstance(r, Execution) and r.client_order_id == "e1-sl")
+        lambda r: isinstance(r, Execution) and r.client_order_id == "e1-sl"
+    )
     assert stop_fill.side is Side.SELL and stop_fill.quantity == 10_000
     assert stop_fill.price == pytest.approx(1.34400)
     cancelled = await reports.wait(
-        lambda r: isinstance(r, OrderCancelled) and r.client_order_id == "e1-tp")
+        lambda r: isinstance(r, OrderCancelled) and r.client_order_id == "e1-tp"
+    )
     assert cancelled.reason == "LINKED_TRADE_CLOSED"
     assert await adapter.positions(ACC) == {}
     assert await adapter.open_orders(ACC) == []
@@ -179,29 +212,57 @@ async def test_submit_bracket_uses_on_fill_orders(broker, server) -> None:
     adapter, reports = broker
     acks = await adapter.submit_bracket(
         market("b1"),
-        OrderRequest("b1-sl", ACC, "USD-CAD", Side.SELL, 10_000, OrderType.STOP,
-                     stop_price=1.34500, parent_client_order_id="b1"),
-        OrderRequest("b1-tp", ACC, "USD-CAD", Side.SELL, 10_000, OrderType.LIMIT,
-                     limit_price=1.36000, parent_client_order_id="b1"))
+        OrderRequest(
+            "b1-sl",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            10_000,
+            OrderType.STOP,
+            stop_price=1.34500,
+            parent_client_order_id="b1",
+        ),
+        OrderRequest(
+            "b1-tp",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            10_000,
+            OrderType.LIMIT,
+            limit_price=1.36000,
+            parent_client_order_id="b1",
+        ),
+    )
     assert all(a.accepted for a in acks), acks
     create = next(t for t in server.fake.transactions if t["type"] == "MARKET_ORDER")
     assert create["stopLossOnFill"]["price"] == "1.34500"
     assert create["takeProfitOnFill"]["price"] == "1.36000"
     server.fake.set_price("USD_CAD", 1.36100, 1.36120)  # through the take-profit
     tp_fill = await reports.wait(
-        lambda r: isinstance(r, Execution) and r.client_order_id == "b1-tp")
+        lambda r: isinstance(r, Execution) and r.client_order_id == "b1-tp"
+    )
     assert tp_fill.price == pytest.approx(1.36000)
     await reports.wait(lambda r: isinstance(r, OrderCancelled) and r.client_order_id == "b1-sl")
 
 
 async def test_limit_order_fills_when_price_moves_and_children_follow(broker, server) -> None:
     adapter, reports = broker
-    ack = await adapter.submit_order(OrderRequest(
-        "l1", ACC, "USD-CAD", Side.BUY, 5_000, OrderType.LIMIT, limit_price=1.34000))
+    ack = await adapter.submit_order(
+        OrderRequest("l1", ACC, "USD-CAD", Side.BUY, 5_000, OrderType.LIMIT, limit_price=1.34000)
+    )
     assert ack.accepted
-    child = await adapter.submit_order(OrderRequest(
-        "l1-sl", ACC, "USD-CAD", Side.SELL, 5_000, OrderType.STOP, stop_price=1.33000,
-        parent_client_order_id="l1"))
+    child = await adapter.submit_order(
+        OrderRequest(
+            "l1-sl",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            5_000,
+            OrderType.STOP,
+            stop_price=1.33000,
+            parent_client_order_id="l1",
+        )
+    )
     assert child.accepted and child.broker_order_id.startswith("on-fill-of-")
     assert {o.client_order_id for o in await adapter.open_orders(ACC)} == {"l1", "l1-sl"}
     await asyncio.sleep(0.2)
@@ -211,7 +272,8 @@ async def test_limit_order_fills_when_price_moves_and_children_follow(broker, se
     assert fill.price == pytest.approx(1.34000) and fill.quantity == 5_000
     for _ in range(100):  # the held stop-loss is placed on the trade
         if await adapter.broker_order_id("l1-sl") and not (
-                await adapter.broker_order_id("l1-sl")).startswith("on-fill"):
+            await adapter.broker_order_id("l1-sl")
+        ).startswith("on-fill"):
             break
         await asyncio.sleep(0.02)
     sl_id = await adapter.broker_order_id("l1-sl")
@@ -221,8 +283,9 @@ async def test_limit_order_fills_when_price_moves_and_children_follow(broker, se
 
 async def test_cancel_and_modify_pending_order(broker, server) -> None:
     adapter, reports = broker
-    ack = await adapter.submit_order(OrderRequest(
-        "s1", ACC, "USD-CAD", Side.BUY, 1_000, OrderType.STOP, stop_price=1.36000))
+    ack = await adapter.submit_order(
+        OrderRequest("s1", ACC, "USD-CAD", Side.BUY, 1_000, OrderType.STOP, stop_price=1.36000)
+    )
     assert ack.accepted
     changed = await adapter.modify_order("s1", stop_price=1.37000)
     assert changed.accepted and changed.broker_order_id != ack.broker_order_id
@@ -246,9 +309,18 @@ async def test_rejected_orders_carry_oanda_reason(broker, server) -> None:
     assert not big.accepted and "INSUFFICIENT_MARGIN" in big.reason
     bad = await adapter.submit_order(market("r2", asset="XXX-YYY"))
     assert not bad.accepted and "instrument" in bad.reason.lower()
-    orphan = await adapter.submit_order(OrderRequest(
-        "r3", ACC, "USD-CAD", Side.SELL, 1, OrderType.STOP, stop_price=1.3,
-        parent_client_order_id="nope"))
+    orphan = await adapter.submit_order(
+        OrderRequest(
+            "r3",
+            ACC,
+            "USD-CAD",
+            Side.SELL,
+            1,
+            OrderType.STOP,
+            stop_price=1.3,
+            parent_client_order_id="nope",
+        )
+    )
     assert not orphan.accepted
     await asyncio.sleep(0.2)
     assert reports.items == []  # the FOK cancel of a refused order is not reported
@@ -276,23 +348,27 @@ async def test_executions_since_and_positions_per_account(broker, server) -> Non
 
 # -- market data ------------------------------------------------------------------------------
 
+
 async def test_candles_are_bars(broker, server) -> None:
     adapter, _ = broker
     start = datetime(2024, 1, 2, tzinfo=UTC)
-    candles = make_candles(start, timedelta(hours=1), [1.35, 1.351, 1.352, 1.3505, 1.349],
-                           complete_last=False)
+    candles = make_candles(
+        start, timedelta(hours=1), [1.35, 1.351, 1.352, 1.3505, 1.349], complete_last=False
+    )
     server.fake.set_candles("USD_CAD", "H1", candles)
-    bars = await adapter.get_historical_data("USD-CAD", BarSize.HOUR_1, start,
-                                             start + timedelta(hours=10))
+    bars = await adapter.get_historical_data(
+        "USD-CAD", BarSize.HOUR_1, start, start + timedelta(hours=10)
+    )
     assert len(bars) == 4  # the incomplete last candle is left out
     for bar, candle in zip(bars, candles, strict=False):
         assert bar.time == parsing.parse_time(candle["time"])
         assert (bar.open, bar.high, bar.low, bar.close) == tuple(
-            float(candle["mid"][k]) for k in "ohlc")
+            float(candle["mid"][k]) for k in "ohlc"
+        )
     assert bars[0].time == start
-    window = await adapter.get_historical_data("USD-CAD", BarSize.HOUR_1,
-                                               start + timedelta(hours=1),
-                                               start + timedelta(hours=3))
+    window = await adapter.get_historical_data(
+        "USD-CAD", BarSize.HOUR_1, start + timedelta(hours=1), start + timedelta(hours=3)
+    )
     assert [b.time.hour for b in window] == [1, 2]
 
 
@@ -336,8 +412,9 @@ async def test_subscribe_bars_delivers_new_closed_candles(broker, server) -> Non
     adapter, _ = broker
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     base = now - timedelta(minutes=3)
-    server.fake.set_candles("USD_CAD", "M1", make_candles(base, timedelta(minutes=1),
-                                                          [1.35, 1.351]))
+    server.fake.set_candles(
+        "USD_CAD", "M1", make_candles(base, timedelta(minutes=1), [1.35, 1.351])
+    )
     got = []
 
     async def on_bar(asset, bar_size, bar) -> None:
@@ -346,8 +423,9 @@ async def test_subscribe_bars_delivers_new_closed_candles(broker, server) -> Non
     await adapter.subscribe_bars("USD-CAD", BarSize.MIN_1, on_bar)
     await asyncio.sleep(0.3)
     assert got == []  # candles closed before subscribing are not delivered
-    server.fake.set_candles("USD_CAD", "M1", make_candles(base, timedelta(minutes=1),
-                                                          [1.35, 1.351, 1.352]))
+    server.fake.set_candles(
+        "USD_CAD", "M1", make_candles(base, timedelta(minutes=1), [1.35, 1.351, 1.352])
+    )
     for _ in range(50):
         if got:
             break

@@ -30,10 +30,18 @@ def server() -> Iterator[FakeOANDAServer]:
 
 
 def config(url: str, **overrides) -> OANDAConfig:
-    settings = {"poll_interval_s": 0.05, "heartbeat_timeout_s": 0.5, "reconnect_delay_s": 0.05,
-                "timeout_s": 1.0, "retry_backoff_s": 0.02, "max_retries": 3,
-                "protect_attempts": 2, "transaction_timeout_s": 1.0, "clock_skew_s": 0.0,
-                **overrides}
+    settings = {
+        "poll_interval_s": 0.05,
+        "heartbeat_timeout_s": 0.5,
+        "reconnect_delay_s": 0.05,
+        "timeout_s": 1.0,
+        "retry_backoff_s": 0.02,
+        "max_retries": 3,
+        "protect_attempts": 2,
+        "transaction_timeout_s": 1.0,
+        "clock_skew_s": 0.0,
+        **overrides,
+    }
     return OANDAConfig(account_id=ACCOUNT, api_key=TOKEN, base_url=url, **settings)
 
 
@@ -53,8 +61,11 @@ class Reports(list):
 @pytest.fixture
 async def broker(server) -> AsyncIterator[tuple[OANDABroker, Reports]]:
     events: list = []
-    adapter = OANDABroker(config(server.url), bar_poll_interval_s=0.05,
-                          on_connection_event=lambda reason, state: events.append(state))
+    adapter = OANDABroker(
+        config(server.url),
+        bar_poll_interval_s=0.05,
+        on_connection_event=lambda reason, state: events.append(state),
+    )
     adapter.events = events
     reports = Reports()
     adapter.set_listener(reports)
@@ -71,27 +82,44 @@ def cancel_of(cid: str):
     return lambda r: isinstance(r, OrderCancelled) and r.client_order_id == cid
 
 
-def limit(cid: str, price: float, side: Side = Side.BUY, qty: float = 5_000,
-          parent: str | None = None, kind: OrderType = OrderType.LIMIT) -> OrderRequest:
-    return OrderRequest(cid, ACC, "USD-CAD", side, qty, kind,
-                        limit_price=price if kind is OrderType.LIMIT else None,
-                        stop_price=price if kind is OrderType.STOP else None,
-                        parent_client_order_id=parent)
+def limit(
+    cid: str,
+    price: float,
+    side: Side = Side.BUY,
+    qty: float = 5_000,
+    parent: str | None = None,
+    kind: OrderType = OrderType.LIMIT,
+) -> OrderRequest:
+    return OrderRequest(
+        cid,
+        ACC,
+        "USD-CAD",
+        side,
+        qty,
+        kind,
+        limit_price=price if kind is OrderType.LIMIT else None,
+        stop_price=price if kind is OrderType.STOP else None,
+        parent_client_order_id=parent,
+    )
 
 
 async def held_bracket(adapter: OANDABroker) -> None:
     """A LIMIT entry at 1.34 with its stop-loss and take-profit held."""
     assert (await adapter.submit_order(limit("e1", 1.34000))).accepted
-    assert (await adapter.submit_order(limit("e1-sl", 1.33000, Side.SELL, parent="e1",
-                                             kind=OrderType.STOP))).accepted
-    assert (await adapter.submit_order(limit("e1-tp", 1.36000, Side.SELL,
-                                             parent="e1"))).accepted
+    assert (
+        await adapter.submit_order(
+            limit("e1-sl", 1.33000, Side.SELL, parent="e1", kind=OrderType.STOP)
+        )
+    ).accepted
+    assert (await adapter.submit_order(limit("e1-tp", 1.36000, Side.SELL, parent="e1"))).accepted
 
 
 # -- defect 7: a fill is reported even when its stop-loss cannot be placed --------------
 
+
 async def test_fill_reported_and_trade_closed_when_its_stop_loss_cannot_be_placed(
-        broker, server) -> None:
+    broker, server
+) -> None:
     adapter, reports = broker
     await held_bracket(adapter)
     server.fake.faults.add("429", count=1000, method="POST", order_type="STOP_LOSS")
@@ -110,8 +138,7 @@ async def test_fill_reported_and_trade_closed_when_its_stop_loss_cannot_be_place
 async def test_held_children_placement_is_retried_after_429_and_503(broker, server) -> None:
     adapter, reports = broker
     await held_bracket(adapter)
-    server.fake.faults.add("429", count=2, method="POST", order_type="STOP_LOSS",
-                           retry_after=0.05)
+    server.fake.faults.add("429", count=2, method="POST", order_type="STOP_LOSS", retry_after=0.05)
     server.fake.faults.add("5xx", count=1, method="POST", order_type="TAKE_PROFIT")
     server.fake.set_price("USD_CAD", 1.33990, 1.34000)
     await reports.wait(fill_of("e1"))
@@ -128,13 +155,16 @@ async def test_held_children_placement_is_retried_after_429_and_503(broker, serv
 
 # -- defect 8: candles only for closed bars -------------------------------------------------
 
+
 async def test_history_up_to_a_future_end_is_not_refused(broker, server) -> None:
     adapter, _ = broker
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
-    server.fake.set_candles("USD_CAD", "M1", make_candles(start, timedelta(minutes=1),
-                                                          [1.35, 1.351, 1.352]))
-    bars = await adapter.get_historical_data("USD-CAD", BarSize.MIN_1, start,
-                                             datetime.now(UTC) + timedelta(hours=1))
+    server.fake.set_candles(
+        "USD_CAD", "M1", make_candles(start, timedelta(minutes=1), [1.35, 1.351, 1.352])
+    )
+    bars = await adapter.get_historical_data(
+        "USD-CAD", BarSize.MIN_1, start, datetime.now(UTC) + timedelta(hours=1)
+    )
     assert [b.close for b in bars] == [1.35, 1.351, 1.352]
 
 
@@ -152,8 +182,7 @@ async def test_bar_stream_delivers_each_closed_bar_once(broker, server) -> None:
     await asyncio.sleep(0.3)
     server.fake.set_candles("USD_CAD", "M1", make_candles(base, step, [1.35, 1.351, 1.352]))
     await asyncio.sleep(0.3)
-    server.fake.set_candles("USD_CAD", "M1", make_candles(base, step,
-                                                          [1.35, 1.351, 1.352, 1.353]))
+    server.fake.set_candles("USD_CAD", "M1", make_candles(base, step, [1.35, 1.351, 1.352, 1.353]))
     for _ in range(100):
         if len(got) >= 2:
             break
@@ -164,6 +193,7 @@ async def test_bar_stream_delivers_each_closed_bar_once(broker, server) -> None:
 
 
 # -- defect 9: 429 and 5xx retried ------------------------------------------------------------
+
 
 async def test_a_submit_answered_429_is_retried_after_retry_after(broker, server) -> None:
     adapter, reports = broker
@@ -193,10 +223,10 @@ async def test_reads_answered_5xx_are_retried(broker, server) -> None:
 
 # -- defect 10: an overall deadline -----------------------------------------------------------
 
+
 async def test_a_dripping_answer_ends_at_the_deadline(broker, server) -> None:
     adapter, _ = broker
-    server.fake.faults.add("drip", count=1, method="GET", path="/pendingOrders",
-                           interval_s=0.3)
+    server.fake.faults.add("drip", count=1, method="GET", path="/pendingOrders", interval_s=0.3)
     with pytest.raises(BrokerTimeout) as timeout:
         await asyncio.wait_for(adapter.open_orders(ACC), 20)
     assert timeout.value.call == "open_orders" and timeout.value.deadline_s == 1.0
@@ -216,6 +246,7 @@ async def test_a_slow_submit_does_not_stop_the_feed_for_good(broker, server) -> 
 
 
 # -- defect 11: unknown is not rejected ---------------------------------------------------------
+
 
 async def test_a_processed_post_whose_answer_is_lost_is_settled(broker, server) -> None:
     adapter, reports = broker
@@ -254,6 +285,7 @@ async def test_a_submit_that_never_left_is_a_connection_error(server) -> None:
 
 
 # -- defect 12: watchdogs ----------------------------------------------------------------------
+
 
 def test_the_price_stream_watchdog_follows_oandas_advice() -> None:
     settings = OANDAConfig(account_id=ACCOUNT, api_key=TOKEN)
@@ -297,8 +329,9 @@ async def test_a_stalled_price_stream_is_reconnected(broker, server) -> None:
 async def test_a_stalled_transaction_feed_reconnects_and_catches_up(broker, server) -> None:
     adapter, reports = broker
     assert (await adapter.submit_order(limit("t1", 1.34000))).accepted
-    server.fake.faults.add("drip", count=3, method="GET", path="/transactions/sinceid",
-                           interval_s=0.5)
+    server.fake.faults.add(
+        "drip", count=3, method="GET", path="/transactions/sinceid", interval_s=0.5
+    )
     server.fake.set_price("USD_CAD", 1.33990, 1.34000)  # fills while the feed drips
     await reports.wait(fill_of("t1"), timeout_s=30)
     for _ in range(100):

@@ -24,8 +24,9 @@ pytestmark = pytest.mark.timeout(60)
 async def test_cancel_says_not_found_and_already_done(broker, server) -> None:
     adapter, _ = broker
     assert (await adapter.cancel_order("never-sent")).outcome is CancelOutcome.NOT_FOUND
-    assert (await adapter.submit_order(OrderRequest("f1", ACC, "USD-CAD", Side.BUY,
-                                                    1_000))).accepted
+    assert (
+        await adapter.submit_order(OrderRequest("f1", ACC, "USD-CAD", Side.BUY, 1_000))
+    ).accepted
     done = await adapter.cancel_order("f1")
     assert done.outcome is CancelOutcome.ALREADY_DONE
     assert (await adapter.submit_order(limit("c1", 1.30000))).accepted
@@ -95,8 +96,11 @@ async def test_instrument_spec_and_prices_sent_on_the_tick(broker, server) -> No
     assert (await adapter.instrument_spec("USD-JPY")).tick_size == 0.001
     with pytest.raises(LookupError):
         await adapter.instrument_spec("XAU-CHF")
-    ack = await adapter.submit_order(OrderRequest("p1", ACC, "USD-CAD", Side.BUY, 1_000.4,
-                                                  OrderType.LIMIT, limit_price=1.234567891))
+    ack = await adapter.submit_order(
+        OrderRequest(
+            "p1", ACC, "USD-CAD", Side.BUY, 1_000.4, OrderType.LIMIT, limit_price=1.234567891
+        )
+    )
     order = server.fake.orders[ack.broker_order_id]
     assert (order["price"], order["units"]) == ("1.23457", "1000")
     calls = [path for method, path in server.fake.requests if path.endswith("/instruments")]
@@ -105,8 +109,9 @@ async def test_instrument_spec_and_prices_sent_on_the_tick(broker, server) -> No
 
 async def test_connected_only_once_fully_synced(server) -> None:
     events: list = []
-    adapter = OANDABroker(config(server.url),
-                          on_connection_event=lambda reason, state: events.append(state))
+    adapter = OANDABroker(
+        config(server.url), on_connection_event=lambda reason, state: events.append(state)
+    )
     server.fake.faults.add("5xx", count=6, method="GET", path="/pendingOrders")
     await adapter.connect()
     try:

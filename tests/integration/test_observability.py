@@ -44,9 +44,16 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("observability")
     replay = truncated_replay_dir(tmp / "replay")
     db_name, log = unique_db(), tmp / "server.log"
-    server = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": db_name,
-                         "REPLAY_DATA_DIR": str(replay), "REPLAY_SPEED": "0",
-                         "LOG_FORMAT": "json"}, log).start("--demo")
+    server = LiveServer(
+        {
+            "MONGODB_URL": mongo_url,
+            "MONGODB_DB_NAME": db_name,
+            "REPLAY_DATA_DIR": str(replay),
+            "REPLAY_SPEED": "0",
+            "LOG_FORMAT": "json",
+        },
+        log,
+    ).start("--demo")
     server.wait_idle()
     with MongoClient(mongo_url, tz_aware=True) as client:
         yield server, client[db_name], replay, log
@@ -58,9 +65,11 @@ def scrape(url: str) -> dict[tuple[str, tuple], float]:
     response = httpx.get(f"{url}/metrics", timeout=30)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.text)
-            for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
 def last_close(replay: Path) -> float:
@@ -123,8 +132,7 @@ def test_journal_appends_and_broker_calls_are_timed(live) -> None:
     for method, stats in calls.items():
         labels = (("method", method),)
         assert metrics[("live_trading_broker_call_seconds_count", labels)] == stats["count"]
-        assert metrics.get(("live_trading_broker_call_errors_total", labels), 0) == \
-            stats["errors"]
+        assert metrics.get(("live_trading_broker_call_errors_total", labels), 0) == stats["errors"]
 
 
 def test_logs_are_json_lines_access_logs_included(live) -> None:
@@ -141,12 +149,16 @@ def test_logs_are_json_lines_access_logs_included(live) -> None:
         stamp = datetime.fromisoformat(record["time"])
         assert stamp.utcoffset() == timedelta(0)
         assert abs(stamp - datetime.now(UTC)) < timedelta(minutes=10)
-    access = [r for r in records if r["logger"] == "uvicorn.access"
-              and r.get("path") == "/health?probe=json-logs"]
+    access = [
+        r
+        for r in records
+        if r["logger"] == "uvicorn.access" and r.get("path") == "/health?probe=json-logs"
+    ]
     assert access and access[0]["status_code"] == 200 and access[0]["method"] == "GET"
     assert any(r["logger"].startswith("live_trading") for r in records)
-    assert any(r["logger"] == "uvicorn.error" and "startup complete" in r["message"]
-               for r in records)
+    assert any(
+        r["logger"] == "uvicorn.error" and "startup complete" in r["message"] for r in records
+    )
 
 
 def _client(app) -> httpx.AsyncClient:
@@ -154,8 +166,9 @@ def _client(app) -> httpx.AsyncClient:
 
 
 async def test_health_is_503_while_the_worker_is_enabled_but_stopped(mongo_url) -> None:
-    services = await open_services(make_settings(mongo_url, trading_worker_enabled=True,
-                                                 trading_worker_interval_seconds=3600))
+    services = await open_services(
+        make_settings(mongo_url, trading_worker_enabled=True, trading_worker_interval_seconds=3600)
+    )
     app = create_app(services.settings)
     app.state.services = services
     await services.engine.deps.broker.connect()
@@ -198,15 +211,17 @@ async def test_a_manual_worker_cycle_is_counted(mongo_url) -> None:
         await services.worker.run("api/manual", "tester")
     finally:
         await services.store.client.close()
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for f in text_string_to_metric_families(services.metrics.render().decode())
-               for s in f.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(services.metrics.render().decode())
+        for s in f.samples
+    }
     ok = (("result", "ok"), ("source", "api/manual"))
     assert samples[("live_trading_worker_cycles_total", ok)] == 1
-    assert samples[("live_trading_worker_cycles_total",
-                    (("result", "ok"), ("source", "worker")))] == 0
-    assert samples[("live_trading_worker_cycle_seconds_count",
-                    (("source", "api/manual"),))] == 1
+    assert (
+        samples[("live_trading_worker_cycles_total", (("result", "ok"), ("source", "worker")))] == 0
+    )
+    assert samples[("live_trading_worker_cycle_seconds_count", (("source", "api/manual"),))] == 1
 
 
 def test_observe_cycle_bounds_its_labels() -> None:
@@ -228,8 +243,7 @@ def test_configure_logging_json_and_text() -> None:
     try:
         out = io.StringIO()
         configure_logging("DEBUG", "json", stream=out)
-        logging.getLogger("live_trading.test").info("filled %d", 3,
-                                                    extra={"operation_id": "abc"})
+        logging.getLogger("live_trading.test").info("filled %d", 3, extra={"operation_id": "abc"})
         record = json.loads(out.getvalue().splitlines()[-1])
         assert record["message"] == "filled 3" and record["level"] == "INFO"
         assert record["logger"] == "live_trading.test" and record["operation_id"] == "abc"
@@ -253,8 +267,10 @@ async def seeded(mongo_url: str, tmp_path: Path) -> tuple[str, str, Path]:
     settings = make_settings(mongo_url, replay_data_dir=replay)
     services = await open_services(settings)
     await services.start()
-    op = await services.engine.create_operation(OperationCreate(
-        asset=ASSET, bar_sizes=["1 hour"], strategy_name="MomentumStrategy"), source="test")
+    op = await services.engine.create_operation(
+        OperationCreate(asset=ASSET, bar_sizes=["1 hour"], strategy_name="MomentumStrategy"),
+        source="test",
+    )
     await services.engine.wait_idle()
     await services.close()
     return settings.mongodb_db_name, op, replay
@@ -264,14 +280,27 @@ def test_the_service_wrapper_recovers_then_runs(mongo_url, seeded, tmp_path) -> 
     """scripts/service-start.sh for real: `live-trading` from PATH, recover
     (journaled), then exec the server (same pid), which serves /health."""
     (db_name, op, replay), port = seeded, free_port()
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "MONGODB_URL": mongo_url,
-           "MONGODB_DB_NAME": db_name, "REPLAY_DATA_DIR": str(replay), "API_PORT": str(port),
-           "SECRET_KEY": TEST_SECRET, "TRADING_WORKER_ENABLED": "false",
-           "LOG_FORMAT": "json", "LIVE_TRADING_HOME": str(ROOT)}
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB_NAME": db_name,
+        "REPLAY_DATA_DIR": str(replay),
+        "API_PORT": str(port),
+        "SECRET_KEY": TEST_SECRET,
+        "TRADING_WORKER_ENABLED": "false",
+        "LOG_FORMAT": "json",
+        "LIVE_TRADING_HOME": str(ROOT),
+    }
     log = tmp_path / "service.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(ROOT / "scripts" / "service-start.sh")], cwd=tmp_path,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(ROOT / "scripts" / "service-start.sh")],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_healthy(proc, f"http://127.0.0.1:{port}", log)
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
@@ -283,8 +312,11 @@ def test_the_service_wrapper_recovers_then_runs(mongo_url, seeded, tmp_path) -> 
     assert output.index("service-start: live-trading recover") < output.index("recovery report")
     assert output.index("recovery report") < output.index("service-start: exec live-trading run")
     with MongoClient(mongo_url) as client:
-        completed = list(client[db_name].journal.find(
-            {"operation_id": ObjectId(op), "action_type": "RECOVERY_COMPLETED"}))
+        completed = list(
+            client[db_name].journal.find(
+                {"operation_id": ObjectId(op), "action_type": "RECOVERY_COMPLETED"}
+            )
+        )
     assert len(completed) == 2, "one by `recover`, one by `run` at its start"
     assert all(entry["source"] == "recovery" for entry in completed)
 

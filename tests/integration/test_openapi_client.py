@@ -21,11 +21,18 @@ DASHBOARD_ONLY: set[str] = set()  # OperationStatus and PositionType are in the 
 
 
 def test_the_committed_spec_is_the_apps_spec():
-    dumped = subprocess.run([sys.executable, str(ROOT / "scripts" / "dump_openapi.py")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    dumped = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "dump_openapi.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     committed = json.loads((FRONTEND / "openapi.json").read_text())
-    assert json.loads(dumped.stdout) == committed, \
+    assert json.loads(dumped.stdout) == committed, (
         "frontend/openapi.json is stale: run `npm run dump:api && npm run gen:api` in frontend/"
+    )
     schema = (FRONTEND / "src" / "api" / "schema.d.ts").read_text()
     for path in committed["paths"]:
         assert f'"{path}"' in schema, f"{path} missing from schema.d.ts: run npm run gen:api"
@@ -39,8 +46,9 @@ def test_models_ts_holds_no_copy_of_a_type_the_spec_defines():
     assert len(exported) >= 30
     for name, definition in exported:
         if name in DASHBOARD_ONLY:
-            assert name not in defined and f"{name}Out" not in defined, \
+            assert name not in defined and f"{name}Out" not in defined, (
                 f"the spec now defines {name}: alias it from schema.d.ts"
+            )
             continue
         alias = re.fullmatch(r"Schemas\['(\w+)'\]", definition.strip())
         assert alias, f"models.ts: {name} = {definition.strip()!r} is not a generated type"

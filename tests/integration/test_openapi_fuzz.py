@@ -49,9 +49,10 @@ def fuzzed_server(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("replay")
     lines = (SAMPLE_DATA / "USDCAD_1h.csv").read_text().splitlines()[:REPLAY_ROWS]
     (data / "USDCAD_1h.csv").write_text("\n".join(lines) + "\n")
-    server = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(),
-                         "REPLAY_DATA_DIR": str(data)},
-                        tmp_path_factory.mktemp("logs") / "server.log").start()
+    server = LiveServer(
+        {"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(), "REPLAY_DATA_DIR": str(data)},
+        tmp_path_factory.mktemp("logs") / "server.log",
+    ).start()
     yield server
     server.stop()
 
@@ -61,8 +62,10 @@ def _known_ids(server: LiveServer) -> dict[str, str]:
     user (not the admin making the calls); their ids, and a position's,
     become the values of the path parameters."""
     with server.client() as http:
-        operation = http.post("/api/operations", json={
-            "asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy"})
+        operation = http.post(
+            "/api/operations",
+            json={"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy"},
+        )
         assert operation.status_code == 201, operation.text
         op_id = operation.json()["id"]
         server.wait_idle()
@@ -72,15 +75,24 @@ def _known_ids(server: LiveServer) -> dict[str, str]:
         assert broker.status_code == 201, broker.text
         user = http.post("/api/users", json={"username": "fuzzed", "password": "long-enough-1"})
         assert user.status_code == 201, user.text
-    return {"operation_id": op_id, "position_id": positions[0]["id"],
-            "config_id": broker.json()["id"], "username": "fuzzed"}
+    return {
+        "operation_id": op_id,
+        "position_id": positions[0]["id"],
+        "config_id": broker.json()["id"],
+        "username": "fuzzed",
+    }
 
 
 # (method, path) of the operations whose validation goes beyond their schema.
-SEMANTIC_422 = [("GET", "/api/market-data/history"),
-                ("GET", "/api/operations/{operation_id}/bars"), ("GET", "/api/v1/trade-log"),
-                ("POST", "/api/brokers"), ("PUT", "/api/brokers/{config_id}"),
-                ("POST", "/api/operations"), ("PUT", "/api/operations/{operation_id}")]
+SEMANTIC_422 = [
+    ("GET", "/api/market-data/history"),
+    ("GET", "/api/operations/{operation_id}/bars"),
+    ("GET", "/api/v1/trade-log"),
+    ("POST", "/api/brokers"),
+    ("PUT", "/api/brokers/{config_id}"),
+    ("POST", "/api/operations"),
+    ("PUT", "/api/operations/{operation_id}"),
+]
 ACCEPTED = '["2xx", "401", "403", "404", "409", "422", "429"]'
 
 
@@ -98,10 +110,12 @@ expected-statuses = {ACCEPTED}
 def _config(server: LiveServer, ids: dict[str, str]) -> str:
     """schemathesis.toml: every check; no stateful phase; a created operation
     replays its file, so POST /api/operations gets few valid bodies."""
-    parameters = "\n".join(f'"path.{name}" = {json.dumps(value)}'
-                           for name, value in ids.items())
-    semantic = "".join(_semantic_422(method, path) for method, path in SEMANTIC_422
-                       if (method, path) != ("POST", "/api/operations"))
+    parameters = "\n".join(f'"path.{name}" = {json.dumps(value)}' for name, value in ids.items())
+    semantic = "".join(
+        _semantic_422(method, path)
+        for method, path in SEMANTIC_422
+        if (method, path) != ("POST", "/api/operations")
+    )
     return f"""
 seed = {SEED}
 request-timeout = 30
@@ -135,14 +149,27 @@ expected-statuses = {ACCEPTED}
 {semantic}"""
 
 
-def test_no_generated_request_gets_a_server_error(fuzzed_server: LiveServer,
-                                                  tmp_path: Path) -> None:
+def test_no_generated_request_gets_a_server_error(
+    fuzzed_server: LiveServer, tmp_path: Path
+) -> None:
     config = tmp_path / "schemathesis.toml"
     config.write_text(_config(fuzzed_server, _known_ids(fuzzed_server)))
     result = subprocess.run(
-        [str(BIN / "st"), "--config-file", str(config), "run",
-         f"{fuzzed_server.url}/openapi.json", "--report-dir", str(tmp_path / "report")],
-        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        [
+            str(BIN / "st"),
+            "--config-file",
+            str(config),
+            "run",
+            f"{fuzzed_server.url}/openapi.json",
+            "--report-dir",
+            str(tmp_path / "report"),
+        ],
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
     (tmp_path / "schemathesis.out").write_text(result.stdout + result.stderr)
     report = result.stdout[-8000:] + result.stderr[-2000:]
     assert result.returncode == 0, report
@@ -159,35 +186,44 @@ def test_what_the_fuzzer_found_is_answered_422(fuzzed_server: LiveServer) -> Non
     Unicode (a lone surrogate), which the 422 answer itself could not encode."""
     with fuzzed_server.client() as http:
         too_big = json.dumps({"broker_name": "PAPER", "config": {"n": 2**70}})
-        for body, field in ((too_big, "config"),
-                            ('{"broker_name": "PAPER", "host": "\\udab3"}', "host")):
-            response = http.post("/api/brokers", content=body,
-                                 headers={"Content-Type": "application/json"})
+        for body, field in (
+            (too_big, "config"),
+            ('{"broker_name": "PAPER", "host": "\\udab3"}', "host"),
+        ):
+            response = http.post(
+                "/api/brokers", content=body, headers={"Content-Type": "application/json"}
+            )
             assert response.status_code == 422, response.text
             assert response.json()["detail"][0]["loc"] == ["body", field]
         for path, body, field in (
-                ("/api/users", '{"username": "\\udab3", "password": "long-enough-1"}',
-                 "username"),
-                ("/api/operations", ('{"asset": "USD-CAD", "bar_sizes": ["1 hour"], '
-                                     '"strategy_name": "\\udab3"}'), "strategy_name")):
+            ("/api/users", '{"username": "\\udab3", "password": "long-enough-1"}', "username"),
+            (
+                "/api/operations",
+                ('{"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "\\udab3"}'),
+                "strategy_name",
+            ),
+        ):
             response = http.post(path, content=body, headers={"Content-Type": "application/json"})
             assert response.status_code == 422, response.text
             assert response.json()["detail"][0]["loc"] == ["body", field]
         operation_id = str(ObjectId())  # validation comes first: any id will do
-        for path, params in (("orders", {"offset": 2**64}),
-                             ("journal", {"after_sequence": 2**64})):
+        for path, params in (("orders", {"offset": 2**64}), ("journal", {"after_sequence": 2**64})):
             response = http.get(f"/api/operations/{operation_id}/{path}", params=params)
             assert response.status_code == 422, response.text
             assert response.json()["detail"][0]["loc"] == ["query", *params]
 
 
 def test_the_spec_declares_each_error_answer_an_operation_can_give(
-        fuzzed_server: LiveServer) -> None:
+    fuzzed_server: LiveServer,
+) -> None:
     """401 wherever a token is needed, 403 above the viewer role, 413 and 429
     on every change, 404 with a path parameter, and each error's body."""
     spec = httpx.get(f"{fuzzed_server.url}/openapi.json", timeout=30).json()
-    operations = [(method.upper(), path, op) for path, ops in spec["paths"].items()
-                  for method, op in ops.items()]
+    operations = [
+        (method.upper(), path, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+    ]
     assert len(operations) >= 30
     for method, path, op in operations:
         codes = set(op["responses"])

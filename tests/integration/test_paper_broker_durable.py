@@ -35,9 +35,9 @@ async def client(mongo_url: str) -> AsyncIterator[AsyncMongoClient]:
     await mongo.close()
 
 
-async def start(client: AsyncMongoClient, db: str,
-                store_type: type[MongoPaperStore] = MongoPaperStore
-                ) -> tuple[PaperBroker, Recorder]:
+async def start(
+    client: AsyncMongoClient, db: str, store_type: type[MongoPaperStore] = MongoPaperStore
+) -> tuple[PaperBroker, Recorder]:
     """A fresh broker process over database ``db``, connected."""
     broker = PaperBroker(CFG, store=store_type(client, db))
     rec = Recorder()
@@ -53,8 +53,11 @@ async def accepted(broker: PaperBroker, request) -> str:
 
 
 async def book(broker: PaperBroker, account: str = ACC) -> tuple:
-    return (await broker.open_orders(account), await broker.executions(account),
-            await broker.positions(account))
+    return (
+        await broker.open_orders(account),
+        await broker.executions(account),
+        await broker.positions(account),
+    )
 
 
 async def test_book_survives_a_new_broker_instance(client: AsyncMongoClient) -> None:
@@ -66,8 +69,7 @@ async def test_book_survives_a_new_broker_instance(client: AsyncMongoClient) -> 
     await first.on_bar(ACC, ASSET, bar(1, 1.3950, 1.3960, 1.3940, 1.3950))
     await accepted(first, limit("e", Side.BUY, 1.3800))
     await accepted(first, stop("sl", Side.SELL, 1.3700, parent_client_order_id="e", oco_group="g"))
-    await accepted(first, limit("tp", Side.SELL, 1.4000, parent_client_order_id="e",
-                                oco_group="g"))
+    await accepted(first, limit("tp", Side.SELL, 1.4000, parent_client_order_id="e", oco_group="g"))
 
     second, rec = await start(client, db)
     assert second.state == first.state
@@ -186,8 +188,9 @@ async def test_collections_have_unique_indexes(client: AsyncMongoClient) -> None
     unique = {}
     for name in ("orders", "executions", "positions", "last_bars"):
         info = await raw[name].index_information()
-        unique[name] = sorted(tuple(k for k, _ in i["key"]) for i in info.values()
-                              if i.get("unique"))
+        unique[name] = sorted(
+            tuple(k for k, _ in i["key"]) for i in info.values() if i.get("unique")
+        )
     assert unique == {
         "orders": [("broker_order_id",), ("client_order_id",), ("sequence",)],
         "executions": [("account", "index"), ("execution_id",)],

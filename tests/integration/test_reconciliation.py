@@ -39,8 +39,13 @@ async def test_a_fill_the_journal_missed_is_adopted_once(mongo_url, tmp_path) ->
     broker = services.engine.deps.broker
     broker.set_listener(_ignore)  # the fill happens, then we die before journaling it
     last = (await services.market_data.last_bars(op, _hour(), 1))[-1]
-    spike = Bar(last.time + timedelta(hours=1), stop["price"] * 1.001, stop["price"] * 1.002,
-                stop["price"] * 0.999, stop["price"] * 1.001)
+    spike = Bar(
+        last.time + timedelta(hours=1),
+        stop["price"] * 1.001,
+        stop["price"] * 1.002,
+        stop["price"] * 0.999,
+        stop["price"] * 1.001,
+    )
     await broker.on_bar(op, "USD-CAD", spike)
     [fill] = await broker.executions_since(op, state.last_execution_id)
     seq = state.last_sequence
@@ -57,8 +62,11 @@ async def test_a_fill_the_journal_missed_is_adopted_once(mongo_url, tmp_path) ->
     assert mismatch.action_data["broker_view"]["execution_id"] == fill.execution_id
     state = await services.journal.state(op)
     assert state.position is None  # the stop closed the SHORT
-    assert any(o["status"] == "CANCELLED" for o in state.orders.values()
-               if o["order_role"] == "TAKE_PROFIT")
+    assert any(
+        o["status"] == "CANCELLED"
+        for o in state.orders.values()
+        if o["order_role"] == "TAKE_PROFIT"
+    )
     await services.recovery.run()  # a second recovery adopts nothing more
     again = [r for r in await entries(services, op, seq) if r.action_type == "ORDER_FILLED"]
     assert len(again) == 1
@@ -69,9 +77,15 @@ async def test_an_intent_that_never_reached_the_broker_is_cancelled(mongo_url, t
     process, services, op = await _setup(mongo_url, tmp_path)
     state = await services.journal.state(op)
     cid = client_order_id(op, state.last_sequence + 1)
-    await services.journal.record(op, [ev.OrderSubmitted(
-        cid, "EXIT", "BUY", "MARKET", state.position.open_quantity, reason="test")],
-        source="engine")  # crash before the broker call
+    await services.journal.record(
+        op,
+        [
+            ev.OrderSubmitted(
+                cid, "EXIT", "BUY", "MARKET", state.position.open_quantity, reason="test"
+            )
+        ],
+        source="engine",
+    )  # crash before the broker call
     await process.crash()
 
     services = await process.boot(start_runners=False)
@@ -89,12 +103,26 @@ async def test_an_order_the_broker_accepted_but_the_journal_did_not_record(mongo
     state = await services.journal.state(op)
     cid = client_order_id(op, state.last_sequence + 1)
     price = state.position.doc["entry_price"] * 0.9
-    await services.journal.record(op, [ev.OrderSubmitted(
-        cid, "EXIT", "BUY", "LIMIT", state.position.open_quantity, limit_price=price)],
-        source="engine")
-    ack = await services.engine.deps.broker.submit_order(OrderRequest(
-        cid, op, "USD-CAD", Side.BUY, state.position.open_quantity, OrderType.LIMIT,
-        limit_price=price))
+    await services.journal.record(
+        op,
+        [
+            ev.OrderSubmitted(
+                cid, "EXIT", "BUY", "LIMIT", state.position.open_quantity, limit_price=price
+            )
+        ],
+        source="engine",
+    )
+    ack = await services.engine.deps.broker.submit_order(
+        OrderRequest(
+            cid,
+            op,
+            "USD-CAD",
+            Side.BUY,
+            state.position.open_quantity,
+            OrderType.LIMIT,
+            limit_price=price,
+        )
+    )
     await process.crash()  # before ORDER_ACCEPTED was journaled
 
     services = await process.boot(start_runners=False)
@@ -114,8 +142,11 @@ async def test_a_position_mismatch_halts_the_operation(mongo_url, tmp_path) -> N
     foreign = OrderRequest("someone-else-1", op, "USD-CAD", Side.BUY, 5000.0)
     assert (await broker.submit_order(foreign)).accepted
     last = (await services.market_data.last_bars(op, _hour(), 1))[-1]
-    await broker.on_bar(op, "USD-CAD", Bar(last.time + timedelta(hours=1), last.close,
-                                           last.close, last.close, last.close))
+    await broker.on_bar(
+        op,
+        "USD-CAD",
+        Bar(last.time + timedelta(hours=1), last.close, last.close, last.close, last.close),
+    )
     await process.crash()
 
     services = await process.boot()
@@ -124,8 +155,11 @@ async def test_a_position_mismatch_halts_the_operation(mongo_url, tmp_path) -> N
     assert found["unknown_fills"] and found["journal_position"] != found["broker_position"]
     state = await services.journal.state(op)
     assert state.status == "error"
-    kinds = [r.action_data["kind"] for r in await entries(services, op)
-             if r.action_type == "RECONCILIATION_MISMATCH"]
+    kinds = [
+        r.action_data["kind"]
+        for r in await entries(services, op)
+        if r.action_type == "RECONCILIATION_MISMATCH"
+    ]
     assert "fill" in kinds and "position" in kinds
     assert op not in services.engine.tasks, "a halted operation is not resumed"
     await _finish(services)

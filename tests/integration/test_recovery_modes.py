@@ -12,15 +12,21 @@ from bson import ObjectId
 
 from tests.integration.recovery_helpers import crashable, entries, move_market, run_operation
 
-PROFIT, LOSS = 0.97, 1.03   # a SHORT gains when the price falls
-LIMIT = 0.02                # emergency_stop_loss_pct
+PROFIT, LOSS = 0.97, 1.03  # a SHORT gains when the price falls
+LIMIT = 0.02  # emergency_stop_loss_pct
 
 
-@pytest.mark.parametrize(("mode", "factor", "closed"), [
-    ("CLOSE_ALL", PROFIT, True), ("CLOSE_ALL", LOSS, True),
-    ("RESUME", PROFIT, False), ("RESUME", LOSS, True),
-    ("EMERGENCY_EXIT", PROFIT, False), ("EMERGENCY_EXIT", LOSS, True),
-])
+@pytest.mark.parametrize(
+    ("mode", "factor", "closed"),
+    [
+        ("CLOSE_ALL", PROFIT, True),
+        ("CLOSE_ALL", LOSS, True),
+        ("RESUME", PROFIT, False),
+        ("RESUME", LOSS, True),
+        ("EMERGENCY_EXIT", PROFIT, False),
+        ("EMERGENCY_EXIT", LOSS, True),
+    ],
+)
 async def test_recovery_mode(mongo_url, tmp_path, mode, factor, closed) -> None:
     process = crashable(mongo_url, tmp_path)
     services = await process.boot()
@@ -45,8 +51,11 @@ async def test_recovery_mode(mongo_url, tmp_path, mode, factor, closed) -> None:
     assert recovery[0].action_type == "RECOVERY_STARTED"
     assert recovery[-1].action_type == "RECOVERY_COMPLETED"
     assert recovery[-1].action_data["resumed"] is True
-    exits = [e for e in recovery if e.action_type == "ORDER_SUBMITTED"
-             and e.action_data["role"] == "EXIT"]
+    exits = [
+        e
+        for e in recovery
+        if e.action_type == "ORDER_SUBMITTED" and e.action_data["role"] == "EXIT"
+    ]
     state = await services.journal.state(op)
     assert state.status == "active"
     if closed:
@@ -61,4 +70,3 @@ async def test_recovery_mode(mongo_url, tmp_path, mode, factor, closed) -> None:
         assert len(state.working_orders()) == 2, "its stop-loss and take-profit still work"
     await services.engine.stop()
     await services.store.client.close()
-

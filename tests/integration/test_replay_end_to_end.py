@@ -29,8 +29,9 @@ def replay(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     """Run the demo operation over the full file; yield (server, db, op id)."""
     db_name = unique_db()
     log = tmp_path_factory.mktemp("logs") / "server.log"
-    server = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": db_name,
-                         "REPLAY_SPEED": "0"}, log).start("--demo")
+    server = LiveServer(
+        {"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": db_name, "REPLAY_SPEED": "0"}, log
+    ).start("--demo")
     health = server.wait_idle()
     with server.client() as http:
         operations = http.get("/api/operations").json()
@@ -39,12 +40,14 @@ def replay(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
-
 def _bars_by_time() -> dict[datetime, dict[str, float]]:
     with open(SAMPLE_DATA / "USDCAD_1h.csv", newline="") as fh:
-        return {datetime.fromisoformat(r["time"].replace("Z", "+00:00")):
-                {k: float(r[k]) for k in ("open", "high", "low", "close")}
-                for r in csv.DictReader(fh)}
+        return {
+            datetime.fromisoformat(r["time"].replace("Z", "+00:00")): {
+                k: float(r[k]) for k in ("open", "high", "low", "close")
+            }
+            for r in csv.DictReader(fh)
+        }
 
 
 def dump(db) -> dict[str, list[dict]]:
@@ -64,8 +67,12 @@ def test_demo_trades_the_whole_file(replay) -> None:
 
 def test_journal_is_gapless_from_one(replay) -> None:
     _, db, op_id, _ = replay
-    seqs = [e["sequence_number"] for e in db.journal.find(
-        {"operation_id": ObjectId(op_id)}, {"sequence_number": 1}).sort("sequence_number", 1)]
+    seqs = [
+        e["sequence_number"]
+        for e in db.journal.find({"operation_id": ObjectId(op_id)}, {"sequence_number": 1}).sort(
+            "sequence_number", 1
+        )
+    ]
     assert seqs == list(range(1, len(seqs) + 1))
     assert len({e["event_id"] for e in db.journal.find({}, {"event_id": 1})}) == len(seqs)
 
@@ -114,8 +121,9 @@ def test_fills_follow_the_paper_fill_model(replay) -> None:
     for txn in txns:
         order = orders[txn["order_id"]]
         bar = bars[txn["executed_at"]]
-        assert math.isclose(txn["commission"],
-                            txn["quantity"] * txn["price"] * COMMISSION_BPS / 1e4, rel_tol=1e-12)
+        assert math.isclose(
+            txn["commission"], txn["quantity"] * txn["price"] * COMMISSION_BPS / 1e4, rel_tol=1e-12
+        )
         sign = 1 if txn["transaction_type"] == "BUY" else -1
         if order["order_type"] == "MARKET":
             # on the paper broker's tick (PAPER_BROKER__TICK_SIZE, 0.00001)
@@ -126,8 +134,11 @@ def test_fills_follow_the_paper_fill_model(replay) -> None:
             assert math.isclose(txn["price"], expected, rel_tol=1e-12)
         elif order["order_type"] == "STOP":
             assert (bar["low"] <= order["price"]) if sign < 0 else (bar["high"] >= order["price"])
-            assert txn["price"] == min(order["price"], bar["open"]) if sign < 0 else \
-                txn["price"] == max(order["price"], bar["open"])
+            assert (
+                txn["price"] == min(order["price"], bar["open"])
+                if sign < 0
+                else txn["price"] == max(order["price"], bar["open"])
+            )
 
 
 def test_rebuild_equals_incremental_projection(replay, mongo_url: str) -> None:
@@ -135,8 +146,14 @@ def test_rebuild_equals_incremental_projection(replay, mongo_url: str) -> None:
     before = dump(db)
     assert all(before[name] for name in READ_MODELS)
     env = {**server.env}
-    result = subprocess.run([str(BIN / "live-trading"), "projections", "rebuild"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(BIN / "live-trading"), "projections", "rebuild"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert dump(db) == before
 
@@ -145,8 +162,9 @@ def test_journal_endpoint_pages_in_sequence_order(replay) -> None:
     server, _, op_id, _ = replay
     with server.client() as http:
         first = http.get(f"/api/operations/{op_id}/journal", params={"limit": 5}).json()
-        after = http.get(f"/api/operations/{op_id}/journal",
-                         params={"after_sequence": 5, "limit": 5}).json()
+        after = http.get(
+            f"/api/operations/{op_id}/journal", params={"after_sequence": 5, "limit": 5}
+        ).json()
     assert [e["sequence_number"] for e in first] == [1, 2, 3, 4, 5]
     assert [e["sequence_number"] for e in after] == [6, 7, 8, 9, 10]
     assert first[0]["action_type"] == "OPERATION_CREATED"

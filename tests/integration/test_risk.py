@@ -30,17 +30,26 @@ async def test_max_daily_loss_stops_new_positions_for_the_rest_of_the_day(mongo_
     assert all(r.action_data["value"] <= -1.0 for r in fired)
     for rule in fired:
         later = [r for r in records if r.sequence_number > rule.sequence_number]
-        same_day = [r for r in later if r.action_type == "SIGNAL_GENERATED"
-                    and _signal_day(r) == rule.action_data["day"]]
+        same_day = [
+            r
+            for r in later
+            if r.action_type == "SIGNAL_GENERATED" and _signal_day(r) == rule.action_data["day"]
+        ]
         for signal in same_day:
             if signal.action_data["target"] is not None:
                 assert "entry refused: max_daily_loss" in signal.action_data["decision"]
-    refused = [r for r in records if r.action_type == "SIGNAL_GENERATED"
-               and "entry refused" in r.action_data["decision"]]
-    opened_later = [r for r in records if r.action_type == "SIGNAL_GENERATED"
-                    and r.action_data["decision"].startswith(("open", "close LONG; open",
-                                                              "close SHORT; open"))
-                    and _signal_day(r) > days[0]]
+    refused = [
+        r
+        for r in records
+        if r.action_type == "SIGNAL_GENERATED" and "entry refused" in r.action_data["decision"]
+    ]
+    opened_later = [
+        r
+        for r in records
+        if r.action_type == "SIGNAL_GENERATED"
+        and r.action_data["decision"].startswith(("open", "close LONG; open", "close SHORT; open"))
+        and _signal_day(r) > days[0]
+    ]
     assert refused, "the rule must have refused at least one entry"
     assert opened_later, "trading resumes on a later day"
     await services.engine.stop()
@@ -53,18 +62,26 @@ async def test_max_position_size_refuses_entries_after_a_lower_limit(mongo_url, 
     op = await run_operation(services, quantity=10_000, crash_recovery_mode="RESUME")
     seq = (await services.journal.state(op)).last_sequence
     await process.crash()
-    lower = make_settings(mongo_url, replay_data_dir=truncated_replay_dir(
-        tmp_path / "more", bars=400), mongodb_db_name=process.settings.mongodb_db_name,
-        risk_management={"max_position_size": 5_000})
+    lower = make_settings(
+        mongo_url,
+        replay_data_dir=truncated_replay_dir(tmp_path / "more", bars=400),
+        mongodb_db_name=process.settings.mongodb_db_name,
+        risk_management={"max_position_size": 5_000},
+    )
     services = await Crashable(lower).boot()
     await services.engine.wait_idle()
     new = await entries(services, op, seq)
     fired = [r for r in new if r.action_type == "RISK_RULE_TRIGGERED"]
     assert fired and fired[0].action_data == {
-        "rule": "max_position_size", "action": "entry refused", "limit": 5000.0,
-        "value": 10000.0, "day": None}
-    entries_sent = [r for r in new if r.action_type == "ORDER_SUBMITTED"
-                    and r.action_data["role"] == "ENTRY"]
+        "rule": "max_position_size",
+        "action": "entry refused",
+        "limit": 5000.0,
+        "value": 10000.0,
+        "day": None,
+    }
+    entries_sent = [
+        r for r in new if r.action_type == "ORDER_SUBMITTED" and r.action_data["role"] == "ENTRY"
+    ]
     assert entries_sent == []
     await services.engine.stop()
     await services.store.client.close()
@@ -74,8 +91,7 @@ async def test_kill_switch_flattens_and_pauses_everything(mongo_url, tmp_path):
     process = crashable(mongo_url, tmp_path)
     services = await process.boot()
     first = await run_operation(services)
-    second = await run_operation(services, strategy_config={"fast_period": 5,
-                                                            "slow_period": 20})
+    second = await run_operation(services, strategy_config={"fast_period": 5, "slow_period": 20})
     assert (await services.journal.state(first)).position is not None
     touched = await services.engine.kill_switch(source="api/manual")
     assert sorted(touched) == sorted([first, second])
@@ -84,7 +100,8 @@ async def test_kill_switch_flattens_and_pauses_everything(mongo_url, tmp_path):
         assert state.status == "paused" and state.position is None
         assert not state.working_orders()
         kinds = [r.action_type for r in await entries(services, op)]
-        assert "RISK_RULE_TRIGGERED" in kinds and kinds.index("RISK_RULE_TRIGGERED") < \
-            kinds.index("OPERATION_PAUSED")
+        assert "RISK_RULE_TRIGGERED" in kinds and kinds.index("RISK_RULE_TRIGGERED") < kinds.index(
+            "OPERATION_PAUSED"
+        )
     await services.engine.stop()
     await services.store.client.close()

@@ -28,9 +28,16 @@ from tests.auth_helpers import PASSWORD, TEST_SECRET, bearer, login
 from tests.conftest import BIN, ROOT, SAMPLE_DATA, SERVER_DEFAULTS, LiveServer, unique_db
 
 # Open on purpose; everything else needs a token.
-EXEMPT = {("GET", "/health"), ("GET", "/metrics"), ("GET", "/api/v1/mode"),
-          ("POST", "/api/auth/token"), ("GET", "/openapi.json"), ("GET", "/docs"),
-          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
+EXEMPT = {
+    ("GET", "/health"),
+    ("GET", "/metrics"),
+    ("GET", "/api/v1/mode"),
+    ("POST", "/api/auth/token"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+}
 USERS = {"vera": Role.VIEWER, "tom": Role.TRADER, "ada": Role.ADMIN}
 BY_ROLE = {role: name for name, role in USERS.items()}
 BARS = 120
@@ -76,8 +83,7 @@ PROTECTED = [(m, p, r) for m, p, r in ROUTES if (m, p) not in EXEMPT]
 
 def _url(path: str) -> str:
     """The path with every parameter filled with an id that exists nowhere."""
-    return "/".join(str(ObjectId()) if part.startswith("{") else part
-                    for part in path.split("/"))
+    return "/".join(str(ObjectId()) if part.startswith("{") else part for part in path.split("/"))
 
 
 def _call(http: httpx.Client, method: str, path: str, headers: dict | None = None):
@@ -91,10 +97,17 @@ def server(mongo_url: str, tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("replay")
     lines = (SAMPLE_DATA / "USDCAD_1h.csv").read_text().splitlines()[: BARS + 1]
     (data / "USDCAD_1h.csv").write_text("\n".join(lines) + "\n")
-    live = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(),
-                       "REPLAY_DATA_DIR": str(data), "RATE_LIMIT_ENABLED": "false",
-                       "RATE_LIMIT_LOGIN": "1/hour", "RATE_LIMIT_MUTATIONS": "1/hour"},
-                      tmp_path_factory.mktemp("logs") / "server.log")
+    live = LiveServer(
+        {
+            "MONGODB_URL": mongo_url,
+            "MONGODB_DB_NAME": unique_db(),
+            "REPLAY_DATA_DIR": str(data),
+            "RATE_LIMIT_ENABLED": "false",
+            "RATE_LIMIT_LOGIN": "1/hour",
+            "RATE_LIMIT_MUTATIONS": "1/hour",
+        },
+        tmp_path_factory.mktemp("logs") / "server.log",
+    )
     for name, role in USERS.items():
         live.add_user(name, role)
     yield live.start()
@@ -118,24 +131,27 @@ def test_every_route_follows_the_access_policy() -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(EXEMPT))
-def test_exempt_routes_answer_without_a_token(anon: httpx.Client, method: str,
-                                              path: str) -> None:
+def test_exempt_routes_answer_without_a_token(anon: httpx.Client, method: str, path: str) -> None:
     assert _call(anon, method, path).status_code not in (401, 403)
 
 
 def _bad_tokens() -> dict[str, str]:
-    return {"garbage": "not-a-jwt",
-            "expired": issue_token(TEST_SECRET, "ada", Role.ADMIN, minutes=-5),
-            "wrong signature": issue_token("another-secret-" + TEST_SECRET, "ada",
-                                           Role.ADMIN, minutes=5),
-            "unknown user": issue_token(TEST_SECRET, "nobody", Role.ADMIN, minutes=5)}
+    return {
+        "garbage": "not-a-jwt",
+        "expired": issue_token(TEST_SECRET, "ada", Role.ADMIN, minutes=-5),
+        "wrong signature": issue_token(
+            "another-secret-" + TEST_SECRET, "ada", Role.ADMIN, minutes=5
+        ),
+        "unknown user": issue_token(TEST_SECRET, "nobody", Role.ADMIN, minutes=5),
+    }
 
 
-@pytest.mark.parametrize(("method", "path", "role"), PROTECTED,
-                         ids=[f"{m} {p}" for m, p, _ in PROTECTED])
-def test_route_refuses_missing_bad_and_weak_credentials(server: LiveServer, anon: httpx.Client,
-                                                        method: str, path: str,
-                                                        role: Role) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "role"), PROTECTED, ids=[f"{m} {p}" for m, p, _ in PROTECTED]
+)
+def test_route_refuses_missing_bad_and_weak_credentials(
+    server: LiveServer, anon: httpx.Client, method: str, path: str, role: Role
+) -> None:
     response = _call(anon, method, path)
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
@@ -155,10 +171,11 @@ def test_route_refuses_missing_bad_and_weak_credentials(server: LiveServer, anon
 def test_login_gives_a_working_token_and_refuses_a_wrong_password(anon: httpx.Client) -> None:
     token = login(str(anon.base_url), "tom")
     assert anon.get("/api/auth/me", headers=bearer(token)).json() == {
-        "username": "tom", "role": "trader"}
+        "username": "tom",
+        "role": "trader",
+    }
     for username, password in (("tom", "wrong-password"), ("nobody", PASSWORD)):
-        response = anon.post("/api/auth/token",
-                             data={"username": username, "password": password})
+        response = anon.post("/api/auth/token", data={"username": username, "password": password})
         assert response.status_code == 401
         assert "access_token" not in response.text
 
@@ -169,16 +186,18 @@ def test_users_api_lists_creates_and_validates(server: LiveServer) -> None:
         assert {u["username"] for u in listed} >= set(USERS) | {"admin"}
         assert all(set(u) == {"username", "role", "disabled", "created_at"} for u in listed)
         assert "argon2" not in http.get("/api/users").text
-        created = http.post("/api/users", json={"username": "nina", "password": "long-enough-1",
-                                                "role": "trader"})
+        created = http.post(
+            "/api/users", json={"username": "nina", "password": "long-enough-1", "role": "trader"}
+        )
         assert created.status_code == 201, created.text
         assert created.json()["role"] == "trader" and not created.json()["disabled"]
         again = http.post("/api/users", json={"username": "nina", "password": "other-pass-2"})
         assert again.status_code == 409
-        for body, field in (({"username": "x1", "password": "short"}, "password"),
-                            ({"username": "bad name", "password": "long-enough-1"}, "username"),
-                            ({"username": "x2", "password": "long-enough-1", "role": "god"},
-                             "role")):
+        for body, field in (
+            ({"username": "x1", "password": "short"}, "password"),
+            ({"username": "bad name", "password": "long-enough-1"}, "username"),
+            ({"username": "x2", "password": "long-enough-1", "role": "god"}, "role"),
+        ):
             response = http.post("/api/users", json=body)
             assert response.status_code == 422, body
             assert [e["loc"] for e in response.json()["detail"]] == [["body", field]]
@@ -187,7 +206,8 @@ def test_users_api_lists_creates_and_validates(server: LiveServer) -> None:
 
 
 def test_disabling_a_user_stops_their_token_and_a_role_change_applies_at_once(
-        server: LiveServer, anon: httpx.Client) -> None:
+    server: LiveServer, anon: httpx.Client
+) -> None:
     with server.client("ada") as admin:
         admin.post("/api/users", json={"username": "dora", "password": "long-enough-1"})
         token = login(server.url, "dora", "long-enough-1")
@@ -197,8 +217,9 @@ def test_disabling_a_user_stops_their_token_and_a_role_change_applies_at_once(
         assert anon.put(missing, json={}, headers=bearer(token)).status_code == 404
         assert admin.patch("/api/users/dora", json={"disabled": True}).json()["disabled"]
         assert anon.get("/api/auth/me", headers=bearer(token)).status_code == 401
-        refused = anon.post("/api/auth/token",
-                            data={"username": "dora", "password": "long-enough-1"})
+        refused = anon.post(
+            "/api/auth/token", data={"username": "dora", "password": "long-enough-1"}
+        )
         assert refused.status_code == 401
         admin.patch("/api/users/dora", json={"disabled": False})
         assert anon.get("/api/auth/me", headers=bearer(token)).status_code == 200
@@ -217,8 +238,10 @@ def test_the_last_enabled_admin_cannot_be_demoted_or_disabled(server: LiveServer
 
 def test_journal_entries_made_through_the_api_record_the_user(server: LiveServer) -> None:
     with server.client("tom") as tom, server.client("ada") as ada:
-        created = tom.post("/api/operations", json={
-            "asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy"})
+        created = tom.post(
+            "/api/operations",
+            json={"asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy"},
+        )
         assert created.status_code == 201, created.text
         op_id = created.json()["id"]
         server.wait_idle()
@@ -249,20 +272,26 @@ def _retry_after(response: httpx.Response) -> int:
 
 def test_rate_limits_answer_429_then_recover(mongo_url: str, tmp_path: Path) -> None:
     """Also: ENVIRONMENT=development starts with a placeholder SECRET_KEY."""
-    live = LiveServer({"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(),
-                       "RATE_LIMIT_LOGIN": "3 per 3 seconds",
-                       "RATE_LIMIT_MUTATIONS": "3 per 3 seconds",
-                       "ENVIRONMENT": "development", "SECRET_KEY": "change-me"},
-                      tmp_path / "server.log")
+    live = LiveServer(
+        {
+            "MONGODB_URL": mongo_url,
+            "MONGODB_DB_NAME": unique_db(),
+            "RATE_LIMIT_LOGIN": "3 per 3 seconds",
+            "RATE_LIMIT_MUTATIONS": "3 per 3 seconds",
+            "ENVIRONMENT": "development",
+            "SECRET_KEY": "change-me",
+        },
+        tmp_path / "server.log",
+    )
     live.add_user("tom", "trader")
     live.start()
     try:
         with httpx.Client(base_url=live.url, timeout=30) as http:
             form = {"username": "admin", "password": "wrong-password"}
-            assert [http.post("/api/auth/token", data=form).status_code
-                    for _ in range(3)] == [401] * 3
-            wait = _retry_after(http.post("/api/auth/token",
-                                          data={**form, "password": PASSWORD}))
+            assert [http.post("/api/auth/token", data=form).status_code for _ in range(3)] == [
+                401
+            ] * 3
+            wait = _retry_after(http.post("/api/auth/token", data={**form, "password": PASSWORD}))
             assert 1 <= wait <= 3
             time.sleep(wait)
             admin, tom = bearer(login(live.url, "admin")), bearer(login(live.url, "tom"))
@@ -279,12 +308,25 @@ def test_rate_limits_answer_429_then_recover(mongo_url: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("secret", ["change-me", "", "too-short-0123456789"])
 def test_the_cli_refuses_a_placeholder_secret_key_outside_development(
-        mongo_url: str, secret: str) -> None:
-    env = {**os.environ, **SERVER_DEFAULTS, "MONGODB_URL": mongo_url,
-           "MONGODB_DB_NAME": unique_db(), "SECRET_KEY": secret, "ENVIRONMENT": "production"}
-    result = subprocess.run([str(BIN / "live-trading"), "run", "--port", "9"], check=False,
-                            cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=60)
+    mongo_url: str, secret: str
+) -> None:
+    env = {
+        **os.environ,
+        **SERVER_DEFAULTS,
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB_NAME": unique_db(),
+        "SECRET_KEY": secret,
+        "ENVIRONMENT": "production",
+    }
+    result = subprocess.run(
+        [str(BIN / "live-trading"), "run", "--port", "9"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert "SECRET_KEY is a placeholder" in result.stderr
     assert "ENVIRONMENT=development" in result.stderr

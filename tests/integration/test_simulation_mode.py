@@ -28,11 +28,16 @@ def oanda():
 
 
 def _settings(mongo_url, tmp_path, server, mode: str, **extra):
-    return make_settings(mongo_url, mode=mode, broker_type="OANDA", oanda_base_url=server.url,
-                         oanda_api_key=server.fake.token,
-                         oanda_account_id=server.fake.account_id,
-                         replay_data_dir=truncated_replay_dir(tmp_path / mode, bars=300),
-                         **extra)
+    return make_settings(
+        mongo_url,
+        mode=mode,
+        broker_type="OANDA",
+        oanda_base_url=server.url,
+        oanda_api_key=server.fake.token,
+        oanda_account_id=server.fake.account_id,
+        replay_data_dir=truncated_replay_dir(tmp_path / mode, bars=300),
+        **extra,
+    )
 
 
 async def _trade(settings) -> tuple[object, dict]:
@@ -67,8 +72,7 @@ async def test_trading_mode_sends_the_same_orders_to_the_broker(mongo_url, tmp_p
     assert _order_requests(oanda) and any(m == "POST" for m, _ in _order_requests(oanda))
 
 
-async def test_simulation_on_broker_data_uses_the_broker_for_bars_only(mongo_url, tmp_path,
-                                                                      oanda):
+async def test_simulation_on_broker_data_uses_the_broker_for_bars_only(mongo_url, tmp_path, oanda):
     settings = _settings(mongo_url, tmp_path, oanda, "simulation", market_data_source="broker")
     services = await open_services(settings)
     try:

@@ -32,10 +32,10 @@ from tests.servers import start_test_server
 
 NX_GAPS = {
     "object_id_filter": "nx-27017 0.8.1: equality on an ObjectId field other than _id "
-                        "matches nothing (the filter is turned into a hex string)",
+    "matches nothing (the filter is turned into a hex string)",
     "count_by_id": "nx-27017 0.8.1: count_documents on an ObjectId _id returns 0",
     "concurrent_transactions": "nx-27017 0.8.1: one SQLite connection per database; a "
-                               "second transaction fails with 'no such savepoint'",
+    "second transaction fails with 'no such savepoint'",
     "isolation": "nx-27017 0.8.1: reads outside a transaction see its uncommitted writes",
 }
 
@@ -62,8 +62,9 @@ def gap(request, server, name: str) -> None:
 
 async def _journal(client, database, **options) -> JournalService:
     store = MongoJournal(Store(client=client, db=database, url=""))
-    await store.entries.create_index([("operation_id", 1), ("sequence_number", 1)],
-                                     unique=True, name="operation_sequence_unique")
+    await store.entries.create_index(
+        [("operation_id", 1), ("sequence_number", 1)], unique=True, name="operation_sequence_unique"
+    )
     await store.entries.create_index([("event_id", 1)], unique=True, name="event_id_unique")
     return JournalService(store, **options)
 
@@ -72,8 +73,9 @@ async def test_unique_index_rejects_a_conflicting_append(db, server) -> None:
     client, database = db
     journal = await _journal(client, database)
     op = str(ObjectId())
-    [created] = await journal.record(op, [ev.OperationCreated(SPEC)], source="t",
-                                     new_operation=True)
+    [created] = await journal.record(
+        op, [ev.OperationCreated(SPEC)], source="t", new_operation=True
+    )
     other = JournalService(journal.journal)  # a second writer with its own view
     other._states[op] = copy.deepcopy(await journal.state(op))  # noqa: SLF001
     await journal.record(op, [ev.OperationPaused()], source="t")

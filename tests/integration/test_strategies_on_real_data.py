@@ -21,18 +21,30 @@ from tests.conftest import make_settings
 
 HOURLY = {"asset": "USD-CAD", "bar_sizes": ["1 hour"]}
 CASES = {  # name -> (body, first signal: bar open time, target)
-    "momentum": ({**HOURLY, "strategy_name": "MomentumStrategy"},
-                 ("2025-01-20T14:00:00+00:00", "SHORT")),
-    "mean_reversion": ({**HOURLY, "strategy_name": "MeanReversionStrategy"},
-                       ("2025-01-17T09:00:00+00:00", "SHORT")),
-    "trend_following": ({"asset": "USD-CAD", "bar_sizes": ["1 hour", "1 day"],
-                         "strategy_name": "TrendFollowingStrategy"},
-                        ("2025-01-17T09:00:00+00:00", "LONG")),
-    "overnight_range": ({**HOURLY, "strategy_name": "OvernightRangeStrategy"},
-                        ("2025-01-16T08:00:00+00:00", "LONG")),
-    "overnight_range_stop": ({**HOURLY, "strategy_name": "OvernightRangeStrategy",
-                              "strategy_config": {"entry": "STOP"}},
-                             ("2025-01-16T07:00:00+00:00", "LONG")),
+    "momentum": (
+        {**HOURLY, "strategy_name": "MomentumStrategy"},
+        ("2025-01-20T14:00:00+00:00", "SHORT"),
+    ),
+    "mean_reversion": (
+        {**HOURLY, "strategy_name": "MeanReversionStrategy"},
+        ("2025-01-17T09:00:00+00:00", "SHORT"),
+    ),
+    "trend_following": (
+        {
+            "asset": "USD-CAD",
+            "bar_sizes": ["1 hour", "1 day"],
+            "strategy_name": "TrendFollowingStrategy",
+        },
+        ("2025-01-17T09:00:00+00:00", "LONG"),
+    ),
+    "overnight_range": (
+        {**HOURLY, "strategy_name": "OvernightRangeStrategy"},
+        ("2025-01-16T08:00:00+00:00", "LONG"),
+    ),
+    "overnight_range_stop": (
+        {**HOURLY, "strategy_name": "OvernightRangeStrategy", "strategy_config": {"entry": "STOP"}},
+        ("2025-01-16T07:00:00+00:00", "LONG"),
+    ),
 }
 
 
@@ -40,9 +52,10 @@ CASES = {  # name -> (body, first signal: bar open time, target)
 async def runs():
     services = open_backtest_services(make_settings("unused"))
     await services.start()
-    ops = {name: await services.engine.create_operation(OperationCreate(**body),
-                                                        source="test")
-           for name, (body, _) in CASES.items()}
+    ops = {
+        name: await services.engine.create_operation(OperationCreate(**body), source="test")
+        for name, (body, _) in CASES.items()
+    }
     await services.engine.wait_idle()
     yield services, ops
     await services.close()
@@ -56,14 +69,20 @@ async def test_strategy_trades_and_takes_its_known_first_trade(runs, name) -> No
     signals = [r for r in records if r.action_type == "SIGNAL_GENERATED"]
     first = signals[0].action_data
     expected_time, expected_target = CASES[name][1]
-    assert (first["bar"]["time"], first["target"]) == (datetime.fromisoformat(expected_time),
-                                                       expected_target)
+    assert (first["bar"]["time"], first["target"]) == (
+        datetime.fromisoformat(expected_time),
+        expected_target,
+    )
     assert first["decision"].startswith("open " + expected_target)
     trades = services.trades(op)
     assert len(trades) >= 10
     state = await services.journal.state(op)
-    assert math.isclose(state.operation["total_pnl"], math.fsum(t["pnl"] for t in trades),
-                        rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(
+        state.operation["total_pnl"],
+        math.fsum(t["pnl"] for t in trades),
+        rel_tol=1e-9,
+        abs_tol=1e-9,
+    )
     assert state.status == "active"
 
 

@@ -64,9 +64,17 @@ async def _run(mongo_url, tmp_path, mode: str, **body) -> tuple:
     services = await open_services(settings)
     await services.start()
     try:
-        op = await services.engine.create_operation(OperationCreate(**{
-            "asset": "USD-CAD", "bar_sizes": ["1 hour"], "strategy_name": "MomentumStrategy",
-            **body}), source="test")
+        op = await services.engine.create_operation(
+            OperationCreate(
+                **{
+                    "asset": "USD-CAD",
+                    "bar_sizes": ["1 hour"],
+                    "strategy_name": "MomentumStrategy",
+                    **body,
+                }
+            ),
+            source="test",
+        )
         await services.engine.wait_idle()
         return services, op, await services.journal_store.read(op)
     finally:
@@ -74,15 +82,17 @@ async def _run(mongo_url, tmp_path, mode: str, **body) -> tuple:
 
 
 @pytest.mark.parametrize("mode", ["bars", "ticks"])
-async def test_a_daily_bar_is_never_seen_before_its_close(mongo_url, tmp_path, mode,
-                                                          recording_strategy) -> None:
+async def test_a_daily_bar_is_never_seen_before_its_close(
+    mongo_url, tmp_path, mode, recording_strategy
+) -> None:
     replay = truncated_replay_dir(tmp_path / "data", bars=400)
     if mode == "bars":  # the daily file for the higher bar size
         from tests.conftest import SAMPLE_DATA
 
         (replay / "USDCAD_1d.csv").write_bytes((SAMPLE_DATA / "USDCAD_1d.csv").read_bytes())
-    services, _, _ = await _run(mongo_url, replay, mode, bar_sizes=["1 hour", "1 day"],
-                                strategy_name="RecordingStrategy")
+    services, _, _ = await _run(
+        mongo_url, replay, mode, bar_sizes=["1 hour", "1 day"], strategy_name="RecordingStrategy"
+    )
     hour, day = BarSize.HOUR_1.duration, BarSize.DAY_1.duration
     primaries = [bar for kind, bar, _ in SEEN if kind == "primary"]
     higher = [i for i, (kind, _, _) in enumerate(SEEN) if kind == "higher"]
@@ -90,10 +100,10 @@ async def test_a_daily_bar_is_never_seen_before_its_close(mongo_url, tmp_path, m
     for i in higher:
         _, daily, previous = SEEN[i]
         daily_close = daily.time + day
-        following = next((b for k, b, _ in SEEN[i + 1:] if k == "primary"), None)
+        following = next((b for k, b, _ in SEEN[i + 1 :] if k == "primary"), None)
         if following is not None:  # no look-ahead: shown only once the clock passed its close
             assert following.time + hour >= daily_close, (daily, following)
-        if previous is not None:   # and not withheld: the previous hour closed before it
+        if previous is not None:  # and not withheld: the previous hour closed before it
             assert previous.time + hour <= daily_close, (daily, previous)
     await services.store.client.close()
 
@@ -103,12 +113,20 @@ async def test_bars_and_ticks_give_the_same_signals_and_trades(mongo_url, tmp_pa
     results = {}
     for mode in ("bars", "ticks"):
         services, op, records = await _run(mongo_url, replay, mode)
-        signals = [(r.action_data["bar"]["time"], r.action_data["target"])
-                   for r in records if r.action_type == "SIGNAL_GENERATED"]
-        trades = await services.store.db["trades"].find(
-            {"operation_id": __import__("bson").ObjectId(op)},
-            {"_id": 0, "entry_price": 1, "exit_price": 1, "pnl": 1, "exit_time": 1}
-        ).sort("exit_time", 1).to_list(None)
+        signals = [
+            (r.action_data["bar"]["time"], r.action_data["target"])
+            for r in records
+            if r.action_type == "SIGNAL_GENERATED"
+        ]
+        trades = (
+            await services.store.db["trades"]
+            .find(
+                {"operation_id": __import__("bson").ObjectId(op)},
+                {"_id": 0, "entry_price": 1, "exit_price": 1, "pnl": 1, "exit_time": 1},
+            )
+            .sort("exit_time", 1)
+            .to_list(None)
+        )
         results[mode] = (signals, trades)
         await services.store.client.close()
     assert len(results["bars"][0]) > 20

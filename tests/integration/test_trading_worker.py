@@ -11,8 +11,8 @@ import time
 from dataclasses import replace
 
 import httpx
-from bson import ObjectId
 import pytest
+from bson import ObjectId
 from pymongo import MongoClient
 
 from live_trading.domain.cycle import BROKER_HOLDS, FLATTEN
@@ -32,7 +32,8 @@ CYCLE_TYPES = ["PRICE_EVENT", "TRIGGER_EVALUATED", "GUARDRAIL_EVALUATED"]
 async def _entries(services, op: str, after: int = 0) -> list[dict]:
     cursor = services.store.db["journal"].find(
         {"operation_id": ObjectId(op), "sequence_number": {"$gt": after}},
-        sort=[("sequence_number", 1)])
+        sort=[("sequence_number", 1)],
+    )
     return await cursor.to_list()
 
 
@@ -65,8 +66,11 @@ async def test_a_manual_cycle_journals_price_triggers_and_guardrails(short_open)
     assert trigger["position_side"] == "SHORT" and trigger["triggered"] is None
     guard = entries[2]["action_data"]
     assert guard["passed"] is True
-    assert {c["name"] for c in guard["checks"]} >= {"broker_connected", "emergency_stop_loss",
-                                                    "max_daily_loss"}
+    assert {c["name"] for c in guard["checks"]} >= {
+        "broker_connected",
+        "emergency_stop_loss",
+        "max_daily_loss",
+    }
     assert len({e["action_data"]["cycle_id"] for e in entries}) == 1
     assert services.worker.status()["last_result"]["evaluated"] == 1
 
@@ -100,15 +104,17 @@ async def test_a_crossed_stop_no_order_holds_is_closed_at_market(short_open):
     assert [(e["action_data"]["role"], e["source"]) for e in submitted] == [("EXIT", "worker")]
     assert any(e["action_type"] == "ORDER_FILLED" for e in after)
     assert (await services.journal.state(op)).position is None
-    trade = await services.store.db["trades"].find_one({"operation_id": ObjectId(op)},
-                                                       sort=[("exit_time", -1)])
+    trade = await services.store.db["trades"].find_one(
+        {"operation_id": ObjectId(op)}, sort=[("exit_time", -1)]
+    )
     assert str(trade["position_id"]) == str(position["_id"])
 
 
 async def test_the_emergency_stop_loss_guardrail_closes_a_losing_position(short_open):
     services, op = short_open
-    await services.engine.update_operation(op, OperationUpdate(emergency_stop_loss_pct=0.01),
-                                           source="test")
+    await services.engine.update_operation(
+        op, OperationUpdate(emergency_stop_loss_pct=0.01), source="test"
+    )
     state = await services.journal.state(op)
     entry = state.position.doc["entry_price"]
     runner = services.engine.runners[op]
@@ -118,8 +124,9 @@ async def test_the_emergency_stop_loss_guardrail_closes_a_losing_position(short_
     assert outcome["guardrails_passed"] is False
     assert outcome["actions"] == ["flatten: emergency stop-loss guardrail"]
     assert (await services.journal.state(op)).position is None
-    guard = [e for e in await _entries(services, op)
-             if e["action_type"] == "GUARDRAIL_EVALUATED"][-1]["action_data"]
+    guard = [e for e in await _entries(services, op) if e["action_type"] == "GUARDRAIL_EVALUATED"][
+        -1
+    ]["action_data"]
     [check] = [c for c in guard["checks"] if c["name"] == "emergency_stop_loss"]
     assert check["value"] == pytest.approx((entry - entry * 1.011) / entry, rel=1e-6)
     assert guard["action"] == FLATTEN
@@ -136,16 +143,24 @@ async def test_paused_operations_are_not_cycled(short_open):
 
 def _journal(env: dict[str, str]) -> list[dict]:
     with MongoClient(env["MONGODB_URL"]) as client:
-        return list(client[env["MONGODB_DB_NAME"]]["journal"].find(
-            {}, sort=[("operation_id", 1), ("sequence_number", 1)]))
+        return list(
+            client[env["MONGODB_DB_NAME"]]["journal"].find(
+                {}, sort=[("operation_id", 1), ("sequence_number", 1)]
+            )
+        )
 
 
 @pytest.mark.timeout(180)
 def test_the_backend_trades_with_nobody_watching_and_cycles_on_schedule(mongo_url, tmp_path):
     replay = truncated_replay_dir(tmp_path / "replay", bars=300)
-    env = {"MONGODB_URL": mongo_url, "MONGODB_DB_NAME": unique_db(),
-           "REPLAY_DATA_DIR": str(replay), "REPLAY_SPEED": "100",
-           "TRADING_WORKER_ENABLED": "true", "TRADING_WORKER_INTERVAL_SECONDS": "0.5"}
+    env = {
+        "MONGODB_URL": mongo_url,
+        "MONGODB_DB_NAME": unique_db(),
+        "REPLAY_DATA_DIR": str(replay),
+        "REPLAY_SPEED": "100",
+        "TRADING_WORKER_ENABLED": "true",
+        "TRADING_WORKER_INTERVAL_SECONDS": "0.5",
+    }
     server = LiveServer(env, tmp_path / "server.log").start("--demo")
     try:
         deadline = time.monotonic() + 60
@@ -163,8 +178,9 @@ def test_the_backend_trades_with_nobody_watching_and_cycles_on_schedule(mongo_ur
             assert status["interval_seconds"] == 0.5 and status["cycles"] >= 1
             result = http.post("/v1/trading/cycle").json()
             assert result["source"] == "api/manual"
-            assert http.post("/v1/trading/cycle",
-                             params={"position_id": "0" * 24}).status_code == 404
+            assert (
+                http.post("/v1/trading/cycle", params={"position_id": "0" * 24}).status_code == 404
+            )
             assert http.get("/api/v1/mode").json()["mode"] == "trading"
         manual = [e for e in _journal(env) if e["source"] == "api/manual"]
         assert {e["action_type"] for e in manual} == set(CYCLE_TYPES)

@@ -26,9 +26,17 @@ def load_bars(name: str = "USDCAD_1h.csv") -> list[Bar]:
     """The bars of a clean sample file, read with the stdlib csv module
     (independently of the project's importer)."""
     with open(SAMPLE_DATA / name, newline="") as fh:
-        return [Bar(datetime.fromisoformat(r["time"]), float(r["open"]), float(r["high"]),
-                    float(r["low"]), float(r["close"]), float(r["volume"]))
-                for r in csv.DictReader(fh)]
+        return [
+            Bar(
+                datetime.fromisoformat(r["time"]),
+                float(r["open"]),
+                float(r["high"]),
+                float(r["low"]),
+                float(r["close"]),
+                float(r["volume"]),
+            )
+            for r in csv.DictReader(fh)
+        ]
 
 
 def run_signals(strategy: Strategy, bars: list[Bar]) -> list[tuple[int, Signal]]:

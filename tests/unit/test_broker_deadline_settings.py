@@ -13,8 +13,12 @@ SECRET = "x" * 40
 
 
 def test_ibkr_deadlines_reach_the_adapter() -> None:
-    settings = Settings(broker_type=BrokerType.IBKR, secret_key=SECRET,
-                        ibkr_connect_timeout_seconds=42, ibkr_request_timeout_seconds=7)
+    settings = Settings(
+        broker_type=BrokerType.IBKR,
+        secret_key=SECRET,
+        ibkr_connect_timeout_seconds=42,
+        ibkr_request_timeout_seconds=7,
+    )
     broker = build_broker(settings, store=None)  # type: ignore[arg-type]  # IB needs no store
     assert broker.config.connect_timeout_s == 42
     assert broker.config.request_timeout_s == 7
@@ -22,9 +26,13 @@ def test_ibkr_deadlines_reach_the_adapter() -> None:
 
 
 def test_oanda_deadline_reaches_the_adapter() -> None:
-    settings = Settings(broker_type=BrokerType.OANDA, secret_key=SECRET,
-                        oanda_api_key="token", oanda_account_id="101-001-1-001",
-                        oanda_timeout_seconds=3.5)
+    settings = Settings(
+        broker_type=BrokerType.OANDA,
+        secret_key=SECRET,
+        oanda_api_key="token",
+        oanda_account_id="101-001-1-001",
+        oanda_timeout_seconds=3.5,
+    )
     broker = build_broker(settings, store=None)  # type: ignore[arg-type]  # OANDA needs no store
     assert broker.config.timeout_s == 3.5
 

@@ -16,7 +16,8 @@ SLOW_S = 0.541  # seen in a replay: on_bar with its fsync'd commit on a loaded m
 
 
 def test_a_slow_venue_call_is_logged_with_masked_arguments(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     metrics = BrokerMetrics(slow_call_s=0.5)
     with caplog.at_level(logging.WARNING, logger="live_trading.brokers"):
         metrics.record("submit_order", SLOW_S, False, ({"api_key": "k", "qty": 1},), {})
@@ -28,7 +29,8 @@ def test_a_slow_venue_call_is_logged_with_masked_arguments(
 
 @pytest.mark.parametrize("method", sorted(SIMULATED_MARKET_CALLS))
 def test_the_simulated_markets_work_is_timed_not_logged_as_slow(
-        method: str, caplog: pytest.LogCaptureFixture) -> None:
+    method: str, caplog: pytest.LogCaptureFixture
+) -> None:
     metrics = BrokerMetrics(slow_call_s=0.5)
     with caplog.at_level(logging.WARNING, logger="live_trading.brokers"):
         for _ in range(30):
@@ -68,6 +70,7 @@ async def test_a_timeout_is_counted_per_method_and_exported() -> None:
     summary = metrics.summary()
     assert summary["open_orders"]["timeouts"] == 1 and summary["open_orders"]["errors"] == 1
     assert summary["positions"]["timeouts"] == 0 and summary["positions"]["errors"] == 1
-    value = prometheus.registry.get_sample_value("live_trading_broker_call_timeouts_total",
-                                                 {"method": "open_orders"})
+    value = prometheus.registry.get_sample_value(
+        "live_trading_broker_call_timeouts_total", {"method": "open_orders"}
+    )
     assert value == 1.0

@@ -38,10 +38,13 @@ def commission(execution_id: str, coid: str, amount: float) -> ev.CommissionRepo
 def _round_trip(entry_commission: float = 0.0) -> list[ev.Event]:
     """Long 10 000 at 1.3500, sold at 1.3600, both fills reported with the
     commission ``entry_commission`` / 0.0 first."""
-    return [created(), submit("E", BUY, 10_000),
-            fill("E", BUY, 10_000, 1.35, entry_commission, minute=1, execution_id="X-E"),
-            submit("S", SELL, 10_000, role="EXIT"),
-            fill("S", SELL, 10_000, 1.36, 0.0, minute=2, execution_id="X-S")]
+    return [
+        created(),
+        submit("E", BUY, 10_000),
+        fill("E", BUY, 10_000, 1.35, entry_commission, minute=1, execution_id="X-E"),
+        submit("S", SELL, 10_000, role="EXIT"),
+        fill("S", SELL, 10_000, 1.36, 0.0, minute=2, execution_id="X-S"),
+    ]
 
 
 def _docs(events: list[ev.Event]) -> tuple[Any, dict]:
@@ -76,21 +79,23 @@ def test_commissions_reported_after_the_fills_are_charged_to_the_trade() -> None
 
 def test_the_same_report_twice_changes_nothing_and_a_new_amount_replaces() -> None:
     once = _docs([*_round_trip(), commission("X-S", "S", 3.0)])[0]
-    twice = _docs([*_round_trip(), commission("X-S", "S", 3.0),
-                   commission("X-S", "S", 3.0)])[0]
+    twice = _docs([*_round_trip(), commission("X-S", "S", 3.0), commission("X-S", "S", 3.0)])[0]
     assert twice.operation["total_pnl"] == approx(once.operation["total_pnl"])
     assert twice.operation["total_commission"] == approx(3.0)
-    corrected = _docs([*_round_trip(), commission("X-S", "S", 3.0),
-                       commission("X-S", "S", 1.0)])[0]
+    corrected = _docs([*_round_trip(), commission("X-S", "S", 3.0), commission("X-S", "S", 1.0)])[0]
     assert corrected.operation["total_commission"] == approx(1.0)
     assert corrected.operation["total_pnl"] == approx((1.36 - 1.35) * 10_000 - 1.0)
 
 
 def test_an_entry_commission_before_the_exit_is_charged_when_it_closes() -> None:
-    events = [created(), submit("E", BUY, 10_000),
-              fill("E", BUY, 10_000, 1.35, 0.0, minute=1, execution_id="X-E"),
-              commission("X-E", "E", 2.0), submit("S", SELL, 10_000, role="EXIT"),
-              fill("S", SELL, 10_000, 1.36, 1.0, minute=2, execution_id="X-S")]
+    events = [
+        created(),
+        submit("E", BUY, 10_000),
+        fill("E", BUY, 10_000, 1.35, 0.0, minute=1, execution_id="X-E"),
+        commission("X-E", "E", 2.0),
+        submit("S", SELL, 10_000, role="EXIT"),
+        fill("S", SELL, 10_000, 1.36, 1.0, minute=2, execution_id="X-S"),
+    ]
     _, docs = _docs(events)
     [trade] = docs[TRADES]
     assert trade["total_commission"] == approx(3.0)
@@ -98,11 +103,14 @@ def test_an_entry_commission_before_the_exit_is_charged_when_it_closes() -> None
 
 
 def test_a_reversal_fill_splits_its_late_commission_pro_rata() -> None:
-    events = [created(), submit("E", BUY, 10_000),
-              fill("E", BUY, 10_000, 1.35, 0.0, minute=1, execution_id="X-E"),
-              submit("R", SELL, 30_000),
-              fill("R", SELL, 30_000, 1.34, 0.0, minute=2, execution_id="X-R"),
-              commission("X-R", "R", 6.0)]
+    events = [
+        created(),
+        submit("E", BUY, 10_000),
+        fill("E", BUY, 10_000, 1.35, 0.0, minute=1, execution_id="X-E"),
+        submit("R", SELL, 30_000),
+        fill("R", SELL, 30_000, 1.34, 0.0, minute=2, execution_id="X-R"),
+        commission("X-R", "R", 6.0),
+    ]
     state, docs = _docs(events)
     [trade] = docs[TRADES]
     assert trade["total_commission"] == approx(2.0)  # a third of the fill closes
@@ -131,8 +139,10 @@ def test_only_the_last_fills_are_kept() -> None:
     events: list[ev.Event] = [created()]
     for i in range(RECENT_FILLS + 5):
         side = BUY if i % 2 == 0 else SELL
-        events += [submit(f"O{i}", side, 1.0),
-                   fill(f"O{i}", side, 1.0, 1.3, 0.0, minute=i, execution_id=f"X{i}")]
+        events += [
+            submit(f"O{i}", side, 1.0),
+            fill(f"O{i}", side, 1.0, 1.3, 0.0, minute=i, execution_id=f"X{i}"),
+        ]
     state = _docs(events)[0]
     assert len(state.fills) == RECENT_FILLS
     assert "X0" not in state.fills
@@ -145,8 +155,7 @@ def test_only_the_last_fills_are_kept() -> None:
 def test_trade_log_emits_the_exit_again_with_the_corrected_pnl() -> None:
     state = TradeLogState(OP)
     lines = []
-    for record in make_records([*_round_trip(), commission("X-S", "S", 3.0)],
-                               operation_id=OP):
+    for record in make_records([*_round_trip(), commission("X-S", "S", 3.0)], operation_id=OP):
         lines += [event.line for event in trade_log_apply(state, record)]
     exits = [line for line in lines if line["type"] == "exit"]
     assert len(exits) == 2

@@ -38,8 +38,7 @@ class Quoting(RoutingOnly):
 
 def cycles(inner: object, *, quotes_from_broker: bool) -> TradingCycles:
     engine = SimpleNamespace(deps=SimpleNamespace(broker=MeteredBroker(inner, BrokerMetrics())))
-    return TradingCycles(engine, quotes_from_broker=quotes_from_broker,
-                         max_position_size=None)
+    return TradingCycles(engine, quotes_from_broker=quotes_from_broker, max_position_size=None)
 
 
 RUNNER = SimpleNamespace(last_bar=BAR, bar_size=BarSize.HOUR_1)
@@ -49,22 +48,29 @@ async def test_a_broker_with_market_data_gives_the_quote() -> None:
     broker = Quoting()
     price, at, source = await cycles(broker, quotes_from_broker=True)._price(RUNNER, "USD-CAD")
     assert (price.last, price.bid, price.ask, at, source) == (
-        pytest.approx(1.4001), 1.4000, 1.4002, QUOTE_TIME, "broker_quote")
+        pytest.approx(1.4001),
+        1.4000,
+        1.4002,
+        QUOTE_TIME,
+        "broker_quote",
+    )
     assert broker.asked == ["USD-CAD"]
 
 
 async def test_a_broker_without_market_data_falls_back_to_the_last_bar() -> None:
     price, at, source = await cycles(RoutingOnly(), quotes_from_broker=True)._price(
-        RUNNER, "USD-CAD")
-    assert (price.last, at, source) == (1.405, datetime(2025, 1, 15, 12, tzinfo=UTC),
-                                         "last_bar")
+        RUNNER, "USD-CAD"
+    )
+    assert (price.last, at, source) == (1.405, datetime(2025, 1, 15, 12, tzinfo=UTC), "last_bar")
 
 
 async def test_a_failed_quote_or_replay_data_falls_back_to_the_last_bar() -> None:
     failing = Quoting(fail=True)
-    assert (await cycles(failing, quotes_from_broker=True)._price(RUNNER, "USD-CAD"))[2] \
-        == "last_bar"
+    assert (await cycles(failing, quotes_from_broker=True)._price(RUNNER, "USD-CAD"))[
+        2
+    ] == "last_bar"
     replaying = Quoting()
-    assert (await cycles(replaying, quotes_from_broker=False)._price(RUNNER, "USD-CAD"))[2] \
-        == "last_bar"
+    assert (await cycles(replaying, quotes_from_broker=False)._price(RUNNER, "USD-CAD"))[
+        2
+    ] == "last_bar"
     assert replaying.asked == []

@@ -33,12 +33,22 @@ from live_trading.journal.serialize import document_json, journal_json
 from live_trading.journal.service import normalise
 
 SPEC: dict[str, Any] = {
-    "asset": "USD-CAD", "bar_sizes": ["1 hour"], "primary_bar_size": "1 hour",
-    "strategy_name": "MomentumStrategy", "strategy_config": {}, "stop_loss_type": "ATR",
-    "stop_loss_value": 1.5, "take_profit_type": "RISK_REWARD", "take_profit_value": 2.0,
-    "crash_recovery_mode": "CLOSE_ALL", "emergency_stop_loss_pct": 0.05,
-    "data_retention_bars": 1000, "quantity": 10000.0, "initial_capital": 100000.0,
-    "broker": "PAPER"}
+    "asset": "USD-CAD",
+    "bar_sizes": ["1 hour"],
+    "primary_bar_size": "1 hour",
+    "strategy_name": "MomentumStrategy",
+    "strategy_config": {},
+    "stop_loss_type": "ATR",
+    "stop_loss_value": 1.5,
+    "take_profit_type": "RISK_REWARD",
+    "take_profit_value": 2.0,
+    "crash_recovery_mode": "CLOSE_ALL",
+    "emergency_stop_loss_pct": 0.05,
+    "data_retention_bars": 1000,
+    "quantity": 10000.0,
+    "initial_capital": 100000.0,
+    "broker": "PAPER",
+}
 T0 = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 
 
@@ -51,16 +61,16 @@ def round_trip() -> list[ev.Event]:
         ev.OrderFilled("X1", "C1", "B1", "BUY", 10000.0, 1.4350, 0.287, T0),
         ev.OrderSubmitted("C2", "EXIT", "SELL", "MARKET", 10000.0),
         ev.OrderAccepted("C2", "B2"),
-        ev.OrderFilled("X2", "C2", "B2", "SELL", 10000.0, 1.4390, 0.2878,
-                       T0 + timedelta(hours=3)),
+        ev.OrderFilled("X2", "C2", "B2", "SELL", 10000.0, 1.4390, 0.2878, T0 + timedelta(hours=3)),
         ev.OperationPaused("test"),
     ]
 
 
 async def new_operation(services, op: str | None = None) -> str:
     op = op or str(ObjectId())
-    await services.journal.record(op, [ev.OperationCreated(SPEC)], source="test",
-                                  new_operation=True)
+    await services.journal.record(
+        op, [ev.OperationCreated(SPEC)], source="test", new_operation=True
+    )
     return op
 
 
@@ -72,6 +82,7 @@ async def until(condition, timeout: float = 10) -> None:
     async def wait() -> None:
         while not condition():
             await asyncio.sleep(0.01)
+
     await asyncio.wait_for(wait(), timeout)
 
 
@@ -87,7 +98,8 @@ async def test_hub_delivers_each_entry_once_with_the_changes_written(services, s
     async def on_commit(records, changes) -> None:
         assert len(records) == 1
         written[records[0].sequence_number] = changes_json(
-            {key: normalise(doc) for key, doc in changes.items()})
+            {key: normalise(doc) for key, doc in changes.items()}
+        )
 
     services.journal.subscribe(on_commit)
     hub = FeedHub(services.journal_store, feed_source=source, poll_seconds=0.05)
@@ -107,7 +119,8 @@ async def test_hub_delivers_each_entry_once_with_the_changes_written(services, s
             assert item.messages[0]["changes"] == written[item.sequence_number]
             assert item.messages[0]["replayed"] is False
         assert {"orders", "transactions", "positions", "trades"} <= {
-            c for i in items for c in i.messages[0]["changes"]}
+            c for i in items for c in i.messages[0]["changes"]
+        }
         for collection, docs in items[-1].messages[0]["changes"].items():
             for doc in docs:
                 assert doc == await db_json(collection, doc["id"])
@@ -127,13 +140,12 @@ async def test_a_gap_is_filled_from_the_journal_and_old_records_dropped(services
         for event in round_trip()[:4]:
             await services.journal.record(op, [event], source="test")
         journal = await services.journal_store.read(op)
-        await hub.deliver(journal[3])           # seq 4 first: 1..3 are fetched
-        await hub.deliver(journal[1])           # already delivered: dropped
+        await hub.deliver(journal[3])  # seq 4 first: 1..3 are fetched
+        await hub.deliver(journal[1])  # already delivered: dropped
         await hub.deliver(journal[4])
         items = await take(subscription, 5)
         assert [i.sequence_number for i in items] == [1, 2, 3, 4, 5]
-        assert [i.messages[0]["entry"]["event_id"] for i in items] == [
-            r.event_id for r in journal]
+        assert [i.messages[0]["entry"]["event_id"] for i in items] == [r.event_id for r in journal]
         assert subscription.pending == 0
     finally:
         await hub.stop()
@@ -165,7 +177,7 @@ async def test_operation_session_replays_then_snapshots_then_goes_live(services)
     try:
         op = await new_operation(services)
         events = round_trip()
-        for event in events[:3]:                     # opens the position: seq 2..4
+        for event in events[:3]:  # opens the position: seq 2..4
             await services.journal.record(op, [event], source="test")
         session = FeedSession(hub, send)
         task = asyncio.create_task(session.run_operation(op, 2))
@@ -184,7 +196,7 @@ async def test_operation_session_replays_then_snapshots_then_goes_live(services)
     snapshot = sent[2]
     assert snapshot["type"] == "snapshot" and snapshot["sequence_number"] == 4
     assert [p["quantity"] for p in snapshot["positions"]] == [10000.0]
-    assert snapshot["orders"] == []                  # the entry order filled
+    assert snapshot["orders"] == []  # the entry order filled
     assert snapshot["operation"]["last_sequence_number"] == 4
 
 
@@ -216,11 +228,11 @@ async def test_overall_session_backfills_operations_it_was_not_told_of(services)
 
 
 async def test_state_as_of_equals_the_fold_of_the_prefix_with_or_without_checkpoint(
-        services) -> None:
+    services,
+) -> None:
     op = await new_operation(services)
-    pauses = [ev.OperationPaused("p") if i % 2 == 0 else ev.OperationResumed()
-              for i in range(300)]
-    await services.journal.record(op, pauses, source="test")   # crosses 250: a checkpoint
+    pauses = [ev.OperationPaused("p") if i % 2 == 0 else ev.OperationResumed() for i in range(300)]
+    await services.journal.record(op, pauses, source="test")  # crosses 250: a checkpoint
     await services.journal.record(op, round_trip()[:5], source="test")
     assert (await services.journal_store.load_checkpoint(op))["last_sequence"] == 301
     journal = await services.journal_store.read(op)
@@ -247,9 +259,16 @@ def test_a_subscription_that_overflows_or_ends_raises() -> None:
 
 
 def test_change_events_decode_only_when_in_bson_types() -> None:
-    entry = {"_id": ObjectId(), "operation_id": ObjectId(), "sequence_number": 3,
-             "action_type": "OPERATION_PAUSED", "action_data": {"reason": "x"},
-             "timestamp": T0, "source": "test", "event_id": "e-1"}
+    entry = {
+        "_id": ObjectId(),
+        "operation_id": ObjectId(),
+        "sequence_number": 3,
+        "action_type": "OPERATION_PAUSED",
+        "action_data": {"reason": "x"},
+        "timestamp": T0,
+        "source": "test",
+        "event_id": "e-1",
+    }
     record = decode_change({"operationType": "insert", "fullDocument": entry})
     assert record is not None and record.operation_id == str(entry["operation_id"])
     mangled = {**entry, "operation_id": {"__neosqlite_objectid__": True, "id": "ab" * 12}}
@@ -267,7 +286,7 @@ async def test_a_client_too_slow_to_keep_up_is_cut_off_with_its_resume_point(ser
     unblock = asyncio.Event()
     sent: list[dict] = []
 
-    async def send(message: dict) -> None:   # a client that stops reading
+    async def send(message: dict) -> None:  # a client that stops reading
         sent.append(message)
         if message["type"] == "journal_entry" and not message["replayed"]:
             await unblock.wait()
@@ -276,11 +295,11 @@ async def test_a_client_too_slow_to_keep_up_is_cut_off_with_its_resume_point(ser
         op = await new_operation(services)
         session = FeedSession(hub, send)
         task = asyncio.create_task(session.run_operation(op, None))
-        await until(lambda: bool(sent))                      # the snapshot
+        await until(lambda: bool(sent))  # the snapshot
         for event in round_trip():
             await services.journal.record(op, [event], source="test")
-        await until(lambda: len(sent) == 2)                  # seq 2, then stuck
-        await until(lambda: hub.cursor(op) == 8)       # 3..8 offered: overflow
+        await until(lambda: len(sent) == 2)  # seq 2, then stuck
+        await until(lambda: hub.cursor(op) == 8)  # 3..8 offered: overflow
         unblock.set()
         with pytest.raises(SlowSubscriberError) as raised:
             await asyncio.wait_for(task, 10)
@@ -298,7 +317,7 @@ async def test_a_broken_change_stream_is_replaced_by_polling(services) -> None:
         subscription = hub.subscribe(None)
         op = await new_operation(services)
         assert [i.sequence_number for i in await take(subscription, 1)] == [1]
-        await hub._tail._stream.close()              # the stream breaks under the hub
+        await hub._tail._stream.close()  # the stream breaks under the hub
         for event in round_trip()[:3]:
             await services.journal.record(op, [event], source="test")
         assert [i.sequence_number for i in await take(subscription, 3)] == [2, 3, 4]

@@ -35,12 +35,23 @@ def test_free_form_limits() -> None:
     assert "larger than" in free_form_problem({"s": "x" * MAX_JSON_BYTES})
 
 
-@pytest.mark.parametrize(("kind", "value", "ok"), [
-    ("ATR", 0.01, True), ("ATR", 100, True), ("ATR", 0.009, False), ("ATR", 100.1, False),
-    ("PERCENTAGE", 0.999, True), ("PERCENTAGE", 1.0, False), ("PERCENTAGE", 5e-324, False),
-    ("FIXED", 1e6, True), ("FIXED", 1e7, False), ("FIXED", 1e-9, False),
-    ("RISK_REWARD", 100, True), ("RISK_REWARD", 1e308, False),
-])
+@pytest.mark.parametrize(
+    ("kind", "value", "ok"),
+    [
+        ("ATR", 0.01, True),
+        ("ATR", 100, True),
+        ("ATR", 0.009, False),
+        ("ATR", 100.1, False),
+        ("PERCENTAGE", 0.999, True),
+        ("PERCENTAGE", 1.0, False),
+        ("PERCENTAGE", 5e-324, False),
+        ("FIXED", 1e6, True),
+        ("FIXED", 1e7, False),
+        ("FIXED", 1e-9, False),
+        ("RISK_REWARD", 100, True),
+        ("RISK_REWARD", 1e308, False),
+    ],
+)
 def test_stop_and_target_ranges_by_type(kind: str, value: float, ok: bool) -> None:
     problem = protection_problem(kind, value)
     assert (problem is None) is ok, problem
@@ -48,16 +59,19 @@ def test_stop_and_target_ranges_by_type(kind: str, value: float, ok: bool) -> No
         assert kind in problem
 
 
-@pytest.mark.parametrize(("origin", "host", "ok"), [
-    (None, "127.0.0.1:8000", True),  # not a browser
-    ("http://127.0.0.1:8000", "127.0.0.1:8000", True),  # the server's own page
-    ("https://Trading.Example.com", "trading.example.com", True),
-    ("http://localhost:4000/", "127.0.0.1:9000", True),  # the dev server (listed)
-    ("http://evil.example", "127.0.0.1:8000", False),
-    ("http://127.0.0.1:8001", "127.0.0.1:8000", False),
-    ("null", "127.0.0.1:8000", False),
-    ("http://127.0.0.1:8000", None, False),
-])
+@pytest.mark.parametrize(
+    ("origin", "host", "ok"),
+    [
+        (None, "127.0.0.1:8000", True),  # not a browser
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", True),  # the server's own page
+        ("https://Trading.Example.com", "trading.example.com", True),
+        ("http://localhost:4000/", "127.0.0.1:9000", True),  # the dev server (listed)
+        ("http://evil.example", "127.0.0.1:8000", False),
+        ("http://127.0.0.1:8001", "127.0.0.1:8000", False),
+        ("null", "127.0.0.1:8000", False),
+        ("http://127.0.0.1:8000", None, False),
+    ],
+)
 def test_websocket_origins(origin: str | None, host: str | None, ok: bool) -> None:
     allowed = ["http://localhost:4000", "http://127.0.0.1:4000"]
     assert origin_allowed(origin, host, allowed) is ok

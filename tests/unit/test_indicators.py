@@ -39,8 +39,9 @@ def frame() -> pd.DataFrame:
 def _bars(df: pd.DataFrame) -> list[Bar]:
     return [
         Bar(datetime.fromisoformat(t), o, h, lo, c, v)
-        for t, o, h, lo, c, v in df[["time", "open", "high", "low", "close", "volume"]]
-        .itertuples(index=False, name=None)
+        for t, o, h, lo, c, v in df[["time", "open", "high", "low", "close", "volume"]].itertuples(
+            index=False, name=None
+        )
     ]
 
 
@@ -214,11 +215,10 @@ def test_rsi_hand_computed() -> None:
 # --- Bollinger Bands ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("period", "num_std"), [(1, 2.0), (5, 2.0), (20, 2.0), (20, 1.5),
-                                                 (50, 3.0), (200, 2.0)])
-def test_bollinger_matches_pandas_rolling(
-    frame: pd.DataFrame, period: int, num_std: float
-) -> None:
+@pytest.mark.parametrize(
+    ("period", "num_std"), [(1, 2.0), (5, 2.0), (20, 2.0), (20, 1.5), (50, 3.0), (200, 2.0)]
+)
+def test_bollinger_matches_pandas_rolling(frame: pd.DataFrame, period: int, num_std: float) -> None:
     """Bands against pandas rolling mean/std. Periods 2 and 3 are left to the
     two-pass test below: the file has flat 2- and 3-bar windows, where pandas'
     rolling std returns the square root of rounding noise (~2e-9 instead of 0,
@@ -227,8 +227,9 @@ def test_bollinger_matches_pandas_rolling(
     ours = [bb.update(c) for c in frame["close"]]
     mean = frame["close"].rolling(period).mean()
     std = frame["close"].rolling(period).std(ddof=0)
-    lower, middle, upper = ([None if b is None else getattr(b, f) for b in ours]
-                            for f in ("lower", "middle", "upper"))
+    lower, middle, upper = (
+        [None if b is None else getattr(b, f) for b in ours] for f in ("lower", "middle", "upper")
+    )
     _assert_series_equal(middle, mean, period, 1e-9)
     _assert_series_equal(upper, mean + num_std * std, period, 1e-9)
     _assert_series_equal(lower, mean - num_std * std, period, 1e-9)
@@ -294,10 +295,12 @@ def test_donchian_matches_pandas_rolling(frame: pd.DataFrame, period: int) -> No
     _assert_series_equal([None if c is None else c.upper for c in ours], upper, period, 1e-9)
     _assert_series_equal([None if c is None else c.lower for c in ours], lower, period, 1e-9)
     # the channel of the ``period`` bars before the current one: pandas shifted by 1
-    _assert_series_equal([None if c is None else c.upper for c in previous], upper.shift(1),
-                         period + 1, 1e-9)
-    _assert_series_equal([None if c is None else c.lower for c in previous], lower.shift(1),
-                         period + 1, 1e-9)
+    _assert_series_equal(
+        [None if c is None else c.upper for c in previous], upper.shift(1), period + 1, 1e-9
+    )
+    _assert_series_equal(
+        [None if c is None else c.lower for c in previous], lower.shift(1), period + 1, 1e-9
+    )
     # max/min select input values: the match is in fact exact
     assert [c.upper for c in ours[period - 1 :]] == upper.iloc[period - 1 :].tolist()
     assert [c.lower for c in ours[period - 1 :]] == lower.iloc[period - 1 :].tolist()
@@ -333,7 +336,9 @@ def test_extra_indicators_are_reexported() -> None:
 @pytest.mark.parametrize("first", ["indicators", "indicators_extra"])
 def test_import_order_does_not_matter(first: str) -> None:
     """No circular-import failure whichever module a fresh interpreter loads first."""
-    code = (f"import live_trading.data.{first}\n"
-            "from live_trading.data.indicators import BollingerBands, DonchianChannel, EMA\n"
-            "from live_trading.data.indicators_extra import Bands, Channel\n")
+    code = (
+        f"import live_trading.data.{first}\n"
+        "from live_trading.data.indicators import BollingerBands, DonchianChannel, EMA\n"
+        "from live_trading.data.indicators_extra import Bands, Channel\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

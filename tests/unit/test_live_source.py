@@ -51,9 +51,18 @@ async def test_primary_bars_flow_and_a_daily_bar_closes_at_midnight() -> None:
     await asyncio.wait_for(task, 2)
     kinds = [(size, bar.time.hour) for size, bar in received]
     # the 23:00 bar closes the day: the daily bar comes first, then that hour
-    assert kinds == [(BarSize.HOUR_1, 20), (BarSize.HOUR_1, 21), (BarSize.HOUR_1, 22),
-                     (BarSize.DAY_1, 0), (BarSize.HOUR_1, 23), (BarSize.HOUR_1, 0),
-                     (BarSize.HOUR_1, 1)][: len(kinds)]
+    assert (
+        kinds
+        == [
+            (BarSize.HOUR_1, 20),
+            (BarSize.HOUR_1, 21),
+            (BarSize.HOUR_1, 22),
+            (BarSize.DAY_1, 0),
+            (BarSize.HOUR_1, 23),
+            (BarSize.HOUR_1, 0),
+            (BarSize.HOUR_1, 1),
+        ][: len(kinds)]
+    )
     daily = received[3][1]
     assert (daily.open, daily.close, daily.high) == pytest.approx((1.40, 1.403, 1.404))
     assert feed.unsubscribed == [("USD-CAD", BarSize.HOUR_1)]

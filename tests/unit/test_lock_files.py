@@ -15,8 +15,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = {"requirements/lock.txt": ("embedded", "dev"),
-         "requirements/lock-bench.txt": ("embedded", "dev", "bench")}
+LOCKS = {
+    "requirements/lock.txt": ("embedded", "dev"),
+    "requirements/lock-bench.txt": ("embedded", "dev", "bench"),
+}
 
 
 def read_lock(path: Path) -> dict[str, Version]:
@@ -99,4 +101,6 @@ def test_a_range_outside_the_lock_is_reported() -> None:
     """The check itself: a missing pin and a pin outside its range are named."""
     pins = {"rich": Version("12.0")}
     assert uncovered([Requirement("rich>=13"), Requirement("typer>=0.12")], pins) == [
-        "rich: locked 12.0, needs >=13", "typer: not in the lock"]
+        "rich: locked 12.0, needs >=13",
+        "typer: not in the lock",
+    ]

@@ -14,11 +14,18 @@ def test_tokens_in_uvicorn_lines_are_redacted():
     handler = configure_logging("INFO", "json", stream=stream)
     try:
         logging.getLogger("uvicorn.access").info(
-            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET",
-            "/ws/overall?token=eyJ.secret.sig&last_sequences=%7B%7D", "1.1", 101)
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5",
+            "GET",
+            "/ws/overall?token=eyJ.secret.sig&last_sequences=%7B%7D",
+            "1.1",
+            101,
+        )
         logging.getLogger("uvicorn.error").info(
-            '%s - "WebSocket %s" [accepted]', "127.0.0.1:6",
-            "/ws/operations/abc?last_sequence=4&token=eyJ.other.sig")
+            '%s - "WebSocket %s" [accepted]',
+            "127.0.0.1:6",
+            "/ws/operations/abc?last_sequence=4&token=eyJ.other.sig",
+        )
     finally:
         logging.getLogger().removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]

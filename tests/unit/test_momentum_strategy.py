@@ -41,7 +41,7 @@ def _pandas_crossovers(fast: int, slow: int) -> list[tuple[str, str]]:
     up = prev.le(0) & sign.gt(0)
     down = prev.ge(0) & sign.lt(0)
     events = []
-    for t, u, d in zip(df["time"], up, down):
+    for t, u, d in zip(df["time"], up, down, strict=True):
         direction = "LONG" if u else "SHORT" if d else None
         if direction and (not events or events[-1][1] != direction):
             events.append((t, direction))
@@ -64,7 +64,7 @@ def test_default_strategy_on_real_file(bars: list[Bar]) -> None:
     strategy = MomentumStrategy(MomentumParams())
     signals = run_signals(strategy, bars)
     targets = [s.target for _, s in signals]
-    assert all(a != b for a, b in zip(targets, targets[1:]))  # alternates
+    assert all(a != b for a, b in zip(targets, targets[1:], strict=False))  # alternates
     assert set(targets) == {PositionSide.LONG, PositionSide.SHORT}
     first_index = signals[0][0]
     assert first_index >= 30  # bar number 31 at the earliest (0-based index 30)
@@ -119,7 +119,12 @@ def test_rounding_noise_is_not_a_crossing(bars: list[Bar]) -> None:
     closes = [0.2, 0.3, 0.1, 0.2, 0.1, 1.3]
     got = [strategy.on_bar(state, Bar(t, c, c, c, c)) for c in closes]
     assert [g.target if g else None for g in got] == [
-        None, None, None, None, PositionSide.SHORT, PositionSide.LONG,
+        None,
+        None,
+        None,
+        None,
+        PositionSide.SHORT,
+        PositionSide.LONG,
     ]
 
 

@@ -23,15 +23,31 @@ class Level(IntEnum):
     HIGH = 3
 
 
-times = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
-                     timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)), None]))
-scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
-           | st.floats(allow_nan=False) | st.text(max_size=8) | times
-           | st.just(Colour.RED) | st.just(Level.HIGH))
+times = st.datetimes(
+    min_value=datetime(1971, 1, 1),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)), None]),
+)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | times
+    | st.just(Colour.RED)
+    | st.just(Level.HIGH)
+)
 keys = st.text(max_size=6).filter(lambda k: "\x00" not in k)
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                      | st.tuples(inner, inner)
-                      | st.dictionaries(keys, inner, max_size=4), max_leaves=20)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(keys, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -40,12 +40,17 @@ class _Broker:
         return await self.submit_order(None)
 
 
-@pytest.mark.parametrize("outcome, expected", [
-    (OrderAck("LT-x-2", "B1", True), ev.OrderAccepted("LT-x-2", "B1")),
-    (OrderAck("LT-x-2", None, False, "margin"), ev.OrderRejected("LT-x-2", "margin")),
-    (OrderOutcomeUnknown("submit_order", "LT-x-2", "read timed out"),
-     ev.OrderOutcomeUnknown("LT-x-2", "submit_order", "read timed out")),
-])
+@pytest.mark.parametrize(
+    "outcome, expected",
+    [
+        (OrderAck("LT-x-2", "B1", True), ev.OrderAccepted("LT-x-2", "B1")),
+        (OrderAck("LT-x-2", None, False, "margin"), ev.OrderRejected("LT-x-2", "margin")),
+        (
+            OrderOutcomeUnknown("submit_order", "LT-x-2", "read timed out"),
+            ev.OrderOutcomeUnknown("LT-x-2", "submit_order", "read timed out"),
+        ),
+    ],
+)
 async def test_submit_outcomes(outcome, expected) -> None:
     assert await order_calls.submit(_Broker(outcome), REQUEST) == expected
 
@@ -57,20 +62,29 @@ async def test_a_timeout_is_unknown_and_a_refused_connection_is_not_sent() -> No
     assert isinstance(refused, ev.OrderRejected) and "unreachable" in refused.reason
 
 
-@pytest.mark.parametrize("outcome, kind", [
-    (CancelOutcome.REQUESTED, None), (CancelOutcome.NOT_FOUND, "NOT_FOUND"),
-    (CancelOutcome.ALREADY_DONE, "ALREADY_DONE")])
+@pytest.mark.parametrize(
+    "outcome, kind",
+    [
+        (CancelOutcome.REQUESTED, None),
+        (CancelOutcome.NOT_FOUND, "NOT_FOUND"),
+        (CancelOutcome.ALREADY_DONE, "ALREADY_DONE"),
+    ],
+)
 async def test_cancel_outcomes_are_never_silent(outcome, kind) -> None:
     events = await order_calls.cancel(_Broker(CancelAck("LT-x-2", outcome)), "LT-x-2")
     assert [e.outcome for e in events] == ([kind] if kind else [])
     lost = await order_calls.cancel(
-        _Broker(OrderOutcomeUnknown("cancel_order", "LT-x-2", "dropped")), "LT-x-2")
+        _Broker(OrderOutcomeUnknown("cancel_order", "LT-x-2", "dropped")), "LT-x-2"
+    )
     assert isinstance(lost[0], ev.OrderOutcomeUnknown)
 
 
 def _unknown_state():
-    events = [created(), submit("U", "BUY", 1000.0),
-              ev.OrderOutcomeUnknown("U", "submit_order", "timeout")]
+    events = [
+        created(),
+        submit("U", "BUY", 1000.0),
+        ev.OrderOutcomeUnknown("U", "submit_order", "timeout"),
+    ]
     return fold(OP, make_records(events, operation_id=OP))[0]
 
 
@@ -84,8 +98,9 @@ def test_an_unknown_order_working_or_filled_at_the_venue_is_adopted() -> None:
     assert state.orders["U"]["status"] == "PENDING" and state.orders["U"]["outcome_unknown"]
     working = plan_reconciliation(state, BrokerView({"U": REQUEST}, [], 0.0))
     assert working.adopt_orders == ["U"] and not working.reject_in_journal
-    done = Execution("X-U", "U", "B", OP, "USD-CAD", Side.BUY, 1000.0, 1.3,
-                     0.0, datetime(2024, 5, 6, tzinfo=UTC))
+    done = Execution(
+        "X-U", "U", "B", OP, "USD-CAD", Side.BUY, 1000.0, 1.3, 0.0, datetime(2024, 5, 6, tzinfo=UTC)
+    )
     filled = plan_reconciliation(state, BrokerView({}, [done], 1000.0))
     assert [e.execution_id for e in filled.adopt_fills] == [done.execution_id]
     assert not filled.reject_in_journal and not filled.cancel_in_journal

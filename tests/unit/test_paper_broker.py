@@ -23,6 +23,8 @@ ASSET = "USD-CAD"
 def on_tick(price: float) -> float:
     """``price`` on the default FX tick (0.00001), half to even."""
     return float(Decimal(repr(price)).quantize(Decimal("0.00001"), ROUND_HALF_EVEN))
+
+
 ACC = "op-1"
 T0 = datetime(2024, 1, 2, 10, tzinfo=UTC)
 HS = 0.5  # default half-spread, bps
@@ -201,8 +203,12 @@ async def test_children_fill_in_the_entry_bar_when_touched() -> None:
 async def test_children_inactive_until_parent_fills() -> None:
     broker, rec = await make()
     await submit_ok(broker, limit("e", Side.BUY, 1.3800))
-    await submit_ok(broker, stop("sl", Side.SELL, 1.3700, parent_client_order_id="e", oco_group="g"))
-    await submit_ok(broker, limit("tp", Side.SELL, 1.4000, parent_client_order_id="e", oco_group="g"))
+    await submit_ok(
+        broker, stop("sl", Side.SELL, 1.3700, parent_client_order_id="e", oco_group="g")
+    )
+    await submit_ok(
+        broker, limit("tp", Side.SELL, 1.4000, parent_client_order_id="e", oco_group="g")
+    )
     # Touches both children's prices, but the entry limit is not reached.
     await broker.on_bar(ACC, ASSET, bar(0, 1.3900, 1.4100, 1.3810, 1.3900))
     assert rec.reports == []
@@ -324,8 +330,12 @@ async def test_cancel_working_order_reports_and_ignores_unknown() -> None:
 async def test_cancel_unfilled_parent_cancels_children() -> None:
     broker, rec = await make()
     await submit_ok(broker, limit("e", Side.BUY, 1.3000))
-    await submit_ok(broker, stop("sl", Side.SELL, 1.2900, parent_client_order_id="e", oco_group="g"))
-    await submit_ok(broker, limit("tp", Side.SELL, 1.3100, parent_client_order_id="e", oco_group="g"))
+    await submit_ok(
+        broker, stop("sl", Side.SELL, 1.2900, parent_client_order_id="e", oco_group="g")
+    )
+    await submit_ok(
+        broker, limit("tp", Side.SELL, 1.3100, parent_client_order_id="e", oco_group="g")
+    )
     await broker.cancel_order("e")
     assert [c.client_order_id for c in rec.cancels()] == ["e", "sl", "tp"]
     assert rec.cancels()[0].reason == "cancelled by request"

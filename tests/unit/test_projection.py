@@ -36,12 +36,21 @@ from live_trading.domain.projection import (
 )
 
 SPEC: dict[str, Any] = {
-    "asset": "USD-CAD", "bar_sizes": ["1 hour"], "primary_bar_size": "1 hour",
-    "strategy_name": "MomentumStrategy", "strategy_config": {"fast": 12, "slow": 26},
-    "stop_loss_type": "ATR", "stop_loss_value": 1.5, "take_profit_type": "RISK_REWARD",
-    "take_profit_value": 2.0, "crash_recovery_mode": "CLOSE_ALL",
-    "emergency_stop_loss_pct": 0.05, "data_retention_bars": 1000, "quantity": 10000.0,
-    "initial_capital": 100_000.0, "broker": "PAPER",
+    "asset": "USD-CAD",
+    "bar_sizes": ["1 hour"],
+    "primary_bar_size": "1 hour",
+    "strategy_name": "MomentumStrategy",
+    "strategy_config": {"fast": 12, "slow": 26},
+    "stop_loss_type": "ATR",
+    "stop_loss_value": 1.5,
+    "take_profit_type": "RISK_REWARD",
+    "take_profit_value": 2.0,
+    "crash_recovery_mode": "CLOSE_ALL",
+    "emergency_stop_loss_pct": 0.05,
+    "data_retention_bars": 1000,
+    "quantity": 10000.0,
+    "initial_capital": 100_000.0,
+    "broker": "PAPER",
 }
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 BUY, SELL = "BUY", "SELL"
@@ -56,14 +65,19 @@ def approx(value: float) -> Any:
 # --------------------------------------------------------------------------- helpers
 
 
-def make_records(events: list[ev.Event], *, operation_id: str, start: int = 1
-                 ) -> list[JournalRecord]:
+def make_records(
+    events: list[ev.Event], *, operation_id: str, start: int = 1
+) -> list[JournalRecord]:
     """Journal records for ``events``, numbered ``start``, ``start + 1``..."""
     return [
         JournalRecord(
-            entry_id=str(ObjectId()), operation_id=operation_id, sequence_number=seq,
-            action_type=event.ACTION_TYPE, action_data=event_data(event),
-            timestamp=T0 + timedelta(seconds=seq), source="test",
+            entry_id=str(ObjectId()),
+            operation_id=operation_id,
+            sequence_number=seq,
+            action_type=event.ACTION_TYPE,
+            action_data=event_data(event),
+            timestamp=T0 + timedelta(seconds=seq),
+            source="test",
             event_id=str(uuid.uuid4()),
         )
         for seq, event in enumerate(events, start=start)
@@ -74,18 +88,39 @@ def created(**overrides: Any) -> ev.OperationCreated:
     return ev.OperationCreated({**SPEC, **overrides})
 
 
-def submit(coid: str, side: str, quantity: float, role: str = "ENTRY", **kw: Any
-           ) -> ev.OrderSubmitted:
-    return ev.OrderSubmitted(client_order_id=coid, role=role, side=side,
-                             order_type=kw.pop("order_type", "MARKET"), quantity=quantity, **kw)
+def submit(
+    coid: str, side: str, quantity: float, role: str = "ENTRY", **kw: Any
+) -> ev.OrderSubmitted:
+    return ev.OrderSubmitted(
+        client_order_id=coid,
+        role=role,
+        side=side,
+        order_type=kw.pop("order_type", "MARKET"),
+        quantity=quantity,
+        **kw,
+    )
 
 
-def fill(coid: str, side: str, quantity: float, price: float, commission: float, *,
-         minute: int, execution_id: str | None = None) -> ev.OrderFilled:
+def fill(
+    coid: str,
+    side: str,
+    quantity: float,
+    price: float,
+    commission: float,
+    *,
+    minute: int,
+    execution_id: str | None = None,
+) -> ev.OrderFilled:
     return ev.OrderFilled(
-        execution_id=execution_id or f"EX-{next(_exec_ids)}", client_order_id=coid,
-        broker_order_id=f"B-{coid}", side=side, quantity=quantity, price=price,
-        commission=commission, executed_at=T0 + timedelta(minutes=minute))
+        execution_id=execution_id or f"EX-{next(_exec_ids)}",
+        client_order_id=coid,
+        broker_order_id=f"B-{coid}",
+        side=side,
+        quantity=quantity,
+        price=price,
+        commission=commission,
+        executed_at=T0 + timedelta(minutes=minute),
+    )
 
 
 def docs(documents: Changes, collection: str) -> dict[str, dict[str, Any]]:
@@ -97,8 +132,11 @@ def fills_of(records: list[JournalRecord]) -> list[JournalRecord]:
 
 
 def submitted(records: list[JournalRecord], coid: str) -> JournalRecord:
-    return next(r for r in records if r.action_type == "ORDER_SUBMITTED"
-                and r.action_data["client_order_id"] == coid)
+    return next(
+        r
+        for r in records
+        if r.action_type == "ORDER_SUBMITTED" and r.action_data["client_order_id"] == coid
+    )
 
 
 class Run:
@@ -127,14 +165,16 @@ def test_long_round_trip() -> None:
     # LONG 10,000 @ 1.40000, exit @ 1.40500, commissions 0.28 and 0.281:
     # gross = 0.005 * 10,000 = 50.0; commission = 0.561; net = 49.439
     # pnl_pct = 49.439 / (1.40000 * 10,000) = 49.439 / 14,000
-    run = Run([
-        created(),
-        submit("E1", BUY, 10_000, stop_loss=1.395, take_profit=1.41),
-        ev.OrderAccepted("E1", "IB-1"),
-        fill("E1", BUY, 10_000, 1.40000, 0.28, minute=0),
-        submit("X1", SELL, 10_000, role="EXIT"),
-        fill("X1", SELL, 10_000, 1.40500, 0.281, minute=90),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", BUY, 10_000, stop_loss=1.395, take_profit=1.41),
+            ev.OrderAccepted("E1", "IB-1"),
+            fill("E1", BUY, 10_000, 1.40000, 0.28, minute=0),
+            submit("X1", SELL, 10_000, role="EXIT"),
+            fill("X1", SELL, 10_000, 1.40500, 0.281, minute=90),
+        ]
+    )
     entry_tx, exit_tx = run.fill_id(0), run.fill_id(1)
 
     trades = run.coll(TRADES)
@@ -177,13 +217,15 @@ def test_long_round_trip() -> None:
 def test_short_round_trip() -> None:
     # SHORT 20,000 @ 1.36000, buy back @ 1.35250, commissions 0.544 and 0.541:
     # gross = (1.36000 - 1.35250) * 20,000 = 150.0; net = 150.0 - 1.085 = 148.915
-    run = Run([
-        created(),
-        submit("E1", SELL, 20_000),
-        fill("E1", SELL, 20_000, 1.36000, 0.544, minute=0),
-        submit("X1", BUY, 20_000, role="TAKE_PROFIT"),
-        fill("X1", BUY, 20_000, 1.35250, 0.541, minute=30),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", SELL, 20_000),
+            fill("E1", SELL, 20_000, 1.36000, 0.544, minute=0),
+            submit("X1", BUY, 20_000, role="TAKE_PROFIT"),
+            fill("X1", BUY, 20_000, 1.35250, 0.541, minute=30),
+        ]
+    )
     entry_tx, exit_tx = run.fill_id(0), run.fill_id(1)
     trade = run.coll(TRADES)[exit_tx]
     assert trade["position_type"] == "SHORT"
@@ -207,8 +249,9 @@ def test_short_round_trip() -> None:
 
 
 def test_open_short_position_has_negative_quantity() -> None:
-    run = Run([created(), submit("E1", SELL, 20_000),
-               fill("E1", SELL, 20_000, 1.36000, 0.544, minute=0)])
+    run = Run(
+        [created(), submit("E1", SELL, 20_000), fill("E1", SELL, 20_000, 1.36000, 0.544, minute=0)]
+    )
     position = run.coll(POSITIONS)[run.fill_id(0)]
     assert position["status"] == "OPEN"
     assert position["quantity"] == -20_000
@@ -246,10 +289,13 @@ def test_two_partial_exits_split_the_entry_commission_pro_rata() -> None:
     assert trade1["pnl"] == approx(19.4596)
     assert half.operation["trade_count"] == 1
 
-    run = Run(events + [
-        submit("X2", SELL, 20_000, role="STOP_LOSS"),
-        fill("X2", SELL, 20_000, 1.34900, 0.5396, minute=20),
-    ])
+    run = Run(
+        events
+        + [
+            submit("X2", SELL, 20_000, role="STOP_LOSS"),
+            fill("X2", SELL, 20_000, 1.34900, 0.5396, minute=20),
+        ]
+    )
     entry_tx = run.fill_id(0)
     trades = run.coll(TRADES)
     assert list(trades) == [run.fill_id(1), run.fill_id(2)]
@@ -277,15 +323,17 @@ def test_last_exit_takes_the_remaining_entry_commission_exactly() -> None:
     # exit commissions 0.2, 0.3, 0.5. Pure pro rata (0.7 / 3 each) would sum
     # the trade commissions to 1.7000000000000002; the remainder rule makes
     # them add up to exactly what was paid.
-    run = Run([
-        created(),
-        submit("E1", BUY, 30_000),
-        fill("E1", BUY, 30_000, 1.35000, 0.7, minute=0),
-        submit("X1", SELL, 30_000, role="EXIT"),
-        fill("X1", SELL, 10_000, 1.35100, 0.2, minute=1),
-        fill("X1", SELL, 10_000, 1.35200, 0.3, minute=2),
-        fill("X1", SELL, 10_000, 1.35300, 0.5, minute=3),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", BUY, 30_000),
+            fill("E1", BUY, 30_000, 1.35000, 0.7, minute=0),
+            submit("X1", SELL, 30_000, role="EXIT"),
+            fill("X1", SELL, 10_000, 1.35100, 0.2, minute=1),
+            fill("X1", SELL, 10_000, 1.35200, 0.3, minute=2),
+            fill("X1", SELL, 10_000, 1.35300, 0.5, minute=3),
+        ]
+    )
     trades = list(run.coll(TRADES).values())
     assert len(trades) == 3
     pro_rata = [0.7 * 10_000 / 30_000 + c for c in (0.2, 0.3, 0.5)]
@@ -303,15 +351,20 @@ def test_scale_in_after_partial_exit_never_allocates_more_entry_commission_than_
     # for the 1,000 still open. BUY 10,000 (commission 0): 11,000 open, 0.1 left.
     # SELL 10,000 must take at most the 0.1 left (0.1 * 10,000 / 11,000), and the
     # final SELL 1,000 the remainder; no share may be negative.
-    run = Run([
-        created(),
-        submit("E1", BUY, 10_000), fill("E1", BUY, 10_000, 1.40, 1.0, minute=0),
-        submit("X1", SELL, 9_000, role="EXIT"), fill("X1", SELL, 9_000, 1.40, 0.0, minute=1),
-        submit("E2", BUY, 10_000), fill("E2", BUY, 10_000, 1.40, 0.0, minute=2),
-        submit("X2", SELL, 11_000, role="EXIT"),
-        fill("X2", SELL, 10_000, 1.40, 0.0, minute=3),
-        fill("X2", SELL, 1_000, 1.40, 0.0, minute=4),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", BUY, 10_000),
+            fill("E1", BUY, 10_000, 1.40, 1.0, minute=0),
+            submit("X1", SELL, 9_000, role="EXIT"),
+            fill("X1", SELL, 9_000, 1.40, 0.0, minute=1),
+            submit("E2", BUY, 10_000),
+            fill("E2", BUY, 10_000, 1.40, 0.0, minute=2),
+            submit("X2", SELL, 11_000, role="EXIT"),
+            fill("X2", SELL, 10_000, 1.40, 0.0, minute=3),
+            fill("X2", SELL, 1_000, 1.40, 0.0, minute=4),
+        ]
+    )
     trades = list(run.coll(TRADES).values())
     assert len(trades) == 3
     # What is true today (the totals still add up):
@@ -319,7 +372,8 @@ def test_scale_in_after_partial_exit_never_allocates_more_entry_commission_than_
     # What must hold: an entry commission share is never negative, and no more
     # than what was paid is allocated while the position is still open.
     assert all(t["total_commission"] >= 0.0 for t in trades), [
-        t["total_commission"] for t in trades]
+        t["total_commission"] for t in trades
+    ]
 
 
 def test_scale_in_averages_the_entry_price() -> None:
@@ -342,11 +396,14 @@ def test_scale_in_averages_the_entry_price() -> None:
     assert order["price"] == 1.305
     assert [o["client_order_id"] for o in partial.state.working_orders()] == ["E1"]
 
-    run = Run(first + [
-        fill("E1", BUY, 30_000, 1.30400, 0.7824, minute=5),
-        submit("X1", SELL, 40_000, role="EXIT"),
-        fill("X1", SELL, 40_000, 1.30500, 1.044, minute=60),
-    ])
+    run = Run(
+        first
+        + [
+            fill("E1", BUY, 30_000, 1.30400, 0.7824, minute=5),
+            submit("X1", SELL, 40_000, role="EXIT"),
+            fill("X1", SELL, 40_000, 1.30500, 1.044, minute=60),
+        ]
+    )
     first_tx, second_tx, exit_tx = (run.fill_id(i) for i in range(3))
     order = run.coll(ORDERS)[submitted(run.records, "E1").entry_id]
     assert order["status"] == "FILLED"
@@ -384,21 +441,29 @@ def test_operation_totals_over_several_trades() -> None:
     # SHORT 20,000 1.36000 -> 1.35250, comm 0.544 + 0.541   net 148.915
     # LONG  10,000 1.37000 -> 1.36800, comm 0.274 + 0.2736  net -20.5476
     # total 177.8064; commissions 2.1936; capital 100,177.8064; pct 0.001778064
-    run = Run([
-        created(),
-        submit("A", BUY, 10_000), fill("A", BUY, 10_000, 1.40000, 0.28, minute=0),
-        submit("B", SELL, 10_000, role="EXIT"),
-        fill("B", SELL, 10_000, 1.40500, 0.281, minute=60),
-        submit("C", SELL, 20_000), fill("C", SELL, 20_000, 1.36000, 0.544, minute=120),
-        submit("D", BUY, 20_000, role="EXIT"),
-        fill("D", BUY, 20_000, 1.35250, 0.541, minute=180),
-        submit("E", BUY, 10_000), fill("E", BUY, 10_000, 1.37000, 0.274, minute=240),
-        submit("F", SELL, 10_000, role="STOP_LOSS"),
-        fill("F", SELL, 10_000, 1.36800, 0.2736, minute=300),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("A", BUY, 10_000),
+            fill("A", BUY, 10_000, 1.40000, 0.28, minute=0),
+            submit("B", SELL, 10_000, role="EXIT"),
+            fill("B", SELL, 10_000, 1.40500, 0.281, minute=60),
+            submit("C", SELL, 20_000),
+            fill("C", SELL, 20_000, 1.36000, 0.544, minute=120),
+            submit("D", BUY, 20_000, role="EXIT"),
+            fill("D", BUY, 20_000, 1.35250, 0.541, minute=180),
+            submit("E", BUY, 10_000),
+            fill("E", BUY, 10_000, 1.37000, 0.274, minute=240),
+            submit("F", SELL, 10_000, role="STOP_LOSS"),
+            fill("F", SELL, 10_000, 1.36800, 0.2736, minute=300),
+        ]
+    )
     trades = run.coll(TRADES)
     assert [t["pnl"] for t in trades.values()] == [
-        approx(49.439), approx(148.915), approx(-20.5476)]
+        approx(49.439),
+        approx(148.915),
+        approx(-20.5476),
+    ]
     assert [t["position_type"] for t in trades.values()] == ["LONG", "SHORT", "LONG"]
     positions = run.coll(POSITIONS)
     assert list(positions) == [run.fill_id(0), run.fill_id(2), run.fill_id(4)]
@@ -418,17 +483,35 @@ def test_operation_totals_over_several_trades() -> None:
 
 
 def test_ids_link_orders_transactions_positions_and_trades() -> None:
-    run = Run([
-        created(),
-        submit("E1", BUY, 10_000, stop_loss=1.395, take_profit=1.41),
-        fill("E1", BUY, 10_000, 1.40000, 0.28, minute=0),
-        submit("SL", SELL, 10_000, role="STOP_LOSS", order_type="STOP", stop_price=1.395,
-               parent_client_order_id="E1", oco_group="G1"),
-        submit("TP", SELL, 10_000, role="TAKE_PROFIT", order_type="LIMIT", limit_price=1.41,
-               parent_client_order_id="E1", oco_group="G1"),
-        fill("TP", SELL, 10_000, 1.41000, 0.282, minute=30),
-        ev.OrderCancelled("SL", "oco"),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", BUY, 10_000, stop_loss=1.395, take_profit=1.41),
+            fill("E1", BUY, 10_000, 1.40000, 0.28, minute=0),
+            submit(
+                "SL",
+                SELL,
+                10_000,
+                role="STOP_LOSS",
+                order_type="STOP",
+                stop_price=1.395,
+                parent_client_order_id="E1",
+                oco_group="G1",
+            ),
+            submit(
+                "TP",
+                SELL,
+                10_000,
+                role="TAKE_PROFIT",
+                order_type="LIMIT",
+                limit_price=1.41,
+                parent_client_order_id="E1",
+                oco_group="G1",
+            ),
+            fill("TP", SELL, 10_000, 1.41000, 0.282, minute=30),
+            ev.OrderCancelled("SL", "oco"),
+        ]
+    )
     entry_order = submitted(run.records, "E1").entry_id
     sl_order, tp_order = (submitted(run.records, c).entry_id for c in ("SL", "TP"))
     entry_tx, exit_tx = run.fill_id(0), run.fill_id(1)
@@ -462,19 +545,21 @@ def test_ids_link_orders_transactions_positions_and_trades() -> None:
 
 
 def test_order_lifecycle_statuses() -> None:
-    run = Run([
-        created(),
-        submit("A", BUY, 10_000, reason="signal"),
-        ev.OrderAccepted("A", "IB-A"),
-        ev.OrderCancelled("A", "timeout"),
-        submit("B", BUY, 10_000),
-        ev.OrderRejected("B", "margin"),
-        submit("C", BUY, 10_000),
-        fill("C", BUY, 10_000, 1.40000, 0.28, minute=0),
-        ev.OrderAccepted("C", "IB-C"),  # late ack does not undo the fill
-        ev.OrderCancelled("C", "too late"),  # a cancel after the fill is ignored
-        submit("D", SELL, 10_000, role="EXIT"),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("A", BUY, 10_000, reason="signal"),
+            ev.OrderAccepted("A", "IB-A"),
+            ev.OrderCancelled("A", "timeout"),
+            submit("B", BUY, 10_000),
+            ev.OrderRejected("B", "margin"),
+            submit("C", BUY, 10_000),
+            fill("C", BUY, 10_000, 1.40000, 0.28, minute=0),
+            ev.OrderAccepted("C", "IB-C"),  # late ack does not undo the fill
+            ev.OrderCancelled("C", "too late"),  # a cancel after the fill is ignored
+            submit("D", SELL, 10_000, role="EXIT"),
+        ]
+    )
     orders = {o["client_order_id"]: o for o in run.coll(ORDERS).values()}
     assert orders["A"]["status"] == "CANCELLED"
     assert orders["A"]["broker_order_id"] == "IB-A"
@@ -491,12 +576,27 @@ def test_order_lifecycle_statuses() -> None:
 
 def test_signals_and_rejected_data_are_kept_in_state() -> None:
     bar_time = T0 + timedelta(hours=3)
-    run = Run([
-        created(),
-        ev.SignalGenerated("1 hour", {"time": bar_time, "open": 1.0, "high": 1.0, "low": 1.0,
-                                      "close": 1.0, "volume": 0.0}, None, "flat", {}, "none"),
-        ev.MarketDataRejected("USDCAD_1h.csv", [{"line": 3, "reason": "high < low"}]),
-    ])
+    run = Run(
+        [
+            created(),
+            ev.SignalGenerated(
+                "1 hour",
+                {
+                    "time": bar_time,
+                    "open": 1.0,
+                    "high": 1.0,
+                    "low": 1.0,
+                    "close": 1.0,
+                    "volume": 0.0,
+                },
+                None,
+                "flat",
+                {},
+                "none",
+            ),
+            ev.MarketDataRejected("USDCAD_1h.csv", [{"line": 3, "reason": "high < low"}]),
+        ]
+    )
     assert run.state.last_bar_time == bar_time
     assert run.state.rejected_data_files == {"USDCAD_1h.csv"}
     assert run.operation["last_sequence_number"] == 3
@@ -515,7 +615,8 @@ def test_sequence_gap_is_rejected() -> None:
     op = str(ObjectId())
     state = OperationState(op)
     first, second, third = make_records(
-        [created(), ev.OperationPaused(), ev.OperationResumed()], operation_id=op)
+        [created(), ev.OperationPaused(), ev.OperationResumed()], operation_id=op
+    )
     apply(state, first)
     with pytest.raises(ProjectionError, match="expected sequence 2, got 3"):
         apply(state, third)
@@ -529,28 +630,36 @@ def test_first_record_must_be_sequence_one() -> None:
 
 
 def test_duplicate_execution_id_is_rejected() -> None:
-    _fold_raises([
-        created(), submit("E1", BUY, 20_000),
-        fill("E1", BUY, 10_000, 1.4, 0.28, minute=0, execution_id="X-1"),
-        fill("E1", BUY, 10_000, 1.4, 0.28, minute=1, execution_id="X-1"),
-    ], "execution X-1 recorded twice")
+    _fold_raises(
+        [
+            created(),
+            submit("E1", BUY, 20_000),
+            fill("E1", BUY, 10_000, 1.4, 0.28, minute=0, execution_id="X-1"),
+            fill("E1", BUY, 10_000, 1.4, 0.28, minute=1, execution_id="X-1"),
+        ],
+        "execution X-1 recorded twice",
+    )
 
 
 def test_fill_for_unknown_order_is_rejected() -> None:
-    _fold_raises([created(), submit("E1", BUY, 10_000),
-                  fill("NOPE", BUY, 10_000, 1.4, 0.28, minute=0)], "unknown order NOPE")
+    _fold_raises(
+        [created(), submit("E1", BUY, 10_000), fill("NOPE", BUY, 10_000, 1.4, 0.28, minute=0)],
+        "unknown order NOPE",
+    )
 
 
-@pytest.mark.parametrize("event", [ev.OrderAccepted("NOPE", "IB"),
-                                   ev.OrderCancelled("NOPE", "x"),
-                                   ev.OrderRejected("NOPE", "x")])
+@pytest.mark.parametrize(
+    "event",
+    [ev.OrderAccepted("NOPE", "IB"), ev.OrderCancelled("NOPE", "x"), ev.OrderRejected("NOPE", "x")],
+)
 def test_report_for_unknown_order_is_rejected(event: ev.Event) -> None:
     _fold_raises([created(), event], "unknown order NOPE")
 
 
 def test_order_submitted_twice_is_rejected() -> None:
-    _fold_raises([created(), submit("E1", BUY, 10_000), submit("E1", BUY, 10_000)],
-                 "E1 submitted twice")
+    _fold_raises(
+        [created(), submit("E1", BUY, 10_000), submit("E1", BUY, 10_000)], "E1 submitted twice"
+    )
 
 
 @pytest.mark.parametrize("side,other", [(BUY, SELL), (SELL, BUY)])
@@ -560,10 +669,15 @@ def test_a_fill_larger_than_the_open_position_reverses_it(side: str, other: str)
     # broker's net position would: commission split 10/25 and 15/25.
     # LONG first: gross (1.41 - 1.40) * 10,000 = +100; SHORT first: -100.
     # net = gross - 0.28 - 0.50 * 10/25 = gross - 0.48
-    run = Run([
-        created(), submit("E1", side, 10_000), fill("E1", side, 10_000, 1.40, 0.28, minute=0),
-        submit("E2", other, 25_000), fill("E2", other, 25_000, 1.41, 0.50, minute=60),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", side, 10_000),
+            fill("E1", side, 10_000, 1.40, 0.28, minute=0),
+            submit("E2", other, 25_000),
+            fill("E2", other, 25_000, 1.41, 0.50, minute=60),
+        ]
+    )
     [trade] = run.coll(TRADES).values()
     gross = 100.0 if side == BUY else -100.0
     assert trade["gross_pnl"] == pytest.approx(gross)
@@ -577,8 +691,9 @@ def test_a_fill_larger_than_the_open_position_reverses_it(side: str, other: str)
     transactions = run.coll(TRANSACTIONS).values()
     roles = sorted((t["transaction_role"], t["quantity"]) for t in transactions)
     assert roles == [("ENTRY", 10_000), ("ENTRY", 15_000), ("EXIT", 10_000)]
-    assert {t["execution_id"].endswith("#reversal") for t in transactions
-            if t["quantity"] == 15_000} == {True}
+    assert {
+        t["execution_id"].endswith("#reversal") for t in transactions if t["quantity"] == 15_000
+    } == {True}
     assert run.operation["total_commission"] == pytest.approx(0.78)
     again = Run.__new__(Run)  # the same records fold to the same ids
     again.op, again.records = run.op, run.records
@@ -587,36 +702,52 @@ def test_a_fill_larger_than_the_open_position_reverses_it(side: str, other: str)
 
 
 def test_an_exit_beyond_what_is_left_after_a_partial_exit_reverses() -> None:
-    run = Run([
-        created(), submit("E1", BUY, 10_000), fill("E1", BUY, 10_000, 1.4, 0.28, minute=0),
-        submit("X1", SELL, 6_000, role="EXIT"), submit("X2", SELL, 6_000, role="EXIT"),
-        fill("X1", SELL, 6_000, 1.41, 0.1, minute=1),
-        fill("X2", SELL, 6_000, 1.41, 0.1, minute=2),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", BUY, 10_000),
+            fill("E1", BUY, 10_000, 1.4, 0.28, minute=0),
+            submit("X1", SELL, 6_000, role="EXIT"),
+            submit("X2", SELL, 6_000, role="EXIT"),
+            fill("X1", SELL, 6_000, 1.41, 0.1, minute=1),
+            fill("X2", SELL, 6_000, 1.41, 0.1, minute=2),
+        ]
+    )
     assert len(run.coll(TRADES)) == 2
     assert run.state.position is not None and run.state.position.side.value == "SHORT"
     assert run.state.position.open_quantity == pytest.approx(2_000)
 
 
 def test_a_fill_larger_than_its_order_is_rejected() -> None:
-    _fold_raises([
-        created(), submit("E1", BUY, 10_000),
-        fill("E1", BUY, 10_000, 1.4, 0.28, minute=0),
-        fill("E1", BUY, 5_000, 1.4, 0.14, minute=1),
-    ], "over-fills")
+    _fold_raises(
+        [
+            created(),
+            submit("E1", BUY, 10_000),
+            fill("E1", BUY, 10_000, 1.4, 0.28, minute=0),
+            fill("E1", BUY, 5_000, 1.4, 0.14, minute=1),
+        ],
+        "over-fills",
+    )
 
 
 def test_a_fill_on_the_other_side_of_its_order_is_rejected() -> None:
-    _fold_raises([created(), submit("E1", BUY, 10_000),
-                  fill("E1", SELL, 10_000, 1.4, 0.28, minute=0)], "is a SELL but order")
+    _fold_raises(
+        [created(), submit("E1", BUY, 10_000), fill("E1", SELL, 10_000, 1.4, 0.28, minute=0)],
+        "is a SELL but order",
+    )
 
 
 def test_exit_within_float_noise_of_the_open_quantity_closes_it() -> None:
-    run = Run([
-        created(), submit("E1", BUY, 0.3), fill("E1", BUY, 0.1, 1.4, 0.0, minute=0),
-        fill("E1", BUY, 0.2, 1.4, 0.0, minute=1),  # 0.1 + 0.2 = 0.30000000000000004
-        submit("X1", SELL, 0.3, role="EXIT"), fill("X1", SELL, 0.3, 1.5, 0.0, minute=2),
-    ])
+    run = Run(
+        [
+            created(),
+            submit("E1", BUY, 0.3),
+            fill("E1", BUY, 0.1, 1.4, 0.0, minute=0),
+            fill("E1", BUY, 0.2, 1.4, 0.0, minute=1),  # 0.1 + 0.2 = 0.30000000000000004
+            submit("X1", SELL, 0.3, role="EXIT"),
+            fill("X1", SELL, 0.3, 1.5, 0.0, minute=2),
+        ]
+    )
     assert run.state.position is None
     assert run.coll(POSITIONS)[run.fill_id(0)]["status"] == "CLOSED"
 
@@ -625,10 +756,17 @@ def test_operation_created_twice_is_rejected() -> None:
     _fold_raises([created(), created()], "created twice")
 
 
-@pytest.mark.parametrize("event", [
-    ev.OperationPaused("x"), ev.OperationResumed(), ev.OperationCloseRequested(),
-    ev.OperationClosed(), ev.OperationFailed("x"), ev.OperationUpdated({"quantity": 1.0}),
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        ev.OperationPaused("x"),
+        ev.OperationResumed(),
+        ev.OperationCloseRequested(),
+        ev.OperationClosed(),
+        ev.OperationFailed("x"),
+        ev.OperationUpdated({"quantity": 1.0}),
+    ],
+)
 def test_event_before_creation_is_rejected(event: ev.Event) -> None:
     _fold_raises([event], "before OPERATION_CREATED")
 
@@ -639,14 +777,25 @@ def test_event_before_creation_is_rejected(event: ev.Event) -> None:
 def test_status_transitions() -> None:
     op = str(ObjectId())
     events: list[ev.Event] = [
-        created(), ev.OperationPaused("manual"), ev.OperationResumed(),
-        ev.OperationFailed("no market data"), ev.OperationResumed("data back"),
+        created(),
+        ev.OperationPaused("manual"),
+        ev.OperationResumed(),
+        ev.OperationFailed("no market data"),
+        ev.OperationResumed("data back"),
         ev.OperationUpdated({"stop_loss_value": 2.5}),
-        ev.OperationCloseRequested("user"), ev.OperationClosed("flat"),
+        ev.OperationCloseRequested("user"),
+        ev.OperationClosed("flat"),
     ]
-    expected = [("active", None), ("paused", "manual"), ("active", None),
-                ("error", "no market data"), ("active", "data back"),
-                ("active", "data back"), ("closing", "user"), ("closed", "flat")]
+    expected = [
+        ("active", None),
+        ("paused", "manual"),
+        ("active", None),
+        ("error", "no market data"),
+        ("active", "data back"),
+        ("active", "data back"),
+        ("closing", "user"),
+        ("closed", "flat"),
+    ]
     records = make_records(events, operation_id=op)
     state = OperationState(op)
     for record, (status, reason) in zip(records, expected, strict=True):
@@ -670,17 +819,27 @@ def test_new_operation_starts_active_with_zero_totals() -> None:
     assert {k: op[k] for k in SPEC} == SPEC
     assert op["status"] == "active"
     assert op["current_capital"] == 100_000.0
-    assert (op["total_pnl"], op["total_pnl_pct"], op["total_commission"],
-            op["trade_count"]) == (0.0, 0.0, 0.0, 0)
+    assert (op["total_pnl"], op["total_pnl_pct"], op["total_commission"], op["trade_count"]) == (
+        0.0,
+        0.0,
+        0.0,
+        0,
+    )
     assert op["last_sequence_number"] == 1
     assert run.state.status == "active"
 
 
 def test_returned_documents_are_snapshots() -> None:
     op = str(ObjectId())
-    records = make_records([created(), submit("E1", BUY, 10_000),
-                            fill("E1", BUY, 4_000, 1.4, 0.1, minute=0),
-                            fill("E1", BUY, 6_000, 1.5, 0.1, minute=1)], operation_id=op)
+    records = make_records(
+        [
+            created(),
+            submit("E1", BUY, 10_000),
+            fill("E1", BUY, 4_000, 1.4, 0.1, minute=0),
+            fill("E1", BUY, 6_000, 1.5, 0.1, minute=1),
+        ],
+        operation_id=op,
+    )
     state = OperationState(op)
     changes = [apply(state, r) for r in records]
     order_id = records[1].entry_id
@@ -715,8 +874,17 @@ def trading_sequences(draw: st.DrawFn) -> tuple[list[ev.Event], dict[str, Any]]:
         for cents in parts:
             c = draw(commission)
             commissions.append(c)
-            events.append(fill(coid, fill_side, cents / 100, draw(price), c,
-                               minute=next(minute), execution_id=f"X{next(counter)}"))
+            events.append(
+                fill(
+                    coid,
+                    fill_side,
+                    cents / 100,
+                    draw(price),
+                    c,
+                    minute=next(minute),
+                    execution_id=f"X{next(counter)}",
+                )
+            )
 
     def split(total: int) -> list[int]:
         cuts = sorted(draw(st.sets(st.integers(1, total - 1), max_size=2))) if total > 1 else []
@@ -735,9 +903,8 @@ def trading_sequences(draw: st.DrawFn) -> tuple[list[ev.Event], dict[str, Any]]:
                 continue
             cents = draw(st.integers(1, 2_000_000))
             parts = split(cents)
-            filled = parts[:draw(st.integers(1, len(parts)))]
-            events.append(submit(coid, entry_side, cents / 100,
-                                 stop_loss=draw(st.none() | price)))
+            filled = parts[: draw(st.integers(1, len(parts)))]
+            events.append(submit(coid, entry_side, cents / 100, stop_loss=draw(st.none() | price)))
             if draw(st.booleans()):
                 events.append(ev.OrderAccepted(coid, f"IB-{coid}"))
             fills(coid, entry_side, filled)
@@ -752,8 +919,14 @@ def trading_sequences(draw: st.DrawFn) -> tuple[list[ev.Event], dict[str, Any]]:
             assert side is not None
             cents = open_cents if kind == "exit_all" else draw(st.integers(1, open_cents))
             exit_side = SELL if side == BUY else BUY
-            events.append(submit(coid, exit_side, cents / 100,
-                                 role=draw(st.sampled_from(["EXIT", "STOP_LOSS", "TAKE_PROFIT"]))))
+            events.append(
+                submit(
+                    coid,
+                    exit_side,
+                    cents / 100,
+                    role=draw(st.sampled_from(["EXIT", "STOP_LOSS", "TAKE_PROFIT"])),
+                )
+            )
             parts = split(cents)
             fills(coid, exit_side, parts)
             order_status[coid] = "FILLED"
@@ -778,8 +951,14 @@ def trading_sequences(draw: st.DrawFn) -> tuple[list[ev.Event], dict[str, Any]]:
                 events.append(ev.OperationResumed())
         else:
             events.append(ev.SignalGenerated("1 hour", {"time": T0}, None, "", {}, "none"))
-    model = {"order_status": order_status, "commissions": commissions,
-             "open_cents": open_cents, "side": side, "n_exits": n_exits, "n_closes": n_closes}
+    model = {
+        "order_status": order_status,
+        "commissions": commissions,
+        "open_cents": open_cents,
+        "side": side,
+        "n_exits": n_exits,
+        "n_closes": n_closes,
+    }
     return events, model
 
 
@@ -787,11 +966,15 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(trading_sequences())
 def test_fold_invariants_on_random_valid_sequences(
-        case: tuple[list[ev.Event], dict[str, Any]]) -> None:
+    case: tuple[list[ev.Event], dict[str, Any]],
+) -> None:
     events, model = case
     op = str(ObjectId())
     records = make_records(events, operation_id=op)
@@ -811,35 +994,42 @@ def test_fold_invariants_on_random_valid_sequences(
     transactions = docs(documents, TRANSACTIONS)
 
     # P/L adds up.
-    assert math.isclose(sum(t["pnl"] for t in trades.values()), operation["total_pnl"],
-                        rel_tol=1e-9, abs_tol=1e-6)
+    assert math.isclose(
+        sum(t["pnl"] for t in trades.values()), operation["total_pnl"], rel_tol=1e-9, abs_tol=1e-6
+    )
     assert operation["current_capital"] == operation["initial_capital"] + operation["total_pnl"]
     assert operation["trade_count"] == len(trades) == model["n_exits"]
     by_position: dict[str, list[float]] = defaultdict(list)
     for trade in trades.values():
         by_position[trade["position_id"]].append(trade["pnl"])
-        assert math.isclose(trade["pnl"], trade["gross_pnl"] - trade["total_commission"],
-                            rel_tol=1e-9, abs_tol=1e-9)
+        assert math.isclose(
+            trade["pnl"], trade["gross_pnl"] - trade["total_commission"], rel_tol=1e-9, abs_tol=1e-9
+        )
     for position_id, position in positions.items():
-        assert math.isclose(position["realized_pnl"], sum(by_position[position_id]),
-                            rel_tol=1e-9, abs_tol=1e-6)
+        assert math.isclose(
+            position["realized_pnl"], sum(by_position[position_id]), rel_tol=1e-9, abs_tol=1e-6
+        )
 
     # Commissions add up: every commission paid is in a trade or still
     # waiting, unallocated, on the open position.
     assert _close(operation["total_commission"], math.fsum(model["commissions"]))
     open_position = final_state.position
-    unallocated = (open_position.entry_commission - open_position.allocated_commission
-                   if open_position else 0.0)
-    assert _close(sum(t["total_commission"] for t in trades.values()) + unallocated,
-                  operation["total_commission"])
+    unallocated = (
+        open_position.entry_commission - open_position.allocated_commission
+        if open_position
+        else 0.0
+    )
+    assert _close(
+        sum(t["total_commission"] for t in trades.values()) + unallocated,
+        operation["total_commission"],
+    )
 
     # Positions follow the model.
     assert sum(p["status"] == "CLOSED" for p in positions.values()) == model["n_closes"]
     open_docs = [p for p in positions.values() if p["status"] == "OPEN"]
     if model["open_cents"]:
         assert open_position is not None and len(open_docs) == 1
-        assert math.isclose(open_position.open_quantity, model["open_cents"] / 100,
-                            rel_tol=1e-9)
+        assert math.isclose(open_position.open_quantity, model["open_cents"] / 100, rel_tol=1e-9)
         assert open_position.side.entry_side.value == model["side"]
         assert open_docs[0]["_id"] == open_position.entry_transaction_id
     else:

@@ -13,12 +13,14 @@ from live_trading.journal.read_models import MemoryReadModels
 async def read_models() -> tuple[MemoryReadModels, list[str]]:
     journal = MemoryJournal()
     ids = [str(ObjectId()) for _ in range(4)]
-    await journal.write_documents({
-        (OPERATIONS, ids[0]): {"status": "active", "last_sequence_number": 7},
-        (OPERATIONS, ids[1]): {"status": "closed", "last_sequence_number": 2},
-        (POSITIONS, ids[2]): {"operation_id": ObjectId(ids[0]), "status": "OPEN"},
-        (POSITIONS, ids[3]): {"operation_id": ObjectId(ids[1]), "status": "CLOSED"},
-    })
+    await journal.write_documents(
+        {
+            (OPERATIONS, ids[0]): {"status": "active", "last_sequence_number": 7},
+            (OPERATIONS, ids[1]): {"status": "closed", "last_sequence_number": 2},
+            (POSITIONS, ids[2]): {"operation_id": ObjectId(ids[0]), "status": "OPEN"},
+            (POSITIONS, ids[3]): {"operation_id": ObjectId(ids[1]), "status": "CLOSED"},
+        }
+    )
     return MemoryReadModels(journal), ids
 
 
@@ -33,7 +35,10 @@ async def test_a_position_names_its_operation_and_whether_it_is_open() -> None:
     models, ids = await read_models()
     open_position, closed_position = await models.position(ids[2]), await models.position(ids[3])
     assert (open_position.position_id, open_position.operation_id, open_position.is_open) == (
-        ids[2], ids[0], True)
+        ids[2],
+        ids[0],
+        True,
+    )
     assert (closed_position.operation_id, closed_position.is_open) == (ids[1], False)
     assert await models.position(str(ObjectId())) is None
 

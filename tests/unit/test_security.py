@@ -19,28 +19,36 @@ SECRET = "unit-test-secret-" + "0123456789abcdef" * 4
 
 
 def _settings(**overrides) -> Settings:
-    values = {"secret_key": SECRET, "mongodb_url": "mongodb://127.0.0.1:9",
-              "environment": "production"}
+    values = {
+        "secret_key": SECRET,
+        "mongodb_url": "mongodb://127.0.0.1:9",
+        "environment": "production",
+    }
     return Settings(**{**values, **overrides})
 
 
 def test_a_token_carries_its_user_and_role_until_it_expires() -> None:
     claims = read_token(SECRET, issue_token(SECRET, "tom", Role.TRADER, minutes=5))
     assert (claims.username, claims.role) == ("tom", Role.TRADER)
-    decoded = jwt.decode(issue_token(SECRET, "tom", Role.TRADER, minutes=5), SECRET,
-                         algorithms=["HS256"])
+    decoded = jwt.decode(
+        issue_token(SECRET, "tom", Role.TRADER, minutes=5), SECRET, algorithms=["HS256"]
+    )
     assert decoded["exp"] - decoded["iat"] == 5 * 60
 
 
-@pytest.mark.parametrize("token", [
-    issue_token(SECRET, "tom", Role.TRADER, minutes=-1),
-    issue_token("some-other-secret-0123456789abcdef", "tom", Role.TRADER, minutes=5),
-    jwt.encode({"sub": "tom", "role": "trader"}, SECRET, algorithm="HS256"),  # no exp
-    jwt.encode({"sub": "tom", "role": "god", "exp": 4_102_444_800}, SECRET, algorithm="HS256"),
-    jwt.encode({"sub": "tom", "role": "admin", "exp": 4_102_444_800}, SECRET,
-               algorithm="HS512"),
-    "not.a.token",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token(SECRET, "tom", Role.TRADER, minutes=-1),
+        issue_token("some-other-secret-0123456789abcdef", "tom", Role.TRADER, minutes=5),
+        jwt.encode({"sub": "tom", "role": "trader"}, SECRET, algorithm="HS256"),  # no exp
+        jwt.encode({"sub": "tom", "role": "god", "exp": 4_102_444_800}, SECRET, algorithm="HS256"),
+        jwt.encode(
+            {"sub": "tom", "role": "admin", "exp": 4_102_444_800}, SECRET, algorithm="HS512"
+        ),
+        "not.a.token",
+    ],
+)
 def test_bad_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidTokenError):
         read_token(SECRET, token)
@@ -48,8 +56,14 @@ def test_bad_tokens_are_refused(token: str) -> None:
 
 def test_roles_are_ranked() -> None:
     allowed = {(have, need) for have in Role for need in Role if role_allows(have, need)}
-    assert allowed == {("viewer", "viewer"), ("trader", "viewer"), ("trader", "trader"),
-                       ("admin", "viewer"), ("admin", "trader"), ("admin", "admin")}
+    assert allowed == {
+        ("viewer", "viewer"),
+        ("trader", "viewer"),
+        ("trader", "trader"),
+        ("admin", "viewer"),
+        ("admin", "trader"),
+        ("admin", "admin"),
+    }
 
 
 async def test_a_limit_refuses_with_retry_after_then_frees_up() -> None:
@@ -77,8 +91,7 @@ async def test_login_and_mutation_limits_are_separate() -> None:
 
 
 async def test_login_is_limited_per_user_and_client_below_the_per_client_limit() -> None:
-    limiter = RateLimiter(_settings(rate_limit_login="3/minute",
-                                    rate_limit_login_user="2/minute"))
+    limiter = RateLimiter(_settings(rate_limit_login="3/minute", rate_limit_login_user="2/minute"))
     for _ in range(2):
         await limiter.check_login("10.0.0.1", "tom")
     with pytest.raises(HTTPException) as refused:

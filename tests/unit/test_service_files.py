@@ -53,8 +53,13 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     text = UNIT.read_text().replace("/opt/live_trading", str(ROOT))
     copy = tmp_path / "live-trading.service"
     copy.write_text(text)
-    result = subprocess.run(["systemd-analyze", "verify", str(copy)], check=False,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(copy)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert str(copy.name) not in result.stderr, result.stderr
 
@@ -80,8 +85,11 @@ def test_the_plist_runs_the_wrapper_and_restarts_only_after_a_failure() -> None:
 
 
 def test_the_wrapper_recovers_then_execs_the_server() -> None:
-    commands = [line.strip() for line in WRAPPER.read_text().splitlines()
-                if line.strip().startswith(("live-trading", "exec "))]
+    commands = [
+        line.strip()
+        for line in WRAPPER.read_text().splitlines()
+        if line.strip().startswith(("live-trading", "exec "))
+    ]
     assert commands == ["live-trading recover", 'exec live-trading run "$@"']
     assert WRAPPER.stat().st_mode & 0o111, "the wrapper must be executable"
     assert subprocess.run(["sh", "-n", str(WRAPPER)], check=False).returncode == 0

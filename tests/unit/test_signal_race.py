@@ -33,9 +33,11 @@ class _VenueFillingTheStop:
     async def cancel_order(self, client_order_id: str) -> CancelAck:
         if client_order_id == "SL":
             assert self.manager is not None
-            await self.manager.on_report(Execution(
-                "EX-SL", "SL", "B-SL", OP, "USD-CAD", Side.SELL, 1000.0, 1.3650, 0.0,
-                BAR.time))
+            await self.manager.on_report(
+                Execution(
+                    "EX-SL", "SL", "B-SL", OP, "USD-CAD", Side.SELL, 1000.0, 1.3650, 0.0, BAR.time
+                )
+            )
         return CancelAck(client_order_id, CancelOutcome.REQUESTED)
 
     async def submit_order(self, request: OrderRequest) -> OrderAck:
@@ -45,11 +47,19 @@ class _VenueFillingTheStop:
 
 async def test_a_position_closed_during_the_cancels_is_not_exited_again() -> None:
     journal = JournalService(MemoryJournal())
-    await journal.record(OP, [
-        created(), submit("E", "BUY", 1000.0), ev.OrderAccepted("E", "B-E"),
-        fill("E", "BUY", 1000.0, 1.3700, 0.0, minute=0),
-        submit("SL", "SELL", 1000.0, role="STOP_LOSS", order_type="STOP", stop_price=1.365),
-        ev.OrderAccepted("SL", "B-SL")], source="engine", new_operation=True)
+    await journal.record(
+        OP,
+        [
+            created(),
+            submit("E", "BUY", 1000.0),
+            ev.OrderAccepted("E", "B-E"),
+            fill("E", "BUY", 1000.0, 1.3700, 0.0, minute=0),
+            submit("SL", "SELL", 1000.0, role="STOP_LOSS", order_type="STOP", stop_price=1.365),
+            ev.OrderAccepted("SL", "B-SL"),
+        ],
+        source="engine",
+        new_operation=True,
+    )
     venue = _VenueFillingTheStop()
     manager = OrderManager(OP, "USD-CAD", journal, venue)
     venue.manager = manager

@@ -87,9 +87,21 @@ def test_only_losing_trades() -> None:
 def test_empty() -> None:
     stats = trade_stats([])
     assert stats == TradeStats(
-        trade_count=0, winning_trades=0, losing_trades=0, win_rate=0.0, total_pnl=0,
-        gross_profit=0, gross_loss=0, profit_factor=None, average_win=0.0, average_loss=0.0,
-        largest_win=0.0, largest_loss=0.0, max_drawdown=0.0, total_commission=0)
+        trade_count=0,
+        winning_trades=0,
+        losing_trades=0,
+        win_rate=0.0,
+        total_pnl=0,
+        gross_profit=0,
+        gross_loss=0,
+        profit_factor=None,
+        average_win=0.0,
+        average_loss=0.0,
+        largest_win=0.0,
+        largest_loss=0.0,
+        max_drawdown=0.0,
+        total_commission=0,
+    )
 
 
 def test_accepts_generators_and_serialises() -> None:
@@ -100,6 +112,18 @@ def test_accepts_generators_and_serialises() -> None:
     assert as_dict["profit_factor"] == 2.0
     assert as_dict["max_drawdown"] == 50.0
     assert set(as_dict) == {
-        "trade_count", "winning_trades", "losing_trades", "win_rate", "total_pnl",
-        "gross_profit", "gross_loss", "profit_factor", "average_win", "average_loss",
-        "largest_win", "largest_loss", "max_drawdown", "total_commission"}
+        "trade_count",
+        "winning_trades",
+        "losing_trades",
+        "win_rate",
+        "total_pnl",
+        "gross_profit",
+        "gross_loss",
+        "profit_factor",
+        "average_win",
+        "average_loss",
+        "largest_win",
+        "largest_loss",
+        "max_drawdown",
+        "total_commission",
+    }

@@ -54,8 +54,9 @@ def _sign(a: float, b: float) -> int:
     return 0 if abs(d) <= TOL * max(abs(a), abs(b)) else (1 if d > 0 else -1)
 
 
-def _pandas_signals(period: int, k: float, rsi_n: int, lo: float, hi: float
-                    ) -> list[tuple[str, str | None]]:
+def _pandas_signals(
+    period: int, k: float, rsi_n: int, lo: float, hi: float
+) -> list[tuple[str, str | None]]:
     """Bulk indicators with pandas (rolling mean, population std, Wilder RSI),
     then the position rules walked row by row."""
     df = pd.read_csv(DATA)
@@ -64,7 +65,7 @@ def _pandas_signals(period: int, k: float, rsi_n: int, lo: float, hi: float
     rsi = _wilder_rsi(df["close"], rsi_n)
     events: list[tuple[str, str | None]] = []
     pos: str | None = None
-    for t, c, m, s, r in zip(df["time"], df["close"], mid, sd, rsi):
+    for t, c, m, s, r in zip(df["time"], df["close"], mid, sd, rsi, strict=True):
         if math.isnan(m) or math.isnan(r):
             continue
         if _sign(c, m + k * s) > 0 and r > hi:
@@ -92,10 +93,13 @@ PARAM_SETS = [
 def test_signals_match_pandas(bars: list[Bar], params: dict) -> None:
     p = MeanReversionParams(**params)
     strategy = create_strategy(NAME, params)
-    got = [(iso(bars[i].time), s.target.value if s.target else None)
-           for i, s in run_signals(strategy, bars)]
-    expected = _pandas_signals(p.bb_period, p.bb_std, p.rsi_period, p.rsi_oversold,
-                               p.rsi_overbought)
+    got = [
+        (iso(bars[i].time), s.target.value if s.target else None)
+        for i, s in run_signals(strategy, bars)
+    ]
+    expected = _pandas_signals(
+        p.bb_period, p.bb_std, p.rsi_period, p.rsi_oversold, p.rsi_overbought
+    )
     assert len(expected) > 20
     assert got == expected
 
@@ -145,7 +149,7 @@ def test_alternation_and_flat_rules(bars: list[Bar]) -> None:
     strategy = create_strategy(NAME, {})
     signals = run_signals(strategy, bars)
     previous: PositionSide | None = None
-    for i, sig in signals:
+    for _i, sig in signals:
         ind = sig.indicators
         assert sig.target is not previous  # only changes are signalled
         if sig.target is PositionSide.LONG:
@@ -185,12 +189,24 @@ def test_entry_reverses_a_position_directly() -> None:
     closes = [1.30, 1.31, 1.30, 1.31, 1.30, 1.20, 1.50]
     got = [strategy.on_bar(state, Bar(t, c, c, c, c)) for c in closes]
     assert [g.target if g else "-" for g in got] == [
-        "-", "-", "-", "-", "-", PositionSide.LONG, PositionSide.SHORT]
+        "-",
+        "-",
+        "-",
+        "-",
+        "-",
+        PositionSide.LONG,
+        PositionSide.SHORT,
+    ]
 
 
 def test_params_defaults_and_validation() -> None:
-    assert validate_params(NAME, {}) == {"bb_period": 20, "bb_std": 2.0, "rsi_period": 14,
-                                         "rsi_oversold": 30.0, "rsi_overbought": 70.0}
+    assert validate_params(NAME, {}) == {
+        "bb_period": 20,
+        "bb_std": 2.0,
+        "rsi_period": 14,
+        "rsi_oversold": 30.0,
+        "rsi_overbought": 70.0,
+    }
     cases = [
         ({"rsi_oversold": 70, "rsi_overbought": 70}, "rsi_oversold"),
         ({"rsi_oversold": 80}, "rsi_oversold"),

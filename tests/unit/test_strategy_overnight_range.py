@@ -34,8 +34,10 @@ def bars() -> list[Bar]:
 
 
 def _events(bars: list[Bar], signals: list[tuple[int, Signal]]) -> list[Event]:
-    return [(iso(bars[i].time), s.target.value if s.target else None, s.entry_type.value,
-             s.entry_price) for i, s in signals]
+    return [
+        (iso(bars[i].time), s.target.value if s.target else None, s.entry_type.value, s.entry_price)
+        for i, s in signals
+    ]
 
 
 def _frame(p: OvernightRangeParams) -> pd.DataFrame:
@@ -60,8 +62,9 @@ def _pandas_signals(p: OvernightRangeParams) -> list[Event]:
     not in that session."""
     df = _frame(p)
     wrap = timedelta(days=1 if p.range_start_hour > p.range_end_hour else 0)
-    ranges = df.groupby("window_day").agg(high=("high", "max"), low=("low", "min"),
-                                          first=("t", "min"))
+    ranges = df.groupby("window_day").agg(
+        high=("high", "max"), low=("low", "min"), first=("t", "min")
+    )
     events: list[Event] = []
     for day, r in ranges.iterrows():
         if r["first"] != day + timedelta(hours=p.range_start_hour) - wrap:
@@ -167,8 +170,10 @@ def test_day_rules(bars: list[Bar], params: dict) -> None:
             assert sig.target is None
             start = bars[signals[n - 1][0]].time
             assert t.date() > start.date() or t.hour >= p.exit_hour
-            assert all(b.time.date() == start.date() and b.time.hour < p.exit_hour
-                       for b in bars[signals[n - 1][0] : i])
+            assert all(
+                b.time.date() == start.date() and b.time.hour < p.exit_hour
+                for b in bars[signals[n - 1][0] : i]
+            )
     assert len(entry_days) == len(set(entry_days))
 
 
@@ -178,18 +183,28 @@ def test_no_signal_before_warmup() -> None:
     state = strategy.new_state()
     t0 = datetime(2025, 3, 3, tzinfo=UTC)
     closes = [1.40] * 7 + [1.50, 1.60]  # window 00..06 flat, breakout at 07:00
-    got = [strategy.on_bar(state, Bar(t0 + timedelta(hours=h), c, c, c, c))
-           for h, c in enumerate(closes)]
+    got = [
+        strategy.on_bar(state, Bar(t0 + timedelta(hours=h), c, c, c, c))
+        for h, c in enumerate(closes)
+    ]
     assert got[:7] == [None] * 7
     assert got[7] is not None and got[7].target is PositionSide.LONG
     assert got[8] is None
 
 
 def test_params_defaults_and_validation() -> None:
-    assert validate_params(NAME, {}) == {"range_start_hour": 0, "range_end_hour": 7,
-                                         "exit_hour": 20, "entry": "MARKET"}
-    assert validate_params(NAME, {"range_start_hour": 22, "range_end_hour": 5,
-                                  "exit_hour": 22})["exit_hour"] == 22
+    assert validate_params(NAME, {}) == {
+        "range_start_hour": 0,
+        "range_end_hour": 7,
+        "exit_hour": 20,
+        "entry": "MARKET",
+    }
+    assert (
+        validate_params(NAME, {"range_start_hour": 22, "range_end_hour": 5, "exit_hour": 22})[
+            "exit_hour"
+        ]
+        == 22
+    )
     cases = [
         ({"range_start_hour": 7}, "range_end_hour"),
         ({"range_start_hour": 24}, "range_start_hour"),

@@ -35,8 +35,13 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 def hourly() -> list[Bar]:
     with open(HOURLY, newline="") as fh:
         return [
-            Bar(datetime.fromisoformat(r["time"]), float(r["open"]), float(r["high"]),
-                float(r["low"]), float(r["close"]))
+            Bar(
+                datetime.fromisoformat(r["time"]),
+                float(r["open"]),
+                float(r["high"]),
+                float(r["low"]),
+                float(r["close"]),
+            )
             for r in csv.DictReader(fh)
         ]
 
@@ -46,8 +51,9 @@ def daily() -> list[Bar]:
     return read_bars_csv(DAILY).bars
 
 
-def _run(strategy: TrendFollowingStrategy, hourly: list[Bar], daily: list[Bar]
-         ) -> list[tuple[int, Signal]]:
+def _run(
+    strategy: TrendFollowingStrategy, hourly: list[Bar], daily: list[Bar]
+) -> list[tuple[int, Signal]]:
     """Daily bars via the project's aligner: each once closed, before the first
     hourly bar closing at or after its close."""
     state = strategy.new_state()
@@ -71,7 +77,8 @@ def _daily_frame() -> pd.DataFrame:
     raw = pd.read_csv(DAILY, encoding="utf-8-sig")
     raw["date"] = pd.to_datetime(raw["Date"], format="%m/%d/%Y", utc=True)
     clean = raw["Price"].between(raw["Low"], raw["High"]) & raw["Open"].between(
-        raw["Low"], raw["High"])
+        raw["Low"], raw["High"]
+    )
     return raw[clean].sort_values("date").reset_index(drop=True)
 
 
@@ -93,8 +100,9 @@ def _pandas_signals(entry: int, exit_: int, trend_n: int) -> list[tuple[str, str
     hi_out, lo_out = h["high"].rolling(exit_).max().shift(), h["low"].rolling(exit_).min().shift()
     events: list[tuple[str, str | None]] = []
     pos: str | None = None
-    for t, c, tr, hi, lo, xh, xl in zip(h["time"], h["close"], h["trend"], hi_in, lo_in,
-                                       hi_out, lo_out):
+    for t, c, tr, hi, lo, xh, xl in zip(
+        h["time"], h["close"], h["trend"], hi_in, lo_in, hi_out, lo_out, strict=True
+    ):
         if math.isnan(hi):
             continue
         want = pos
@@ -108,12 +116,20 @@ def _pandas_signals(entry: int, exit_: int, trend_n: int) -> list[tuple[str, str
     return events
 
 
-@pytest.mark.parametrize("params", [{}, {"entry_period": 55, "exit_period": 20},
-                                    {"entry_period": 10, "exit_period": 5, "trend_period": 50}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"entry_period": 55, "exit_period": 20},
+        {"entry_period": 10, "exit_period": 5, "trend_period": 50},
+    ],
+)
 def test_signals_match_pandas(hourly: list[Bar], daily: list[Bar], params: dict) -> None:
     p = TrendFollowingParams(**params)
-    got = [(_iso(hourly[i].time), s.target.value if s.target else None)
-           for i, s in _run(create_strategy(NAME, params), hourly, daily)]
+    got = [
+        (_iso(hourly[i].time), s.target.value if s.target else None)
+        for i, s in _run(create_strategy(NAME, params), hourly, daily)
+    ]
     expected = _pandas_signals(p.entry_period, p.exit_period, p.trend_period)
     assert len(expected) > 20
     assert got == expected
@@ -179,16 +195,20 @@ def test_no_look_ahead_of_daily_bars(hourly: list[Bar], daily: list[Bar]) -> Non
     assert before(honest) == before(changed)
     assert [(i, s.target) for i, s in honest] != [(i, s.target) for i, s in changed]
     # The alteration matters from the hourly bar closing at the daily close on:
-    first_diff = next(a for a, b in zip(changed, honest) if (a[0], a[1].target)
-                      != (b[0], b[1].target))
+    first_diff = next(
+        a
+        for a, b in zip(changed, honest, strict=False)
+        if (a[0], a[1].target) != (b[0], b[1].target)
+    )
     assert _iso(hourly[first_diff[0]].time) == "2025-01-22T23:00:00Z"
     assert first_diff[1].target is PositionSide.LONG
     # The check has teeth: delivering daily bars one day early (at their open)
     # would let the altered close change decisions before it.
     early = [dataclasses.replace(b, time=b.time - DAY) for b in altered]
     leaky = _run(strategy, hourly, early)
-    honest_early = _run(strategy, hourly, [dataclasses.replace(b, time=b.time - DAY)
-                                           for b in daily])
+    honest_early = _run(
+        strategy, hourly, [dataclasses.replace(b, time=b.time - DAY) for b in daily]
+    )
     assert before(leaky) != before(honest_early)
 
 
@@ -232,8 +252,12 @@ def test_no_entry_without_trend_and_before_warmup(hourly: list[Bar]) -> None:
 
 
 def test_params_defaults_and_validation() -> None:
-    assert validate_params(NAME, {}) == {"entry_period": 20, "exit_period": 10,
-                                         "trend_bar_size": "1 day", "trend_period": 20}
+    assert validate_params(NAME, {}) == {
+        "entry_period": 20,
+        "exit_period": 10,
+        "trend_bar_size": "1 day",
+        "trend_period": 20,
+    }
     assert validate_params(NAME, {"trend_bar_size": "4h"})["trend_bar_size"] == "4 hours"
     assert validate_params(NAME, {"trend_bar_size": " 1 Day "})["trend_bar_size"] == "1 day"
     cases = [
@@ -257,8 +281,9 @@ def test_higher_bar_sizes_registry_and_schema() -> None:
     strategy = create_strategy(NAME, {"trend_bar_size": "4h"})
     assert strategy.higher_bar_sizes() == ("4 hours",)
     with pytest.raises(ValueError, match="4 hours"):
-        strategy.on_higher_bar(strategy.new_state(), "1 day",
-                               Bar(datetime(2025, 1, 1, tzinfo=UTC), 1, 1, 1, 1))
+        strategy.on_higher_bar(
+            strategy.new_state(), "1 day", Bar(datetime(2025, 1, 1, tzinfo=UTC), 1, 1, 1, 1)
+        )
     assert STRATEGIES[NAME] is TrendFollowingStrategy
     props = TrendFollowingStrategy.params_schema()["properties"]
     assert set(props) == {"entry_period", "exit_period", "trend_bar_size", "trend_period"}

@@ -30,13 +30,21 @@ from live_trading.tradelog.fold import line_key
 from live_trading.tradelog.snapshot import render_snapshot
 
 SPEC: dict[str, Any] = {
-    "asset": "USD-CAD", "bar_sizes": ["1 hour"], "primary_bar_size": "1 hour",
-    "strategy_name": "MomentumStrategy", "strategy_config": {"fast_period": 10,
-                                                             "slow_period": 30},
-    "stop_loss_type": "ATR", "stop_loss_value": 1.5, "take_profit_type": "RISK_REWARD",
-    "take_profit_value": 2.0, "crash_recovery_mode": "CLOSE_ALL",
-    "emergency_stop_loss_pct": 0.05, "data_retention_bars": 1000, "quantity": 10000.0,
-    "initial_capital": 100_000.0, "broker": "PAPER",
+    "asset": "USD-CAD",
+    "bar_sizes": ["1 hour"],
+    "primary_bar_size": "1 hour",
+    "strategy_name": "MomentumStrategy",
+    "strategy_config": {"fast_period": 10, "slow_period": 30},
+    "stop_loss_type": "ATR",
+    "stop_loss_value": 1.5,
+    "take_profit_type": "RISK_REWARD",
+    "take_profit_value": 2.0,
+    "crash_recovery_mode": "CLOSE_ALL",
+    "emergency_stop_loss_pct": 0.05,
+    "data_retention_bars": 1000,
+    "quantity": 10000.0,
+    "initial_capital": 100_000.0,
+    "broker": "PAPER",
 }
 T0 = datetime(2025, 1, 15, 4, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -53,8 +61,14 @@ def iso(moment: datetime) -> str:
 
 
 def bar(i: int, close: float) -> dict[str, Any]:
-    return {"time": T0 + i * HOUR, "open": close - 0.0002, "high": close + 0.0005,
-            "low": close - 0.0006, "close": close, "volume": 0.0}
+    return {
+        "time": T0 + i * HOUR,
+        "open": close - 0.0002,
+        "high": close + 0.0005,
+        "low": close - 0.0006,
+        "close": close,
+        "volume": 0.0,
+    }
 
 
 class Journal:
@@ -68,50 +82,94 @@ class Journal:
         self.orders = 0
         self.add(ev.OperationCreated(spec or SPEC))
 
-    def add(self, event: ev.Event, *, at: datetime | None = None, source: str = "engine"
-            ) -> list:
+    def add(self, event: ev.Event, *, at: datetime | None = None, source: str = "engine") -> list:
         seq = len(self.records) + 1
         record = JournalRecord(
-            entry_id=str(ObjectId()), operation_id=self.operation_id, sequence_number=seq,
-            action_type=event.ACTION_TYPE, action_data=event_data(event),
-            timestamp=at or (T0 + timedelta(days=400, seconds=seq)), source=source,
-            event_id=str(uuid.uuid4()))
+            entry_id=str(ObjectId()),
+            operation_id=self.operation_id,
+            sequence_number=seq,
+            action_type=event.ACTION_TYPE,
+            action_data=event_data(event),
+            timestamp=at or (T0 + timedelta(days=400, seconds=seq)),
+            source=source,
+            event_id=str(uuid.uuid4()),
+        )
         self.records.append(record)
         produced = apply(self.state, record)
         self.events.extend(produced)
         return produced
 
     def signal(self, target: str | None, reason: str, at_bar: int, close: float) -> None:
-        recent = [bar(i, close - 0.0001 * (at_bar - i)) for i in range(max(0, at_bar - 4),
-                                                                        at_bar + 1)]
-        self.add(ev.SignalGenerated("1 hour", recent[-1], target, reason,
-                                    {"atr": 0.0012, "sma_fast": close}, "open", recent))
+        recent = [
+            bar(i, close - 0.0001 * (at_bar - i)) for i in range(max(0, at_bar - 4), at_bar + 1)
+        ]
+        self.add(
+            ev.SignalGenerated(
+                "1 hour",
+                recent[-1],
+                target,
+                reason,
+                {"atr": 0.0012, "sma_fast": close},
+                "open",
+                recent,
+            )
+        )
 
     def bracket(self, side: str, stop: float, target: float) -> tuple[str, str, str]:
         entry, sl, tp = (self.cid() for _ in range(3))
         exit_side = "SELL" if side == "BUY" else "BUY"
-        self.add(ev.OrderSubmitted(entry, "ENTRY", side, "MARKET", QTY, stop_loss=stop,
-                                   take_profit=target))
-        self.add(ev.OrderSubmitted(sl, "STOP_LOSS", exit_side, "STOP", QTY, stop_price=stop,
-                                   parent_client_order_id=entry, oco_group=f"OCO-{entry}"))
-        self.add(ev.OrderSubmitted(tp, "TAKE_PROFIT", exit_side, "LIMIT", QTY,
-                                   limit_price=target, parent_client_order_id=entry,
-                                   oco_group=f"OCO-{entry}"))
+        self.add(
+            ev.OrderSubmitted(
+                entry, "ENTRY", side, "MARKET", QTY, stop_loss=stop, take_profit=target
+            )
+        )
+        self.add(
+            ev.OrderSubmitted(
+                sl,
+                "STOP_LOSS",
+                exit_side,
+                "STOP",
+                QTY,
+                stop_price=stop,
+                parent_client_order_id=entry,
+                oco_group=f"OCO-{entry}",
+            )
+        )
+        self.add(
+            ev.OrderSubmitted(
+                tp,
+                "TAKE_PROFIT",
+                exit_side,
+                "LIMIT",
+                QTY,
+                limit_price=target,
+                parent_client_order_id=entry,
+                oco_group=f"OCO-{entry}",
+            )
+        )
         return entry, sl, tp
 
     def cid(self) -> str:
         self.orders += 1
         return f"LT-{self.operation_id}-{self.orders}"
 
-    def fill(self, cid: str, side: str, price: float, at: datetime, quantity: float = QTY
-             ) -> list:
-        return self.add(ev.OrderFilled(f"X{uuid.uuid4().hex[:8]}", cid, f"B-{cid}", side,
-                                       quantity, price, fee(price, quantity), at))
+    def fill(self, cid: str, side: str, price: float, at: datetime, quantity: float = QTY) -> list:
+        return self.add(
+            ev.OrderFilled(
+                f"X{uuid.uuid4().hex[:8]}",
+                cid,
+                f"B-{cid}",
+                side,
+                quantity,
+                price,
+                fee(price, quantity),
+                at,
+            )
+        )
 
     def exit_order(self, side: str, reason: str, source: str = "engine") -> str:
         cid = self.cid()
-        self.add(ev.OrderSubmitted(cid, "EXIT", side, "MARKET", QTY, reason=reason),
-                 source=source)
+        self.add(ev.OrderSubmitted(cid, "EXIT", side, "MARKET", QTY, reason=reason), source=source)
         return cid
 
     def lines(self) -> list[dict[str, Any]]:
@@ -134,17 +192,31 @@ def test_long_entry_records_the_fill_levels_and_signal() -> None:
     line = only(j.fill(entry, "BUY", 1.43507, fill_at))
     fill_record = j.records[-1]
     assert line == {
-        "type": "entry", "time": iso(fill_at), "tradeId": fill_record.entry_id,
-        "operationId": j.operation_id, "sequence": fill_record.sequence_number,
-        "side": "LONG", "price": 1.43507, "quantity": QTY, "initialStopPrice": 1.4320,
+        "type": "entry",
+        "time": iso(fill_at),
+        "tradeId": fill_record.entry_id,
+        "operationId": j.operation_id,
+        "sequence": fill_record.sequence_number,
+        "side": "LONG",
+        "price": 1.43507,
+        "quantity": QTY,
+        "initialStopPrice": 1.4320,
         "targetPrice": 1.4410,
         "snapshotFile": f"entry_20250115T100000Z_{fill_record.entry_id}.md",
-        "context": "SMA(10) crossed above SMA(30)"}
+        "context": "SMA(10) crossed above SMA(30)",
+    }
     assert j.events[0].directory == "trades_USDCAD_1h"
     assert open_trade_view(j.state) == {
-        "tradeId": fill_record.entry_id, "operationId": j.operation_id,
-        "entryTime": iso(fill_at), "entryPrice": 1.43507, "currentStopPrice": 1.4320,
-        "initialStopPrice": 1.4320, "side": "LONG", "targetPrice": 1.4410, "quantity": QTY}
+        "tradeId": fill_record.entry_id,
+        "operationId": j.operation_id,
+        "entryTime": iso(fill_at),
+        "entryPrice": 1.43507,
+        "currentStopPrice": 1.4320,
+        "initialStopPrice": 1.4320,
+        "side": "LONG",
+        "targetPrice": 1.4410,
+        "quantity": QTY,
+    }
 
 
 def test_stop_move_then_stop_exit_of_a_long() -> None:
@@ -155,17 +227,46 @@ def test_stop_move_then_stop_exit_of_a_long() -> None:
     trade_id = j.records[-1].entry_id
     moved_at = T0 + timedelta(days=400, hours=1)
     new_sl = j.cid()
-    line = only(j.add(ev.OrderSubmitted(new_sl, "STOP_LOSS", "SELL", "STOP", QTY,
-                                        stop_price=1.4340, parent_client_order_id=entry),
-                      at=moved_at))
-    assert line == {"type": "stop_move", "time": iso(moved_at), "tradeId": trade_id,
-                    "operationId": j.operation_id, "sequence": j.records[-1].sequence_number,
-                    "side": "LONG", "price": 1.4340}
+    line = only(
+        j.add(
+            ev.OrderSubmitted(
+                new_sl,
+                "STOP_LOSS",
+                "SELL",
+                "STOP",
+                QTY,
+                stop_price=1.4340,
+                parent_client_order_id=entry,
+            ),
+            at=moved_at,
+        )
+    )
+    assert line == {
+        "type": "stop_move",
+        "time": iso(moved_at),
+        "tradeId": trade_id,
+        "operationId": j.operation_id,
+        "sequence": j.records[-1].sequence_number,
+        "side": "LONG",
+        "price": 1.4340,
+    }
     assert open_trade_view(j.state)["currentStopPrice"] == 1.4340
     assert open_trade_view(j.state)["initialStopPrice"] == 1.4320
     # the same stop again is no move
-    assert j.add(ev.OrderSubmitted(j.cid(), "STOP_LOSS", "SELL", "STOP", QTY,
-                                   stop_price=1.4340, parent_client_order_id=entry)) == []
+    assert (
+        j.add(
+            ev.OrderSubmitted(
+                j.cid(),
+                "STOP_LOSS",
+                "SELL",
+                "STOP",
+                QTY,
+                stop_price=1.4340,
+                parent_client_order_id=entry,
+            )
+        )
+        == []
+    )
     j.add(ev.OrderCancelled(old_sl, "replaced"))
     out = only(j.fill(new_sl, "SELL", 1.4340, T0 + 9 * HOUR))
     expected_pnl = (1.4340 - 1.4351) * QTY - fee(1.4351) - fee(1.4340)
@@ -186,8 +287,9 @@ def test_short_take_profit_exit() -> None:
     out = only(j.fill(tp, "BUY", 1.4440, T0 + 8 * HOUR))
     assert out["side"] == "SHORT" and out["closeReason"] == "take_profit"
     assert out["points"] == pytest.approx(1.4499 - 1.4440, abs=1e-12)
-    assert out["pnl"] == pytest.approx((1.4499 - 1.4440) * QTY - fee(1.4499) - fee(1.4440),
-                                       abs=1e-9)
+    assert out["pnl"] == pytest.approx(
+        (1.4499 - 1.4440) * QTY - fee(1.4499) - fee(1.4440), abs=1e-9
+    )
 
 
 def test_manual_and_recovery_closes() -> None:
@@ -234,7 +336,8 @@ def test_one_fill_reversing_a_position_gives_exit_then_entry() -> None:
     assert [e.line["type"] for e in out] == ["exit", "entry"]
     assert line_key(out[0].line) < line_key(out[1].line)
     assert out[0].line["pnl"] == pytest.approx(
-        (1.45 - 1.44) * QTY - fee(1.44) - fee(1.45, 2 * QTY) / 2, abs=1e-9)
+        (1.45 - 1.44) * QTY - fee(1.44) - fee(1.45, 2 * QTY) / 2, abs=1e-9
+    )
     assert out[1].line["side"] == "SHORT" and out[1].line["quantity"] == QTY
 
 
@@ -251,8 +354,9 @@ def test_partial_exits_close_the_trade_once() -> None:
     [trade] = build_trades(j.lines())
     assert trade["closePrice"] == pytest.approx((1.45 * 4000 + 1.46 * 6000) / QTY, abs=1e-12)
     gross = (1.45 - 1.44) * 4000 + (1.46 - 1.44) * 6000
-    assert trade["pnl"] == pytest.approx(gross - fee(1.44) - fee(1.45, 4000) - fee(1.46, 6000),
-                                         abs=1e-9)
+    assert trade["pnl"] == pytest.approx(
+        gross - fee(1.44) - fee(1.45, 4000) - fee(1.46, 6000), abs=1e-9
+    )
     assert trade["closeDateTime"] == iso(T0 + 5 * HOUR)
 
 
@@ -261,9 +365,16 @@ def test_trade_events_for_the_live_feed() -> None:
     j.signal("LONG", "up", at_bar=2, close=1.44)
     entry, _, _ = j.bracket("BUY", 1.43, 1.46)
     fill = ev.OrderFilled("E1", entry, "B1", "BUY", QTY, 1.44, fee(1.44), T0 + 3 * HOUR)
-    record = JournalRecord(str(ObjectId()), j.operation_id, len(j.records) + 1,
-                           fill.ACTION_TYPE, event_data(fill), T0, "engine",
-                           str(uuid.uuid4()))
+    record = JournalRecord(
+        str(ObjectId()),
+        j.operation_id,
+        len(j.records) + 1,
+        fill.ACTION_TYPE,
+        event_data(fill),
+        T0,
+        "engine",
+        str(uuid.uuid4()),
+    )
     [event] = trade_events(j.state, record)
     assert event["type"] == "entry" and event["symbol"] == "USDCAD"
     assert event["interval"] == "1h" and event["tradeId"] == record.entry_id
@@ -280,8 +391,12 @@ def test_view_markers_and_stop_segments() -> None:
     j.fill(entry, "SELL", 1.45, opened)
     moved = T0 + 5 * HOUR
     sl = j.cid()
-    j.add(ev.OrderSubmitted(sl, "STOP_LOSS", "BUY", "STOP", QTY, stop_price=1.455,
-                            parent_client_order_id=entry), at=moved)
+    j.add(
+        ev.OrderSubmitted(
+            sl, "STOP_LOSS", "BUY", "STOP", QTY, stop_price=1.455, parent_client_order_id=entry
+        ),
+        at=moved,
+    )
     closed = T0 + 7 * HOUR
     j.fill(sl, "BUY", 1.455, closed)
     j.signal("LONG", "up", at_bar=8, close=1.44)
@@ -293,18 +408,22 @@ def test_view_markers_and_stop_segments() -> None:
     def ts(moment: datetime) -> int:
         return int(moment.timestamp())
 
-    assert first["markers"][0] == {"time": ts(opened), "position": "aboveBar",
-                                   "shape": "arrowDown", "color": "#ef5350",
-                                   "text": "SHORT @ 1.45"}
+    assert first["markers"][0] == {
+        "time": ts(opened),
+        "position": "aboveBar",
+        "shape": "arrowDown",
+        "color": "#ef5350",
+        "text": "SHORT @ 1.45",
+    }
     assert first["markers"][1]["time"] == ts(closed)
     assert first["markers"][1]["color"] == "#ef5350"  # a loss
     assert first["stopSegments"] == [
         {"startTime": ts(opened), "endTime": ts(moved), "price": 1.46},
-        {"startTime": ts(moved), "endTime": ts(closed), "price": 1.455}]
+        {"startTime": ts(moved), "endTime": ts(closed), "price": 1.455},
+    ]
     assert first["points"] == pytest.approx(1.45 - 1.455, abs=1e-12)
     assert second["closeDateTime"] is None and second["pnl"] is None
-    assert second["stopSegments"] == [{"startTime": ts(opened2), "endTime": None,
-                                       "price": 1.43}]
+    assert second["stopSegments"] == [{"startTime": ts(opened2), "endTime": None, "price": 1.43}]
     assert [t["tradeId"] for t in build_trades(j.lines(), since=opened2)] == [second["tradeId"]]
     assert build_trades(j.lines(), since=opened2 + timedelta(seconds=1)) == []
 
@@ -322,8 +441,10 @@ def test_snapshot_holds_bars_indicators_levels_signal_and_operation() -> None:
     assert "| slow_period | 30 |" in text and "| atr | 0.0012 |" in text
     for i in range(1, 6):  # the five recent bars, the signal bar marked
         row = bar(i, 1.4350 - 0.0001 * (5 - i))
-        assert f"| {iso(row['time'])} | {row['open']:.10g} | {row['high']:.10g} | " \
-               f"{row['low']:.10g} | {row['close']:.10g} |" in text
+        assert (
+            f"| {iso(row['time'])} | {row['open']:.10g} | {row['high']:.10g} | "
+            f"{row['low']:.10g} | {row['close']:.10g} |" in text
+        )
     assert f"| {iso(T0 + 5 * HOUR)} | 1.4348 | 1.4355 | 1.4344 | 1.435 | 0 | signal |" in text
     assert f"| stop-loss | 1.432 | {1.4320 - 1.43507:.10g} |" in text
     assert render_snapshot(event.line, event.snapshot) == text  # deterministic
@@ -337,9 +458,20 @@ def test_symbols(text: str) -> None:
     assert parse_symbol(text).name == "USD-CAD"
 
 
-@pytest.mark.parametrize(("text", "code"), [("1h", "1h"), ("1 hour", "1h"), ("1hour", "1h"),
-                                            ("60", "1h"), ("5 mins", "5m"), ("5min", "5m"),
-                                            ("1d", "1d"), ("1440", "1d"), ("4 HOURS", "4h")])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("1h", "1h"),
+        ("1 hour", "1h"),
+        ("1hour", "1h"),
+        ("60", "1h"),
+        ("5 mins", "5m"),
+        ("5min", "5m"),
+        ("1d", "1d"),
+        ("1440", "1d"),
+        ("4 HOURS", "4h"),
+    ],
+)
 def test_intervals(text: str, code: str) -> None:
     assert parse_interval(text).code == code
 

@@ -18,8 +18,9 @@ from tests.unit.test_trade_log import HOUR, T0, Journal
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 class MemoryJournal:
@@ -38,10 +39,12 @@ class MemoryJournal:
     async def operation_ids(self) -> list[str]:
         return sorted(self.records)
 
-    async def read(self, operation_id: str, after_sequence: int = 0,
-                   limit: int | None = None) -> list[JournalRecord]:
-        found = [r for r in self.records.get(operation_id, [])
-                 if r.sequence_number > after_sequence]
+    async def read(
+        self, operation_id: str, after_sequence: int = 0, limit: int | None = None
+    ) -> list[JournalRecord]:
+        found = [
+            r for r in self.records.get(operation_id, []) if r.sequence_number > after_sequence
+        ]
         return found[:limit] if limit else found
 
     async def deliver(self, records: list[JournalRecord]) -> None:
@@ -68,8 +71,18 @@ def two_operations() -> tuple[Journal, Journal]:
     b.signal("SHORT", "b down", at_bar=4, close=1.442)
     entry, _, tp = b.bracket("SELL", 1.45, 1.43)
     b.fill(entry, "SELL", 1.442, T0 + 5 * HOUR)
-    b.add(ev.OrderSubmitted(b.cid(), "STOP_LOSS", "BUY", "STOP", 10_000.0, stop_price=1.447,
-                            parent_client_order_id=entry), at=T0 + 6 * HOUR)
+    b.add(
+        ev.OrderSubmitted(
+            b.cid(),
+            "STOP_LOSS",
+            "BUY",
+            "STOP",
+            10_000.0,
+            stop_price=1.447,
+            parent_client_order_id=entry,
+        ),
+        at=T0 + 6 * HOUR,
+    )
     b.fill(tp, "BUY", 1.43, T0 + 12 * HOUR)
     return a, b
 
@@ -89,8 +102,7 @@ def test_files_written_in_any_order_equal_a_rebuild(tmp_path: Path) -> None:
     assert times == sorted(times)
     assert [line["type"] for line in lines][:3] == ["entry", "entry", "stop_move"]
     snapshots = sorted(p.name for p in (tmp_path / "live" / "trades_USDCAD_1h").glob("*.md"))
-    assert snapshots == sorted(line["snapshotFile"] for line in lines
-                               if line["type"] == "entry")
+    assert snapshots == sorted(line["snapshotFile"] for line in lines if line["type"] == "entry")
 
 
 async def test_service_follows_the_journal_and_equals_a_rebuild(tmp_path: Path) -> None:
@@ -110,9 +122,9 @@ async def test_service_follows_the_journal_and_equals_a_rebuild(tmp_path: Path) 
     journal.add(a)
     journal.add(b)
     await journal.deliver(a.records[5:8])
-    await journal.deliver(a.records[6:7])       # a duplicate: ignored
+    await journal.deliver(a.records[6:7])  # a duplicate: ignored
     await journal.deliver(b.records[:2])
-    await journal.deliver(a.records[-1:])       # after a gap: the rest is read first
+    await journal.deliver(a.records[-1:])  # after a gap: the rest is read first
     await journal.deliver(b.records[2:])
     rebuilt = service(tmp_path / "rebuilt", journal)
     await rebuilt.rebuild()
@@ -134,7 +146,7 @@ async def test_start_repairs_lost_and_torn_writes(tmp_path: Path) -> None:
     expected = tree(tmp_path / "log")
     index = tmp_path / "log" / "trades_USDCAD_1h" / "index.jsonl"
     text = index.read_text()
-    index.write_text(text[: len(text) - 40])   # a crash mid-append
+    index.write_text(text[: len(text) - 40])  # a crash mid-append
     next(iter((tmp_path / "log" / "trades_USDCAD_1h").glob("*.md"))).unlink()
     (tmp_path / "log" / "other.log").write_text("not ours")
     restarted = service(tmp_path / "log", journal)

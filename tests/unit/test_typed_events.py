@@ -49,14 +49,16 @@ def test_a_journal_written_before_typed_events_folds_to_the_same_read_models() -
         for key, doc in documents.items():
             stored = normal_form(doc)  # what the store keeps: enums as plain strings
             assert stored == expected[key], key
-            assert json.dumps(stored, default=str, sort_keys=True) == \
-                json.dumps(expected[key], default=str, sort_keys=True)
+            assert json.dumps(stored, default=str, sort_keys=True) == json.dumps(
+                expected[key], default=str, sort_keys=True
+            )
 
 
 def test_read_models_carry_enum_members() -> None:
     operation = _old_journal()[1]
-    _, documents = fold(operation["operation_id"],
-                        [JournalRecord(**r) for r in operation["records"]])
+    _, documents = fold(
+        operation["operation_id"], [JournalRecord(**r) for r in operation["records"]]
+    )
     orders = [d for (c, _), d in documents.items() if c == "orders"]
     assert {type(o["order_role"]) for o in orders} == {OrderRole}
     assert {type(o["action"]) for o in orders} == {Side}
@@ -67,8 +69,15 @@ def test_read_models_carry_enum_members() -> None:
 
 def _every_event() -> list[ev.Event]:
     return [
-        ev.OrderSubmitted("c1", OrderRole.STOP_LOSS, Side.SELL, OrderType.STOP, 5.0,
-                          stop_price=1.2, parent_client_order_id="p"),
+        ev.OrderSubmitted(
+            "c1",
+            OrderRole.STOP_LOSS,
+            Side.SELL,
+            OrderType.STOP,
+            5.0,
+            stop_price=1.2,
+            parent_client_order_id="p",
+        ),
         ev.OrderFilled("x", "c1", "b", Side.BUY, 1.0, 1.3, 0.5, T0),
         ev.SignalGenerated("1 hour", {"time": T0}, PositionSide.SHORT, "r", {}, "entered"),
         ev.SignalGenerated("1 hour", {"time": T0}, None, "r", {}, "flat"),
@@ -92,30 +101,62 @@ def test_decode_gives_back_the_event_from_its_stored_form(event: ev.Event) -> No
 
 
 def test_every_event_class_is_known_by_its_action_type() -> None:
-    classes = [v for v in vars(ev).values()
-               if isinstance(v, type) and issubclass(v, ev.Event) and v is not ev.Event]
+    classes = [
+        v
+        for v in vars(ev).values()
+        if isinstance(v, type) and issubclass(v, ev.Event) and v is not ev.Event
+    ]
     assert len(classes) == len(ev.EVENT_TYPES) > 20
     for kind in classes:
         assert ev.EVENT_TYPES[kind.ACTION_TYPE] is kind
 
 
 def test_decode_fills_defaults_of_older_entries_and_ignores_unknown_keys() -> None:
-    data = {"bar_size": "1 hour", "bar": {}, "target": "LONG", "reason": "", "indicators": {},
-            "decision": "entered", "written_by_a_later_version": 1}
+    data = {
+        "bar_size": "1 hour",
+        "bar": {},
+        "target": "LONG",
+        "reason": "",
+        "indicators": {},
+        "decision": "entered",
+        "written_by_a_later_version": 1,
+    }
     event = decode("SIGNAL_GENERATED", data)
     assert event == ev.SignalGenerated("1 hour", {}, PositionSide.LONG, "", {}, "entered", [])
 
 
-@pytest.mark.parametrize(("action_type", "data", "message"), [
-    ("NO_SUCH_EVENT", {}, "unknown event type"),
-    ("ORDER_ACCEPTED", {"client_order_id": "c"}, "missing field 'broker_order_id'"),
-    ("ORDER_SUBMITTED", {"client_order_id": "c", "role": "ENTRY", "side": "buy",
-                         "order_type": "MARKET", "quantity": 1.0}, "side 'buy'"),
-    ("ORDER_SUBMITTED", {"client_order_id": "c", "role": "HEDGE", "side": "BUY",
-                         "order_type": "MARKET", "quantity": 1.0}, "role 'HEDGE'"),
-])
-def test_decode_rejects_entries_that_are_not_valid_events(action_type: str, data: dict,
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("action_type", "data", "message"),
+    [
+        ("NO_SUCH_EVENT", {}, "unknown event type"),
+        ("ORDER_ACCEPTED", {"client_order_id": "c"}, "missing field 'broker_order_id'"),
+        (
+            "ORDER_SUBMITTED",
+            {
+                "client_order_id": "c",
+                "role": "ENTRY",
+                "side": "buy",
+                "order_type": "MARKET",
+                "quantity": 1.0,
+            },
+            "side 'buy'",
+        ),
+        (
+            "ORDER_SUBMITTED",
+            {
+                "client_order_id": "c",
+                "role": "HEDGE",
+                "side": "BUY",
+                "order_type": "MARKET",
+                "quantity": 1.0,
+            },
+            "role 'HEDGE'",
+        ),
+    ],
+)
+def test_decode_rejects_entries_that_are_not_valid_events(
+    action_type: str, data: dict, message: str
+) -> None:
     with pytest.raises(EventDecodeError, match=message):
         decode(action_type, data)
 
@@ -124,8 +165,9 @@ def test_the_projection_refuses_an_order_with_an_unknown_side() -> None:
     operation = _old_journal()[1]
     records = [JournalRecord(**r) for r in operation["records"][:3]]
     submitted = next(r for r in records if r.action_type == "ORDER_SUBMITTED")
-    bad = JournalRecord(**{**operation["records"][2],
-                           "action_data": {**submitted.action_data, "side": "SIDEWAYS"}})
+    bad = JournalRecord(
+        **{**operation["records"][2], "action_data": {**submitted.action_data, "side": "SIDEWAYS"}}
+    )
     with pytest.raises(ProjectionError, match="side 'SIDEWAYS'"):
         fold(operation["operation_id"], [*records[:2], bad])
 

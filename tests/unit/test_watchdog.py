@@ -57,7 +57,8 @@ def dead_pid() -> int:
 
 def write_record(data_dir: Path, server: int, owner: int) -> None:
     (data_dir / "secantus.json").write_text(
-        json.dumps({"pid": server, "port": 1, "owner_pid": owner}))
+        json.dumps({"pid": server, "port": 1, "owner_pid": owner})
+    )
 
 
 def test_a_live_owner_keeps_the_server(tmp_path: Path, clock: Clock, sleepers) -> None:
@@ -71,7 +72,8 @@ def test_a_live_owner_keeps_the_server(tmp_path: Path, clock: Clock, sleepers) -
 
 
 def test_an_orphan_is_stopped_after_the_grace_unless_not_a_server(
-        tmp_path: Path, clock: Clock, sleepers) -> None:
+    tmp_path: Path, clock: Clock, sleepers
+) -> None:
     """After the grace the record goes; the pid is killed only when it runs
     secantusd-py (here it is a `sleep`: a reused pid is never killed)."""
     server = sleeper(sleepers)
@@ -105,8 +107,9 @@ def test_the_watchdog_follows_an_adopter(tmp_path: Path, clock: Clock, sleepers)
     assert not (tmp_path / "secantus.json").exists()
 
 
-def test_a_replaced_or_stopped_server_ends_the_watch(tmp_path: Path, clock: Clock,
-                                                     sleepers) -> None:
+def test_a_replaced_or_stopped_server_ends_the_watch(
+    tmp_path: Path, clock: Clock, sleepers
+) -> None:
     server, other, owner = sleeper(sleepers), sleeper(sleepers), sleeper(sleepers)
     write_record(tmp_path, other.pid, owner.pid)  # the record names another server
     assert not Watchdog(tmp_path, server.pid, grace_s=5).check()
@@ -115,8 +118,9 @@ def test_a_replaced_or_stopped_server_ends_the_watch(tmp_path: Path, clock: Cloc
     assert pid_alive(server.pid) and pid_alive(other.pid)
 
 
-def test_a_reused_owner_pid_counts_as_gone(tmp_path: Path, clock: Clock, sleepers,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reused_owner_pid_counts_as_gone(
+    tmp_path: Path, clock: Clock, sleepers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The owner's pid alive again but started at another time: another process."""
     server, owner = sleeper(sleepers), sleeper(sleepers)
     write_record(tmp_path, server.pid, owner.pid)
@@ -124,8 +128,11 @@ def test_a_reused_owner_pid_counts_as_gone(tmp_path: Path, clock: Clock, sleeper
     assert dog.check()
     started = process_start(owner.pid)
     assert started is not None
-    monkeypatch.setattr(watchdog, "process_start",
-                        lambda pid: started + 1 if pid == owner.pid else process_start(pid))
+    monkeypatch.setattr(
+        watchdog,
+        "process_start",
+        lambda pid: started + 1 if pid == owner.pid else process_start(pid),
+    )
     assert dog.check()  # the grace starts
     clock.now += 5
     assert not dog.check()

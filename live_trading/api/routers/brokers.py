@@ -55,8 +55,12 @@ def _shown(config: BrokerConfig, user: CurrentUser) -> dict[str, Any]:
     public = config.public()
     if role_allows(user.role, Role.ADMIN):
         return public
-    return {**public, "host": _masked(public.get("host"), keep=0),
-            "account_id": _masked(public.get("account_id"), keep=3), "config": {}}
+    return {
+        **public,
+        "host": _masked(public.get("host"), keep=0),
+        "account_id": _masked(public.get("account_id"), keep=3),
+        "config": {},
+    }
 
 
 def _masked(value: str | None, keep: int) -> str | None:
@@ -71,8 +75,10 @@ def _masked(value: str | None, keep: int) -> str | None:
 async def list_brokers(user: Viewer) -> list[BrokerConfigOut]:
     """Broker configurations (secrets never included; host, account id and
     ``config`` masked for non-admins)."""
-    return [BrokerConfigOut.model_validate(_shown(c, user))
-            for c in await BrokerConfig.find({}).sort("+created_at").to_list()]
+    return [
+        BrokerConfigOut.model_validate(_shown(c, user))
+        for c in await BrokerConfig.find({}).sort("+created_at").to_list()
+    ]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -93,15 +99,18 @@ async def get_broker(config_id: str, user: Viewer) -> BrokerConfigOut:
 
 
 @router.put("/{config_id}")
-async def update_broker(config_id: str, body: BrokerConfigUpdate,
-                        user: Admin) -> BrokerConfigOut:
+async def update_broker(config_id: str, body: BrokerConfigUpdate, user: Admin) -> BrokerConfigOut:
     """Change a broker configuration; switching to LIVE needs confirm_live (admin)."""
     config = await _load(config_id)
     changes = _storable(body.model_dump(exclude={"confirm_live"}, exclude_none=True))
-    if changes.get("account_type") == "LIVE" and config.account_type != "LIVE" \
-            and not body.confirm_live:
-        raise InvalidSpecError("confirm_live", "a LIVE account trades real money: "
-                                               "set confirm_live to true")
+    if (
+        changes.get("account_type") == "LIVE"
+        and config.account_type != "LIVE"
+        and not body.confirm_live
+    ):
+        raise InvalidSpecError(
+            "confirm_live", "a LIVE account trades real money: set confirm_live to true"
+        )
     for key, value in changes.items():
         setattr(config, key, value)
     config.updated_at = utc_now()

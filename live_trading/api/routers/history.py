@@ -31,12 +31,14 @@ SortOrder = Literal["asc", "desc"]
 D = TypeVar("D", bound=Document)
 
 
-async def _page(model: type[D], operation_id: str, time_field: str, limit: int,
-                offset: int, sort: SortOrder) -> list[D]:
+async def _page(
+    model: type[D], operation_id: str, time_field: str, limit: int, offset: int, sort: SortOrder
+) -> list[D]:
     operation = await load_operation(operation_id)
     key = ("+" if sort == "asc" else "-") + time_field
-    found = model.find({"operation_id": operation.id}).sort(key, "+_id" if sort == "asc"
-                                                             else "-_id")
+    found = model.find({"operation_id": operation.id}).sort(
+        key, "+_id" if sort == "asc" else "-_id"
+    )
     return await found.skip(offset).limit(limit).to_list()
 
 
@@ -46,14 +48,23 @@ def mark_position(doc: dict[str, Any], mark: float | None) -> dict[str, Any]:
     if doc["status"] == "OPEN" and mark is not None:
         quantity = abs(doc["quantity"])
         pnl = unrealized_pnl(doc["position_type"], doc["entry_price"], mark, quantity)
-        doc.update(current_price=mark, unrealized_pnl=pnl,
-                   unrealized_pnl_pct=pnl_pct(pnl, doc["entry_price"], quantity))
+        doc.update(
+            current_price=mark,
+            unrealized_pnl=pnl,
+            unrealized_pnl_pct=pnl_pct(pnl, doc["entry_price"], quantity),
+        )
     return doc
 
 
 @router.get("/positions")
-async def positions(operation_id: str, engine: EngineDep, user: Viewer, limit: Limit = 100,
-                    offset: Offset = 0, sort: SortOrder = "desc") -> list[PositionOut]:
+async def positions(
+    operation_id: str,
+    engine: EngineDep,
+    user: Viewer,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    sort: SortOrder = "desc",
+) -> list[PositionOut]:
     """Positions, open ones marked to the last price."""
     docs = await _page(Position, operation_id, "opened_at", limit, offset, sort)
     mark = engine.last_price(operation_id)
@@ -61,24 +72,27 @@ async def positions(operation_id: str, engine: EngineDep, user: Viewer, limit: L
 
 
 @router.get("/transactions")
-async def transactions(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
-                       sort: SortOrder = "asc") -> list[TransactionOut]:
+async def transactions(
+    operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0, sort: SortOrder = "asc"
+) -> list[TransactionOut]:
     """Every BUY/SELL fill, ENTRY or EXIT."""
     found = await _page(Transaction, operation_id, "executed_at", limit, offset, sort)
     return [TransactionOut.model_validate(d) for d in found]
 
 
 @router.get("/trades")
-async def trades(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
-                 sort: SortOrder = "asc") -> list[TradeOut]:
+async def trades(
+    operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0, sort: SortOrder = "asc"
+) -> list[TradeOut]:
     """Completed round trips with net P/L."""
     found = await _page(Trade, operation_id, "exit_time", limit, offset, sort)
     return [TradeOut.model_validate(d) for d in found]
 
 
 @router.get("/orders")
-async def orders(operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0,
-                 sort: SortOrder = "asc") -> list[OrderOut]:
+async def orders(
+    operation_id: str, user: Viewer, limit: Limit = 100, offset: Offset = 0, sort: SortOrder = "asc"
+) -> list[OrderOut]:
     """Every order placed, with its status and fills."""
     found = await _page(Order, operation_id, "placed_at", limit, offset, sort)
     return [OrderOut.model_validate(d) for d in found]
@@ -90,22 +104,33 @@ async def stats(operation_id: str, engine: EngineDep, user: Viewer) -> Operation
     operation = await load_operation(operation_id)
     closed = await Trade.find({"operation_id": operation.id}).sort("+exit_time").to_list()
     result = trade_stats([t.pnl for t in closed], [t.total_commission for t in closed])
-    open_positions = await Position.find({"operation_id": operation.id,
-                                          "status": "OPEN"}).to_list()
+    open_positions = await Position.find({"operation_id": operation.id, "status": "OPEN"}).to_list()
     mark = engine.last_price(operation_id)
-    unrealized = sum(mark_position(document_json(p), mark)["unrealized_pnl"]
-                     for p in open_positions)
+    unrealized = sum(
+        mark_position(document_json(p), mark)["unrealized_pnl"] for p in open_positions
+    )
     return OperationStatsOut(
-        operation_id=operation_id, status=operation.status, asset=operation.asset,
-        **result.as_dict(), unrealized_pnl=unrealized, open_positions=len(open_positions),
-        initial_capital=operation.initial_capital, current_capital=operation.current_capital,
-        total_pnl_pct=operation.total_pnl_pct)
+        operation_id=operation_id,
+        status=operation.status,
+        asset=operation.asset,
+        **result.as_dict(),
+        unrealized_pnl=unrealized,
+        open_positions=len(open_positions),
+        initial_capital=operation.initial_capital,
+        current_capital=operation.current_capital,
+        total_pnl_pct=operation.total_pnl_pct,
+    )
 
 
 @router.get("/bars")
-async def bars(operation_id: str, services: ServicesDep, engine: EngineDep, user: Viewer,
-               bar_size: str | None = Query(None, description="default: the primary bar size"),
-               limit: Limit = 500) -> list[BarOut]:
+async def bars(
+    operation_id: str,
+    services: ServicesDep,
+    engine: EngineDep,
+    user: Viewer,
+    bar_size: str | None = Query(None, description="default: the primary bar size"),
+    limit: Limit = 500,
+) -> list[BarOut]:
     """The operation's latest ``limit`` bars (OHLCV, prices in quote currency,
     ``time`` the bar's open, UTC), oldest first: the bars it stored (up to its
     ``data_retention_bars``) and those its runner processed since. 422 when
@@ -115,15 +140,26 @@ async def bars(operation_id: str, services: ServicesDep, engine: EngineDep, user
     if bar_size is not None:
         size = _parse_bar_size(bar_size)
         if size.value not in operation.bar_sizes:
-            raise InvalidSpecError("bar_size", f"{size.value!r} is not one of the "
-                                               f"operation's bar sizes {operation.bar_sizes}")
+            raise InvalidSpecError(
+                "bar_size",
+                f"{size.value!r} is not one of the operation's bar sizes {operation.bar_sizes}",
+            )
     found = await services.market_data.last_bars(str(operation.id), size, limit)
     runner = engine.runners.get(str(operation.id))
     if runner is not None and size.value == operation.primary_bar_size:
         by_time = {b.time: b for b in (*found, *runner.unstored_bars())}
         found = [by_time[t] for t in sorted(by_time)][-limit:]
-    return [BarOut(time=b.time.isoformat().replace("+00:00", "Z"), open=b.open, high=b.high,
-                   low=b.low, close=b.close, volume=b.volume) for b in found]
+    return [
+        BarOut(
+            time=b.time.isoformat().replace("+00:00", "Z"),
+            open=b.open,
+            high=b.high,
+            low=b.low,
+            close=b.close,
+            volume=b.volume,
+        )
+        for b in found
+    ]
 
 
 def _parse_bar_size(value: str) -> BarSize:
@@ -134,9 +170,13 @@ def _parse_bar_size(value: str) -> BarSize:
 
 
 @router.get("/journal")
-async def journal(operation_id: str, services: ServicesDep, user: Viewer,
-                  after_sequence: int = Query(0, ge=0, le=MAX_INT64), limit: Limit = 1000
-                  ) -> list[JournalEntryOut]:
+async def journal(
+    operation_id: str,
+    services: ServicesDep,
+    user: Viewer,
+    after_sequence: int = Query(0, ge=0, le=MAX_INT64),
+    limit: Limit = 1000,
+) -> list[JournalEntryOut]:
     """Journal entries with sequence number > after_sequence, in order."""
     operation = await load_operation(operation_id)
     records = await services.journal_store.read(str(operation.id), after_sequence, limit)

@@ -20,9 +20,13 @@ router = APIRouter(tags=["metrics"])
 @router.get("/api/metrics")
 async def metrics(services: ServicesDep, user: Viewer) -> MetricsOut:
     """Broker call timings (per method) and the history cache hit rate."""
-    return MetricsOut.model_validate({"broker": services.engine.deps.broker.name,
-                                      "broker_calls": services.broker_metrics.summary(),
-                                      "history_cache": services.history.summary()})
+    return MetricsOut.model_validate(
+        {
+            "broker": services.engine.deps.broker.name,
+            "broker_calls": services.broker_metrics.summary(),
+            "history_cache": services.history.summary(),
+        }
+    )
 
 
 def _parse(field: str, parse, value: str):
@@ -33,10 +37,14 @@ def _parse(field: str, parse, value: str):
 
 
 @router.get("/api/market-data/history")
-async def history(services: ServicesDep, user: Viewer, asset: str, bar_size: str,
-                  start: Annotated[datetime, Query(description="UTC, inclusive")],
-                  end: Annotated[datetime, Query(description="UTC, exclusive")]
-                  ) -> list[BarOut]:
+async def history(
+    services: ServicesDep,
+    user: Viewer,
+    asset: str,
+    bar_size: str,
+    start: Annotated[datetime, Query(description="UTC, inclusive")],
+    end: Annotated[datetime, Query(description="UTC, exclusive")],
+) -> list[BarOut]:
     """Historical bars of an asset (cached in the store after the first fetch)."""
     name = _parse("asset", Asset.parse, asset).name
     size = _parse("bar_size", BarSize.parse, bar_size)
@@ -48,5 +56,14 @@ async def history(services: ServicesDep, user: Viewer, asset: str, bar_size: str
         bars = await services.history.get_historical_data(name, size, start, end)
     except FileNotFoundError as error:
         raise InvalidSpecError("asset", f"no market data: {error}") from None
-    return [BarOut(time=jsonable_encoder(b.time), open=b.open, high=b.high, low=b.low,
-                   close=b.close, volume=b.volume) for b in bars]
+    return [
+        BarOut(
+            time=jsonable_encoder(b.time),
+            open=b.open,
+            high=b.high,
+            low=b.low,
+            close=b.close,
+            volume=b.volume,
+        )
+        for b in bars
+    ]

@@ -12,10 +12,9 @@ router = APIRouter(prefix="/api/positions", tags=["positions"])
 
 
 @router.post("/{position_id}/close")
-async def close_position(position_id: str, engine: EngineDep,
-                         user: Trader) -> PositionClosingOut:
+async def close_position(position_id: str, engine: EngineDep, user: Trader) -> PositionClosingOut:
     """Close an open position at market (trader)."""
-    operation_id = await engine.close_position(position_id, source=MANUAL_SOURCE,
-                                               user=user.username)
-    return PositionClosingOut(position_id=position_id, operation_id=operation_id,
-                              status="closing")
+    operation_id = await engine.close_position(
+        position_id, source=MANUAL_SOURCE, user=user.username
+    )
+    return PositionClosingOut(position_id=position_id, operation_id=operation_id, status="closing")

@@ -18,9 +18,16 @@ from live_trading.observability.health import broker_state
 router = APIRouter(tags=["monitoring"])
 
 
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                             "description": "Prometheus text format"}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text format",
+        }
+    },
+)
 async def prometheus_metrics(services: ServicesDep) -> Response:
     """Every series of the service's own registry, in the Prometheus text format."""
     metrics = services.metrics

@@ -18,7 +18,8 @@ router = APIRouter(prefix="/api/recovery", tags=["recovery"])
 async def last_recovery_report(services: ServicesDep, user: Viewer) -> RecoveryReportOut:
     """The latest recovery report: per operation, what was found and done."""
     report = await services.store.db[REPORTS].find_one(
-        {"dry_run": False}, sort=[("started_at", -1)], projection={"_id": 0})
+        {"dry_run": False}, sort=[("started_at", -1)], projection={"_id": 0}
+    )
     if report is None:
         raise OperationNotFoundError("no recovery has run yet")
     return RecoveryReportOut.model_validate(jsonable_encoder(report))

@@ -18,11 +18,15 @@ def list_strategies(user: Viewer) -> list[StrategyOut]:
     for name in sorted(STRATEGIES):
         cls = STRATEGIES[name]
         defaults = cls.params_model()
-        result.append(StrategyOut.model_validate({
-            "name": name,
-            "description": (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
-            "params_schema": cls.params_schema(),
-            "defaults": defaults.model_dump(mode="json"),
-            "higher_bar_sizes": list(cls(defaults).higher_bar_sizes()),
-        }))
+        result.append(
+            StrategyOut.model_validate(
+                {
+                    "name": name,
+                    "description": (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "),
+                    "params_schema": cls.params_schema(),
+                    "defaults": defaults.model_dump(mode="json"),
+                    "higher_bar_sizes": list(cls(defaults).higher_bar_sizes()),
+                }
+            )
+        )
     return result

@@ -18,13 +18,18 @@ router = APIRouter(tags=["trade-log"])
 
 @router.get("/api/v1/trade-log")
 async def trade_log(
-        services: ServicesDep, user: Viewer,
-        symbol: Annotated[str, Query(description="asset: USD-CAD, usd-cad, USD/CAD or USDCAD",
-                                     max_length=32)],
-        interval: Annotated[str, Query(description="primary bar size: 1h, 1 hour, 1hour "
-                                                   "or minutes (60)", max_length=32)],
-        since: Annotated[datetime | None, Query(
-            description="ISO-8601 time with a zone: trades entered at or after it")] = None,
+    services: ServicesDep,
+    user: Viewer,
+    symbol: Annotated[
+        str, Query(description="asset: USD-CAD, usd-cad, USD/CAD or USDCAD", max_length=32)
+    ],
+    interval: Annotated[
+        str, Query(description="primary bar size: 1h, 1 hour, 1hour or minutes (60)", max_length=32)
+    ],
+    since: Annotated[
+        datetime | None,
+        Query(description="ISO-8601 time with a zone: trades entered at or after it"),
+    ] = None,
 ) -> TradeLogOut:
     """Trades of the operations trading ``symbol`` on primary bar size
     ``interval``: ``{mode, symbol, interval, trades: [{tradeId, operationId,

@@ -13,14 +13,19 @@ from live_trading.api.schemas import CycleOut, ModeOut, WorkerStatusOut
 
 router = APIRouter(tags=["trading"])
 
-PositionId = Annotated[str | None, Query(
-    description="only the operation holding this open position (default: every active "
-                "operation)")]
+PositionId = Annotated[
+    str | None,
+    Query(
+        description="only the operation holding this open position (default: every active "
+        "operation)"
+    ),
+]
 
 
 @router.post("/v1/trading/cycle", response_model_exclude_unset=True)
-async def run_cycle(services: ServicesDep, user: Trader,
-                    position_id: PositionId = None) -> CycleOut:
+async def run_cycle(
+    services: ServicesDep, user: Trader, position_id: PositionId = None
+) -> CycleOut:
     """Run one trading cycle now, journaled with source ``api/manual`` and the
     user: price, triggers and guardrails of every active operation (or of the
     operation holding ``position_id``), closing positions they call for.
@@ -41,5 +46,8 @@ async def mode(services: ServicesDep) -> ModeOut:
     """The gateway's mode: ``trading`` (orders reach the broker, the trade log
     is kept) or ``simulation`` (nothing reaches a broker). No token needed."""
     settings = services.settings
-    return ModeOut(mode=settings.mode, broker=services.engine.deps.broker.name,
-                   caption=f"Trading Portal - {settings.mode.upper()}")
+    return ModeOut(
+        mode=settings.mode,
+        broker=services.engine.deps.broker.name,
+        caption=f"Trading Portal - {settings.mode.upper()}",
+    )

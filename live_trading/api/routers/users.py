@@ -49,8 +49,9 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    disabled: bool | None = Field(None, strict=True,
-                                  description="true: no login, tokens stop working")
+    disabled: bool | None = Field(
+        None, strict=True, description="true: no login, tokens stop working"
+    )
 
 
 @router.get("")

@@ -115,8 +115,9 @@ async def _admit(websocket: WebSocket) -> bool:
     :mod:`live_trading.api.origins`); accept, then check the bearer token;
     close with 1008 when refused."""
     settings = websocket.app.state.services.settings
-    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
-                          settings.ws_allowed_origins):
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"), settings.ws_allowed_origins
+    ):
         await websocket.close(CLOSE_POLICY)  # before accept: the handshake gets 403
         return False
     await websocket.accept()
@@ -158,20 +159,25 @@ def _last_sequences(raw: str | None) -> dict[str, int] | None:
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
-        raise FeedRequestError(CLOSE_BAD_REQUEST, "last_sequences: must be a JSON object "
-                               "{operation id: last sequence number}")
+        raise FeedRequestError(
+            CLOSE_BAD_REQUEST,
+            "last_sequences: must be a JSON object {operation id: last sequence number}",
+        )
     for key, value in parsed.items():
         if not ObjectId.is_valid(key):
-            raise FeedRequestError(CLOSE_BAD_REQUEST, f"last_sequences: {key[:40]!r} is not "
-                                   "an operation id")
+            raise FeedRequestError(
+                CLOSE_BAD_REQUEST, f"last_sequences: {key[:40]!r} is not an operation id"
+            )
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise FeedRequestError(CLOSE_BAD_REQUEST, f"last_sequences.{key}: must be an "
-                                   "integer >= 0")
+            raise FeedRequestError(
+                CLOSE_BAD_REQUEST, f"last_sequences.{key}: must be an integer >= 0"
+            )
     return parsed
 
 
-async def _serve(websocket: WebSocket, session: FeedSession,
-                 flow: Coroutine[Any, Any, None], *, overall: bool) -> None:
+async def _serve(
+    websocket: WebSocket, session: FeedSession, flow: Coroutine[Any, Any, None], *, overall: bool
+) -> None:
     """Run ``flow`` until it ends or the client goes; close as it ended."""
     producer = asyncio.create_task(flow)
     receiver = asyncio.create_task(_until_disconnect(websocket))
@@ -186,16 +192,17 @@ async def _serve(websocket: WebSocket, session: FeedSession,
             await _close(websocket, code, reason)
 
 
-def _close_for(error: BaseException, session: FeedSession,
-               overall: bool) -> tuple[int | None, str]:
+def _close_for(error: BaseException, session: FeedSession, overall: bool) -> tuple[int | None, str]:
     """The close code and reason for how a session ended (None: the client
     is gone, nothing to close)."""
     if isinstance(error, FeedRequestError):
         return error.code, error.reason
     if isinstance(error, SlowSubscriberError):
         if overall:
-            return CLOSE_TRY_LATER, ("too slow: reconnect with last_sequences set to the "
-                                     "last sequence number you received per operation")
+            return CLOSE_TRY_LATER, (
+                "too slow: reconnect with last_sequences set to the "
+                "last sequence number you received per operation"
+            )
         sequence = max(session.sent.values(), default=0)
         return CLOSE_TRY_LATER, f"too slow: reconnect with last_sequence={sequence}"
     if isinstance(error, FeedClosedError):

@@ -47,14 +47,19 @@ ConnectionListener = Callable[[str, ConnectionState], None]
 FLAT_EPSILON = 1e-9
 
 
-class IBKRBroker(ConnectionManager, ReportStream, OrderRouting, VenueOrders,
-                 MarketDataFeed, InstrumentSpecs):
+class IBKRBroker(
+    ConnectionManager, ReportStream, OrderRouting, VenueOrders, MarketDataFeed, InstrumentSpecs
+):
     """Interactive Brokers implementation of the ``Broker`` and ``MarketData`` ports."""
 
     name = "ibkr"
 
-    def __init__(self, config: IBKRConfig | None = None, *,
-                 on_connection_event: ConnectionListener | None = None) -> None:
+    def __init__(
+        self,
+        config: IBKRConfig | None = None,
+        *,
+        on_connection_event: ConnectionListener | None = None,
+    ) -> None:
         self.config = config or IBKRConfig()
         self.on_connection_event = on_connection_event
         self._ib = IB()
@@ -107,12 +112,13 @@ class IBKRBroker(ConnectionManager, ReportStream, OrderRouting, VenueOrders,
         prefix = order_ref_prefix(account)
         return [e for e in self._known.values() if e.client_order_id.startswith(prefix)]
 
-    async def executions_since(self, account: str, after_execution_id: str | None
-                               ) -> list[Execution]:
+    async def executions_since(
+        self, account: str, after_execution_id: str | None
+    ) -> list[Execution]:
         fills = await self.executions(account)
         for index, execution in enumerate(fills):
             if execution.execution_id == after_execution_id:
-                return fills[index + 1:]
+                return fills[index + 1 :]
         return fills
 
     async def broker_order_id(self, client_order_id: str) -> str | None:
@@ -139,8 +145,9 @@ class IBKRBroker(ConnectionManager, ReportStream, OrderRouting, VenueOrders,
             ConnectionError: not connected. BrokerTimeout: no answer in time.
         """
         self._require_connected()
-        positions = await within("account_positions", self._ib.reqPositionsAsync(),
-                                 self.config.request_timeout_s)
+        positions = await within(
+            "account_positions", self._ib.reqPositionsAsync(), self.config.request_timeout_s
+        )
         out: dict[str, float] = {}
         for p in positions:
             if self.config.account and p.account != self.config.account:

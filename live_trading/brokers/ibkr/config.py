@@ -63,8 +63,13 @@ class IBKRConfig:
             raise ValueError(f"client_id must be an integer >= 0, got {self.client_id!r}")
         if self.account is not None and not self.account.strip():
             raise ValueError("account must be None or a non-empty IB account id")
-        for name in ("connect_timeout_s", "request_timeout_s", "submit_ack_timeout_s",
-                     "history_timeout_s", "pacing_wait_s"):
+        for name in (
+            "connect_timeout_s",
+            "request_timeout_s",
+            "submit_ack_timeout_s",
+            "history_timeout_s",
+            "pacing_wait_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
         for name in ("connect_attempts", "pacing_retries"):

@@ -60,9 +60,18 @@ class ConnectionManager(IBKRState):
         c = self.config
         self._client_id_refused = False
         try:
-            await within("connect", self._ib.connectAsync(
-                c.host, c.port, clientId=c.client_id, timeout=c.request_timeout_s,
-                account=c.account or "", raiseSyncErrors=True), c.connect_timeout_s)
+            await within(
+                "connect",
+                self._ib.connectAsync(
+                    c.host,
+                    c.port,
+                    clientId=c.client_id,
+                    timeout=c.request_timeout_s,
+                    account=c.account or "",
+                    raiseSyncErrors=True,
+                ),
+                c.connect_timeout_s,
+            )
         except BaseException as error:
             self._ib.disconnect()
             raise self._explain(error) from error
@@ -73,9 +82,9 @@ class ConnectionManager(IBKRState):
             return ClientIdInUse(
                 f"IB error 326: client id {self.config.client_id} is already in use by "
                 f"another API client of {self.config.host}:{self.config.port}; set "
-                "IBKR_CLIENT_ID (IBKRConfig.client_id) to an id no other client uses")
-        if isinstance(error, ConnectionError) and error.args \
-                and isinstance(error.args[0], list):
+                "IBKR_CLIENT_ID (IBKRConfig.client_id) to an id no other client uses"
+            )
+        if isinstance(error, ConnectionError) and error.args and isinstance(error.args[0], list):
             return PartialSync("partial sync: " + "; ".join(map(str, error.args[0])))
         return error
 
@@ -117,8 +126,9 @@ class ConnectionManager(IBKRState):
 
     def _fail_connect(self, error: BaseException):
         self._set_state(ConnectionState.DISCONNECTED, f"connect failed: {error}")
-        raise ConnectionError(f"cannot connect to IB at {self.config.host}:"
-                              f"{self.config.port}: {error}") from error
+        raise ConnectionError(
+            f"cannot connect to IB at {self.config.host}:{self.config.port}: {error}"
+        ) from error
 
     async def disconnect(self) -> None:
         self._closing = True
@@ -144,7 +154,8 @@ class ConnectionManager(IBKRState):
         self._set_state(ConnectionState.RECONNECTING, reason)
         if self._reconnect_task is None or self._reconnect_task.done():
             self._reconnect_task = asyncio.get_running_loop().create_task(
-                self._reconnect_loop(), name="ibkr-reconnect")
+                self._reconnect_loop(), name="ibkr-reconnect"
+            )
 
     async def _reconnect_loop(self) -> None:
         attempt = 0
@@ -154,11 +165,13 @@ class ConnectionManager(IBKRState):
             try:
                 await self._open()
             except Exception as error:  # noqa: BLE001 - keep trying
-                self._set_state(ConnectionState.RECONNECTING,
-                                f"reconnect attempt {attempt} failed: {error}")
+                self._set_state(
+                    ConnectionState.RECONNECTING, f"reconnect attempt {attempt} failed: {error}"
+                )
                 continue
-            self._set_state(ConnectionState.CONNECTED,
-                            f"reconnected and synced after {attempt} attempt(s)")
+            self._set_state(
+                ConnectionState.CONNECTED, f"reconnected and synced after {attempt} attempt(s)"
+            )
             self._resync(deliver=True)
             self._resubscribe_bars()
             return
@@ -172,7 +185,8 @@ class ConnectionManager(IBKRState):
         elif code in (LINK_RESTORED_DATA_LOST, LINK_RESTORED):
             if self._restore_task is None or self._restore_task.done():
                 self._restore_task = asyncio.get_running_loop().create_task(
-                    self._restore_link(code, message), name="ibkr-restore")
+                    self._restore_link(code, message), name="ibkr-restore"
+                )
         else:
             self._on_request_error(req_id, code, message)
 
@@ -185,13 +199,16 @@ class ConnectionManager(IBKRState):
                 await within("executions", self._ib.reqExecutionsAsync(), timeout)
                 await within("open_orders", self._ib.reqOpenOrdersAsync(), timeout)
             except Exception as error:  # noqa: BLE001 - stays RECONNECTING, retried
-                self._set_state(ConnectionState.RECONNECTING,
-                                f"IB {code}: re-sync failed ({error}), retrying")
+                self._set_state(
+                    ConnectionState.RECONNECTING, f"IB {code}: re-sync failed ({error}), retrying"
+                )
                 await asyncio.sleep(self._backoff(attempt))
                 attempt += 1
                 continue
-            self._set_state(ConnectionState.CONNECTED,
-                            f"IB {code}: {message}; executions and open orders re-read")
+            self._set_state(
+                ConnectionState.CONNECTED,
+                f"IB {code}: {message}; executions and open orders re-read",
+            )
             self._resync(deliver=True)
             if code == LINK_RESTORED_DATA_LOST:
                 self._resubscribe_bars()

@@ -31,9 +31,11 @@ class InstrumentSpecs(IBKRState):
         self._require_connected()
         try:
             contract = asset_to_contract(asset, self.config.contracts)
-            details = await within("instrument_spec",
-                                   self._ib.reqContractDetailsAsync(contract),
-                                   self.config.request_timeout_s)
+            details = await within(
+                "instrument_spec",
+                self._ib.reqContractDetailsAsync(contract),
+                self.config.request_timeout_s,
+            )
         except (ValueError, RequestError) as error:
             raise LookupError(f"IB has no contract for {asset}: {error}") from error
         if not details or not details[0].minTick:

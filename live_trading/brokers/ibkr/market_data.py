@@ -67,6 +67,7 @@ class HistoryUnavailable(RuntimeError):
 def is_pacing(error: RequestError) -> bool:
     return error.code in (366, 420) or (error.code == 162 and "pacing" in error.message.lower())
 
+
 REALTIME_BAR = timedelta(seconds=5)
 DAY_S = 86_400
 
@@ -114,7 +115,6 @@ class MarketDataFeed(IBKRState):
     an error on a real-time bar subscription."""
     bar_errors: dict
 
-
     async def get_market_quote(self, asset: str) -> Quote:
         """Best bid/ask now (a snapshot).
 
@@ -123,8 +123,9 @@ class MarketDataFeed(IBKRState):
         """
         self._require_connected()
         contract = await self._qualified(asset)
-        [ticker] = await within("get_market_quote", self._ib.reqTickersAsync(contract),
-                                self.config.request_timeout_s)
+        [ticker] = await within(
+            "get_market_quote", self._ib.reqTickersAsync(contract), self.config.request_timeout_s
+        )
         bid, ask = ticker.bid, ticker.ask
         if not (bid and ask) or math.isnan(bid) or math.isnan(ask) or bid <= 0 or ask <= 0:
             raise LookupError(f"IB has no bid/ask for {asset} (bid={bid}, ask={ask})")
@@ -138,19 +139,21 @@ class MarketDataFeed(IBKRState):
         if contract is None:
             contract = asset_to_contract(asset, self.config.contracts)
             try:
-                qualified = await within("qualify_contract",
-                                         self._ib.qualifyContractsAsync(contract),
-                                         self.config.request_timeout_s)
+                qualified = await within(
+                    "qualify_contract",
+                    self._ib.qualifyContractsAsync(contract),
+                    self.config.request_timeout_s,
+                )
             except RequestError as error:
-                raise LookupError(f"IB does not know the contract of {asset}: {error}") \
-                    from error
+                raise LookupError(f"IB does not know the contract of {asset}: {error}") from error
             if not qualified or not qualified[0] or not contract.conId:
                 raise LookupError(f"IB does not know the contract of {asset}")
             self._qualified_contracts[asset] = contract
         return contract
 
-    async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
-                                  end: datetime) -> list[Bar]:
+    async def get_historical_data(
+        self, asset: str, bar_size: BarSize, start: datetime, end: datetime
+    ) -> list[Bar]:
         """Closed MIDPOINT bars with open time in ``[start, end)``, oldest first.
 
         Raises:
@@ -169,26 +172,50 @@ class MarketDataFeed(IBKRState):
         for row in rows or []:
             time = bar_time(row.date)
             if start <= time < end and time + bar_size.duration <= now:
-                out.append(Bar(time, float(row.open), float(row.high), float(row.low),
-                               float(row.close), _volume(row.volume)))
+                out.append(
+                    Bar(
+                        time,
+                        float(row.open),
+                        float(row.high),
+                        float(row.low),
+                        float(row.close),
+                        _volume(row.volume),
+                    )
+                )
         return sorted(out, key=lambda b: b.time)
 
-    async def _history_rows(self, asset: str, bar_size: BarSize, start: datetime,
-                            end_at: datetime) -> list:
+    async def _history_rows(
+        self, asset: str, bar_size: BarSize, start: datetime, end_at: datetime
+    ) -> list:
         contract = asset_to_contract(asset, self.config.contracts)
         for attempt in range(self.config.pacing_retries + 1):
             try:
-                return await within("get_historical_data", self._ib.reqHistoricalDataAsync(
-                    contract, endDateTime=end_at, durationStr=duration_str(start, end_at),
-                    barSizeSetting=bar_size.value, whatToShow="MIDPOINT", useRTH=False,
-                    formatDate=2, timeout=0), self.config.history_timeout_s)
+                return await within(
+                    "get_historical_data",
+                    self._ib.reqHistoricalDataAsync(
+                        contract,
+                        endDateTime=end_at,
+                        durationStr=duration_str(start, end_at),
+                        barSizeSetting=bar_size.value,
+                        whatToShow="MIDPOINT",
+                        useRTH=False,
+                        formatDate=2,
+                        timeout=0,
+                    ),
+                    self.config.history_timeout_s,
+                )
             except RequestError as error:
                 if error.code == 162 and NO_DATA in error.message.lower():
                     return []
                 if not is_pacing(error) or attempt == self.config.pacing_retries:
                     raise HistoryUnavailable(asset, error.code, error.message) from error
-                log.warning("IB pacing (%s) on history of %s; retry %d in %g s", error.code,
-                            asset, attempt + 1, self.config.pacing_wait_s)
+                log.warning(
+                    "IB pacing (%s) on history of %s; retry %d in %g s",
+                    error.code,
+                    asset,
+                    attempt + 1,
+                    self.config.pacing_wait_s,
+                )
                 await asyncio.sleep(self.config.pacing_wait_s)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -204,8 +231,7 @@ class MarketDataFeed(IBKRState):
                 if self.on_bar_error is not None:
                     self.on_bar_error(sub.asset, sub.bar_size, reason)
 
-    async def subscribe_bars(self, asset: str, bar_size: BarSize,
-                             listener: BarListener) -> None:
+    async def subscribe_bars(self, asset: str, bar_size: BarSize, listener: BarListener) -> None:
         self._require_connected()
         bar_size = BarSize(bar_size)
         key = (asset, bar_size)
@@ -213,8 +239,9 @@ class MarketDataFeed(IBKRState):
             await self.unsubscribe_bars(asset, bar_size)
         asset_to_contract(asset, self.config.contracts)  # fail early on unknown assets
         sub = _BarSubscription(asset, bar_size, listener, BarAggregator([bar_size]))
-        sub.consumer = asyncio.create_task(self._deliver_bars(sub),
-                                           name=f"ibkr-bars-{asset}-{bar_size.code}")
+        sub.consumer = asyncio.create_task(
+            self._deliver_bars(sub), name=f"ibkr-bars-{asset}-{bar_size.code}"
+        )
         self._bar_subs[key] = sub
         self._request_bars(sub)
 
@@ -259,8 +286,14 @@ class MarketDataFeed(IBKRState):
             self._request_bars(sub)
 
     def _on_realtime_bar(self, sub: _BarSubscription, rt) -> None:
-        five = Bar(bar_time(rt.time), float(rt.open_), float(rt.high), float(rt.low),
-                   float(rt.close), _volume(rt.volume))
+        five = Bar(
+            bar_time(rt.time),
+            float(rt.open_),
+            float(rt.high),
+            float(rt.low),
+            float(rt.close),
+            _volume(rt.volume),
+        )
         for tick in ticks_from_bar(five, REALTIME_BAR):
             for _size, closed in sub.aggregator.add(tick):
                 sub.queue.put_nowait(closed)

@@ -95,8 +95,9 @@ class OrderRouting(IBKRState):
         [ack] = await self._place([(request, contract, order)])
         return ack
 
-    async def submit_bracket(self, entry: OrderRequest, stop_loss: OrderRequest,
-                             take_profit: OrderRequest) -> tuple[OrderAck, OrderAck, OrderAck]:
+    async def submit_bracket(
+        self, entry: OrderRequest, stop_loss: OrderRequest, take_profit: OrderRequest
+    ) -> tuple[OrderAck, OrderAck, OrderAck]:
         """Entry, stop-loss and take-profit sent together with IB's transmit
         flags: nothing is transmitted until the take-profit arrives, so the
         children are at the venue before the entry can fill. Raises like
@@ -105,8 +106,10 @@ class OrderRouting(IBKRState):
         try:
             legs = [(r, *self._build(r)) for r in (entry, stop_loss, take_profit)]
         except ValueError as error:
-            refused = [OrderAck(r.client_order_id, None, False, str(error))
-                       for r in (entry, stop_loss, take_profit)]
+            refused = [
+                OrderAck(r.client_order_id, None, False, str(error))
+                for r in (entry, stop_loss, take_profit)
+            ]
             return refused[0], refused[1], refused[2]
         parent_order = legs[0][2]
         parent_order.orderId = self._next_order_id()
@@ -129,8 +132,10 @@ class OrderRouting(IBKRState):
                 if not order.orderId:
                     order.orderId = self._next_order_id()
                 trades.append(self._ib.placeOrder(contract, order))
-            return [await self._ack_of(request.client_order_id, trade)
-                    for (request, _c, _o), trade in zip(legs, trades, strict=True)]
+            return [
+                await self._ack_of(request.client_order_id, trade)
+                for (request, _c, _o), trade in zip(legs, trades, strict=True)
+            ]
         finally:
             for cid, gate in gates.items():
                 del self._submitting[cid]
@@ -150,17 +155,26 @@ class OrderRouting(IBKRState):
         deadline = loop.time() + self.config.submit_ack_timeout_s
         while trade.orderStatus.status in PENDING and not perm_id_of(trade):
             if not self._ib.isConnected():
-                raise OrderOutcomeUnknown("submit_order", cid,
-                                          "connection to IB lost after the order was sent")
+                raise OrderOutcomeUnknown(
+                    "submit_order", cid, "connection to IB lost after the order was sent"
+                )
             if loop.time() >= deadline:
                 TIMEOUTS["submit_order"] += 1
-                raise OrderOutcomeUnknown("submit_order", cid, "no answer from IB within "
-                                          f"{self.config.submit_ack_timeout_s:g} s")
+                raise OrderOutcomeUnknown(
+                    "submit_order",
+                    cid,
+                    f"no answer from IB within {self.config.submit_ack_timeout_s:g} s",
+                )
             await asyncio.sleep(0.002)
 
-    async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
-                           limit_price: float | None = None,
-                           stop_price: float | None = None) -> OrderAck:
+    async def modify_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> OrderAck:
         """See the module doc. Raises ConnectionError (not sent) or
         OrderOutcomeUnknown (sent, and neither answer nor re-read came)."""
         self._require_connected()
@@ -169,13 +183,16 @@ class OrderRouting(IBKRState):
             return OrderAck(cid, None, False, "quantity must be > 0")
         trade = await self._working_trade(cid, "modify_order")
         if trade is None:
-            return OrderAck(cid, None, False, f"order {cid} is not working at IB "
-                                              "(not among its open orders)")
+            return OrderAck(
+                cid, None, False, f"order {cid} is not working at IB (not among its open orders)"
+            )
         order = trade.order
         before = (order.totalQuantity, order.lmtPrice, order.auxPrice)
-        wanted = (quantity if quantity is not None else order.totalQuantity,
-                  limit_price if limit_price is not None else order.lmtPrice,
-                  stop_price if stop_price is not None else order.auxPrice)
+        wanted = (
+            quantity if quantity is not None else order.totalQuantity,
+            limit_price if limit_price is not None else order.lmtPrice,
+            stop_price if stop_price is not None else order.auxPrice,
+        )
         order.totalQuantity, order.lmtPrice, order.auxPrice = wanted
         answer = await self._modify_answer(trade)
         if answer is TimeoutError:
@@ -216,16 +233,21 @@ class OrderRouting(IBKRState):
         try:
             found = await self._find_open_at_venue(cid, "modify_order")
         except (TimeoutError, ConnectionError) as error:
-            raise OrderOutcomeUnknown("modify_order", cid,
-                                      f"no answer, and the re-read failed: {error}") from error
+            raise OrderOutcomeUnknown(
+                "modify_order", cid, f"no answer, and the re-read failed: {error}"
+            ) from error
         if found is None:
             return OrderAck(cid, None, False, f"order {cid} no longer works at IB")
         venue = (found.order.totalQuantity, found.order.lmtPrice, found.order.auxPrice)
         if all(_same(a, b) for a, b in zip(venue, wanted, strict=True)):
             return OrderAck(cid, self._broker_ids.get(cid), True)
         trade.order.totalQuantity, trade.order.lmtPrice, trade.order.auxPrice = before
-        return OrderAck(cid, None, False, "IB did not apply the modification "
-                                          f"(the venue shows quantity/limit/stop {venue})")
+        return OrderAck(
+            cid,
+            None,
+            False,
+            f"IB did not apply the modification (the venue shows quantity/limit/stop {venue})",
+        )
 
 
 def _same(a, b) -> bool:

@@ -43,10 +43,15 @@ class IBKRContractSpec:
     primary_exchange: str = ""
 
     def to_contract(self) -> Contract:
-        return Contract(symbol=self.symbol, secType=self.sec_type, exchange=self.exchange,
-                        currency=self.currency,
-                        lastTradeDateOrContractMonth=self.last_trade_date,
-                        multiplier=self.multiplier, primaryExchange=self.primary_exchange)
+        return Contract(
+            symbol=self.symbol,
+            secType=self.sec_type,
+            exchange=self.exchange,
+            currency=self.currency,
+            lastTradeDateOrContractMonth=self.last_trade_date,
+            multiplier=self.multiplier,
+            primaryExchange=self.primary_exchange,
+        )
 
 
 def asset_to_contract(asset: str, specs: dict | None = None) -> Contract:
@@ -64,7 +69,10 @@ def contract_to_asset(contract, specs: dict | None = None) -> str:
     """The project's asset name of an IB contract (``"USD-CAD"``)."""
     for name, spec in (specs or {}).items():
         if (spec.symbol, spec.sec_type, spec.currency) == (
-                contract.symbol, contract.secType, contract.currency):
+            contract.symbol,
+            contract.secType,
+            contract.currency,
+        ):
             return name
     if contract.secType == "CASH":
         return f"{contract.symbol}-{contract.currency}"
@@ -100,10 +108,10 @@ def account_of_order_ref(order_ref: str) -> str | None:
     """The operation (our ``account``) of an order ref ``LT-<op>-<seq>``."""
     if not order_ref.startswith(ORDER_REF_PREFIX):
         return None
-    body = order_ref[len(ORDER_REF_PREFIX):]
+    body = order_ref[len(ORDER_REF_PREFIX) :]
     for suffix in BRACKET_SUFFIXES:  # bracket children: ``<parent cid>-SL``
         if body.endswith(suffix):
-            body = body[:-len(suffix)]
+            body = body[: -len(suffix)]
             break
     head, _, seq = body.rpartition("-")
     return head if head and seq else None
@@ -123,12 +131,16 @@ def trade_to_request(trade, account: str, specs: dict | None = None) -> OrderReq
     if order_type is None or not order.orderRef:
         return None
     return OrderRequest(
-        client_order_id=order.orderRef, account=account,
-        asset=contract_to_asset(trade.contract, specs), side=Side(order.action),
-        quantity=float(order.totalQuantity), order_type=order_type,
+        client_order_id=order.orderRef,
+        account=account,
+        asset=contract_to_asset(trade.contract, specs),
+        side=Side(order.action),
+        quantity=float(order.totalQuantity),
+        order_type=order_type,
         limit_price=float(order.lmtPrice) if order_type is OrderType.LIMIT else None,
         stop_price=float(order.auxPrice) if order_type is OrderType.STOP else None,
-        oco_group=order.ocaGroup or None)
+        oco_group=order.ocaGroup or None,
+    )
 
 
 def perm_id_of(trade) -> int:
@@ -144,8 +156,9 @@ def broker_order_id_of(perm_id: int, order_id: int) -> str:
     return str(perm_id) if perm_id else f"oid:{order_id}"
 
 
-def fill_to_execution(fill, commission: float | None = None,
-                      specs: dict | None = None) -> Execution:
+def fill_to_execution(
+    fill, commission: float | None = None, specs: dict | None = None
+) -> Execution:
     """An ib_async ``Fill`` as an Execution (client id from ``orderRef``)."""
     ex = fill.execution
     time = ex.time if isinstance(ex.time, datetime) else fill.time
@@ -155,9 +168,14 @@ def fill_to_execution(fill, commission: float | None = None,
     if commission is None:
         commission = fill.commissionReport.commission if fill.commissionReport.execId else 0.0
     return Execution(
-        execution_id=ex.execId, client_order_id=ex.orderRef,
+        execution_id=ex.execId,
+        client_order_id=ex.orderRef,
         broker_order_id=broker_order_id_of(ex.permId, ex.orderId),
         account=account_of_order_ref(ex.orderRef) or ex.acctNumber,
-        asset=contract_to_asset(fill.contract, specs), side=side,
-        quantity=float(ex.shares), price=float(ex.price), commission=float(commission),
-        time=utc_ms(time))
+        asset=contract_to_asset(fill.contract, specs),
+        side=side,
+        quantity=float(ex.shares),
+        price=float(ex.price),
+        commission=float(commission),
+        time=utc_ms(time),
+    )

@@ -104,8 +104,10 @@ class ReportStream(IBKRState):
             return  # not ours, or before its fill: applied when the fill comes
         self._known[exec_id] = dataclasses.replace(execution, commission=commission)
         if exec_id in self._reported:
-            self._enqueue(execution.client_order_id, CommissionReport(
-                exec_id, execution.client_order_id, commission, utc_now()))
+            self._enqueue(
+                execution.client_order_id,
+                CommissionReport(exec_id, execution.client_order_id, commission, utc_now()),
+            )
 
     def _on_order_status(self, trade) -> None:
         ref = trade.order.orderRef
@@ -113,11 +115,15 @@ class ReportStream(IBKRState):
             return
         self._remember_broker_id(ref, trade)
         status = trade.orderStatus.status
-        if status in DONE_CANCELLED and ref not in self._cancel_reported \
-                and ref not in self._submitting:
+        if (
+            status in DONE_CANCELLED
+            and ref not in self._cancel_reported
+            and ref not in self._submitting
+        ):
             self._cancel_reported.add(ref)
-            self._enqueue(ref, OrderCancelled(
-                ref, self._broker_ids.get(ref), reason_of(trade), utc_now()))
+            self._enqueue(
+                ref, OrderCancelled(ref, self._broker_ids.get(ref), reason_of(trade), utc_now())
+            )
 
     def _resync(self, *, deliver: bool) -> None:
         """Re-read ib_async's view after a sync: order ids and fills (fills

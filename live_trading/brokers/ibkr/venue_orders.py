@@ -40,11 +40,9 @@ class VenueOrders(IBKRState):
     async def _find_open_at_venue(self, client_order_id: str, call: str):
         """The working trade of ``client_order_id`` among IB's open orders
         (``reqAllOpenOrders``, under the request deadline), or None."""
-        trades = await within(call, self._ib.reqAllOpenOrdersAsync(),
-                              self.config.request_timeout_s)
+        trades = await within(call, self._ib.reqAllOpenOrdersAsync(), self.config.request_timeout_s)
         for trade in trades:
-            if trade.order.orderRef == client_order_id \
-                    and trade.orderStatus.status not in FINISHED:
+            if trade.order.orderRef == client_order_id and trade.orderStatus.status not in FINISHED:
                 self._remember_broker_id(client_order_id, trade)
                 return trade
         return None
@@ -63,8 +61,9 @@ class VenueOrders(IBKRState):
             return f"order {trade.orderStatus.status}"
         if any(e.client_order_id == client_order_id for e in self._known.values()):
             return "order filled"
-        completed = await within("cancel_order", self._ib.reqCompletedOrdersAsync(True),
-                                 self.config.request_timeout_s)
+        completed = await within(
+            "cancel_order", self._ib.reqCompletedOrdersAsync(True), self.config.request_timeout_s
+        )
         for trade in completed:
             if trade.order.orderRef == client_order_id:
                 return f"order {trade.orderStatus.status or 'completed'}"
@@ -86,8 +85,9 @@ class VenueOrders(IBKRState):
         reason = await self._done_at_venue(cid)
         if reason is not None:
             return CancelAck(cid, CancelOutcome.ALREADY_DONE, reason)
-        return CancelAck(cid, CancelOutcome.NOT_FOUND,
-                         f"IB has no open or completed order with orderRef {cid!r}")
+        return CancelAck(
+            cid, CancelOutcome.NOT_FOUND, f"IB has no open or completed order with orderRef {cid!r}"
+        )
 
     async def open_orders(self, account: str) -> list[OrderRequest]:
         """Working orders of the operation ``account`` (orderRef ``LT-<account>-``),
@@ -99,10 +99,12 @@ class VenueOrders(IBKRState):
         """
         self._require_connected()
         prefix = order_ref_prefix(account)
-        trades = await within("open_orders", self._ib.reqAllOpenOrdersAsync(),
-                              self.config.request_timeout_s)
-        refs_by_id = {(t.order.clientId, t.order.orderId): t.order.orderRef
-                      for t in self._ib.trades()}
+        trades = await within(
+            "open_orders", self._ib.reqAllOpenOrdersAsync(), self.config.request_timeout_s
+        )
+        refs_by_id = {
+            (t.order.clientId, t.order.orderId): t.order.orderRef for t in self._ib.trades()
+        }
         result: dict[str, OrderRequest] = {}
         for trade in trades:
             ref = trade.order.orderRef
@@ -119,8 +121,10 @@ class VenueOrders(IBKRState):
         known = self._requests.get(request.client_order_id)
         if known is not None:  # keep bracket links as we sent them
             return dataclasses.replace(
-                request, parent_client_order_id=known.parent_client_order_id,
-                oco_group=known.oco_group or request.oco_group)
+                request,
+                parent_client_order_id=known.parent_client_order_id,
+                oco_group=known.oco_group or request.oco_group,
+            )
         if trade.order.parentId:
             parent_ref = refs_by_id.get((trade.order.clientId, trade.order.parentId))
             with contextlib.suppress(TypeError):

@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 class BracketOrders(OANDAState):
     """Mixin of OANDABroker: bracket children held, placed and released."""
 
-    async def submit_bracket(self, entry: OrderRequest, stop_loss: OrderRequest,
-                             take_profit: OrderRequest) -> list[OrderAck]:
+    async def submit_bracket(
+        self, entry: OrderRequest, stop_loss: OrderRequest, take_profit: OrderRequest
+    ) -> list[OrderAck]:
         """Send a bracket as one OANDA order with ``stopLossOnFill`` and
         ``takeProfitOnFill`` (atomic: OANDA creates the dependent orders when
         the entry fills). Returns the acks of entry, stop-loss, take-profit.
@@ -52,21 +53,33 @@ class BracketOrders(OANDAState):
         for req in (entry, stop_loss, take_profit):
             problem = request_problem(req) or (
                 f"duplicate client_order_id {req.client_order_id!r}"
-                if req.client_order_id in self._orders else None)
+                if req.client_order_id in self._orders
+                else None
+            )
             if problem:
-                return [OrderAck(r.client_order_id, None, False, problem)
-                        for r in (entry, stop_loss, take_profit)]
+                return [
+                    OrderAck(r.client_order_id, None, False, problem)
+                    for r in (entry, stop_loss, take_profit)
+                ]
         stop_price, target_price = stop_loss.stop_price, take_profit.limit_price
         if stop_price is None or target_price is None:
             problem = "a bracket needs a stop-loss stop_price and a take-profit limit_price"
-            return [OrderAck(r.client_order_id, None, False, problem)
-                    for r in (entry, stop_loss, take_profit)]
+            return [
+                OrderAck(r.client_order_id, None, False, problem)
+                for r in (entry, stop_loss, take_profit)
+            ]
         self._accounts.add(entry.account)
-        body = p.order_body(entry, self._ext_id(entry), *await self._formats(entry.asset),
-                            stop_loss=(stop_price, self._ext_id(stop_loss)),
-                            take_profit=(target_price, self._ext_id(take_profit)))
-        children = [self._track(stop_loss, dependent_kind="STOP_LOSS"),
-                    self._track(take_profit, dependent_kind="TAKE_PROFIT")]
+        body = p.order_body(
+            entry,
+            self._ext_id(entry),
+            *await self._formats(entry.asset),
+            stop_loss=(stop_price, self._ext_id(stop_loss)),
+            take_profit=(target_price, self._ext_id(take_profit)),
+        )
+        children = [
+            self._track(stop_loss, dependent_kind="STOP_LOSS"),
+            self._track(take_profit, dependent_kind="TAKE_PROFIT"),
+        ]
         try:
             ack = await self._send_new(self._track(entry), body, "submit_bracket")
         except ConnectionError:  # not sent: forget the children too
@@ -88,7 +101,8 @@ class BracketOrders(OANDAState):
         child.status = OrderStatus.SUBMITTED
         with contextlib.suppress(ConnectionError, TimeoutError):
             status, found = await self._call(
-                "GET", self._acct(f"/orders/@{child.ext_id}"), call="submit_bracket")
+                "GET", self._acct(f"/orders/@{child.ext_id}"), call="submit_bracket"
+            )
             if status == 200:
                 child.broker_order_id = str(found["order"]["id"])
                 child.trade_id = found["order"].get("tradeID")
@@ -98,8 +112,9 @@ class BracketOrders(OANDAState):
         cid = request.client_order_id
         parent = self._orders.get(request.parent_client_order_id or "")
         if parent is None or parent.request.account != request.account:
-            return OrderAck(cid, None, False,
-                            f"unknown parent order {request.parent_client_order_id!r}")
+            return OrderAck(
+                cid, None, False, f"unknown parent order {request.parent_client_order_id!r}"
+            )
         if parent.request.asset != request.asset:
             return OrderAck(cid, None, False, "parent order is on another asset")
         if request.order_type is OrderType.MARKET:
@@ -118,8 +133,7 @@ class BracketOrders(OANDAState):
         return OrderAck(cid, tracked.broker_order_id, True)
 
     def _children(self, parent_cid: str) -> list[Tracked]:
-        return [t for t in self._orders.values()
-                if t.request.parent_client_order_id == parent_cid]
+        return [t for t in self._orders.values() if t.request.parent_client_order_id == parent_cid]
 
     def _protect_later(self, parent: Tracked) -> None:
         """After the parent's fill was delivered: place its held children
@@ -127,8 +141,9 @@ class BracketOrders(OANDAState):
         held = [c for c in self._children(parent.request.client_order_id) if c.held]
         if not held:
             return
-        task = asyncio.get_running_loop().create_task(self._release_children(parent, held),
-                                                      name="oanda-protect")
+        task = asyncio.get_running_loop().create_task(
+            self._release_children(parent, held), name="oanda-protect"
+        )
         self._protect_tasks.add(task)
         task.add_done_callback(self._protect_tasks.discard)
 
@@ -151,8 +166,9 @@ class BracketOrders(OANDAState):
                 stop_closed = f"trade closed at market: its stop-loss failed ({ack.reason})"
             elif not ack.accepted:
                 child.status = OrderStatus.CANCELLED
-                reports.append(OrderCancelled(cid, None, f"OANDA refused the order: "
-                                                         f"{ack.reason}", utc_now()))
+                reports.append(
+                    OrderCancelled(cid, None, f"OANDA refused the order: {ack.reason}", utc_now())
+                )
         await self._deliver(reports)
 
     async def _place_dependent(self, tracked: Tracked, trade_id: str) -> OrderAck:
@@ -160,35 +176,53 @@ class BracketOrders(OANDAState):
         be placed closes the trade at market under its own client id (the
         ack then says so in ``reason`` and the child is a market order)."""
         request = tracked.request
-        price = request.stop_price if request.order_type is OrderType.STOP \
-            else request.limit_price
+        price = request.stop_price if request.order_type is OrderType.STOP else request.limit_price
         tracked.trade_id = trade_id
-        body = p.dependent_order_body(tracked.dependent_kind or "", trade_id, price or 0.0,
-                                      tracked.ext_id, (await self._formats(request.asset))[0])
+        body = p.dependent_order_body(
+            tracked.dependent_kind or "",
+            trade_id,
+            price or 0.0,
+            tracked.ext_id,
+            (await self._formats(request.asset))[0],
+        )
         ack = await self._send_retried(tracked, body)
         if ack.accepted:
             return ack
         if tracked.dependent_kind != "STOP_LOSS" or "TRADE_DOESNT_EXIST" in ack.reason:
             return ack
-        log.error("OANDA: the stop-loss %s of trade %s could not be placed (%s): closing "
-                  "the trade at market", request.client_order_id, trade_id, ack.reason)
+        log.error(
+            "OANDA: the stop-loss %s of trade %s could not be placed (%s): closing "
+            "the trade at market",
+            request.client_order_id,
+            trade_id,
+            ack.reason,
+        )
         return await self._close_unprotected(tracked, ack.reason)
 
     async def _close_unprotected(self, tracked: Tracked, why: str) -> OrderAck:
-        request = dataclasses.replace(tracked.request, order_type=OrderType.MARKET,
-                                      stop_price=None, limit_price=None,
-                                      parent_client_order_id=None)
+        request = dataclasses.replace(
+            tracked.request,
+            order_type=OrderType.MARKET,
+            stop_price=None,
+            limit_price=None,
+            parent_client_order_id=None,
+        )
         body = p.order_body(request, tracked.ext_id, *await self._formats(request.asset))
         body["order"]["positionFill"] = "REDUCE_ONLY"
         tracked.dependent_kind, tracked.request = None, request
         ack = await self._send_retried(tracked, body)
         if not ack.accepted:
-            log.critical("OANDA: trade of %s left WITHOUT its stop: the stop-loss failed (%s) "
-                         "and closing at market failed too (%s)",
-                         request.client_order_id, why, ack.reason)
+            log.critical(
+                "OANDA: trade of %s left WITHOUT its stop: the stop-loss failed (%s) "
+                "and closing at market failed too (%s)",
+                request.client_order_id,
+                why,
+                ack.reason,
+            )
             return ack
-        return dataclasses.replace(ack, reason=f"stop-loss not placed ({why}): "
-                                               f"trade closed at market")
+        return dataclasses.replace(
+            ack, reason=f"stop-loss not placed ({why}): trade closed at market"
+        )
 
     async def _send_retried(self, tracked: Tracked, body: dict) -> OrderAck:
         """``_send_new`` up to ``config.protect_attempts`` times, while the

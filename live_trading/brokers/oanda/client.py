@@ -74,14 +74,20 @@ log = logging.getLogger(__name__)
 ConnectionListener = Callable[[str, ConnectionState], None]
 
 
-class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, VenueQueries, MarketDataFeed,
-                  RestCalls):
+class OANDABroker(
+    BracketOrders, OrderRouting, TransactionFeed, VenueQueries, MarketDataFeed, RestCalls
+):
     """Broker + MarketData on one OANDA v20 account. See the module docs."""
 
     name = "oanda"
 
-    def __init__(self, config: OANDAConfig, *, bar_poll_interval_s: float = 5.0,
-                 on_connection_event: ConnectionListener | None = None) -> None:
+    def __init__(
+        self,
+        config: OANDAConfig,
+        *,
+        bar_poll_interval_s: float = 5.0,
+        on_connection_event: ConnectionListener | None = None,
+    ) -> None:
         self.config = config
         self.bar_poll_interval_s = bar_poll_interval_s
         self.on_connection_event = on_connection_event
@@ -156,8 +162,11 @@ class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, VenueQueries, Ma
                 raise ConnectionError(f"OANDA did not answer: {error}") from None
             raise
         self._poller = asyncio.create_task(self._poll_loop(), name="oanda-transactions")
-        log.info("connected to OANDA account %s (%s)", self.config.account_id,
-                 self.config.environment.value)
+        log.info(
+            "connected to OANDA account %s (%s)",
+            self.config.account_id,
+            self.config.environment.value,
+        )
 
     async def _first_sync(self) -> None:
         for attempt in range(self.config.max_retries + 1):
@@ -173,10 +182,14 @@ class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, VenueQueries, Ma
     async def _new_client(self) -> None:
         await self._close_client()
         self._client = httpx.AsyncClient(
-            base_url=self.config.rest_url, timeout=self.config.timeout_s,
-            headers={"Authorization": f"Bearer {self.config.api_key}",
-                     "Accept-Datetime-Format": "RFC3339",
-                     "Content-Type": "application/json"})
+            base_url=self.config.rest_url,
+            timeout=self.config.timeout_s,
+            headers={
+                "Authorization": f"Bearer {self.config.api_key}",
+                "Accept-Datetime-Format": "RFC3339",
+                "Content-Type": "application/json",
+            },
+        )
 
     async def _replace_client(self) -> None:
         """A fresh HTTP client (new connections) for the watchdog; calls in
@@ -204,8 +217,11 @@ class OANDABroker(BracketOrders, OrderRouting, TransactionFeed, VenueQueries, Ma
 
     async def disconnect(self) -> None:
         self._closing = True
-        tasks = [t for t in [self._poller, *self._bar_tasks.values(), *self._protect_tasks]
-                 if t is not None]
+        tasks = [
+            t
+            for t in [self._poller, *self._bar_tasks.values(), *self._protect_tasks]
+            if t is not None
+        ]
         for task in tasks:
             task.cancel()
         for task in tasks:

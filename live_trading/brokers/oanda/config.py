@@ -98,17 +98,21 @@ class OANDAConfig:
         if not self.api_key:
             raise ValueError("api_key is required")
         object.__setattr__(self, "environment", OANDAEnvironment(str(self.environment).upper()))
-        for name in ("timeout_s", "poll_interval_s", "heartbeat_timeout_s",
-                     "transaction_timeout_s", "retry_max_wait_s"):
+        for name in (
+            "timeout_s",
+            "poll_interval_s",
+            "heartbeat_timeout_s",
+            "transaction_timeout_s",
+            "retry_max_wait_s",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.max_retries < 0 or self.protect_attempts < 1 or self.clock_skew_s < 0:
-            raise ValueError("max_retries must be >= 0, protect_attempts >= 1, "
-                             "clock_skew_s >= 0")
+            raise ValueError("max_retries must be >= 0, protect_attempts >= 1, clock_skew_s >= 0")
 
     def backoff_s(self, attempt: int) -> float:
         """Wait before retry number ``attempt`` (0-based), seconds."""
-        return min(self.retry_backoff_s * 2 ** attempt, self.retry_max_wait_s)
+        return min(self.retry_backoff_s * 2**attempt, self.retry_max_wait_s)
 
     @property
     def rest_url(self) -> str:
@@ -119,8 +123,10 @@ class OANDAConfig:
         return (self.stream_url or self.base_url or _STREAM_HOSTS[self.environment]).rstrip("/")
 
     def __repr__(self) -> str:
-        return (f"OANDAConfig(account_id={self.account_id!r}, api_key={mask(self.api_key)}, "
-                f"environment={self.environment.value}, rest_url={self.rest_url!r}, "
-                f"stream_url={self.stream_base_url!r}, timeout_s={self.timeout_s})")
+        return (
+            f"OANDAConfig(account_id={self.account_id!r}, api_key={mask(self.api_key)}, "
+            f"environment={self.environment.value}, rest_url={self.rest_url!r}, "
+            f"stream_url={self.stream_base_url!r}, timeout_s={self.timeout_s})"
+        )
 
     __str__ = __repr__

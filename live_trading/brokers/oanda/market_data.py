@@ -26,8 +26,9 @@ MAX_CANDLES = 5000
 class MarketDataFeed(OANDAState):
     """Mixin of OANDABroker (uses its REST calls and ``config``)."""
 
-    async def get_historical_data(self, asset: str, bar_size: BarSize, start: datetime,
-                                  end: datetime) -> list[Bar]:
+    async def get_historical_data(
+        self, asset: str, bar_size: BarSize, start: datetime, end: datetime
+    ) -> list[Bar]:
         """Complete mid candles with open time in [start, end), oldest first
         (requests of at most 5000 candles each). ``to`` is never asked past
         now minus ``config.clock_skew_s``: OANDA refuses a ``to`` in the
@@ -45,9 +46,15 @@ class MarketDataFeed(OANDAState):
         while cursor < end:
             chunk_end = min(end, cursor + step)
             _, body = await self._get_ok(
-                f"/v3/instruments/{instrument}/candles", call="get_historical_data", params={
-                    "granularity": granularity, "price": "M",
-                    "from": p.format_time(cursor), "to": p.format_time(chunk_end)})
+                f"/v3/instruments/{instrument}/candles",
+                call="get_historical_data",
+                params={
+                    "granularity": granularity,
+                    "price": "M",
+                    "from": p.format_time(cursor),
+                    "to": p.format_time(chunk_end),
+                },
+            )
             for candle in body.get("candles", []):
                 if not candle.get("complete", True):
                     continue
@@ -58,12 +65,19 @@ class MarketDataFeed(OANDAState):
         return [bars[t] for t in sorted(bars)]
 
     async def get_market_quote(self, asset: str) -> Quote:
-        _, body = await self._get_ok(self._acct("/pricing"), call="get_market_quote",
-                                     params={"instruments": p.to_instrument(asset)})
+        _, body = await self._get_ok(
+            self._acct("/pricing"),
+            call="get_market_quote",
+            params={"instruments": p.to_instrument(asset)},
+        )
         price = body["prices"][0]
         bid, ask = p.quote_prices(price)
-        return Quote(asset=p.to_asset(price["instrument"]), bid=bid, ask=ask,
-                     time=p.parse_time(price["time"]))
+        return Quote(
+            asset=p.to_asset(price["instrument"]),
+            bid=bid,
+            ask=ask,
+            time=p.parse_time(price["time"]),
+        )
 
     async def stream_prices(self, assets: list[str]) -> AsyncIterator[Quote]:
         """Quotes from ``GET /pricing/stream`` as they come, forever.
@@ -81,14 +95,17 @@ class MarketDataFeed(OANDAState):
         url = f"{self.config.stream_base_url}{self._acct('/pricing/stream')}"
         delay = self.config.reconnect_delay_s
         async with httpx.AsyncClient(
-                timeout=httpx.Timeout(self.config.timeout_s,
-                                      read=self.config.heartbeat_timeout_s),
-                headers={"Authorization": f"Bearer {self.config.api_key}",
-                         "Accept-Datetime-Format": "RFC3339"}) as client:
+            timeout=httpx.Timeout(self.config.timeout_s, read=self.config.heartbeat_timeout_s),
+            headers={
+                "Authorization": f"Bearer {self.config.api_key}",
+                "Accept-Datetime-Format": "RFC3339",
+            },
+        ) as client:
             while True:
                 try:
-                    async with client.stream("GET", url,
-                                             params={"instruments": instruments}) as response:
+                    async with client.stream(
+                        "GET", url, params={"instruments": instruments}
+                    ) as response:
                         if response.status_code != 200:
                             body = json_or_none(await response.aread())
                             reason = p.error_reason(response.status_code, body)
@@ -96,7 +113,8 @@ class MarketDataFeed(OANDAState):
                                 raise httpx.RemoteProtocolError(reason)  # retried below
                             raise ConnectionError(
                                 f"OANDA price stream refused (HTTP {response.status_code}): "
-                                f"{reason}")
+                                f"{reason}"
+                            )
                         delay = self.config.reconnect_delay_s
                         async for line in _lines(response, self.config.heartbeat_timeout_s):
                             message = json_or_none(line)
@@ -104,17 +122,23 @@ class MarketDataFeed(OANDAState):
                                 continue
                             if message.get("type") == "PRICE":
                                 bid, ask = p.quote_prices(message)
-                                yield Quote(asset=p.to_asset(message["instrument"]), bid=bid,
-                                            ask=ask, time=p.parse_time(message["time"]))
+                                yield Quote(
+                                    asset=p.to_asset(message["instrument"]),
+                                    bid=bid,
+                                    ask=ask,
+                                    time=p.parse_time(message["time"]),
+                                )
                     log.warning("OANDA price stream ended; reconnecting")
                 except (httpx.TransportError, TimeoutError) as error:
-                    log.warning("OANDA price stream dropped (%s); reconnecting in %.1fs",
-                                type(error).__name__, delay)
+                    log.warning(
+                        "OANDA price stream dropped (%s); reconnecting in %.1fs",
+                        type(error).__name__,
+                        delay,
+                    )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def subscribe_bars(self, asset: str, bar_size: BarSize,
-                             listener: BarListener) -> None:
+    async def subscribe_bars(self, asset: str, bar_size: BarSize, listener: BarListener) -> None:
         """Poll candles every ``bar_poll_interval_s`` and call ``listener``
         with each candle that completes after the subscription."""
         key = (asset, bar_size)
@@ -161,4 +185,3 @@ async def _lines(response: httpx.Response, silence_s: float) -> AsyncIterator[st
             return
         if line.strip():
             yield line
-

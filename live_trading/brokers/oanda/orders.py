@@ -39,8 +39,12 @@ from .tracking import FINISHED, Tracked, request_from_pending, request_problem
 log = logging.getLogger(__name__)
 
 _DONE_STATES = ("FILLED", "CANCELLED", "TRIGGERED")
-_STATUS = {"PENDING": OrderStatus.SUBMITTED, "FILLED": OrderStatus.FILLED,
-           "TRIGGERED": OrderStatus.FILLED, "CANCELLED": OrderStatus.CANCELLED}
+_STATUS = {
+    "PENDING": OrderStatus.SUBMITTED,
+    "FILLED": OrderStatus.FILLED,
+    "TRIGGERED": OrderStatus.FILLED,
+    "CANCELLED": OrderStatus.CANCELLED,
+}
 
 
 class OrderRouting(OANDAState):
@@ -69,8 +73,7 @@ class OrderRouting(OANDAState):
         if request.parent_client_order_id is not None:
             return await self._submit_child(request)
         try:
-            body = p.order_body(request, self._ext_id(request),
-                                *await self._formats(request.asset))
+            body = p.order_body(request, self._ext_id(request), *await self._formats(request.asset))
         except LookupError as error:
             return OrderAck(cid, None, False, str(error))
         except ValueError as error:
@@ -85,13 +88,15 @@ class OrderRouting(OANDAState):
             answer: dict[str, Any] = {}
             for attempt in range(self.config.max_retries + 1):
                 try:
-                    status, answer = await self._call("POST", self._acct("/orders"),
-                                                      call=call, json=body)
+                    status, answer = await self._call(
+                        "POST", self._acct("/orders"), call=call, json=body
+                    )
                 except AnswerLost as lost:
                     order = await self._reread(tracked, call, lost.detail)
                     if order is None:
-                        raise OrderOutcomeUnknown(call, tracked.request.client_order_id,
-                                                  lost.detail) from None
+                        raise OrderOutcomeUnknown(
+                            call, tracked.request.client_order_id, lost.detail
+                        ) from None
                     return self._ack_from_order(tracked, order)
                 except ConnectionError:
                     self._untrack(tracked)
@@ -123,8 +128,9 @@ class OrderRouting(OANDAState):
         if tracked is not None and tracked.held:
             tracked.status = OrderStatus.CANCELLED
             tracked.held = False
-            await self._deliver([OrderCancelled(client_order_id, None,
-                                                "cancelled by request", utc_now())])
+            await self._deliver(
+                [OrderCancelled(client_order_id, None, "cancelled by request", utc_now())]
+            )
             return CancelAck(client_order_id, CancelOutcome.REQUESTED, "held child dropped")
         self._require_connected()
         if tracked is not None:
@@ -141,19 +147,21 @@ class OrderRouting(OANDAState):
         if status < 400:
             return CancelAck(client_order_id, CancelOutcome.REQUESTED)
         if status == 404:
-            return await self._cancel_settled(client_order_id, ext,
-                                              p.error_reason(status, answer), lost=False)
-        raise ConnectionError(f"OANDA refused the cancel of {client_order_id}: "
-                              f"{p.error_reason(status, answer)}")
+            return await self._cancel_settled(
+                client_order_id, ext, p.error_reason(status, answer), lost=False
+            )
+        raise ConnectionError(
+            f"OANDA refused the cancel of {client_order_id}: {p.error_reason(status, answer)}"
+        )
 
-    async def _cancel_settled(self, cid: str, ext: str, detail: str, *, lost: bool
-                              ) -> CancelAck:
+    async def _cancel_settled(self, cid: str, ext: str, detail: str, *, lost: bool) -> CancelAck:
         """After a 404 (OANDA: ORDER_DOESNT_EXIST, also said of an order no
         longer pending) or a lost answer: what OANDA has of the order."""
         order = await self._reread_ext(ext, "cancel_order", cid, detail)
         if order is None:
-            return CancelAck(cid, CancelOutcome.NOT_FOUND,
-                             f"OANDA has no order with client id {ext}")
+            return CancelAck(
+                cid, CancelOutcome.NOT_FOUND, f"OANDA has no order with client id {ext}"
+            )
         state = str(order.get("state"))
         if lost and state == "CANCELLED":  # our cancel took; its report follows
             return CancelAck(cid, CancelOutcome.REQUESTED, "cancelled at OANDA")
@@ -161,9 +169,14 @@ class OrderRouting(OANDAState):
             return CancelAck(cid, CancelOutcome.ALREADY_DONE, f"order {state}")
         raise OrderOutcomeUnknown("cancel_order", cid, f"{detail}; order still {state}")
 
-    async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
-                           limit_price: float | None = None,
-                           stop_price: float | None = None) -> OrderAck:
+    async def modify_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> OrderAck:
         """Replace a working order (``PUT /orders/@<ext id>``): OANDA cancels
         it and creates a new one with a new broker id (same client id).
         Stop-loss/take-profit orders close the whole trade: only their price
@@ -176,11 +189,19 @@ class OrderRouting(OANDAState):
         """
         tracked = self._orders.get(client_order_id) or await self._adopt(client_order_id)
         if tracked is None:
-            return OrderAck(client_order_id, None, False,
-                            "no such working order: OANDA has no order with this client id")
+            return OrderAck(
+                client_order_id,
+                None,
+                False,
+                "no such working order: OANDA has no order with this client id",
+            )
         if tracked.status not in (OrderStatus.PENDING, OrderStatus.SUBMITTED):
-            return OrderAck(client_order_id, tracked.broker_order_id, False,
-                            f"the order is no longer working ({tracked.status.value})")
+            return OrderAck(
+                client_order_id,
+                tracked.broker_order_id,
+                False,
+                f"the order is no longer working ({tracked.status.value})",
+            )
         given = (("quantity", quantity), ("limit_price", limit_price), ("stop_price", stop_price))
         changes: dict[str, Any] = {k: v for k, v in given if v is not None}
         request = dataclasses.replace(tracked.request, **changes)
@@ -195,8 +216,9 @@ class OrderRouting(OANDAState):
         with self._gate(tracked):
             return await self._replace(tracked, request, body)
 
-    async def _replace(self, tracked: Tracked, request: OrderRequest,
-                       body: dict[str, Any]) -> OrderAck:
+    async def _replace(
+        self, tracked: Tracked, request: OrderRequest, body: dict[str, Any]
+    ) -> OrderAck:
         """PUT the replacement; a lost answer or a 5xx is settled by
         re-reading the order (replaced: a new id), a 5xx then sent again."""
         cid, old_id = tracked.request.client_order_id, tracked.broker_order_id
@@ -210,9 +232,14 @@ class OrderRouting(OANDAState):
                 order = await self._reread(tracked, "modify_order", lost.detail)
                 if order is None or str(order["id"]) == old_id:
                     state = order.get("state") if order else "not found"
-                    return OrderAck(cid, old_id, False, f"the change was not applied "
-                                                        f"({lost.detail}; the order at OANDA "
-                                                        f"is {state})")
+                    return OrderAck(
+                        cid,
+                        old_id,
+                        False,
+                        f"the change was not applied "
+                        f"({lost.detail}; the order at OANDA "
+                        f"is {state})",
+                    )
                 return self._replaced(tracked, request, str(order["id"]))
             if status < 500:
                 break
@@ -233,30 +260,32 @@ class OrderRouting(OANDAState):
     def _unmodifiable(tracked: Tracked, quantity: float | None) -> str | None:
         if tracked.dependent_kind is not None:
             if quantity is not None and quantity != tracked.request.quantity:
-                return ("OANDA stop-loss/take-profit orders close the whole trade: "
-                        "their quantity cannot change")
+                return (
+                    "OANDA stop-loss/take-profit orders close the whole trade: "
+                    "their quantity cannot change"
+                )
             return None
         if tracked.request.order_type is OrderType.MARKET:
             return "a market order cannot be modified"
         return None
 
-    async def _replacement_body(self, tracked: Tracked, request: OrderRequest
-                                ) -> dict[str, Any]:
+    async def _replacement_body(self, tracked: Tracked, request: OrderRequest) -> dict[str, Any]:
         formats = await self._formats(request.asset)
         if tracked.dependent_kind is None:
             return p.order_body(request, tracked.ext_id, *formats)
-        price = request.stop_price if request.order_type is OrderType.STOP \
-            else request.limit_price
-        return p.dependent_order_body(tracked.dependent_kind, tracked.trade_id or "",
-                                      price or 0.0, tracked.ext_id, formats[0])
+        price = request.stop_price if request.order_type is OrderType.STOP else request.limit_price
+        return p.dependent_order_body(
+            tracked.dependent_kind, tracked.trade_id or "", price or 0.0, tracked.ext_id, formats[0]
+        )
 
     async def _adopt(self, client_order_id: str) -> Tracked | None:
         """Track an order sent before a restart, as OANDA has it (by client
         id); None when OANDA has no such order."""
         self._require_connected()
         ext = self._ext_of_unknown(client_order_id)
-        order = await self._reread_ext(ext, "modify_order", client_order_id,
-                                       "not tracked since the adapter started")
+        order = await self._reread_ext(
+            ext, "modify_order", client_order_id, "not tracked since the adapter started"
+        )
         if order is None:
             return None
         account = ext[3:].rsplit("-", 1)[0] if ext.startswith("LT-") else ""
@@ -267,21 +296,25 @@ class OrderRouting(OANDAState):
         request = request_from_pending(order, client_order_id, account, trades)
         if request is None:
             return None
-        tracked = Tracked(request, ext, broker_order_id=str(order["id"]),
-                          status=_STATUS.get(str(order.get("state")), OrderStatus.SUBMITTED),
-                          trade_id=order.get("tradeID"),
-                          dependent_kind=order["type"] if order.get("tradeID") else None)
+        tracked = Tracked(
+            request,
+            ext,
+            broker_order_id=str(order["id"]),
+            status=_STATUS.get(str(order.get("state")), OrderStatus.SUBMITTED),
+            trade_id=order.get("tradeID"),
+            dependent_kind=order["type"] if order.get("tradeID") else None,
+        )
         self._orders[client_order_id], self._by_ext[ext] = tracked, client_order_id
         return tracked
 
     # -- settling ----------------------------------------------------------------
 
     async def _reread(self, tracked: Tracked, call: str, detail: str) -> dict[str, Any] | None:
-        return await self._reread_ext(tracked.ext_id, call, tracked.request.client_order_id,
-                                      detail)
+        return await self._reread_ext(tracked.ext_id, call, tracked.request.client_order_id, detail)
 
-    async def _reread_ext(self, ext: str, call: str, cid: str, detail: str
-                          ) -> dict[str, Any] | None:
+    async def _reread_ext(
+        self, ext: str, call: str, cid: str, detail: str
+    ) -> dict[str, Any] | None:
         """OANDA's order with client id ``ext``, None when it has none.
 
         Raises:
@@ -294,10 +327,16 @@ class OrderRouting(OANDAState):
         if status == 404:
             return None
         if status >= 400 or not isinstance(body.get("order"), dict):
-            raise OrderOutcomeUnknown(call, cid, f"{detail}; re-read answered "
-                                                 f"{p.error_reason(status, body)}")
-        log.warning("OANDA %s of %s: %s; settled by re-reading the order (%s)", call, cid,
-                    detail, body["order"].get("state"))
+            raise OrderOutcomeUnknown(
+                call, cid, f"{detail}; re-read answered {p.error_reason(status, body)}"
+            )
+        log.warning(
+            "OANDA %s of %s: %s; settled by re-reading the order (%s)",
+            call,
+            cid,
+            detail,
+            body["order"].get("state"),
+        )
         return body["order"]
 
     def _ack_from_order(self, tracked: Tracked, order: dict[str, Any]) -> OrderAck:
@@ -309,8 +348,9 @@ class OrderRouting(OANDAState):
                 fill["tradeOpened"] = {"tradeID": order["tradeOpenedID"]}
             answer["orderFillTransaction"] = fill
         elif order.get("state") == "CANCELLED":
-            answer["orderCancelTransaction"] = {"reason": "CANCELLED by OANDA (found on "
-                                                          "re-read after a lost answer)"}
+            answer["orderCancelTransaction"] = {
+                "reason": "CANCELLED by OANDA (found on re-read after a lost answer)"
+            }
         return self._ack_from_create(tracked, 201, answer)
 
     def _ack_from_create(self, tracked: Tracked, status: int, answer: Any) -> OrderAck:

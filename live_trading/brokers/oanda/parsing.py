@@ -32,6 +32,7 @@ BAR_SIZE: dict[str, BarSize] = {v: k for k, v in GRANULARITY.items()}
 
 # -- instruments -------------------------------------------------------------
 
+
 def to_instrument(asset: str) -> str:
     """``"USD-CAD"`` -> ``"USD_CAD"`` (raises ValueError on a malformed asset)."""
     parsed = Asset.parse(asset)
@@ -59,8 +60,7 @@ def to_bar_size(granularity: str) -> BarSize:
 
 # -- times -------------------------------------------------------------------
 
-_RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$")
 
 
 def parse_time(text: str) -> datetime:
@@ -88,6 +88,7 @@ def format_time(moment: datetime) -> str:
 
 
 # -- numbers -----------------------------------------------------------------
+
 
 def to_float(text: str | float | None, default: float = 0.0) -> float:
     if text is None or text == "":
@@ -117,10 +118,16 @@ def side_of(units: str | float) -> Side:
 
 # -- requests ----------------------------------------------------------------
 
-def order_body(request: OrderRequest, client_id: str, precision: int,
-               units_precision: int = 0, *,
-               stop_loss: tuple[float, str] | None = None,
-               take_profit: tuple[float, str] | None = None) -> dict[str, Any]:
+
+def order_body(
+    request: OrderRequest,
+    client_id: str,
+    precision: int,
+    units_precision: int = 0,
+    *,
+    stop_loss: tuple[float, str] | None = None,
+    take_profit: tuple[float, str] | None = None,
+) -> dict[str, Any]:
     """The ``{"order": ...}`` body of ``POST /v3/accounts/{id}/orders`` for
     a MARKET, LIMIT or STOP request: prices with ``precision`` decimals
     (``displayPrecision``), units with ``units_precision``.
@@ -136,37 +143,46 @@ def order_body(request: OrderRequest, client_id: str, precision: int,
     if request.order_type is OrderType.MARKET:
         order["timeInForce"] = "FOK"
     else:
-        price = request.limit_price if request.order_type is OrderType.LIMIT \
-            else request.stop_price
+        price = request.limit_price if request.order_type is OrderType.LIMIT else request.stop_price
         if price is None:
             raise ValueError(f"{request.order_type.value} order without a price")
         order["price"] = price_str(price, precision)
         order["timeInForce"] = "GTC"
         order["triggerCondition"] = "DEFAULT"
     if stop_loss is not None:
-        order["stopLossOnFill"] = {"price": price_str(stop_loss[0], precision),
-                                   "timeInForce": "GTC",
-                                   "clientExtensions": {"id": stop_loss[1],
-                                                        "tag": "live_trading"}}
+        order["stopLossOnFill"] = {
+            "price": price_str(stop_loss[0], precision),
+            "timeInForce": "GTC",
+            "clientExtensions": {"id": stop_loss[1], "tag": "live_trading"},
+        }
     if take_profit is not None:
-        order["takeProfitOnFill"] = {"price": price_str(take_profit[0], precision),
-                                     "timeInForce": "GTC",
-                                     "clientExtensions": {"id": take_profit[1],
-                                                          "tag": "live_trading"}}
+        order["takeProfitOnFill"] = {
+            "price": price_str(take_profit[0], precision),
+            "timeInForce": "GTC",
+            "clientExtensions": {"id": take_profit[1], "tag": "live_trading"},
+        }
     return {"order": order}
 
 
-def dependent_order_body(kind: str, trade_id: str, price: float, client_id: str,
-                         precision: int) -> dict[str, Any]:
+def dependent_order_body(
+    kind: str, trade_id: str, price: float, client_id: str, precision: int
+) -> dict[str, Any]:
     """A STOP_LOSS or TAKE_PROFIT order on an open trade (closes the whole
     trade when it fills)."""
-    return {"order": {"type": kind, "tradeID": trade_id,
-                      "price": price_str(price, precision), "timeInForce": "GTC",
-                      "triggerCondition": "DEFAULT",
-                      "clientExtensions": {"id": client_id, "tag": "live_trading"}}}
+    return {
+        "order": {
+            "type": kind,
+            "tradeID": trade_id,
+            "price": price_str(price, precision),
+            "timeInForce": "GTC",
+            "triggerCondition": "DEFAULT",
+            "clientExtensions": {"id": client_id, "tag": "live_trading"},
+        }
+    }
 
 
 # -- responses ---------------------------------------------------------------
+
 
 def error_reason(status: int, body: Any) -> str:
     """``"INSUFFICIENT_MARGIN: ..."`` from an OANDA error or cancel/reject body."""
@@ -187,9 +203,14 @@ def error_reason(status: int, body: Any) -> str:
 
 def candle_to_bar(candle: dict[str, Any], component: str = "mid") -> Bar:
     prices = candle[component]
-    return Bar(time=parse_time(candle["time"]), open=to_float(prices["o"]),
-               high=to_float(prices["h"]), low=to_float(prices["l"]),
-               close=to_float(prices["c"]), volume=to_float(candle.get("volume", 0)))
+    return Bar(
+        time=parse_time(candle["time"]),
+        open=to_float(prices["o"]),
+        high=to_float(prices["h"]),
+        low=to_float(prices["l"]),
+        close=to_float(prices["c"]),
+        volume=to_float(candle.get("volume", 0)),
+    )
 
 
 def fill_to_execution(tx: dict[str, Any], client_order_id: str, account: str) -> Execution:
@@ -197,11 +218,17 @@ def fill_to_execution(tx: dict[str, Any], client_order_id: str, account: str) ->
     OANDA's (account home currency, reported as a positive cost)."""
     units = to_float(tx["units"])
     return Execution(
-        execution_id=str(tx["id"]), client_order_id=client_order_id,
-        broker_order_id=str(tx["orderID"]), account=account,
-        asset=to_asset(tx["instrument"]), side=side_of(units), quantity=abs(units),
+        execution_id=str(tx["id"]),
+        client_order_id=client_order_id,
+        broker_order_id=str(tx["orderID"]),
+        account=account,
+        asset=to_asset(tx["instrument"]),
+        side=side_of(units),
+        quantity=abs(units),
         price=to_float(tx.get("price") or tx.get("fullVWAP")),
-        commission=abs(to_float(tx.get("commission"))), time=parse_time(tx["time"]))
+        commission=abs(to_float(tx.get("commission"))),
+        time=parse_time(tx["time"]),
+    )
 
 
 def instrument_spec(instrument: dict[str, Any]) -> InstrumentSpec:

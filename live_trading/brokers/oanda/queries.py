@@ -43,37 +43,42 @@ class VenueQueries(OANDAState):
                 out.append(tracked.request)
                 continue
             if order["type"] in ("STOP_LOSS", "TAKE_PROFIT") and trades is None:
-                _, open_body = await self._get_ok(self._acct("/openTrades"),
-                                                  call="open_orders")
+                _, open_body = await self._get_ok(self._acct("/openTrades"), call="open_orders")
                 trades = {t["id"]: t for t in open_body.get("trades", [])}
             request = request_from_pending(order, cid, account, trades or {})
             if request is not None:
                 out.append(request)
-        out.extend(t.request for t in self._orders.values()
-                   if t.held and t.request.account == account
-                   and t.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED))
+        out.extend(
+            t.request
+            for t in self._orders.values()
+            if t.held
+            and t.request.account == account
+            and t.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        )
         return out
-
 
     async def executions(self, account: str) -> list[Execution]:
         """Fills of ``account`` since ``config.first_transaction_id``."""
         return await self.executions_since(account, None)
 
-    async def executions_since(self, account: str, after_execution_id: str | None
-                               ) -> list[Execution]:
+    async def executions_since(
+        self, account: str, after_execution_id: str | None
+    ) -> list[Execution]:
         """Fills of ``account`` (``ORDER_FILL`` transactions of its orders)
         after the transaction ``after_execution_id``; from
         ``config.first_transaction_id`` when it is None or not an id."""
         self._accounts.add(account)
-        start = after_execution_id if after_execution_id and after_execution_id.isdigit() \
+        start = (
+            after_execution_id
+            if after_execution_id and after_execution_id.isdigit()
             else self.config.first_transaction_id
+        )
         prefix = prefix_of(account)
         out = []
         for tx in await self._transactions_since(start, "executions_since"):
             ext = tx.get("clientOrderID") or ""
             if tx.get("type") == "ORDER_FILL" and ext.startswith(prefix):
-                out.append(p.fill_to_execution(tx, self._by_ext.get(ext, ext),
-                                               account))
+                out.append(p.fill_to_execution(tx, self._by_ext.get(ext, ext), account))
         return out
 
     async def broker_order_id(self, client_order_id: str) -> str | None:
@@ -81,10 +86,14 @@ class VenueQueries(OANDAState):
         if tracked is not None:
             return tracked.broker_order_id
         for account in sorted(self._accounts):
-            ext = client_order_id if client_order_id.startswith(prefix_of(account)) \
+            ext = (
+                client_order_id
+                if client_order_id.startswith(prefix_of(account))
                 else prefix_of(account) + client_order_id
-            status, body = await self._call("GET", self._acct(f"/orders/@{ext}"),
-                                            call="broker_order_id")
+            )
+            status, body = await self._call(
+                "GET", self._acct(f"/orders/@{ext}"), call="broker_order_id"
+            )
             if status == 200:
                 return str(body["order"]["id"])
         return None
@@ -120,17 +129,23 @@ class VenueQueries(OANDAState):
                 continue
             try:
                 status, answer = await self._call(
-                    "PUT", self._acct(f"/trades/{trade['id']}/close"), call="close_position",
-                    idempotent=True, json={"units": "ALL"})
+                    "PUT",
+                    self._acct(f"/trades/{trade['id']}/close"),
+                    call="close_position",
+                    idempotent=True,
+                    json={"units": "ALL"},
+                )
             except AnswerLost as lost:
-                log.warning("close of trade %s: %s (the feed reports its fill if it "
-                            "closed)", trade["id"], lost.detail)
+                log.warning(
+                    "close of trade %s: %s (the feed reports its fill if it closed)",
+                    trade["id"],
+                    lost.detail,
+                )
                 continue
             if status < 400 and "orderFillTransaction" in answer:
                 fills.append(str(answer["orderFillTransaction"]["id"]))
         self._wake.set()
         return fills
-
 
     async def instrument_spec(self, asset: str) -> InstrumentSpec:
         """Tick (10^-displayPrecision), lot (10^-tradeUnitsPrecision) and
@@ -145,12 +160,15 @@ class VenueQueries(OANDAState):
         cached = self._specs.get(instrument)
         if cached is not None:
             return cached
-        _, body = await self._get_ok(self._acct("/instruments"), call="instrument_spec",
-                                     params={"instruments": instrument})
+        _, body = await self._get_ok(
+            self._acct("/instruments"), call="instrument_spec", params={"instruments": instrument}
+        )
         found = [i for i in body.get("instruments", []) if i.get("name") == instrument]
         if not found:
-            raise LookupError(f"instrument {instrument} is not tradeable on OANDA account "
-                              f"{self.config.account_id}")
+            raise LookupError(
+                f"instrument {instrument} is not tradeable on OANDA account "
+                f"{self.config.account_id}"
+            )
         self._specs[instrument] = spec = p.instrument_spec(found[0])
         self._units_precision[instrument] = int(found[0].get("tradeUnitsPrecision", 0))
         return spec

@@ -38,8 +38,7 @@ from .state import OANDAState
 
 log = logging.getLogger(__name__)
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
-             httpx.UnsupportedProtocol)
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 class AccessRefused(ConnectionError):
@@ -74,8 +73,9 @@ class RestCalls(OANDAState):
             raise ConnectionError(f"OANDA GET {path} failed: {p.error_reason(status, body)}")
         return status, body
 
-    async def _call(self, method: str, path: str, *, call: str, idempotent: bool | None = None,
-                    **kwargs: Any) -> tuple[int, Any]:
+    async def _call(
+        self, method: str, path: str, *, call: str, idempotent: bool | None = None, **kwargs: Any
+    ) -> tuple[int, Any]:
         """One REST call -> (status, JSON body), retried as the module
         docs say. ``call`` names the port method for errors and metrics.
 
@@ -99,15 +99,28 @@ class RestCalls(OANDAState):
             retry = status == 429 or (status >= 500 and repeatable)
             if retry and attempt < self.config.max_retries:
                 wait = _retry_after(response) or self.config.backoff_s(attempt)
-                log.warning("OANDA %s %s answered %d; retry %d in %.2f s", method, path,
-                            status, attempt + 1, wait)
+                log.warning(
+                    "OANDA %s %s answered %d; retry %d in %.2f s",
+                    method,
+                    path,
+                    status,
+                    attempt + 1,
+                    wait,
+                )
                 await asyncio.sleep(min(wait, self.config.retry_max_wait_s))
                 attempt += 1
                 continue
             return status, self._body(response)
 
-    async def _exchange(self, method: str, path: str, call: str, repeatable: bool,
-                        attempt: int, kwargs: dict[str, Any]) -> httpx.Response | None:
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        call: str,
+        repeatable: bool,
+        attempt: int,
+        kwargs: dict[str, Any],
+    ) -> httpx.Response | None:
         """One HTTP exchange under the deadline; None when it should be
         repeated (not sent, or dropped and repeatable, with retries left)."""
         if self._client is None:
@@ -119,20 +132,24 @@ class RestCalls(OANDAState):
                 return await self._client.request(method, path, **kwargs)
         except _NOT_SENT as error:
             if not retries_left:
-                raise ConnectionError(f"OANDA unreachable at {self.config.rest_url}: "
-                                      f"{type(error).__name__}") from None
+                raise ConnectionError(
+                    f"OANDA unreachable at {self.config.rest_url}: {type(error).__name__}"
+                ) from None
         except (TimeoutError, httpx.TimeoutException):
             if repeatable and method == "GET":
                 raise BrokerTimeout(call, deadline, f"{method} {path}") from None
-            raise AnswerLost(call, f"no complete answer within {deadline:g} s",
-                             timed_out=True) from None
+            raise AnswerLost(
+                call, f"no complete answer within {deadline:g} s", timed_out=True
+            ) from None
         except httpx.TransportError as error:  # sent, then the connection dropped
             if not (repeatable and retries_left):
                 if method == "GET":
-                    raise ConnectionError(f"OANDA {method} {path} dropped: "
-                                          f"{type(error).__name__}") from None
-                raise AnswerLost(call, f"connection dropped ({type(error).__name__})",
-                                 timed_out=False) from None
+                    raise ConnectionError(
+                        f"OANDA {method} {path} dropped: {type(error).__name__}"
+                    ) from None
+                raise AnswerLost(
+                    call, f"connection dropped ({type(error).__name__})", timed_out=False
+                ) from None
         await asyncio.sleep(self.config.backoff_s(attempt))
         return None
 
@@ -141,11 +158,13 @@ class RestCalls(OANDAState):
         if response.status_code == 401:
             raise AccessRefused(
                 "OANDA rejected the API key (HTTP 401): check the token and that the "
-                f"environment ({self.config.environment.value}) matches it")
+                f"environment ({self.config.environment.value}) matches it"
+            )
         if response.status_code == 403:
             raise AccessRefused(
                 f"OANDA refused access to account {self.config.account_id} (HTTP 403): "
-                f"{p.error_reason(403, body)}")
+                f"{p.error_reason(403, body)}"
+            )
         return body if body is not None else {}
 
 

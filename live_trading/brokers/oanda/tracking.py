@@ -43,24 +43,35 @@ def request_problem(request: OrderRequest) -> str | None:
     return None
 
 
-def request_from_pending(order: dict[str, Any], cid: str, account: str,
-                          trades: dict[str, dict[str, Any]]) -> OrderRequest | None:
+def request_from_pending(
+    order: dict[str, Any], cid: str, account: str, trades: dict[str, dict[str, Any]]
+) -> OrderRequest | None:
     kind = order.get("type")
     price = p.to_float(order.get("price"))
     if kind in ("LIMIT", "STOP"):
         units = p.to_float(order["units"])
-        return OrderRequest(cid, account, p.to_asset(order["instrument"]), p.side_of(units),
-                            abs(units), OrderType(kind),
-                            limit_price=price if kind == "LIMIT" else None,
-                            stop_price=price if kind == "STOP" else None)
+        return OrderRequest(
+            cid,
+            account,
+            p.to_asset(order["instrument"]),
+            p.side_of(units),
+            abs(units),
+            OrderType(kind),
+            limit_price=price if kind == "LIMIT" else None,
+            stop_price=price if kind == "STOP" else None,
+        )
     trade = trades.get(str(order.get("tradeID")))
     if kind in ("STOP_LOSS", "TAKE_PROFIT") and trade is not None:
         units = p.to_float(trade["currentUnits"])
         stop = kind == "STOP_LOSS"
-        return OrderRequest(cid, account, p.to_asset(trade["instrument"]),
-                            p.side_of(units).opposite, abs(units),
-                            OrderType.STOP if stop else OrderType.LIMIT,
-                            limit_price=None if stop else price,
-                            stop_price=price if stop else None)
+        return OrderRequest(
+            cid,
+            account,
+            p.to_asset(trade["instrument"]),
+            p.side_of(units).opposite,
+            abs(units),
+            OrderType.STOP if stop else OrderType.LIMIT,
+            limit_price=None if stop else price,
+            stop_price=price if stop else None,
+        )
     return None
-

@@ -33,8 +33,7 @@ from .state import OANDAState
 
 log = logging.getLogger(__name__)
 
-_CREATES = ("MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER", "STOP_LOSS_ORDER",
-            "TAKE_PROFIT_ORDER")
+_CREATES = ("MARKET_ORDER", "LIMIT_ORDER", "STOP_ORDER", "STOP_LOSS_ORDER", "TAKE_PROFIT_ORDER")
 
 
 class TransactionFeed(OANDAState):
@@ -81,8 +80,7 @@ class TransactionFeed(OANDAState):
                 last_ok = time.monotonic()
             except (ConnectionError, BrokerTimeout) as error:
                 silent = time.monotonic() - last_ok
-                self._set_state(ConnectionState.RECONNECTING,
-                                f"transaction feed failed: {error}")
+                self._set_state(ConnectionState.RECONNECTING, f"transaction feed failed: {error}")
                 if silent >= self.config.transaction_timeout_s:
                     log.warning("OANDA transaction feed silent for %.0f s: reconnecting", silent)
                     await self._replace_client()
@@ -98,25 +96,35 @@ class TransactionFeed(OANDAState):
         await self._get_ok(self._acct("/pendingOrders"), call="connect")
         await self.sync()
         await self._get_ok(self._acct("/openTrades"), call="connect")
-        self._set_state(ConnectionState.CONNECTED,
-                        f"synced up to transaction {self._last_tx}")
+        self._set_state(ConnectionState.CONNECTED, f"synced up to transaction {self._last_tx}")
 
     def _on_transaction(self, tx: dict[str, Any]) -> list[BrokerReport]:
         kind = tx.get("type")
         ext = _ext_of(tx)
         tracked = self._orders.get(self._by_ext.get(ext, ""))
         if kind in _CREATES:
-            if tracked is not None and tracked.status in (OrderStatus.PENDING,
-                                                          OrderStatus.SUBMITTED):
+            if tracked is not None and tracked.status in (
+                OrderStatus.PENDING,
+                OrderStatus.SUBMITTED,
+            ):
                 tracked.broker_order_id = str(tx["id"])
                 if tx.get("tradeID"):
                     tracked.trade_id = str(tx["tradeID"])
             return []
         if kind == "ORDER_CANCEL" and tracked is None and ext in self._cancel_requested:
-            return [OrderCancelled(self._cancel_requested.pop(ext), str(tx["orderID"]),
-                                   str(tx.get("reason", "")), p.parse_time(tx["time"]))]
-        if kind not in ("ORDER_FILL", "ORDER_CANCEL") or tracked is None \
-                or tracked.status == OrderStatus.REJECTED:
+            return [
+                OrderCancelled(
+                    self._cancel_requested.pop(ext),
+                    str(tx["orderID"]),
+                    str(tx.get("reason", "")),
+                    p.parse_time(tx["time"]),
+                )
+            ]
+        if (
+            kind not in ("ORDER_FILL", "ORDER_CANCEL")
+            or tracked is None
+            or tracked.status == OrderStatus.REJECTED
+        ):
             return []
         if kind == "ORDER_FILL":
             return self._on_fill(tracked, tx)
@@ -128,24 +136,29 @@ class TransactionFeed(OANDAState):
         if opened.get("tradeID"):
             tracked.trade_id = str(opened["tradeID"])
         self._protect_later(tracked)
-        return [p.fill_to_execution(tx, tracked.request.client_order_id,
-                                    tracked.request.account)]
+        return [p.fill_to_execution(tx, tracked.request.client_order_id, tracked.request.account)]
 
     def _on_cancel(self, tracked: Any, tx: dict[str, Any]) -> list[BrokerReport]:
-        if tx.get("reason") == "CLIENT_REQUEST_REPLACED" \
-                or str(tx.get("orderID")) != tracked.broker_order_id:
+        if (
+            tx.get("reason") == "CLIENT_REQUEST_REPLACED"
+            or str(tx.get("orderID")) != tracked.broker_order_id
+        ):
             return []  # the old half of a replacement
         cid = tracked.request.client_order_id
         tracked.status = OrderStatus.CANCELLED
         moment = p.parse_time(tx["time"])
         reports: list[BrokerReport] = [
-            OrderCancelled(cid, str(tx["orderID"]), str(tx.get("reason", "")), moment)]
+            OrderCancelled(cid, str(tx["orderID"]), str(tx.get("reason", "")), moment)
+        ]
         for child in self._children(cid):
             if child.held:
                 child.held = False
                 child.status = OrderStatus.CANCELLED
-                reports.append(OrderCancelled(child.request.client_order_id, None,
-                                              "parent order cancelled", moment))
+                reports.append(
+                    OrderCancelled(
+                        child.request.client_order_id, None, "parent order cancelled", moment
+                    )
+                )
         return reports
 
     async def _deliver(self, reports: list[BrokerReport]) -> None:
@@ -157,14 +170,16 @@ class TransactionFeed(OANDAState):
             except Exception:
                 log.exception("report listener failed on %s", type(report).__name__)
 
-    async def _transactions_since(self, start: str, call: str = "executions_since"
-                                  ) -> list[dict[str, Any]]:
+    async def _transactions_since(
+        self, start: str, call: str = "executions_since"
+    ) -> list[dict[str, Any]]:
         """Every transaction after id ``start``, oldest first (paged)."""
         out: list[dict[str, Any]] = []
         cursor = start
         while True:
-            _, body = await self._get_ok(self._acct("/transactions/sinceid"), call=call,
-                                         params={"id": cursor})
+            _, body = await self._get_ok(
+                self._acct("/transactions/sinceid"), call=call, params={"id": cursor}
+            )
             found = body.get("transactions", [])
             out.extend(found)
             last = str(body.get("lastTransactionID", cursor))

@@ -49,8 +49,9 @@ class PaperOrder:
 
     def copy(self) -> PaperOrder:
         """A copy (the request is immutable and shared)."""
-        return PaperOrder(self.request, self.broker_order_id, self.status, self.active,
-                          self.sequence)
+        return PaperOrder(
+            self.request, self.broker_order_id, self.status, self.active, self.sequence
+        )
 
 
 class NumberedExecution(NamedTuple):
@@ -103,8 +104,9 @@ class PaperBookState:
     executions: dict[str, list[Execution]] = field(default_factory=dict)
     positions: dict[PositionKey, float] = field(default_factory=dict)
     last_bars: dict[PositionKey, Bar] = field(default_factory=dict)
-    working: dict[PositionKey, dict[str, None]] = field(default_factory=dict, compare=False,
-                                                         repr=False)
+    working: dict[PositionKey, dict[str, None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     next_sequence: int = field(default=-1, compare=False, repr=False)
 
     def take_sequence(self) -> int:
@@ -191,22 +193,31 @@ class PaperBatch:
             keys = [key for key in self.state.working if key[0] == account]
         else:
             keys = [(account, asset)]
-        current = [changed.get(cid) or orders[cid]
-                   for key in keys for cid in self.state.working.get(key, ())]
-        current.extend(o for cid, o in changed.items() if cid not in orders
-                       and o.request.account == account
-                       and (asset is None or o.request.asset == asset))
+        current = [
+            changed.get(cid) or orders[cid]
+            for key in keys
+            for cid in self.state.working.get(key, ())
+        ]
+        current.extend(
+            o
+            for cid, o in changed.items()
+            if cid not in orders
+            and o.request.account == account
+            and (asset is None or o.request.asset == asset)
+        )
         return [o for o in current if o.working]
 
     def add_order(self, request: OrderRequest, broker_order_id: str, active: bool) -> PaperOrder:
         """Record a newly accepted order (working); returns it."""
-        order = PaperOrder(request, broker_order_id, active=active,
-                           sequence=self.state.take_sequence())
+        order = PaperOrder(
+            request, broker_order_id, active=active, sequence=self.state.take_sequence()
+        )
         self.changes.orders[request.client_order_id] = order
         return order
 
-    def update(self, order: PaperOrder, *, status: OrderStatus | None = None,
-               active: bool | None = None) -> None:
+    def update(
+        self, order: PaperOrder, *, status: OrderStatus | None = None, active: bool | None = None
+    ) -> None:
         """Record a new ``status`` and/or ``active`` flag of ``order``."""
         cid = order.request.client_order_id
         changed = self.changes.orders.get(cid) or self.state.orders[cid].copy()

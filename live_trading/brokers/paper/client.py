@@ -130,8 +130,10 @@ class PaperBroker:
             parent = self.state.orders[parent_id] if parent_id else None
             batch = PaperBatch(self.state)
             order = batch.add_order(
-                request, uuid.uuid4().hex,
-                active=parent is None or parent.status == OrderStatus.FILLED)
+                request,
+                uuid.uuid4().hex,
+                active=parent is None or parent.status == OrderStatus.FILLED,
+            )
             clock = self.state.last_bars.get((request.account, request.asset))
             if clock is not None:  # make the pair's clock durable with its first order
                 batch.changes.last_bars[(request.account, request.asset)] = clock
@@ -157,8 +159,11 @@ class PaperBroker:
         async with self._lock(order.request.account):
             order = self.state.orders.get(client_order_id)  # as it is now
             if order is None or not order.working:
-                return CancelAck(client_order_id, CancelOutcome.ALREADY_DONE,
-                                 f"order already {order.status.lower() if order else 'gone'}")
+                return CancelAck(
+                    client_order_id,
+                    CancelOutcome.ALREADY_DONE,
+                    f"order already {order.status.lower() if order else 'gone'}",
+                )
             last = self.state.last_bars.get((order.request.account, order.request.asset))
             time = last.time if last is not None else utc_now()
             batch = PaperBatch(self.state)
@@ -173,9 +178,14 @@ class PaperBroker:
         orders = self.state.orders.values()
         return [o.request for o in orders if o.working and o.request.account == account]
 
-    async def modify_order(self, client_order_id: str, *, quantity: float | None = None,
-                           limit_price: float | None = None,
-                           stop_price: float | None = None) -> OrderAck:
+    async def modify_order(
+        self,
+        client_order_id: str,
+        *,
+        quantity: float | None = None,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> OrderAck:
         """Change a working order's quantity or LIMIT/STOP price (committed
         before this returns). Refused, with the reason, for an unknown or
         finished order or a change that would make the order invalid."""
@@ -186,8 +196,11 @@ class PaperBroker:
             order = self.state.orders.get(client_order_id)  # as it is now
             if order is None or not order.working:
                 return OrderAck(client_order_id, None, False, "no such working order")
-            given = (("quantity", quantity), ("limit_price", limit_price),
-                     ("stop_price", stop_price))
+            given = (
+                ("quantity", quantity),
+                ("limit_price", limit_price),
+                ("stop_price", stop_price),
+            )
             changes: dict[str, Any] = {k: v for k, v in given if v is not None}
             request = dataclasses.replace(order.request, **changes)
             problem = matching.request_problem(request)
@@ -225,7 +238,7 @@ class PaperBroker:
         fills = self.state.executions.get(account, [])
         for index, execution in enumerate(fills):
             if execution.execution_id == after_execution_id:
-                return fills[index + 1:]
+                return fills[index + 1 :]
         return list(fills)
 
     async def positions(self, account: str) -> dict[str, float]:
@@ -308,8 +321,9 @@ class PaperBroker:
             if last is None:
                 return
             batch = PaperBatch(self.state)
-            reports = working.fill_markets(batch, self.config, account, asset, last.close,
-                                           last.time)
+            reports = working.fill_markets(
+                batch, self.config, account, asset, last.close, last.time
+            )
             await self._commit(batch)
         await self._deliver(reports)
 

@@ -47,8 +47,7 @@ class PaperBrokerConfig:
     jpy_tick_size: float = 0.001
     lot_size: float = 1.0
     min_quantity: float = 1.0
-    instruments: Mapping[str, InstrumentSpec] = field(
-        default_factory=lambda: MappingProxyType({}))
+    instruments: Mapping[str, InstrumentSpec] = field(default_factory=lambda: MappingProxyType({}))
 
     def spec(self, asset: str) -> InstrumentSpec:
         """The specification of ``asset`` (``"USD-JPY"``): its entry in

@@ -32,9 +32,7 @@ def market_fill_price(side: Side, reference: float, config: PaperBrokerConfig) -
     return adverse(reference, side, config.half_spread_bps + config.slippage_bps)
 
 
-def stop_fill_price(
-    side: Side, stop: float, bar: Bar, config: PaperBrokerConfig
-) -> float | None:
+def stop_fill_price(side: Side, stop: float, bar: Bar, config: PaperBrokerConfig) -> float | None:
     """Fill price of a STOP order worked against ``bar``, or ``None`` if the
     bar does not reach the stop.
 

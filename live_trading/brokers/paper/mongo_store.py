@@ -51,10 +51,30 @@ INDEXES: dict[str, list[IndexModel]] = {
     "positions": [IndexModel(PAIR, unique=True)],
     "last_bars": [IndexModel(PAIR, unique=True)],
 }
-REQUEST_FIELDS = ("client_order_id", "account", "asset", "side", "quantity", "order_type",
-                  "limit_price", "stop_price", "parent_client_order_id", "oco_group")
-EXECUTION_FIELDS = ("execution_id", "client_order_id", "broker_order_id", "account", "asset",
-                    "side", "quantity", "price", "commission", "time")
+REQUEST_FIELDS = (
+    "client_order_id",
+    "account",
+    "asset",
+    "side",
+    "quantity",
+    "order_type",
+    "limit_price",
+    "stop_price",
+    "parent_client_order_id",
+    "oco_group",
+)
+EXECUTION_FIELDS = (
+    "execution_id",
+    "client_order_id",
+    "broker_order_id",
+    "account",
+    "asset",
+    "side",
+    "quantity",
+    "price",
+    "commission",
+    "time",
+)
 BAR_FIELDS = ("time", "open", "high", "low", "close", "volume")
 
 
@@ -90,6 +110,7 @@ class MongoPaperStore:
         Raises:
             ConnectionError: MongoDB cannot be reached (nothing written).
         """
+
         async def work(session: AsyncClientSession | None) -> None:
             await self.write(changes, session)
 
@@ -111,18 +132,23 @@ class MongoPaperStore:
         await self.write_last_bars(changes, session)
 
     async def write_orders(self, changes: PaperChanges, session: AsyncClientSession | None) -> None:
-        requests = [ReplaceOne({"client_order_id": cid}, encode_order(order), upsert=True)
-                    for cid, order in changes.orders.items()]
+        requests = [
+            ReplaceOne({"client_order_id": cid}, encode_order(order), upsert=True)
+            for cid, order in changes.orders.items()
+        ]
         if requests:
             await self.db["orders"].bulk_write(requests, ordered=True, session=session)
 
-    async def write_executions(self, changes: PaperChanges,
-                               session: AsyncClientSession | None) -> None:
+    async def write_executions(
+        self, changes: PaperChanges, session: AsyncClientSession | None
+    ) -> None:
         docs = [encode_execution(numbered) for numbered in changes.executions]
         if docs:
             await self.db["executions"].insert_many(docs, ordered=True, session=session)
 
-    async def write_positions(self, changes: PaperChanges, session: AsyncClientSession | None) -> None:
+    async def write_positions(
+        self, changes: PaperChanges, session: AsyncClientSession | None
+    ) -> None:
         requests: list[Any] = []
         for (account, asset), quantity in changes.positions.items():
             key = {"account": account, "asset": asset}
@@ -133,7 +159,9 @@ class MongoPaperStore:
         if requests:
             await self.db["positions"].bulk_write(requests, ordered=True, session=session)
 
-    async def write_last_bars(self, changes: PaperChanges, session: AsyncClientSession | None) -> None:
+    async def write_last_bars(
+        self, changes: PaperChanges, session: AsyncClientSession | None
+    ) -> None:
         requests = []
         for (account, asset), bar in changes.last_bars.items():
             key = {"account": account, "asset": asset}
@@ -170,17 +198,25 @@ class MongoPaperStore:
 def encode_order(order: PaperOrder) -> dict[str, Any]:
     doc = {name: getattr(order.request, name) for name in REQUEST_FIELDS}
     doc["side"], doc["order_type"] = str(doc["side"]), str(doc["order_type"])
-    doc.update(broker_order_id=order.broker_order_id, status=str(order.status),
-               active=order.active, sequence=order.sequence)
+    doc.update(
+        broker_order_id=order.broker_order_id,
+        status=str(order.status),
+        active=order.active,
+        sequence=order.sequence,
+    )
     return doc
 
 
 def decode_order(doc: dict[str, Any]) -> PaperOrder:
     fields: dict[str, Any] = {name: doc.get(name) for name in REQUEST_FIELDS}
     fields["side"], fields["order_type"] = Side(doc["side"]), OrderType(doc["order_type"])
-    return PaperOrder(request=OrderRequest(**fields), broker_order_id=doc["broker_order_id"],
-                      status=OrderStatus(doc["status"]), active=doc["active"],
-                      sequence=doc["sequence"])
+    return PaperOrder(
+        request=OrderRequest(**fields),
+        broker_order_id=doc["broker_order_id"],
+        status=OrderStatus(doc["status"]),
+        active=doc["active"],
+        sequence=doc["sequence"],
+    )
 
 
 def encode_execution(numbered: NumberedExecution) -> dict[str, Any]:
@@ -198,5 +234,9 @@ def decode_execution(doc: dict[str, Any]) -> Execution:
 
 def _documents(changes: PaperChanges) -> int:
     """How many documents a batch writes."""
-    return (len(changes.orders) + len(changes.executions) + len(changes.positions)
-            + len(changes.last_bars))
+    return (
+        len(changes.orders)
+        + len(changes.executions)
+        + len(changes.positions)
+        + len(changes.last_bars)
+    )

@@ -40,16 +40,18 @@ def work_bar(
     return reports
 
 
-def quiet(state: PaperBookState, config: PaperBrokerConfig, account: str, asset: str,
-          bar: Bar) -> bool:
+def quiet(
+    state: PaperBookState, config: PaperBrokerConfig, account: str, asset: str, bar: Bar
+) -> bool:
     """True when ``bar`` fills nothing of (account, asset): no active MARKET
     order and no active STOP or LIMIT the bar reaches. Working such a bar
     only moves the pair's clock (a shortcut for :func:`work_bar`)."""
     for cid in state.working.get((account, asset), ()):
         order = state.orders[cid]
-        if order.active and (order.request.order_type == OrderType.MARKET or
-                             matching.triggered_fill_price(order.request, bar, config)
-                             is not None):
+        if order.active and (
+            order.request.order_type == OrderType.MARKET
+            or matching.triggered_fill_price(order.request, bar, config) is not None
+        ):
             return False
     return True
 
@@ -86,7 +88,10 @@ def fill_markets(
 
 
 def fill(
-    batch: PaperBatch, config: PaperBrokerConfig, order: PaperOrder, price: float,
+    batch: PaperBatch,
+    config: PaperBrokerConfig,
+    order: PaperOrder,
+    price: float,
     time: datetime,
 ) -> list[BrokerReport]:
     """Fill ``order`` completely at ``price``; update the position; cancel
@@ -137,8 +142,11 @@ def children(batch: PaperBatch, order: PaperOrder) -> list[PaperOrder]:
     """The working bracket children of ``order`` (current versions); a
     child is on its parent's (account, asset)."""
     own_id, request = order.request.client_order_id, order.request
-    return [o for o in batch.working_orders(request.account, request.asset)
-            if o.request.parent_client_order_id == own_id]
+    return [
+        o
+        for o in batch.working_orders(request.account, request.asset)
+        if o.request.parent_client_order_id == own_id
+    ]
 
 
 def activate_children(batch: PaperBatch, order: PaperOrder) -> None:
