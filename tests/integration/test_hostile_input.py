@@ -295,7 +295,9 @@ def test_settings_at_the_edges_of_their_ranges_are_accepted(server: LiveServer) 
     with server.client("tom") as http:
         for fields in (
             {
-                "quantity": 1e-8,
+                # the static bound goes down to 1e-8; the paper broker's USD-CAD
+                # minimum (1 unit) is the edge that bites (tests/integration/test_api.py)
+                "quantity": 1,
                 "stop_loss_type": "PERCENTAGE",
                 "stop_loss_value": 0.999,
                 "take_profit_type": "RISK_REWARD",
