@@ -8,18 +8,18 @@ UTC. Sides, roles and order types are the enums of :mod:`.values` and
 
 :func:`decode` is the one way back from a stored entry to its event: every
 reader of the journal (the projection, the trade log, recovery) goes through
-it, so an entry read from the store and one just written are read alike.
+it, so an entry read from the store and one just written are read alike
+(the machinery: :mod:`.decoding`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from types import NoneType, UnionType
-from typing import Any, ClassVar, get_args, get_type_hints
+from typing import Any, ClassVar
 
+from .decoding import EventCodec
+from .decoding import EventDecodeError as EventDecodeError  # noqa: PLC0414 (re-export)
 from .orders import OrderRole
 from .values import OrderType, PositionSide, Side
 
@@ -368,19 +368,6 @@ class GuardrailEvaluated(Event):
     action: str
 
 
-def event_data(event: Event) -> dict[str, Any]:
-    """The ``action_data`` of a journal entry for ``event`` (enum members as
-    they are; the store keeps their string values)."""
-    kind = type(event)
-    names = _PLANS[kind] if kind in _PLANS else _decoding_plan(kind)
-    return {name: getattr(event, name) for name, _, _ in names}
-
-
-class EventDecodeError(ValueError):
-    """A journal entry is not a valid event of its type: a required field is
-    missing or an enum field holds a value outside its set."""
-
-
 def _all_event_types() -> dict[str, type[Event]]:
     # the classes of this module, not Event.__subclasses__(): a slots
     # dataclass is a new class, the one it was made from stays a subclass
@@ -398,59 +385,12 @@ def event_type(action_type: str) -> type[Event] | None:
     return EVENT_TYPES.get(action_type)
 
 
-def decode(action_type: str, data: Mapping[str, Any]) -> Event:
-    """The event a journal entry holds: ``action_type`` and ``action_data``
-    as stored (or as :func:`event_data` made them). Enum fields become their
-    enum members; fields missing from older entries take their defaults;
-    keys the event does not have are ignored.
+_CODEC: EventCodec[Event] = EventCodec(EVENT_TYPES)
 
-    Raises:
-        EventDecodeError: ``action_type`` is unknown, a required field is
-            missing, or an enum field's value is not one of its members.
-    """
-    kind = EVENT_TYPES.get(action_type)
-    if kind is None:
-        raise EventDecodeError(f"unknown event type {action_type!r}")
-    return decode_as(kind, data)
-
-
-def decode_as(kind: type[Event], data: Mapping[str, Any]) -> Event:
-    """Like :func:`decode`, for an event class already looked up."""
-    values: dict[str, Any] = {}
-    plan = _PLANS.get(kind) or _decoding_plan(kind)
-    for name, enum, required in plan:
-        if name not in data:
-            if required:
-                raise EventDecodeError(f"{kind.ACTION_TYPE}: missing field {name!r}")
-            continue
-        value = data[name]
-        if enum is not None and value is not None:
-            try:
-                value = enum(value)
-            except ValueError:
-                raise EventDecodeError(f"{kind.ACTION_TYPE}: {name} {value!r} is not one "
-                                       f"of {[m.value for m in enum]}") from None
-        values[name] = value
-    return kind(**values)
-
-
-_Plan = tuple[tuple[str, type[StrEnum] | None, bool], ...]
-
-
-def _decoding_plan(kind: type[Event]) -> _Plan:
-    """(field name, its enum type or None, required) for each field of ``kind``."""
-    hints = get_type_hints(kind)
-    return tuple((f.name, _enum_of(hints[f.name]),
-                  f.default is MISSING and f.default_factory is MISSING)
-                 for f in fields(kind))
-
-
-def _enum_of(hint: Any) -> type[StrEnum] | None:
-    """The StrEnum of a field typed ``E`` or ``E | None``, else None."""
-    options = get_args(hint) if isinstance(hint, UnionType) else (hint,)
-    enums = [o for o in options if o is not NoneType and isinstance(o, type)
-             and issubclass(o, StrEnum)]
-    return enums[0] if enums else None
-
-
-_PLANS: dict[type[Event], _Plan] = {kind: _decoding_plan(kind) for kind in EVENT_TYPES.values()}
+event_data = _CODEC.data
+"""The ``action_data`` of a journal entry for an event (:meth:`.EventCodec.data`)."""
+decode = _CODEC.decode
+"""The event a journal entry holds (:meth:`.EventCodec.decode`); raises
+:class:`EventDecodeError`."""
+decode_as = _CODEC.decode_as
+"""Like :func:`decode`, for an event class already looked up."""
