@@ -122,8 +122,9 @@ def read_bar_file(path: Path) -> BarFile:
     if not found.bars:
         first = found.rejected[0] if found.rejected else None
         detail = f"; first: line {first.line}: {first.reason}" if first else ""
-        raise BacktestInputError(f"{path}: no valid bar ({len(found.rejected)} rows "
-                                 f"rejected{detail})")
+        raise BacktestInputError(
+            f"{path}: no valid bar ({len(found.rejected)} rows rejected{detail})"
+        )
     return found
 
 
@@ -142,8 +143,9 @@ def parse_higher(text: str) -> tuple[Path, BarSize]:
     """
     path, sep, size = text.rpartition(":")
     if not sep or not path:
-        raise BacktestInputError(f"--higher {text!r}: expected CSV:BAR_SIZE, "
-                                 "e.g. USDCAD_1d.csv:'1 day'")
+        raise BacktestInputError(
+            f"--higher {text!r}: expected CSV:BAR_SIZE, e.g. USDCAD_1d.csv:'1 day'"
+        )
     return Path(path), _bar_size(size, f"--higher {text!r}")
 
 
@@ -174,12 +176,15 @@ def _parse_spec(text: str | None) -> dict[str, Any]:
     except ValueError as error:
         raise BacktestInputError(f"--spec: not valid JSON ({error})") from None
     if not isinstance(spec, dict):
-        raise BacktestInputError("--spec: expected a JSON object, e.g. "
-                                 '\'{"stop_loss_type": "PERCENTAGE", "stop_loss_value": 0.01}\'')
+        raise BacktestInputError(
+            "--spec: expected a JSON object, e.g. "
+            '\'{"stop_loss_type": "PERCENTAGE", "stop_loss_value": 0.01}\''
+        )
     for key in _SET_BY_FILES:
         if key in spec:
-            raise BacktestInputError(f"--spec: {key} is set by the CSV files "
-                                     "(--bar-size, --higher), not by --spec")
+            raise BacktestInputError(
+                f"--spec: {key} is set by the CSV files (--bar-size, --higher), not by --spec"
+            )
     return spec
 
 
@@ -192,8 +197,9 @@ def format_validation_error(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def build_body(request: BacktestRequest, primary: BarSize, higher: list[BarSize],
-               inferred_asset: str | None) -> OperationCreate:
+def build_body(
+    request: BacktestRequest, primary: BarSize, higher: list[BarSize], inferred_asset: str | None
+) -> OperationCreate:
     """The operation's body: ``--spec`` first, then the other options over it.
 
     Raises:
@@ -203,8 +209,10 @@ def build_body(request: BacktestRequest, primary: BarSize, higher: list[BarSize]
     body = _parse_spec(request.spec)
     asset = request.asset or body.get("asset") or inferred_asset
     if asset is None:
-        raise BacktestInputError(f"--asset is required: {request.csv.name} does not name one "
-                                 "(a file named like USDCAD_1h.csv does)")
+        raise BacktestInputError(
+            f"--asset is required: {request.csv.name} does not name one "
+            "(a file named like USDCAD_1h.csv does)"
+        )
     body["asset"] = asset
     body["strategy_name"] = request.strategy or body.get("strategy_name") or DEFAULT_STRATEGY
     body["bar_sizes"] = [primary.value, *(s.value for s in higher)]
@@ -236,8 +244,9 @@ def prepare(request: BacktestRequest) -> BacktestInput:
     for text in request.higher:
         path, size = parse_higher(text)
         if size in paths:
-            raise BacktestInputError(f"--higher {text!r}: bar size {size.value!r} "
-                                     f"already given by {paths[size]}")
+            raise BacktestInputError(
+                f"--higher {text!r}: bar size {size.value!r} already given by {paths[size]}"
+            )
         paths[size] = path
     files = {size: read_bar_file(path) for size, path in paths.items()}
     return BacktestInput(files, build_body(request, primary, list(paths)[1:], inferred_asset))
@@ -253,9 +262,13 @@ def backtest_settings(scratch: Path) -> Settings:
             the configuration file cannot be read.
     """
     try:
-        return Settings(broker_type=BrokerType.PAPER, trading_worker_enabled=False,
-                        replay_speed=0.0, data_dir=scratch / "store",
-                        trade_log_dir=scratch / "trade-log")
+        return Settings(
+            broker_type=BrokerType.PAPER,
+            trading_worker_enabled=False,
+            replay_speed=0.0,
+            data_dir=scratch / "store",
+            trade_log_dir=scratch / "trade-log",
+        )
     except ValidationError as error:
         raise BacktestInputError(f"invalid settings:\n{format_validation_error(error)}") from None
     except Exception as error:  # noqa: BLE001 - e.g. config.yaml is not valid YAML
@@ -273,14 +286,22 @@ async def _run(settings: Settings, prepared: BacktestInput) -> BacktestRun:
         try:
             operation_id = await services.run(prepared.body)
         except InvalidSpecError as error:
-            hint = " (give their bars with --higher CSV:BAR_SIZE)" \
-                if error.field == "bar_sizes" else ""
+            hint = (
+                " (give their bars with --higher CSV:BAR_SIZE)"
+                if error.field == "bar_sizes"
+                else ""
+            )
             raise BacktestInputError(f"{error.field}: {error.message}{hint}") from None
         seconds = time.perf_counter() - started
         state = await services.journal.state(operation_id)
         position = dict(state.position.doc) if state.position is not None else None
-        return BacktestRun(operation_id, dict(state.operation or {}),
-                           services.trades(operation_id), position, seconds)
+        return BacktestRun(
+            operation_id,
+            dict(state.operation or {}),
+            services.trades(operation_id),
+            position,
+            seconds,
+        )
     finally:
         await services.close()
 

@@ -57,31 +57,44 @@ def spacing_warning(bars: list[Bar], size: BarSize) -> str | None:
     gap = gaps.most_common(1)[0][0]
     if gap == size.duration:
         return None
-    return (f"the bars are mostly {gap} apart, not {size.value!r}: "
-            "check --bar-size")
+    return f"the bars are mostly {gap} apart, not {size.value!r}: check --bar-size"
 
 
 def _file_report(size: BarSize, found: BarFile) -> dict[str, Any]:
-    return {"path": str(found.source), "bar_size": size.value, "bars_read": len(found.bars),
-            "first_bar": found.bars[0].time.isoformat(),
-            "last_bar": found.bars[-1].time.isoformat(),
-            "rejected": [{"line": row.line, "reason": row.reason} for row in found.rejected],
-            "warning": spacing_warning(found.bars, size)}
+    return {
+        "path": str(found.source),
+        "bar_size": size.value,
+        "bars_read": len(found.bars),
+        "first_bar": found.bars[0].time.isoformat(),
+        "last_bar": found.bars[-1].time.isoformat(),
+        "rejected": [{"line": row.line, "reason": row.reason} for row in found.rejected],
+        "warning": spacing_warning(found.bars, size),
+    }
 
 
 def _trade_report(trade: dict[str, Any]) -> dict[str, Any]:
-    return {"side": trade["position_type"], "entry_time": trade["entry_time"].isoformat(),
-            "exit_time": trade["exit_time"].isoformat(), "entry_price": trade["entry_price"],
-            "exit_price": trade["exit_price"], "quantity": trade["quantity"],
-            "pnl": trade["pnl"], "commission": trade["total_commission"],
-            "exit_reason": trade.get("exit_reason")}
+    return {
+        "side": trade["position_type"],
+        "entry_time": trade["entry_time"].isoformat(),
+        "exit_time": trade["exit_time"].isoformat(),
+        "entry_price": trade["entry_price"],
+        "exit_price": trade["exit_price"],
+        "quantity": trade["quantity"],
+        "pnl": trade["pnl"],
+        "commission": trade["total_commission"],
+        "exit_reason": trade.get("exit_reason"),
+    }
 
 
 def _position_report(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     if doc is None:
         return None
-    return {"side": doc["position_type"], "quantity": abs(doc["quantity"]),
-            "entry_price": doc["entry_price"], "opened_at": doc["opened_at"].isoformat()}
+    return {
+        "side": doc["position_type"],
+        "quantity": abs(doc["quantity"]),
+        "entry_price": doc["entry_price"],
+        "opened_at": doc["opened_at"].isoformat(),
+    }
 
 
 def report(prepared: BacktestInput, run: BacktestRun, *, with_trades: bool) -> dict[str, Any]:
@@ -99,14 +112,22 @@ def report(prepared: BacktestInput, run: BacktestRun, *, with_trades: bool) -> d
     files = [_file_report(size, found) for size, found in prepared.files.items()]
     bars = len(prepared.files[primary].bars)
     result: dict[str, Any] = {
-        "operation_id": run.operation_id, "asset": body.asset,
-        "quote_currency": Asset.parse(body.asset).quote, "strategy_name": body.strategy_name,
-        "strategy_config": run.operation.get("strategy_config"), "bar_sizes": body.bar_sizes,
-        "status": run.operation.get("status"), "status_reason": run.operation.get("status_reason"),
-        "files": files, "bars_read": bars,
+        "operation_id": run.operation_id,
+        "asset": body.asset,
+        "quote_currency": Asset.parse(body.asset).quote,
+        "strategy_name": body.strategy_name,
+        "strategy_config": run.operation.get("strategy_config"),
+        "bar_sizes": body.bar_sizes,
+        "status": run.operation.get("status"),
+        "status_reason": run.operation.get("status_reason"),
+        "files": files,
+        "bars_read": bars,
         "bars_rejected": sum(len(f["rejected"]) for f in files),
-        **stats, "net_pnl": math.fsum(pnls), "total_commission": math.fsum(commissions),
-        "open_position": _position_report(run.position), "seconds": run.seconds,
+        **stats,
+        "net_pnl": math.fsum(pnls),
+        "total_commission": math.fsum(commissions),
+        "open_position": _position_report(run.position),
+        "seconds": run.seconds,
         "bars_per_second": bars / run.seconds if run.seconds > 0 else None,
     }
     if with_trades:
@@ -120,31 +141,46 @@ PIPED_WIDTH = 120  # columns of the table output when stdout is not a terminal
 
 def _summary_table(result: dict[str, Any]) -> Table:
     ccy = result["quote_currency"]
-    table = Table(show_header=False, title=escape(
-        f"backtest {result['asset']} {' + '.join(result['bar_sizes'])} "
-        f"{result['strategy_name']}"))
+    table = Table(
+        show_header=False,
+        title=escape(
+            f"backtest {result['asset']} {' + '.join(result['bar_sizes'])} "
+            f"{result['strategy_name']}"
+        ),
+    )
     for f in result["files"]:
         table.add_row(f"file ({f['bar_size']})", escape(f["path"]))
-        table.add_row(f"bars ({f['bar_size']})",
-                      f"{f['bars_read']} read, {len(f['rejected'])} rejected; "
-                      f"{_minutes(f['first_bar'])} .. {_minutes(f['last_bar'])} UTC")
+        table.add_row(
+            f"bars ({f['bar_size']})",
+            f"{f['bars_read']} read, {len(f['rejected'])} rejected; "
+            f"{_minutes(f['first_bar'])} .. {_minutes(f['last_bar'])} UTC",
+        )
     rate = f", win rate {result['win_rate']:.0%}" if result["trade_count"] else ""
-    table.add_row("trades", f"{result['trade_count']} ({result['winning_trades']} won, "
-                            f"{result['losing_trades']} lost{rate})")
+    table.add_row(
+        "trades",
+        f"{result['trade_count']} ({result['winning_trades']} won, "
+        f"{result['losing_trades']} lost{rate})",
+    )
     table.add_row(f"net P/L ({ccy})", f"{result['net_pnl']:,.2f}")
     table.add_row(f"commission ({ccy})", f"{result['total_commission']:,.2f}")
     table.add_row(f"max drawdown ({ccy})", f"{result['max_drawdown']:,.2f}")
     factor = result["profit_factor"]
     table.add_row("profit factor", "n/a (no losing trade)" if factor is None else f"{factor:.2f}")
     position = result["open_position"]
-    table.add_row("position at the end", "flat" if position is None else
-                  f"{position['side']} {position['quantity']:,.0f} @ {position['entry_price']:.5f}"
-                  " (not in the P/L)")
+    table.add_row(
+        "position at the end",
+        "flat"
+        if position is None
+        else f"{position['side']} {position['quantity']:,.0f} @ {position['entry_price']:.5f}"
+        " (not in the P/L)",
+    )
     reason = result["status_reason"]
     table.add_row("final status", escape(result["status"] + (f": {reason}" if reason else "")))
     speed = result["bars_per_second"]
-    table.add_row("run time", f"{result['seconds']:.3f} s"
-                  + (f", {speed:,.0f} bars/s" if speed is not None else ""))
+    table.add_row(
+        "run time",
+        f"{result['seconds']:.3f} s" + (f", {speed:,.0f} bars/s" if speed is not None else ""),
+    )
     return table
 
 
@@ -153,8 +189,13 @@ def _rejected_table(result: dict[str, Any]) -> Table | None:
     if not rows:
         return None
     more = len(rows) - MAX_REJECTED_SHOWN
-    table = Table("file", "line", "reason", title="rejected rows (skipped)",
-                  caption=f"... and {more} more (--json lists all)" if more > 0 else None)
+    table = Table(
+        "file",
+        "line",
+        "reason",
+        title="rejected rows (skipped)",
+        caption=f"... and {more} more (--json lists all)" if more > 0 else None,
+    )
     for path, row in rows[:MAX_REJECTED_SHOWN]:
         table.add_row(escape(Path(path).name), str(row["line"]), escape(row["reason"]))
     return table
@@ -168,18 +209,30 @@ def _minutes(iso: str) -> str:
 
 def _trades_table(result: dict[str, Any]) -> Table:
     ccy = result["quote_currency"]
-    table = Table("side", title="trades", box=box.SIMPLE_HEAD, show_edge=False,
-                  pad_edge=False, collapse_padding=True)
+    table = Table(
+        "side",
+        title="trades",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for name in ("entry (UTC)", "exit (UTC)"):
         table.add_column(name, no_wrap=True, min_width=16)
     for name in ("entry price", "exit price", "quantity", f"P/L ({ccy})"):
         table.add_column(name, justify="right")
     table.add_column("exit reason")
     for t in result["trades"]:
-        table.add_row(t["side"], _minutes(t["entry_time"]), _minutes(t["exit_time"]),
-                      f"{t['entry_price']:.5f}",
-                      f"{t['exit_price']:.5f}", f"{t['quantity']:,.0f}", f"{t['pnl']:,.2f}",
-                      escape(str(t["exit_reason"])))
+        table.add_row(
+            t["side"],
+            _minutes(t["entry_time"]),
+            _minutes(t["exit_time"]),
+            f"{t['entry_price']:.5f}",
+            f"{t['exit_price']:.5f}",
+            f"{t['quantity']:,.0f}",
+            f"{t['pnl']:,.2f}",
+            escape(str(t["exit_reason"])),
+        )
     return table
 
 
@@ -196,5 +249,6 @@ def print_report(console: Console, err: Console, result: dict[str, Any]) -> None
         console.print(_trades_table(result))
     for f in result["files"]:
         if f["warning"]:
-            err.print(f"[yellow]warning:[/yellow] {escape(Path(f['path']).name)}: "
-                      f"{escape(f['warning'])}")
+            err.print(
+                f"[yellow]warning:[/yellow] {escape(Path(f['path']).name)}: {escape(f['warning'])}"
+            )

@@ -34,8 +34,7 @@ class EventCodec(Generic[E]):
 
     def __init__(self, types: Mapping[str, type[E]]) -> None:
         self.types = types
-        self._plans: dict[type[E], Plan] = {kind: decoding_plan(kind)
-                                            for kind in types.values()}
+        self._plans: dict[type[E], Plan] = {kind: decoding_plan(kind) for kind in types.values()}
 
     def _plan(self, kind: type[E]) -> Plan:
         return self._plans.get(kind) or decoding_plan(kind)
@@ -75,7 +74,8 @@ class EventCodec(Generic[E]):
                 except ValueError:
                     raise EventDecodeError(
                         f"{_action_type(kind)}: {name} {value!r} is not one "
-                        f"of {[m.value for m in enum]}") from None
+                        f"of {[m.value for m in enum]}"
+                    ) from None
             values[name] = value
         return kind(**values)
 
@@ -88,14 +88,16 @@ def decoding_plan(kind: type[Any]) -> Plan:
     """(field name, its enum type or None, required) for each field of the
     dataclass ``kind``."""
     hints = get_type_hints(kind)
-    return tuple((f.name, _enum_of(hints[f.name]),
-                  f.default is MISSING and f.default_factory is MISSING)
-                 for f in fields(kind))
+    return tuple(
+        (f.name, _enum_of(hints[f.name]), f.default is MISSING and f.default_factory is MISSING)
+        for f in fields(kind)
+    )
 
 
 def _enum_of(hint: Any) -> type[StrEnum] | None:
     """The StrEnum of a field typed ``E`` or ``E | None``, else None."""
     options = get_args(hint) if isinstance(hint, UnionType) else (hint,)
-    enums = [o for o in options if o is not NoneType and isinstance(o, type)
-             and issubclass(o, StrEnum)]
+    enums = [
+        o for o in options if o is not NoneType and isinstance(o, type) and issubclass(o, StrEnum)
+    ]
     return enums[0] if enums else None

@@ -371,8 +371,11 @@ class GuardrailEvaluated(Event):
 def _all_event_types() -> dict[str, type[Event]]:
     # the classes of this module, not Event.__subclasses__(): a slots
     # dataclass is a new class, the one it was made from stays a subclass
-    return {value.ACTION_TYPE: value for value in globals().values()
-            if isinstance(value, type) and issubclass(value, Event) and value is not Event}
+    return {
+        value.ACTION_TYPE: value
+        for value in globals().values()
+        if isinstance(value, type) and issubclass(value, Event) and value is not Event
+    }
 
 
 EVENT_TYPES: dict[str, type[Event]] = _all_event_types()
