@@ -5,8 +5,9 @@ order id) *before* the broker is called, and the broker's answer is journaled
 after. Fills and cancellations come back through :meth:`on_report`; a fill
 whose execution id is already in the journal is ignored.
 
-Client order ids are ``LT-<operation id>-<sequence number of the intent>``:
-unique, and they name their operation, so a report can be routed by id alone.
+The journal entries and broker requests themselves are built in
+:mod:`.order_plans` (re-exported here: ``client_order_id``, ``operation_of``,
+``fill_event``, ...).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
 
 from live_trading.domain import events as ev
 from live_trading.domain.instruments import InstrumentSpec
@@ -25,48 +24,50 @@ from live_trading.domain.orders import (
     CommissionReport,
     Execution,
     OrderCancelled,
-    OrderRequest,
     OrderRole,
 )
 from live_trading.domain.projection import WORKING, OperationState, ProjectionError
-from live_trading.domain.protection import ProtectionRule, protective_levels
 from live_trading.domain.risk import (
     daily_loss_breached,
     entries_blocked,
     position_too_large,
     utc_day,
 )
-from live_trading.domain.values import Bar, BarSize, OrderType, PositionSide, Side
+from live_trading.domain.values import Bar, BarSize, PositionSide
 from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
 
 from . import order_calls
-from .instruments import on_lot, on_tick
+from .order_plans import (
+    _Plan,
+    _signal_event,
+    _SignalContext,
+    bar_data,
+    client_order_id,
+    commission_event,
+    fill_event,
+    operation_of,
+    plan_entry,
+    plan_exit,
+)
 from .ports import BracketBroker, Broker
+
+__all__ = [
+    "HELD_COMMISSIONS",
+    "PROTECTIVE_ROLES",
+    "OrderManager",
+    "bar_data",
+    "client_order_id",
+    "commission_event",
+    "fill_event",
+    "operation_of",
+]
 
 log = logging.getLogger("live_trading.engine")
 
 PROTECTIVE_ROLES = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 HELD_COMMISSIONS = 1000  # commission reports waiting for their fill, per operation
-
-
-def client_order_id(operation_id: str, sequence_number: int) -> str:
-    return f"LT-{operation_id}-{sequence_number}"
-
-
-def operation_of(client_id: str) -> str | None:
-    """The operation id inside a client order id, or None if not ours."""
-    parts = client_id.split("-")
-    return parts[1] if len(parts) == 3 and parts[0] == "LT" else None
-
-
-@dataclass
-class _Plan:
-    """Events to journal, then broker requests to send, in order."""
-
-    events: list[ev.Event]
-    requests: list[OrderRequest]
 
 
 class OrderManager:
@@ -124,15 +125,15 @@ class OrderManager:
         if target == current:
             await self._journal_signal(context, "no change: position changed meanwhile", source)
             return
-        plan = _Plan([], [])
+        plan = _Plan(self.operation_id, self.asset)
         seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
         if current is not None:
-            seq = self._plan_exit(state, plan, seq, f"signal: {signal.reason}")
+            seq = plan_exit(state, plan, seq, f"signal: {signal.reason}")
         refusal = self._risk_refusal(state, plan, target, bar, bar_size)
         if refusal:
             decision = f"{'close ' + current.value + '; ' if current else ''}{refusal}"
         else:
-            decision = self._plan_entry(state, plan, seq, signal, current, bar, atr)
+            decision = plan_entry(state, plan, seq, signal, current, bar, atr, self.instrument)
         plan.events.insert(0, _signal_event(context, decision))
         await self._execute(plan, source)
 
@@ -185,8 +186,8 @@ class OrderManager:
             return False
         if any(o["order_role"] == OrderRole.EXIT for o in state.working_orders()):
             return True
-        plan = _Plan([], [])
-        self._plan_exit(state, plan, state.last_sequence, reason)
+        plan = _Plan(self.operation_id, self.asset)
+        plan_exit(state, plan, state.last_sequence, reason)
         await self._execute(plan, source, user)
         return True
 
@@ -259,146 +260,6 @@ class OrderManager:
                 ],
                 source="engine",
             )
-
-    def _plan_exit(self, state: OperationState, plan: _Plan, seq: int, reason: str) -> int:
-        position = state.position
-        assert position is not None
-        seq += 1
-        self._add_order(
-            plan,
-            seq,
-            OrderRole.EXIT,
-            position.side.exit_side,
-            position.open_quantity,
-            reason=reason,
-        )
-        return seq
-
-    def _plan_entry(
-        self,
-        state: OperationState,
-        plan: _Plan,
-        seq: int,
-        signal: Signal,
-        current: PositionSide | None,
-        bar: Bar,
-        atr: float | None,
-    ) -> str:
-        """Plan the entry bracket: the entry (market, or LIMIT/STOP at the
-        signal's price) and its stop-loss and take-profit, measured from the
-        entry price (market: the signal bar's close)."""
-        target = PositionSide(signal.target) if signal.target else None
-        closing = f"close {current.value}" if current and current != target else ""
-        if target is None or target == current:
-            return closing or "no change"
-        spec = state.operation or {}
-        rule = ProtectionRule(
-            spec["stop_loss_type"],
-            spec["stop_loss_value"],
-            spec["take_profit_type"],
-            spec["take_profit_value"],
-        )
-        reference = signal.entry_price if signal.entry_price is not None else bar.close
-        try:
-            levels = protective_levels(target, reference, rule, atr)
-        except ValueError as error:
-            return f"{closing + '; ' if closing else ''}entry skipped: {error}"
-        entry_id = client_order_id(self.operation_id, seq + 1)
-        oco = f"OCO-{entry_id}"
-        qty = on_lot(self.instrument, float(spec["quantity"]))
-        reference = on_tick(self.instrument, reference)
-        levels = replace(
-            levels,
-            stop_loss=on_tick(self.instrument, levels.stop_loss),
-            take_profit=on_tick(self.instrument, levels.take_profit),
-        )
-        entry_type = OrderType(signal.entry_type)
-        self._add_order(
-            plan,
-            seq + 1,
-            OrderRole.ENTRY,
-            target.entry_side,
-            qty,
-            entry_type,
-            limit_price=reference if entry_type is OrderType.LIMIT else None,
-            stop_price=reference if entry_type is OrderType.STOP else None,
-            stop_loss=levels.stop_loss,
-            take_profit=levels.take_profit,
-        )
-        self._add_order(
-            plan,
-            seq + 2,
-            OrderRole.STOP_LOSS,
-            target.exit_side,
-            qty,
-            OrderType.STOP,
-            stop_price=levels.stop_loss,
-            parent=entry_id,
-            oco=oco,
-        )
-        self._add_order(
-            plan,
-            seq + 3,
-            OrderRole.TAKE_PROFIT,
-            target.exit_side,
-            qty,
-            OrderType.LIMIT,
-            limit_price=levels.take_profit,
-            parent=entry_id,
-            oco=oco,
-        )
-        how = "" if entry_type is OrderType.MARKET else f" {entry_type.value} {reference:.6g}"
-        opened = f"open {target.value}{how} SL {levels.stop_loss:.6g} TP {levels.take_profit:.6g}"
-        return f"{closing}; {opened}" if closing else opened
-
-    def _add_order(
-        self,
-        plan: _Plan,
-        seq: int,
-        role: OrderRole,
-        side: Side,
-        quantity: float,
-        order_type: OrderType = OrderType.MARKET,
-        *,
-        stop_price: float | None = None,
-        limit_price: float | None = None,
-        parent: str | None = None,
-        oco: str | None = None,
-        stop_loss: float | None = None,
-        take_profit: float | None = None,
-        reason: str = "",
-    ) -> None:
-        cid = client_order_id(self.operation_id, seq)
-        plan.events.append(
-            ev.OrderSubmitted(
-                client_order_id=cid,
-                role=role,
-                side=side,
-                order_type=order_type,
-                quantity=quantity,
-                limit_price=limit_price,
-                stop_price=stop_price,
-                parent_client_order_id=parent,
-                oco_group=oco,
-                stop_loss=stop_loss,
-                take_profit=take_profit,
-                reason=reason,
-            )
-        )
-        plan.requests.append(
-            OrderRequest(
-                client_order_id=cid,
-                account=self.operation_id,
-                asset=self.asset,
-                side=side,
-                quantity=quantity,
-                order_type=order_type,
-                limit_price=limit_price,
-                stop_price=stop_price,
-                parent_client_order_id=parent,
-                oco_group=oco,
-            )
-        )
 
     async def _execute(self, plan: _Plan, source: str, user: str | None = None) -> None:
         if not plan.events:
@@ -478,60 +339,3 @@ class OrderManager:
     async def _journal_signal(self, context: _SignalContext, decision: str, source: str) -> None:
         event = _signal_event(context, decision)
         await self.journal.record(self.operation_id, [event], source=source)
-
-
-def bar_data(bar: Bar) -> dict[str, Any]:
-    return {
-        "time": bar.time,
-        "open": bar.open,
-        "high": bar.high,
-        "low": bar.low,
-        "close": bar.close,
-        "volume": bar.volume,
-    }
-
-
-@dataclass(frozen=True)
-class _SignalContext:
-    """A signal with the bar it came on and the recent bars that led to it."""
-
-    signal: Signal
-    bar: Bar
-    bar_size: str
-    recent_bars: list[Bar]
-
-
-def _signal_event(context: _SignalContext, decision: str) -> ev.SignalGenerated:
-    signal = context.signal
-    target = PositionSide(signal.target) if signal.target else None
-    return ev.SignalGenerated(
-        bar_size=context.bar_size,
-        bar=bar_data(context.bar),
-        target=target,
-        reason=signal.reason,
-        indicators=dict(signal.indicators),
-        decision=decision,
-        recent_bars=[bar_data(b) for b in context.recent_bars],
-    )
-
-
-def fill_event(report: Execution) -> ev.OrderFilled:
-    return ev.OrderFilled(
-        execution_id=report.execution_id,
-        client_order_id=report.client_order_id,
-        broker_order_id=report.broker_order_id,
-        side=report.side,
-        quantity=report.quantity,
-        price=report.price,
-        commission=report.commission,
-        executed_at=report.time,
-    )
-
-
-def commission_event(report: CommissionReport) -> ev.CommissionReported:
-    return ev.CommissionReported(
-        execution_id=report.execution_id,
-        client_order_id=report.client_order_id,
-        commission=report.commission,
-        reported_at=report.time,
-    )
