@@ -22,7 +22,6 @@ when the runners start (from the last ``data_retention_bars`` bars). With
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +43,7 @@ from . import order_calls
 from .order_manager import OrderManager, fill_event
 from .ports import Broker, BrokerTimeout
 from .read_models import BarStore, JournalStore, ReadModels
+from .recovery_report import plan_report, position_plan
 
 log = logging.getLogger("live_trading.recovery")
 
@@ -103,7 +103,7 @@ class RecoveryService:
         if view is None:
             return {"operation_id": operation_id, "deferred": self.pending[operation_id]}
         plan = plan_reconciliation(state, view)
-        result = _plan_report(state, view, plan)
+        result = plan_report(state, view, plan)
         await self._reconcile(operation_id, state, plan)
         state = await self.journal.state(operation_id)
         ours = journal_position(state)
@@ -160,9 +160,9 @@ class RecoveryService:
             return {"operation_id": op, "status": state.status, "deferred": self.pending[op]}
         plan = plan_reconciliation(state, view)
         mark = await self._mark(op, spec)
-        result = _plan_report(state, view, plan)
+        result = plan_report(state, view, plan)
         if dry_run:
-            result["positions"] = _position_plan(state, mark, spec)
+            result["positions"] = position_plan(state, mark, spec)
             return result
         await self.journal.record(
             op,
@@ -177,7 +177,7 @@ class RecoveryService:
         )
         await self._reconcile(op, state, plan)
         state = await self.journal.state(op)
-        result["positions"] = _position_plan(state, mark, spec)
+        result["positions"] = position_plan(state, mark, spec)
         result["resumed"] = await self._settle_position(state, view, mark, spec)
         result["status"] = (await self.journal.state(op)).status
         return result
@@ -362,52 +362,3 @@ class RecoveryService:
             if state.status == "closed":
                 moved += await self.store.archive_entries(operation_id, cutoff)
         return moved
-
-
-def _plan_report(
-    state: OperationState, view: BrokerView, plan: ReconciliationPlan
-) -> dict[str, Any]:
-    spec = state.operation or {}
-    return {
-        "operation_id": state.operation_id,
-        "asset": spec.get("asset"),
-        "status": state.status,
-        "mode": spec.get("crash_recovery_mode"),
-        "last_sequence": state.last_sequence,
-        "in_flight": [
-            {
-                "client_order_id": o["client_order_id"],
-                "role": o["order_role"],
-                "status": o["status"],
-            }
-            for o in state.working_orders()
-        ],
-        "fills_to_adopt": [e.execution_id for e in plan.adopt_fills],
-        "unknown_fills": [e.execution_id for e in plan.foreign_fills],
-        "orders_to_adopt": plan.adopt_orders,
-        "orders_to_cancel": plan.cancel_in_journal,
-        "orders_to_reject": plan.reject_in_journal,
-        "broker_orders_to_cancel": plan.cancel_at_broker,
-        "journal_position": journal_position(state),
-        "broker_position": view.position,
-    }
-
-
-def _position_plan(
-    state: OperationState, mark: float | None, spec: dict[str, Any]
-) -> list[dict[str, Any]]:
-    decision = decide_position(
-        spec["crash_recovery_mode"], state, mark, spec["emergency_stop_loss_pct"]
-    )
-    if decision is None or state.position is None:
-        return []
-    doc = state.position.doc
-    return [
-        {
-            "position_id": doc["_id"],
-            "side": state.position.side.value,
-            "quantity": state.position.open_quantity,
-            "entry_price": doc["entry_price"],
-            **asdict(decision),
-        }
-    ]
