@@ -167,9 +167,19 @@ class FaultHarness:
     def recover_and_check(self) -> tuple[list[str], Counter]:
         recover = self._cli("recover", "--json")
         if recover.returncode != 0:
-            return [f"recover failed: {recover.stderr[-1500:]}"], Counter()
+            return [self._failed("recover", recover)], Counter()
         done = _recovery_counts(json.loads(recover.stdout))
         return self.check(self.database(), self._cli("journal", "verify")), done
+
+    def _failed(self, command: str, done: subprocess.CompletedProcess) -> str:
+        """The problem of a CLI command that failed: its exit code and its own
+        error lines (stderr without the JSON log lines, which would bury
+        them); the whole stderr is kept in the workdir for the post-mortem."""
+        kept = self.workdir / f"{command}-failed-{time.time_ns()}.stderr"
+        kept.write_text(done.stderr)
+        own = [line for line in done.stderr.splitlines() if not _is_log_line(line)]
+        said = "\n".join(own)[-1500:] or done.stderr[-1500:]
+        return f"{command} failed (exit {done.returncode}, stderr in {kept}): {said}"
 
     def run_to_end(self, timeout_s: float = 600) -> list[str]:
         """Start without faults, let every replay finish, stop, check."""
@@ -267,3 +277,13 @@ def _operation_invariants(db, paper, op) -> list[str]:
     if operation and operation["status"] == "error":
         problems.append(f"{op}: halted: {operation.get('status_reason')}")
     return problems
+
+
+def _is_log_line(line: str) -> bool:
+    """A JSON log record (LOG_FORMAT=json), as opposed to the CLI's own words."""
+    if not (line.startswith("{") and line.endswith("}")):
+        return False
+    try:
+        return "message" in json.loads(line)
+    except ValueError:
+        return False

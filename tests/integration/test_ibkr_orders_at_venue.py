@@ -130,6 +130,45 @@ async def test_cancel_of_an_unknown_or_filled_order_says_so(session):
     assert done.outcome is CancelOutcome.ALREADY_DONE
 
 
+@pytest.mark.parametrize("bound", [True, False], ids=["bound", "not-bound"])
+async def test_cancel_of_an_order_ib_cancelled_while_we_were_away_is_already_done(session, bound):
+    """Recovery cancels what the venue has working; one IB cancelled while
+    our process was down answers ALREADY_DONE, whether TWS binds it to the
+    new session (open/completed order) or not."""
+    fake, broker = session.fake, session.broker
+    fake.behaviour["LT-op1-10"] = "rest"
+    assert (await broker.submit_order(limit(10))).accepted
+    await broker.disconnect()  # our process dies...
+    fake.cancel_at_venue("LT-op1-10")  # ...and IB cancels the order meanwhile
+    if not bound:
+        fake.adversary.unbound.add("LT-op1-10")
+    fresh = make_broker(fake)
+    await fresh.broker.connect()
+    try:
+        ack = await fresh.broker.cancel_order("LT-op1-10")
+        assert ack.outcome is CancelOutcome.ALREADY_DONE and "Cancelled" in ack.reason
+        assert await fresh.broker.open_orders(OP) == []
+    finally:
+        await fresh.broker.disconnect()
+
+
+async def test_a_cancel_racing_ibs_own_cancel_reports_one_cancellation(session):
+    """IB cancels the order as our cancel is on its way (TWS answers 10147,
+    "not found"): the cancel was requested, one OrderCancelled follows, and
+    a second cancel says ALREADY_DONE."""
+    fake, broker = session.fake, session.broker
+    fake.behaviour["LT-op1-11"] = "rest"
+    assert (await broker.submit_order(limit(11))).accepted
+    fake.cancel_at_venue("LT-op1-11")  # its status is still on its way to us
+    first = await broker.cancel_order("LT-op1-11")
+    assert first.outcome in (CancelOutcome.REQUESTED, CancelOutcome.ALREADY_DONE)
+    await wait_for(lambda: any(isinstance(r, OrderCancelled) for r in session.reports))
+    again = await broker.cancel_order("LT-op1-11")
+    assert again.outcome is CancelOutcome.ALREADY_DONE
+    await broker.drain()
+    assert [type(r).__name__ for r in session.reports] == ["OrderCancelled"]
+
+
 async def test_modify_of_a_forgotten_order_reads_it_at_the_venue(session):
     fake, broker = session.fake, session.broker
     fake.behaviour["LT-op1-9"] = "rest"
