@@ -405,7 +405,7 @@ async def test_a_stalled_v20_feed_is_journaled_and_its_fill_caught_up(mongo_url,
         stop = next(o for o in state.working_orders() if o["order_role"] == "STOP_LOSS")
         seq = state.last_sequence
         server.fake.faults.add(
-            "drip", count=3, method="GET", path="/transactions/sinceid", interval_s=0.5
+            "drip", count=6, method="GET", path="/transactions/sinceid", interval_s=0.5
         )
         server.fake.set_price("USD_CAD", stop["price"] - 0.0011, stop["price"] - 0.0010)
         fills = [t["id"] for t in server.fake.transactions if t["type"] == "ORDER_FILL"]
