@@ -56,6 +56,7 @@ class TradingEngine:
         self.uses_replay = True  # market data from replay files (else from the broker)
         self._background: set[asyncio.Task] = set()
         self._lost_connection = False
+        self._stopping = False  # set by stop(): the broker's own goodbye is not journaled
         self._connection_lock = asyncio.Lock()
         self.monitor: EngineMonitor | None = None  # set by the composition root
         self._monitor_task: asyncio.Task | None = None
@@ -64,12 +65,16 @@ class TradingEngine:
     async def start(self) -> None:
         """Start a runner for every open operation (the broker is connected
         and recovery has run: see :meth:`Services.start`)."""
+        self._stopping = False
         for operation_id in await self.read_models.operation_ids(RUNNING_STATUSES):
             self._launch(operation_id)
 
     def on_connection_event(self, reason: str, state: str) -> None:
         """Broker adapter hook: journal the change on every running operation;
-        after a reconnect, reconcile each of them with the broker."""
+        after a reconnect, reconcile each of them with the broker. Ignored
+        once :meth:`stop` began (the store may already be closed)."""
+        if self._stopping:
+            return
         task = asyncio.get_running_loop().create_task(self._connection_changed(reason, state))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -106,6 +111,7 @@ class TradingEngine:
     async def stop(self) -> None:
         """Cancel the runners and pending connection-change handlers, then
         disconnect the broker."""
+        self._stopping = True
         pending = [*self.tasks.values(), *self._background]
         if self._monitor_task is not None:
             pending.append(self._monitor_task)

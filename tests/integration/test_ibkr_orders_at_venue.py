@@ -62,6 +62,31 @@ async def test_fill_is_reported_at_once_and_its_late_commission_follows(session)
     assert known.commission == pytest.approx(2.0)
 
 
+async def test_a_fill_is_not_queued_behind_commission_reports(session):
+    """While the listener is busy (journaling), a commission report that
+    arrives before the next fill is delivered after it: fills go first."""
+    fake, broker = session.fake, session.broker
+    fake.adversary.commission, fake.adversary.commission_delay_s = "late", 0.2
+    order: list[str] = []
+    busy = asyncio.Event()
+
+    async def slow_listener(report) -> None:
+        order.append(type(report).__name__)
+        if len(order) == 1:
+            await busy.wait()  # the first fill's journaling is slow
+        session.reports.add(report)
+
+    broker.set_listener(slow_listener)
+    assert (await broker.submit_order(req(20))).accepted
+    await wait_for(lambda: order == ["Execution"])
+    await asyncio.sleep(0.3)  # the first fill's commission has arrived meanwhile
+    assert (await broker.submit_order(req(21))).accepted
+    await asyncio.sleep(0.05)
+    busy.set()
+    await wait_for(lambda: len(session.reports.commissions) == 2)
+    assert order == ["Execution", "Execution", "CommissionReport", "CommissionReport"]
+
+
 async def test_a_commission_that_never_comes_never_holds_the_fill(session):
     session.fake.adversary.commission = "never"
     assert (await session.broker.submit_order(req(3))).accepted

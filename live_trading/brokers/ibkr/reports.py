@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import logging
 
 from live_trading.domain.orders import CommissionReport, OrderCancelled
@@ -27,6 +28,8 @@ from live_trading.domain.values import utc_now
 
 from .parsing import ORDER_REF_PREFIX, broker_order_id_of, fill_to_execution, perm_id_of
 from .state import IBKRState
+
+_ARRIVAL = itertools.count()  # ties in the report queue keep arrival order
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class ReportStream(IBKRState):
     def _start_reports(self) -> None:
         self._hook()
         if self._queue is None:
-            self._queue = asyncio.Queue()
+            self._queue = asyncio.PriorityQueue()
             self._consumer = asyncio.create_task(self._consume(), name="ibkr-reports")
 
     async def _stop_reports(self) -> None:
@@ -143,14 +146,19 @@ class ReportStream(IBKRState):
                     self._on_order_status(trade)
 
     def _enqueue(self, ref: str, report) -> None:
+        """Queue a report for the listener: in arrival order, except that
+        commission reports wait behind fills and order statuses (a commission
+        is only queued once its fill was, so it never overtakes it), so that a
+        fill is never journaled late because a commission was being journaled."""
         if self._queue is not None:
-            self._queue.put_nowait((ref, report))
+            rank = 1 if isinstance(report, CommissionReport) else 0
+            self._queue.put_nowait((rank, next(_ARRIVAL), ref, report))
 
     async def _consume(self) -> None:
         queue = self._queue
         assert queue is not None  # _start_reports makes the queue before this task
         while True:
-            ref, report = await queue.get()
+            _rank, _arrival, ref, report = await queue.get()
             try:
                 gate = self._submitting.get(ref)
                 if gate is not None:
