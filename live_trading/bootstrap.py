@@ -279,6 +279,7 @@ async def open_services(
         engine,
         quotes_from_broker=data_broker is not None,
         max_position_size=settings.risk_management.max_position_size,
+        concurrency=settings.kill_switch_concurrency,
     )
     services.worker = TradingWorker(
         cycles,

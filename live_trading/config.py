@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     )
     trading_worker_enabled: bool = True
     trading_worker_interval_seconds: float = Field(60.0, gt=0)
+    # operations the kill switch and a trading cycle work on at the same time
+    kill_switch_concurrency: int = Field(32, ge=1, le=1024)
     trade_log_dir: Path = Path("./logs")
     # Security: JWT bearer tokens signed with SECRET_KEY (HS256).
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)

@@ -27,7 +27,13 @@ from pydantic import BaseModel
 from live_trading.security import ROLE_RANK, Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAY_NOT_FIND = frozenset({("GET", "/api/recovery/last"), ("POST", "/v1/trading/cycle")})
+MAY_NOT_FIND = frozenset(
+    {
+        ("GET", "/api/recovery/last"),
+        ("GET", "/api/risk/kill-switch"),
+        ("POST", "/v1/trading/cycle"),
+    }
+)
 MAY_CONFLICT = frozenset(
     {
         ("PUT", "/api/operations/{operation_id}"),

@@ -47,12 +47,21 @@ QUOTE_TIMEOUT_S = 10.0
 
 
 class TradingCycles:
-    """Runs cycles over the engine's operations (one at a time)."""
+    """Runs cycles over the engine's operations, ``concurrency`` operations
+    at a time (one cycle at a time)."""
 
     def __init__(
-        self, engine: TradingEngine, *, quotes_from_broker: bool, max_position_size: float | None
+        self,
+        engine: TradingEngine,
+        *,
+        quotes_from_broker: bool,
+        max_position_size: float | None,
+        concurrency: int = 32,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.engine = engine
+        self.concurrency = concurrency
         self.quotes_from_broker = quotes_from_broker
         self.max_position_size = max_position_size
         self._lock = asyncio.Lock()
@@ -86,19 +95,13 @@ class TradingCycles:
     ) -> dict[str, Any]:
         cycle_id = uuid.uuid4().hex[:12]
         started = utc_now()
-        results = []
-        for operation_id in operation_ids:
-            try:
-                results.append(await self._operation(operation_id, cycle_id, source, user))
-            except Exception as error:  # noqa: BLE001 - one operation must not stop the rest
-                log.exception("cycle %s: operation %s failed", cycle_id, operation_id)
-                results.append(
-                    {
-                        "operation_id": operation_id,
-                        "status": "error",
-                        "detail": f"{type(error).__name__}: {error}",
-                    }
-                )
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(operation_id: str) -> dict[str, Any]:
+            async with gate:  # a busy operation holds one slot, not the whole cycle
+                return await self._guarded(operation_id, cycle_id, source, user)
+
+        results = list(await asyncio.gather(*(one(op) for op in operation_ids)))
         return {
             "cycle_id": cycle_id,
             "source": source,
@@ -107,6 +110,19 @@ class TradingCycles:
             "operations": results,
             "errors": sum(1 for r in results if r["status"] == "error"),
         }
+
+    async def _guarded(
+        self, operation_id: str, cycle_id: str, source: str, user: str | None
+    ) -> dict[str, Any]:
+        try:
+            return await self._operation(operation_id, cycle_id, source, user)
+        except Exception as error:  # noqa: BLE001 - one operation must not stop the rest
+            log.exception("cycle %s: operation %s failed", cycle_id, operation_id)
+            return {
+                "operation_id": operation_id,
+                "status": "error",
+                "detail": f"{type(error).__name__}: {error}",
+            }
 
     async def _operation(
         self, operation_id: str, cycle_id: str, source: str, user: str | None
@@ -174,7 +190,7 @@ class TradingCycles:
                 else "emergency stop-loss guardrail"
             )
             await runner.orders.flatten(f"cycle: {reason}", source, user)
-            await runner._settle(source)  # noqa: SLF001 - fills when the feed has ended
+            await runner.settle(source)  # fills when the feed has ended
             actions.append(f"flatten: {reason}")
         return {
             "status": "done",

@@ -164,7 +164,7 @@ class OperationRunner:
         for size in (self.bar_size, *self.higher):
             await self.deps.market_data.trim(self.operation_id, size, retention)
         async with self.lock:
-            await self._settle("engine")
+            await self.settle("engine")
         log.info("operation %s: feed ended after %d bars", self.operation_id, self.bars_processed)
 
     async def _report_rejected(self, source: MarketSource) -> None:
@@ -301,7 +301,7 @@ class OperationRunner:
                 raise InvalidStateError(f"position {position_id} is not open")
             assert self.orders is not None
             await self.orders.flatten("closed by hand", source, user)
-            await self._settle(source)
+            await self.settle(source)
 
     async def close(self, source: str, user: str | None) -> None:
         """Stop opening positions, flatten, and close the operation when flat."""
@@ -314,7 +314,7 @@ class OperationRunner:
             )
             await self._progress_close(source, user)
 
-    async def _settle(self, source: str) -> None:
+    async def settle(self, source: str) -> None:
         """After the feed has ended, fill what would wait for a next bar."""
         if self.feed_done and self.deps.market is not None and self.orders is not None:
             await self.deps.market.fill_at_last_price(self.operation_id, self.asset.name)

@@ -9,8 +9,9 @@ Every command is journaled with its ``source`` and ``user``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from bson import ObjectId
@@ -23,6 +24,7 @@ from live_trading.journal.service import JournalService, UnknownOperationError
 
 from .errors import InvalidStateError, OperationNotFoundError
 from .instruments import check_quantity
+from .kill_switch import KillSwitch, KillSwitchRun
 from .monitor import EngineMonitor
 from .order_manager import operation_of
 from .read_models import ReadModels
@@ -60,6 +62,7 @@ class TradingEngine:
         self._connection_lock = asyncio.Lock()
         self.monitor: EngineMonitor | None = None  # set by the composition root
         self._monitor_task: asyncio.Task | None = None
+        self.kill_switch_runs = KillSwitch(self, concurrency=settings.kill_switch_concurrency)
         deps.broker.set_listener(self._route)
 
     async def start(self) -> None:
@@ -197,25 +200,52 @@ class TradingEngine:
             )
         return changes
 
+    @contextlib.asynccontextmanager
+    async def _decision_boundary(self, operation_id: str) -> AsyncIterator[None]:
+        """Hold the operation's runner lock (if it runs): a user's command
+        waits for a decision in progress and takes effect between two."""
+        runner = self.runners.get(operation_id)
+        if runner is None:
+            yield
+            return
+        async with runner.lock:
+            yield
+
     async def pause(self, operation_id: str, *, source: str, user: str | None = None) -> None:
-        state = await self._state(operation_id)
-        if state.status != "active":
-            raise InvalidStateError(
-                f"only an active operation can be paused (status: {state.status})"
+        """Stop opening positions (at the next decision boundary).
+
+        Raises:
+            OperationNotFoundError: no such operation.
+            InvalidStateError: the operation is not active.
+        """
+        operation_id = _object_id(operation_id, "operation")
+        async with self._decision_boundary(operation_id):
+            state = await self._state(operation_id)
+            if state.status != "active":
+                raise InvalidStateError(
+                    f"only an active operation can be paused (status: {state.status})"
+                )
+            await self.journal.record(
+                state.operation_id, [ev.OperationPaused("paused")], source=source, user=user
             )
-        await self.journal.record(
-            state.operation_id, [ev.OperationPaused("paused")], source=source, user=user
-        )
 
     async def resume(self, operation_id: str, *, source: str, user: str | None = None) -> None:
-        state = await self._state(operation_id)
-        if state.status not in ("paused", "error"):
-            raise InvalidStateError(
-                f"only a paused operation can be resumed (status: {state.status})"
+        """Trade again (at the next decision boundary).
+
+        Raises:
+            OperationNotFoundError: no such operation.
+            InvalidStateError: the operation is neither paused nor in error.
+        """
+        operation_id = _object_id(operation_id, "operation")
+        async with self._decision_boundary(operation_id):
+            state = await self._state(operation_id)
+            if state.status not in ("paused", "error"):
+                raise InvalidStateError(
+                    f"only a paused operation can be resumed (status: {state.status})"
+                )
+            await self.journal.record(
+                state.operation_id, [ev.OperationResumed("resumed")], source=source, user=user
             )
-        await self.journal.record(
-            state.operation_id, [ev.OperationResumed("resumed")], source=source, user=user
-        )
         if state.operation_id not in self.tasks or self.tasks[state.operation_id].done():
             if self.runners.get(state.operation_id) is None or state.status == "error":
                 self._launch(state.operation_id)
@@ -238,26 +268,13 @@ class TradingEngine:
             user=user,
         )
 
-    async def kill_switch(self, *, source: str, user: str | None = None) -> list[str]:
-        """Flatten every position and pause every operation; returns the ids
-        of the operations it acted on. Each one journals the rule firing."""
-        touched = []
-        for operation_id, runner in list(self.runners.items()):
-            state = await self.journal.state(operation_id)
-            if state.status not in RUNNING_STATUSES:
-                continue
-            events: list[ev.Event] = [
-                ev.RiskRuleTriggered("kill_switch", "flatten every position, pause the operation")
-            ]
-            if state.status == "active":
-                events.append(ev.OperationPaused("kill switch"))
-            await self.journal.record(operation_id, events, source=source, user=user)
-            if runner.orders is not None:
-                async with runner.lock:
-                    await runner.orders.flatten("kill switch", source, user)
-                    await runner._settle(source)  # noqa: SLF001 - fills if the feed ended
-            touched.append(operation_id)
-        return touched
+    async def kill_switch(
+        self, *, source: str, user: str | None = None
+    ) -> tuple[KillSwitchRun, bool]:
+        """Flatten every position and pause every operation, concurrently;
+        returns ``(run, joined)`` (see :class:`.kill_switch.KillSwitch`: a
+        press while one runs joins it and journals nothing)."""
+        return await self.kill_switch_runs.press(source=source, user=user)
 
     async def close_position(
         self, position_id: str, *, source: str, user: str | None = None

@@ -81,6 +81,8 @@ def test_unknown_ids_are_404(api) -> None:
     assert http.get(f"/api/operations/{ObjectId()}").status_code == 404
     assert http.get("/api/operations/not-an-id/trades").status_code == 404
     assert http.post(f"/api/positions/{ObjectId()}/close").status_code == 404
+    never_pressed = http.get("/api/risk/kill-switch")  # pressed last in this module
+    assert never_pressed.status_code == 404 and "not been pressed" in never_pressed.json()["detail"]
 
 
 def test_limits_are_validated(api) -> None:
@@ -319,3 +321,33 @@ def test_a_quantity_below_the_instruments_minimum_is_422_naming_quantity(api) ->
         e["action_type"] != "OPERATION_UPDATED"
         for e in db.journal.find({"operation_id": ObjectId(op_id)})
     )
+
+
+def test_the_kill_switch_answers_per_operation_and_its_progress_is_readable(api) -> None:
+    """Last in this module: it pauses every operation of the shared server."""
+    http, db, _ = api
+    op_id = _create(http)["id"]
+    running = [o["id"] for o in http.get("/api/operations").json() if o["status"] == "active"]
+    assert op_id in running
+    response = http.post("/api/risk/kill-switch")
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["running"] is False and run["joined"] is False and run["presses"] == 1
+    assert run["done"] == run["total"] == len(run["results"]) >= len(running)
+    outcomes = {r["operation_id"]: r["outcome"] for r in run["results"]}
+    assert {outcomes[op] for op in running} <= {"flat", "closing"}
+    assert set(run["operations"]) == {op for op, o in outcomes.items() if o in ("flat", "closing")}
+    assert run["count"] == len(run["operations"])
+    progress = http.get("/api/risk/kill-switch").json()
+    assert progress["started_at"] == run["started_at"] and progress["done"] == run["total"]
+    for op in running:
+        assert http.get(f"/api/operations/{op}").json()["status"] == "paused"
+        fired = db.journal.count_documents(
+            {"operation_id": ObjectId(op), "action_type": "RISK_RULE_TRIGGERED"}
+        )
+        assert fired == 1
+    again = http.post("/api/risk/kill-switch").json()
+    assert again["operations"] == [] and {r["outcome"] for r in again["results"]} <= {
+        "already",
+        "skipped",
+    }

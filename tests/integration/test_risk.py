@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from live_trading.domain.values import BarSize
 from tests.conftest import make_settings
 from tests.integration.recovery_helpers import (
@@ -93,15 +95,61 @@ async def test_kill_switch_flattens_and_pauses_everything(mongo_url, tmp_path):
     first = await run_operation(services)
     second = await run_operation(services, strategy_config={"fast_period": 5, "slow_period": 20})
     assert (await services.journal.state(first)).position is not None
-    touched = await services.engine.kill_switch(source="api/manual")
-    assert sorted(touched) == sorted([first, second])
+    run, joined = await services.engine.kill_switch(source="api/manual")
+    assert not joined and not run.running and run.total == 2
+    assert sorted(run.acted_on()) == sorted([first, second])
+    assert {r.outcome for r in run.results} == {"flat"}
     for op in (first, second):
         state = await services.journal.state(op)
         assert state.status == "paused" and state.position is None
         assert not state.working_orders()
         kinds = [r.action_type for r in await entries(services, op)]
-        assert "RISK_RULE_TRIGGERED" in kinds and kinds.index("RISK_RULE_TRIGGERED") < kinds.index(
-            "OPERATION_PAUSED"
+        fired = kinds.index("RISK_RULE_TRIGGERED")
+        assert kinds[fired + 1] == "OPERATION_PAUSED", "cause, then the pause, in one append"
+        assert "ORDER_SUBMITTED" in kinds[fired + 2 :], "the exit follows the pause"
+    again, joined = await services.engine.kill_switch(source="api/manual")
+    assert not joined and again.acted_on() == []
+    assert {r.outcome for r in again.results} == {"already"}
+    for op in (first, second):
+        kinds = [r.action_type for r in await entries(services, op)]
+        assert kinds.count("RISK_RULE_TRIGGERED") == 1, (
+            "a press on a flat, paused book journals nothing"
         )
+    await services.engine.stop()
+    await services.store.client.close()
+
+
+async def test_a_second_press_while_the_first_runs_joins_it_and_journals_nothing(
+    mongo_url, tmp_path
+):
+    process = crashable(mongo_url, tmp_path)
+    services = await process.boot()
+    first = await run_operation(services)
+    second = await run_operation(services, strategy_config={"fast_period": 5, "slow_period": 20})
+    before = {op: (await services.journal.state(op)).last_sequence for op in (first, second)}
+    busy = services.engine.runners[first].lock
+    await busy.acquire()  # a decision in progress on the first operation
+    pressed = asyncio.create_task(services.engine.kill_switch(source="api/manual", user="ann"))
+    while (
+        not services.engine.kill_switch_runs.last
+        or not services.engine.kill_switch_runs.last.results
+    ):
+        await asyncio.sleep(0.01)  # the second operation is done; the first waits
+    assert [e.action_type for e in await entries(services, first, before[first])] == []
+    joining = asyncio.create_task(services.engine.kill_switch(source="api/manual", user="bob"))
+    await asyncio.sleep(0.2)
+    assert not pressed.done() and not joining.done(), "both wait for the decision in progress"
+    busy.release()
+    (run, joined_first), (same, joined_second) = await asyncio.gather(pressed, joining)
+    assert same is run and (joined_first, joined_second) == (False, True)
+    assert run.presses == 2 and run.user == "ann" and run.finished_at is not None
+    assert sorted(run.acted_on()) == sorted([first, second])
+    for op in (first, second):
+        new = await entries(services, op, before[op])
+        fired = [e for e in new if e.action_type == "RISK_RULE_TRIGGERED"]
+        paused = [e for e in new if e.action_type == "OPERATION_PAUSED"]
+        assert len(fired) == 1 and len(paused) == 1, "the joining press journaled nothing"
+        assert new[0].action_type == "RISK_RULE_TRIGGERED" and new[0].user == "ann"
+        assert (await services.journal.state(op)).position is None
     await services.engine.stop()
     await services.store.client.close()

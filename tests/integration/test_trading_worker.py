@@ -7,6 +7,7 @@ no client connected, then reads the journal from the database.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 
@@ -73,6 +74,28 @@ async def test_a_manual_cycle_journals_price_triggers_and_guardrails(short_open)
     }
     assert len({e["action_data"]["cycle_id"] for e in entries}) == 1
     assert services.worker.status()["last_result"]["evaluated"] == 1
+
+
+async def test_a_cycle_over_many_operations_does_not_wait_for_a_busy_one(short_open):
+    services, busy_op = short_open
+    other = await run_operation(services, strategy_config={"fast_period": 5, "slow_period": 20})
+    before = {op: (await services.journal.state(op)).last_sequence for op in (busy_op, other)}
+    busy = services.engine.runners[busy_op].lock
+    await busy.acquire()  # a decision in progress on the first operation
+    cycle = asyncio.create_task(services.worker.run("api/manual", "alice"))
+    for _ in range(500):
+        if len(await _entries(services, other, before[other])) == len(CYCLE_TYPES):
+            break
+        await asyncio.sleep(0.01)
+    assert [e["action_type"] for e in await _entries(services, other, before[other])] == CYCLE_TYPES
+    assert await _entries(services, busy_op, before[busy_op]) == []
+    assert not cycle.done(), "the busy operation is evaluated at its next decision boundary"
+    busy.release()
+    result = await cycle
+    assert [o["operation_id"] for o in result["operations"]] == list(services.engine.runners)
+    assert {o["status"] for o in result["operations"]} == {"done"}
+    busy_entries = await _entries(services, busy_op, before[busy_op])
+    assert [e["action_type"] for e in busy_entries] == CYCLE_TYPES
 
 
 async def test_a_crossed_stop_held_by_a_working_order_is_left_to_the_broker(short_open):

@@ -7,7 +7,7 @@ import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/rea
 import { api, call } from './client';
 import { ApiError } from './errors';
 import type {
-  BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate, CycleResult, Health, JournalEntry, KillSwitchResult, Mode, Operation,
+  BrokerConfig, BrokerConfigCreate, BrokerConfigUpdate, CycleResult, Health, JournalEntry, KillSwitchProgress, KillSwitchResult, Mode, Operation,
   OperationStats, Order, OverallStats, Position, PositionClosing, RecoveryReport, StrategyInfo, Trade, TradeLog, Transaction,
   WorkerStatus,
 } from './models';
@@ -209,6 +209,20 @@ export function useClosePosition() {
       void client.invalidateQueries({ queryKey: queryKeys.operationLists });
       void client.invalidateQueries({ queryKey: queryKeys.overallStats });
     },
+  });
+}
+
+/**
+ * The kill-switch run in progress (or the last one; a 404 before the first
+ * press is not retried). Polled every half second while `polling` (a press of
+ * ours is waiting) or while the server says a run is going on.
+ */
+export function useKillSwitchProgress(polling: boolean) {
+  return useQuery({
+    queryKey: queryKeys.killSwitch,
+    queryFn: () => call<KillSwitchProgress>(api.GET('/api/risk/kill-switch')),
+    retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
+    refetchInterval: (query) => (polling || query.state.data?.running ? 500 : false),
   });
 }
 

@@ -44,6 +44,8 @@ export type User = Schemas['UserOut'];
 /** The key itself is write-only and never returned (`api_key_set`). */
 export type BrokerConfig = Schemas['BrokerConfigOut'];
 export type KillSwitchResult = Schemas['KillSwitchOut'];
+/** The kill-switch run in progress, or the last one since the engine started. */
+export type KillSwitchProgress = Schemas['KillSwitchProgressOut'];
 export type RecoveryReport = Schemas['RecoveryReportOut'];
 export type CycleResult = Schemas['CycleOut'];
 export type PositionClosing = Schemas['PositionClosingOut'];

@@ -22,6 +22,7 @@ export const queryKeys = {
   strategies: ['strategies'] as const,
   brokers: ['brokers'] as const,
   recoveryReport: ['recovery', 'last'] as const,
+  killSwitch: ['risk', 'kill-switch'] as const,
   /** every operations list, whatever its filters */
   operationLists: ['operations'] as const,
   operationList: (filters: OperationFilters = {}) => ['operations', filters] as const,

@@ -286,11 +286,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Kill Switch Progress
+         * @description The kill-switch run in progress, or the last one since the engine
+         *     started (404 when there was none).
+         */
+        get: operations["kill_switch_progress_api_risk_kill_switch_get"];
         put?: never;
         /**
          * Kill Switch
-         * @description Flatten every position and pause every operation (trader).
+         * @description Flatten every position and pause every operation (trader); answers
+         *     when every operation is done, with what was done to each. A press while
+         *     another runs joins it (``joined``) and journals nothing.
          */
         post: operations["kill_switch_api_risk_kill_switch_post"];
         delete?: never;
@@ -1026,14 +1033,87 @@ export interface components {
             user: string | null;
         };
         /**
+         * KillSwitchOperationOut
+         * @description What the kill switch did to one operation: ``flat`` (paused, no
+         *     position left), ``closing`` (paused, the exit is working at the broker),
+         *     ``already`` (was paused and flat: nothing journaled), ``skipped`` (closed
+         *     or in error) or ``failed`` (``detail`` holds the error).
+         */
+        KillSwitchOperationOut: {
+            /** Operation Id */
+            operation_id: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "flat" | "closing" | "already" | "skipped" | "failed";
+            /** Detail */
+            detail: string | null;
+        };
+        /**
          * KillSwitchOut
-         * @description The operations the kill switch flattened and paused.
+         * @description A finished press. ``operations`` (and ``count``): the ids of the
+         *     operations it paused or flattened; ``joined``: this press found another
+         *     running and waited for it (it journaled nothing of its own).
          */
         KillSwitchOut: {
+            /** Running */
+            running: boolean;
+            /** Total */
+            total: number;
+            /** Done */
+            done: number;
+            /** Presses */
+            presses: number;
+            /** Source */
+            source: string;
+            /** User */
+            user: string | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Results */
+            results: components["schemas"]["KillSwitchOperationOut"][];
             /** Operations */
             operations: string[];
             /** Count */
             count: number;
+            /** Joined */
+            joined: boolean;
+        };
+        /**
+         * KillSwitchProgressOut
+         * @description The kill-switch run in progress, or the last one (times UTC).
+         *
+         *     ``total``: operations it covers; ``done``: how many it has finished;
+         *     ``presses``: presses that joined it (the first included).
+         */
+        KillSwitchProgressOut: {
+            /** Running */
+            running: boolean;
+            /** Total */
+            total: number;
+            /** Done */
+            done: number;
+            /** Presses */
+            presses: number;
+            /** Source */
+            source: string;
+            /** User */
+            user: string | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Results */
+            results: components["schemas"]["KillSwitchOperationOut"][];
         };
         /**
          * MeOut
@@ -2916,6 +2996,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecoveryReportOut"];
+                };
+            };
+            /** @description no token, or an invalid or expired one (or wrong credentials) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description no such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    kill_switch_progress_api_risk_kill_switch_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KillSwitchProgressOut"];
                 };
             };
             /** @description no token, or an invalid or expired one (or wrong credentials) */

@@ -154,11 +154,43 @@ class RecoveryReportOut(OutModel):
     operations: list[dict[str, Any]]
 
 
-class KillSwitchOut(OutModel):
-    """The operations the kill switch flattened and paused."""
+class KillSwitchOperationOut(OutModel):
+    """What the kill switch did to one operation: ``flat`` (paused, no
+    position left), ``closing`` (paused, the exit is working at the broker),
+    ``already`` (was paused and flat: nothing journaled), ``skipped`` (closed
+    or in error) or ``failed`` (``detail`` holds the error)."""
+
+    operation_id: str
+    outcome: Literal["flat", "closing", "already", "skipped", "failed"]
+    detail: str | None = None
+
+
+class KillSwitchProgressOut(OutModel):
+    """The kill-switch run in progress, or the last one (times UTC).
+
+    ``total``: operations it covers; ``done``: how many it has finished;
+    ``presses``: presses that joined it (the first included).
+    """
+
+    running: bool
+    total: int
+    done: int
+    presses: int
+    source: str
+    user: str | None
+    started_at: IsoTime
+    finished_at: IsoTime | None
+    results: list[KillSwitchOperationOut]
+
+
+class KillSwitchOut(KillSwitchProgressOut):
+    """A finished press. ``operations`` (and ``count``): the ids of the
+    operations it paused or flattened; ``joined``: this press found another
+    running and waited for it (it journaled nothing of its own)."""
 
     operations: list[str]
     count: int
+    joined: bool
 
 
 class PositionClosingOut(OutModel):

@@ -1,19 +1,61 @@
 import { useState } from 'react';
-import { Alert, Button, Typography } from '@mui/material';
+import { Alert, Box, Button, LinearProgress, Typography } from '@mui/material';
 import PowerSettingsNewIcon from '@mui/icons-material/PowerSettingsNew';
-import { useKillSwitch } from '../../api/hooks';
-import type { KillSwitchResult } from '../../api/models';
+import { useKillSwitch, useKillSwitchProgress } from '../../api/hooks';
+import type { KillSwitchProgress, KillSwitchResult } from '../../api/models';
 import { useAuth } from '../../auth/useAuth';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Section } from '../../components/Section';
 
-/** The kill switch: flatten every position and pause every operation, after a confirmation (trader). */
+type Outcome = KillSwitchProgress['results'][number]['outcome'];
+
+function countOf(run: KillSwitchProgress, outcome: Outcome): number {
+  return run.results.filter((r) => r.outcome === outcome).length;
+}
+
+/** One line per kind of outcome, e.g. "2 operation(s) flattened and paused; 1 exit still working". */
+function summary(result: KillSwitchResult): string {
+  if (result.total === 0) return 'Nothing was running.';
+  const parts = [`${result.count} operation(s) flattened and paused`];
+  const closing = countOf(result, 'closing');
+  const already = countOf(result, 'already');
+  const failed = countOf(result, 'failed');
+  if (closing) parts.push(`${closing} exit(s) still working at the broker`);
+  if (already) parts.push(`${already} already paused and flat`);
+  if (failed) parts.push(`${failed} failed`);
+  const joined = result.joined ? ' (another press was already running: this one joined it)' : '';
+  return `${parts.join('; ')}.${joined}`;
+}
+
+function Progress({ run }: { run: KillSwitchProgress | undefined }) {
+  const total = run?.total ?? 0;
+  const done = run?.done ?? 0;
+  return (
+    <Box sx={{ mt: 2, maxWidth: 480 }} data-testid="kill-switch-progress">
+      <LinearProgress color="error" variant={total ? 'determinate' : 'indeterminate'}
+        value={total ? (100 * done) / total : undefined} />
+      <Typography variant="caption" color="text.secondary">
+        {total ? `${done} of ${total} operation(s) done` : 'Flattening…'}
+      </Typography>
+    </Box>
+  );
+}
+
+/**
+ * The kill switch: flatten every position and pause every operation, after a
+ * confirmation (trader). While a run goes on (ours or someone else's) a bar
+ * shows how many operations are done; the answer says what was done to each.
+ */
 export function KillSwitch() {
   const { can } = useAuth();
   const kill = useKillSwitch();
+  const progress = useKillSwitchProgress(kill.isPending);
   const [confirming, setConfirming] = useState(false);
   const [result, setResult] = useState<KillSwitchResult | null>(null);
   const allowed = can('trader');
+  // ours, or someone else's seen on the server (not the stale view of ours once it answered)
+  const running = kill.isPending || (progress.data?.running === true && result === null);
+  const failures = result?.results.filter((r) => r.outcome === 'failed') ?? [];
 
   return (
     <Section testId="kill-switch-section" title="Kill switch">
@@ -26,9 +68,15 @@ export function KillSwitch() {
         Kill switch
       </Button>
       {!allowed && <Typography variant="caption" color="text.secondary" sx={{ ml: 2 }}>Traders only</Typography>}
-      {result && (
-        <Alert severity="success" sx={{ mt: 2 }} data-testid="kill-switch-result">
-          {result.count === 0 ? 'Nothing was running.' : `${result.count} operation(s) flattened and paused.`}
+      {running && <Progress run={progress.data?.running ? progress.data : undefined} />}
+      {result && !kill.isPending && (
+        <Alert severity={failures.length ? 'error' : 'success'} sx={{ mt: 2 }} data-testid="kill-switch-result">
+          {summary(result)}
+          {failures.map((f) => (
+            <Typography key={f.operation_id} variant="body2" data-testid="kill-switch-failed">
+              {f.operation_id}: {f.detail}
+            </Typography>
+          ))}
         </Alert>
       )}
       <ConfirmDialog open={confirming} danger title="Flatten everything and pause all operations?"

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { SettingsPage } from './SettingsPage';
-import type { BrokerConfig } from '../../api/models';
+import type { BrokerConfig, KillSwitchProgress, KillSwitchResult } from '../../api/models';
 import { mockApi, renderWithProviders } from '../../test/utils';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -11,6 +11,16 @@ const oanda: BrokerConfig = {
   id: 'b1', broker_name: 'OANDA', account_type: 'PAPER', host: null, port: null, client_id: null, account_id: '001-abc',
   is_active: true, config: {}, created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z', api_key_set: true,
 };
+
+const run: KillSwitchProgress = {
+  running: false, total: 2, done: 2, presses: 1, source: 'api/manual', user: 'tom',
+  started_at: '2026-12-04T10:00:00Z', finished_at: '2026-12-04T10:00:01Z',
+  results: [{ operation_id: 'a', outcome: 'flat', detail: null }, { operation_id: 'b', outcome: 'flat', detail: null }],
+};
+
+function finished(fields: Partial<KillSwitchResult>): KillSwitchResult {
+  return { ...run, operations: [], count: 0, joined: false, ...fields };
+}
 
 function serve(overrides: Record<string, unknown> = {}) {
   return mockApi({ 'GET /api/brokers': [oanda], 'GET /api/strategies': [], ...overrides });
@@ -72,14 +82,51 @@ describe('kill switch', () => {
   });
 
   it('flattens everything only after a confirmation', async () => {
-    const api = serve({ 'POST /api/risk/kill-switch': { operations: ['a', 'b'], count: 2 } });
+    const api = serve({ 'POST /api/risk/kill-switch': finished({ operations: ['a', 'b'], count: 2 }) });
     renderWithProviders(<SettingsPage />, { role: 'trader' });
     await userEvent.click(await screen.findByTestId('kill-switch'));
     expect(await screen.findByTestId('confirm-dialog')).toBeInTheDocument();
     expect(api.calls('POST /api/risk/kill-switch')).toHaveLength(0);
     await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
-    expect(await screen.findByTestId('kill-switch-result')).toHaveTextContent('2 operation(s) flattened and paused');
+    expect(await screen.findByTestId('kill-switch-result')).toHaveTextContent('2 operation(s) flattened and paused.');
     expect(api.calls('POST /api/risk/kill-switch')).toHaveLength(1);
+  });
+
+  it('shows progress while the press runs, then what was done to each operation', async () => {
+    let answer: (value: unknown) => void = () => undefined;
+    let answered = false;
+    const api = serve({
+      'POST /api/risk/kill-switch': () => new Promise((resolve) => { answer = resolve; }),
+      'GET /api/risk/kill-switch': () => (answered
+        ? { ...run, total: 3, done: 3 } : { ...run, running: true, total: 3, done: 1, finished_at: null }),
+    });
+    renderWithProviders(<SettingsPage />, { role: 'trader' });
+    await userEvent.click(await screen.findByTestId('kill-switch'));
+    await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
+    expect(await screen.findByTestId('kill-switch-progress')).toHaveTextContent('1 of 3 operation(s) done');
+    expect(screen.getByTestId('kill-switch')).toBeDisabled();
+    answered = true;
+    answer(Response.json(finished({
+      operations: ['a'], count: 1, total: 3, done: 3,
+      results: [
+        { operation_id: 'a', outcome: 'flat', detail: null },
+        { operation_id: 'b', outcome: 'already', detail: 'already paused and flat' },
+        { operation_id: 'c', outcome: 'failed', detail: 'TimeoutError: the broker did not answer' },
+      ],
+    })));
+    const result = await screen.findByTestId('kill-switch-result');
+    expect(result).toHaveTextContent('1 operation(s) flattened and paused; 1 already paused and flat; 1 failed.');
+    expect(screen.getByTestId('kill-switch-failed')).toHaveTextContent('c: TimeoutError: the broker did not answer');
+    expect(api.calls('POST /api/risk/kill-switch')).toHaveLength(1);
+    expect(api.calls('GET /api/risk/kill-switch').length).toBeGreaterThan(0);
+  });
+
+  it('says when a press joined one already running', async () => {
+    serve({ 'POST /api/risk/kill-switch': finished({ operations: ['a'], count: 1, joined: true, presses: 2 }) });
+    renderWithProviders(<SettingsPage />, { role: 'trader' });
+    await userEvent.click(await screen.findByTestId('kill-switch'));
+    await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
+    expect(await screen.findByTestId('kill-switch-result')).toHaveTextContent('this one joined it');
   });
 });
 
