@@ -117,25 +117,39 @@ class OrderManager:
         if state.status != "active":
             await self._journal_signal(context, f"ignored: operation {state.status}", source)
             return
+        if not state.working_orders():  # the decision and its intents in one append
+            plan, decision = self._plan(state, state.last_sequence + 1, context, atr)
+            plan.events.insert(0, _signal_event(context, decision))
+            await self._execute(plan, source)
+            return
+        # the cause first: the decision, then the cancels it needs, then its orders
+        _, decision = self._plan(state, state.last_sequence + 1, context, atr)
+        await self._journal_signal(context, decision, source)
         await self._cancel_working(state, exclude_roles=(), source=source)
         # a fill may have been journaled during the cancels (a stop-loss that
-        # filled at the venue first): decide from the state as it is now
+        # filled at the venue first): act on the state as it is now
         state = await self.journal.state(self.operation_id)
+        if target == (state.position.side if state.position else None):
+            return  # the fills in the journal say what happened meanwhile
+        plan, _ = self._plan(state, state.last_sequence, context, atr)
+        await self._execute(plan, source)
+
+    def _plan(
+        self, state: OperationState, seq: int, context: _SignalContext, atr: float | None
+    ) -> tuple[_Plan, str]:
+        """The orders a signal decides from ``state`` (the exit of a position
+        on the other side, the entry bracket or a risk rule's refusal), with
+        sequence numbers after ``seq``; returns the plan and the decision."""
+        signal, bar = context.signal, context.bar
         current = state.position.side if state.position else None
-        if target == current:
-            await self._journal_signal(context, "no change: position changed meanwhile", source)
-            return
+        target = PositionSide(signal.target) if signal.target else None
         plan = _Plan(self.operation_id, self.asset)
-        seq = state.last_sequence + 1  # the SIGNAL_GENERATED entry
         if current is not None:
             seq = plan_exit(state, plan, seq, f"signal: {signal.reason}")
-        refusal = self._risk_refusal(state, plan, target, bar, bar_size)
+        refusal = self._risk_refusal(state, plan, target, bar, context.bar_size)
         if refusal:
-            decision = f"{'close ' + current.value + '; ' if current else ''}{refusal}"
-        else:
-            decision = plan_entry(state, plan, seq, signal, current, bar, atr, self.instrument)
-        plan.events.insert(0, _signal_event(context, decision))
-        await self._execute(plan, source)
+            return plan, f"{'close ' + current.value + '; ' if current else ''}{refusal}"
+        return plan, plan_entry(state, plan, seq, signal, current, bar, atr, self.instrument)
 
     async def _cancel_unfilled_entries(
         self, state: OperationState, context: _SignalContext, source: str

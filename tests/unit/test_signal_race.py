@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from live_trading.domain import events as ev
-from live_trading.domain.orders import CancelAck, CancelOutcome, Execution, OrderAck, OrderRequest
+from live_trading.domain.orders import (
+    CancelAck,
+    CancelOutcome,
+    Execution,
+    OrderAck,
+    OrderCancelled,
+    OrderRequest,
+)
 from live_trading.domain.values import Bar, PositionSide, Side
 from live_trading.engine.order_manager import OrderManager
 from live_trading.journal.memory_journal import MemoryJournal
@@ -68,3 +75,54 @@ async def test_a_position_closed_during_the_cancels_is_not_exited_again() -> Non
     roles = [state.orders[r.client_order_id]["order_role"] for r in venue.submitted]
     assert "EXIT" not in roles, "the position closed by its stop is not exited a second time"
     assert roles[0] == "ENTRY" and state.position is None
+
+
+class _VenueCancelling:
+    """A venue that confirms each cancel (reported, so journaled) before the
+    cancel call returns, as TWS's orderStatus Cancelled can."""
+
+    def __init__(self) -> None:
+        self.manager: OrderManager | None = None
+        self.submitted: list[OrderRequest] = []
+
+    async def cancel_order(self, client_order_id: str) -> CancelAck:
+        assert self.manager is not None
+        await self.manager.on_report(
+            OrderCancelled(client_order_id, f"B-{client_order_id}", "cancelled", BAR.time)
+        )
+        return CancelAck(client_order_id, CancelOutcome.REQUESTED)
+
+    async def submit_order(self, request: OrderRequest) -> OrderAck:
+        self.submitted.append(request)
+        return OrderAck(request.client_order_id, f"B-{request.client_order_id}", True)
+
+
+async def test_a_reversal_journals_its_signal_before_the_cancels_it_causes() -> None:
+    store = MemoryJournal()
+    journal = JournalService(store)
+    await journal.record(
+        OP,
+        [
+            created(),
+            submit("E", "BUY", 1000.0),
+            ev.OrderAccepted("E", "B-E"),
+            fill("E", "BUY", 1000.0, 1.3700, 0.0, minute=0),
+            submit("SL", "SELL", 1000.0, role="STOP_LOSS", order_type="STOP", stop_price=1.365),
+            ev.OrderAccepted("SL", "B-SL"),
+        ],
+        source="engine",
+        new_operation=True,
+    )
+    before = (await journal.state(OP)).last_sequence
+    venue = _VenueCancelling()
+    manager = OrderManager(OP, "USD-CAD", journal, venue)
+    venue.manager = manager
+    await manager.on_signal(Signal(PositionSide.SHORT, "crossed below"), BAR, "1 hour", 0.001)
+    new = await store.read(OP, before)
+    kinds = [r.action_type for r in new]
+    assert kinds[:2] == ["SIGNAL_GENERATED", "ORDER_CANCELLED"], kinds
+    assert new[0].action_data["decision"].startswith("close LONG; open SHORT")
+    roles = [r.action_data["role"] for r in new if r.action_type == "ORDER_SUBMITTED"]
+    assert roles[:2] == ["EXIT", "ENTRY"]
+    assert kinds.index("ORDER_SUBMITTED") > kinds.index("ORDER_CANCELLED")
+    assert kinds.count("SIGNAL_GENERATED") == 1
