@@ -23,6 +23,7 @@ round trip.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -31,7 +32,17 @@ from typing import Any
 
 from bson import ObjectId
 
-from _common import arguments, percentiles, replay_dir, round_trips, table, verdict, write_result
+from _common import (
+    ServerProfile,
+    arguments,
+    cpu_seconds,
+    percentiles,
+    replay_dir,
+    round_trips,
+    table,
+    verdict,
+    write_result,
+)
 from live_trading.bootstrap import Services, open_services
 from live_trading.config import Settings
 from live_trading.engine.specs import OperationCreate
@@ -53,6 +64,15 @@ def slow_broker(services: Services, latency_s: float) -> None:
             return await _call(*args, **kwargs)
 
         setattr(broker, name, delayed)
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds (user + system) of process ``pid`` so far (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def open_book(operations: int, work: Path, concurrency: int) -> Services:
@@ -116,7 +136,12 @@ async def scenario(operations: int, concurrency: int, broker_ms: float) -> dict[
         slow_broker(services, broker_ms / 1000)
         before = await services.store.db["journal"].count_documents({})
         pressed_at = (await services.store.db.command("hello"))["localTime"]
-        run, joined, wall = await press_twice(services)
+        profile = ServerProfile(services.store, work / "server.txt")
+        server_cpu, engine_cpu = process_cpu(profile.pid), cpu_seconds()
+        with profile:
+            run, joined, wall = await press_twice(services)
+        server_cpu, engine_cpu = process_cpu(profile.pid) - server_cpu, cpu_seconds() - engine_cpu
+        server_top = profile.top(8)
         after = await services.store.db["journal"].count_documents({})
         found = await checks(services, ids, pressed_at.replace(tzinfo=run.started_at.tzinfo))
     finally:
@@ -133,6 +158,9 @@ async def scenario(operations: int, concurrency: int, broker_ms: float) -> dict[
         "outcomes": {o: sum(r.outcome == o for r in run.results) for o in ("flat", "closing")},
         "journal_entries": after - before,
         "insert_round_trip_ms": rt["insert_ms"]["p50"],
+        "engine_cpu_s": engine_cpu,
+        "store_cpu_s": server_cpu,
+        "store_profile_top": server_top,
         **found,
     }
 
@@ -151,6 +179,8 @@ def report(results: list[dict[str, Any]]) -> str:
             "rule entries": r["risk_rule_entries"],
             "joined": r["second_press_joined"],
             "entries": r["journal_entries"],
+            "engine CPU s": r["engine_cpu_s"],
+            "store CPU s": r["store_cpu_s"],
             "insert RT ms": r["insert_round_trip_ms"],
         }
         for r in results

@@ -18,10 +18,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_smoke(name: str, tmp_path: Path) -> dict:
+def run_smoke(name: str, tmp_path: Path, *extra: str) -> dict:
     target = tmp_path / f"{name}.json"
+    script = str(ROOT / "bench" / f"{name}.py")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--smoke", "--json", str(target)],
+        [sys.executable, script, "--smoke", "--json", str(target), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -119,3 +120,15 @@ def test_long_run_smoke(tmp_path: Path) -> None:
     assert sum(s["entries"] for s in slices) == result["entries"] - result["entries_before_bars"]
     assert result["trades"] > 0 and all(s["us_per_bar"] > 0 for s in slices)
     assert result["growth"] == slices[-1]["us_per_bar"] / slices[0]["us_per_bar"] - 1
+
+
+def test_kill_switch_smoke(tmp_path: Path) -> None:
+    result = run_smoke("kill_switch", tmp_path, "--concurrency", "1,4")
+    assert [s["concurrency"] for s in result["scenarios"]] == [1, 4]
+    for scenario in result["scenarios"]:
+        ops = scenario["operations"]
+        assert scenario["positions_open_before"] == ops == 5
+        assert scenario["flat_and_paused"] == ops and scenario["risk_rule_entries"] == ops
+        assert scenario["second_press_joined"] is True and scenario["presses"] == 2
+        assert scenario["time_to_flat_s"]["count"] == ops
+        assert 0 < scenario["time_to_flat_s"]["max"] <= scenario["wall_s"]
