@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { Alert, Box, Button, LinearProgress, Typography } from '@mui/material';
 import PowerSettingsNewIcon from '@mui/icons-material/PowerSettingsNew';
+import { errorMessage } from '../../api/errors';
 import { useKillSwitch, useKillSwitchProgress } from '../../api/hooks';
 import type { KillSwitchProgress, KillSwitchResult } from '../../api/models';
 import { useAuth } from '../../auth/useAuth';
@@ -13,14 +14,22 @@ function countOf(run: KillSwitchProgress, outcome: Outcome): number {
   return run.results.filter((r) => r.outcome === outcome).length;
 }
 
-/** One line per kind of outcome, e.g. "2 operation(s) flattened and paused; 1 exit still working". */
+/**
+ * One sentence per press, e.g. "3 operation(s) paused: 2 flat, 1 with its exit still working at
+ * the broker (the fill follows); 1 already paused and flat."
+ */
 function summary(result: KillSwitchResult): string {
   if (result.total === 0) return 'Nothing was running.';
-  const parts = [`${result.count} operation(s) flattened and paused`];
   const closing = countOf(result, 'closing');
   const already = countOf(result, 'already');
   const failed = countOf(result, 'failed');
-  if (closing) parts.push(`${closing} exit(s) still working at the broker`);
+  if (result.count === 0 && already && !failed) {
+    return `Nothing to do: ${already} operation(s) already paused and flat.`;
+  }
+  const parts = [closing
+    ? `${result.count} operation(s) paused: ${result.count - closing} flat, ${closing} with its exit still `
+      + 'working at the broker (the fill follows)'
+    : `${result.count} operation(s) flattened and paused`];
   if (already) parts.push(`${already} already paused and flat`);
   if (failed) parts.push(`${failed} failed`);
   const joined = result.joined ? ' (another press was already running: this one joined it)' : '';
@@ -44,7 +53,8 @@ function Progress({ run }: { run: KillSwitchProgress | undefined }) {
 /**
  * The kill switch: flatten every position and pause every operation, after a
  * confirmation (trader). While a run goes on (ours or someone else's) a bar
- * shows how many operations are done; the answer says what was done to each.
+ * shows how many operations are done; the answer says what was done to each. The
+ * confirmation closes at once: the press runs on the page, not in the dialog.
  */
 export function KillSwitch() {
   const { can } = useAuth();
@@ -79,10 +89,15 @@ export function KillSwitch() {
           ))}
         </Alert>
       )}
+      {kill.isError && (
+        <Alert severity="error" sx={{ mt: 2 }} data-testid="kill-switch-error">
+          The kill switch did not answer: {errorMessage(kill.error)}. Check the operations before pressing again.
+        </Alert>
+      )}
       <ConfirmDialog open={confirming} danger title="Flatten everything and pause all operations?"
         message="Every open position is closed at market now and every operation is paused. This cannot be undone."
         confirmLabel="Flatten and pause all" confirmWrapperTestId="kill-switch-confirm"
-        onConfirm={async () => setResult(await kill.mutateAsync())} onClose={() => setConfirming(false)} />
+        onConfirm={() => kill.mutate(undefined, { onSuccess: setResult })} onClose={() => setConfirming(false)} />
     </Section>
   );
 }

@@ -104,6 +104,7 @@ describe('kill switch', () => {
     await userEvent.click(await screen.findByTestId('kill-switch'));
     await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
     expect(await screen.findByTestId('kill-switch-progress')).toHaveTextContent('1 of 3 operation(s) done');
+    await waitFor(() => expect(screen.queryByTestId('confirm-dialog')).not.toBeInTheDocument());
     expect(screen.getByTestId('kill-switch')).toBeDisabled();
     answered = true;
     answer(Response.json(finished({
@@ -116,9 +117,39 @@ describe('kill switch', () => {
     })));
     const result = await screen.findByTestId('kill-switch-result');
     expect(result).toHaveTextContent('1 operation(s) flattened and paused; 1 already paused and flat; 1 failed.');
+    expect(screen.queryByTestId('confirm-dialog')).not.toBeInTheDocument();
     expect(screen.getByTestId('kill-switch-failed')).toHaveTextContent('c: TimeoutError: the broker did not answer');
     expect(api.calls('POST /api/risk/kill-switch')).toHaveLength(1);
     expect(api.calls('GET /api/risk/kill-switch').length).toBeGreaterThan(0);
+  });
+
+  it('says which exits are still working at the broker', async () => {
+    serve({ 'POST /api/risk/kill-switch': finished({ operations: ['a', 'b'], count: 2, results: [
+      { operation_id: 'a', outcome: 'flat', detail: null }, { operation_id: 'b', outcome: 'closing', detail: null }] }) });
+    renderWithProviders(<SettingsPage />, { role: 'trader' });
+    await userEvent.click(await screen.findByTestId('kill-switch'));
+    await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
+    expect(await screen.findByTestId('kill-switch-result')).toHaveTextContent(
+      '2 operation(s) paused: 1 flat, 1 with its exit still working at the broker (the fill follows).');
+  });
+
+  it('says so when the press fails', async () => {
+    serve({ 'POST /api/risk/kill-switch': () => Response.json({ detail: 'the store is unreachable' }, { status: 503 }) });
+    renderWithProviders(<SettingsPage />, { role: 'trader' });
+    await userEvent.click(await screen.findByTestId('kill-switch'));
+    await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
+    expect(await screen.findByTestId('kill-switch-error')).toHaveTextContent('the store is unreachable');
+    expect(screen.queryByTestId('kill-switch-result')).not.toBeInTheDocument();
+  });
+
+  it('says when there was nothing to do', async () => {
+    serve({ 'POST /api/risk/kill-switch': finished({ results: [
+      { operation_id: 'a', outcome: 'already', detail: null }, { operation_id: 'b', outcome: 'already', detail: null }] }) });
+    renderWithProviders(<SettingsPage />, { role: 'trader' });
+    await userEvent.click(await screen.findByTestId('kill-switch'));
+    await userEvent.click(within(screen.getByTestId('kill-switch-confirm')).getByTestId('confirm-ok'));
+    expect(await screen.findByTestId('kill-switch-result')).toHaveTextContent(
+      'Nothing to do: 2 operation(s) already paused and flat.');
   });
 
   it('says when a press joined one already running', async () => {
