@@ -225,7 +225,7 @@ async def main() -> int:
     print(f"\n{passed}/{seeds} seeds passed; {sum(r['faults'] for r in rows)} faults injected")
     write_result(
         "oanda_chaos",
-        {"seeds": seeds, "rate": args.rate, "passed": passed, "rows": rows},
+        {"smoke": args.smoke, "seeds": seeds, "rate": args.rate, "passed": passed, "rows": rows},
         args.json,
     )
     return 0 if passed == seeds else 1

@@ -132,3 +132,19 @@ def test_kill_switch_smoke(tmp_path: Path) -> None:
         assert scenario["second_press_joined"] is True and scenario["presses"] == 2
         assert scenario["time_to_flat_s"]["count"] == ops
         assert 0 < scenario["time_to_flat_s"]["max"] <= scenario["wall_s"]
+
+
+def test_ib_fill_latency_smoke(tmp_path: Path) -> None:
+    result = run_smoke("ib_fill_latency", tmp_path)
+    assert result["fills"] > 0 and result["fills_journaled"] == result["fills"]
+    latency = result["fill_to_journal_ms"]
+    assert latency["count"] == result["fills"]
+    assert 0 < latency["p50"] <= latency["p99"] <= latency["max"]
+    assert result["verdict"] in ("met", "NOT met")
+
+
+def test_oanda_chaos_smoke(tmp_path: Path) -> None:
+    result = run_smoke("oanda_chaos", tmp_path)
+    assert result["seeds"] == 3 == len(result["rows"]) == result["passed"]
+    assert sum(row["faults"] for row in result["rows"]) > 0, "the chaos injected faults"
+    assert all(row["ok"] and row["problems"] == "" for row in result["rows"])
