@@ -112,6 +112,10 @@ class KillSwitch:
         await asyncio.shield(self._task)
         return run, False
 
+    def running_task(self) -> asyncio.Task[None] | None:
+        """The press in progress (for the engine's shutdown), else None."""
+        return self._task if self._task is not None and not self._task.done() else None
+
     async def _run(self, run: KillSwitchRun, runners: list[tuple[str, OperationRunner]]) -> None:
         gate = asyncio.Semaphore(self.concurrency)
 

@@ -112,10 +112,12 @@ class TradingEngine:
             self._monitor_task = asyncio.create_task(self.monitor.run(), name="engine-monitor")
 
     async def stop(self) -> None:
-        """Cancel the runners and pending connection-change handlers, then
-        disconnect the broker."""
+        """Cancel the runners, pending connection-change handlers and a
+        kill-switch press in progress, then disconnect the broker."""
         self._stopping = True
         pending = [*self.tasks.values(), *self._background]
+        if (press := self.kill_switch_runs.running_task()) is not None:
+            pending.append(press)  # its operations' work stops with the engine
         if self._monitor_task is not None:
             pending.append(self._monitor_task)
             self._monitor_task = None

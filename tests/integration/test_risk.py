@@ -153,3 +153,22 @@ async def test_a_second_press_while_the_first_runs_joins_it_and_journals_nothing
         assert (await services.journal.state(op)).position is None
     await services.engine.stop()
     await services.store.client.close()
+
+
+async def test_stopping_the_engine_stops_a_press_in_progress(mongo_url, tmp_path):
+    process = crashable(mongo_url, tmp_path)
+    services = await process.boot()
+    op = await run_operation(services)
+    busy = services.engine.runners[op].lock
+    await busy.acquire()  # the press waits on a decision in progress
+    pressed = asyncio.create_task(services.engine.kill_switch(source="api/manual"))
+    while services.engine.kill_switch_runs.running_task() is None:
+        await asyncio.sleep(0.01)
+    await services.engine.stop()
+    assert services.engine.kill_switch_runs.running_task() is None
+    busy.release()
+    await asyncio.gather(pressed, return_exceptions=True)
+    assert pressed.done()
+    kinds = [e.action_type for e in await entries(services, op)]
+    assert "RISK_RULE_TRIGGERED" not in kinds, "nothing journaled once the engine stopped"
+    await services.store.client.close()
