@@ -99,8 +99,11 @@ def _wait_gone(pid: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while True:
         reap(pid)
-        if not pid_alive(pid) or time.monotonic() > deadline:
-            return not pid_alive(pid)
+        if not pid_alive(pid):
+            reap(pid)  # it may have become a zombie between the reap and the look
+            return True
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
 
 
