@@ -5,6 +5,8 @@
 process kills itself with SIGKILL, exactly as ``kill -9`` would. Points:
 
 * ``after_intent``: an order intent is journaled, the broker not yet called;
+* ``after_broker_cancel``: the broker took a cancel of a decision, the
+  decision's orders not yet sent;
 * ``after_broker_submit``: the broker accepted an order, the ack not journaled;
 * ``before_fill_journal``: the broker reported a fill, not yet journaled;
 * ``during_projection``: inside an append's transaction, before it commits;

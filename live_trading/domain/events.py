@@ -167,6 +167,20 @@ class OrderOutcomeUnknown(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderCancelRequested(Event):
+    """The intent to cancel a working order, journaled before the cancel is
+    sent (write-ahead, like ORDER_SUBMITTED), in the same append as the
+    decision that wants it. The order stays working until the venue reports
+    it cancelled (ORDER_CANCELLED), or the cancel did not take
+    (ORDER_CANCEL_FAILED); after a crash in between, recovery settles the
+    order from the venue's records (still working there: kept)."""
+
+    ACTION_TYPE: ClassVar[str] = "ORDER_CANCEL_REQUESTED"
+    client_order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrderCancelFailed(Event):
     """A cancel did not take: ``outcome`` NOT_FOUND (the venue has no such
     order, open or completed), ALREADY_DONE (it had already filled or been

@@ -153,9 +153,10 @@ class KillSwitch:
         events: list[ev.Event] = [ev.RiskRuleTriggered("kill_switch", REASON)]
         if state.status == "active":
             events.append(ev.OperationPaused("kill switch"))
-        await journal.record(operation_id, events, source=run.source, user=run.user)
-        if runner.orders is not None:
-            await runner.orders.flatten("kill switch", run.source, run.user)
+        if runner.orders is None:
+            await journal.record(operation_id, events, source=run.source, user=run.user)
+        else:  # the pause, the cancels and the exit in one append
+            await runner.orders.flatten("kill switch", run.source, run.user, head=events)
             await runner.settle(run.source)
         state = await journal.state(operation_id)
         return KillSwitchResult(operation_id, "flat" if state.position is None else "closing")

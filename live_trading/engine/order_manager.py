@@ -1,9 +1,16 @@
 """Order management for one operation: signals and requests to broker orders.
 
-Write-ahead: every order is journaled as ORDER_SUBMITTED (with its client
-order id) *before* the broker is called, and the broker's answer is journaled
-after. Fills and cancellations come back through :meth:`on_report`; a fill
-whose execution id is already in the journal is ignored.
+Write-ahead, one append per decision: everything a signal (or a flatten)
+decides is journaled in one append, in one transaction, *before* the broker
+is called: the signal, an ORDER_CANCEL_REQUESTED for each working order it
+cancels, an ORDER_SUBMITTED (with its client order id) for the exit and for
+each leg of the entry bracket. Then the cancels are sent, then the orders,
+and every answer is journaled in one more append
+(:meth:`OrderSending._carry_out`). A fill that moves the position while the
+cancels are sent overtakes the decision: its orders are not sent (journaled
+cancelled, "not sent") and are planned again from the state after the fill.
+Fills and cancellations come back through :meth:`on_report`; a fill whose
+execution id is already in the journal is ignored.
 
 The journal entries and broker requests themselves are built in
 :mod:`.order_plans` (re-exported here: ``client_order_id``, ``operation_of``,
@@ -13,45 +20,34 @@ The journal entries and broker requests themselves are built in
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from collections.abc import Callable
 
 from live_trading.domain import events as ev
 from live_trading.domain.instruments import InstrumentSpec
-from live_trading.domain.orders import (
-    BrokerReport,
-    CancelOutcome,
-    CommissionReport,
-    Execution,
-    OrderCancelled,
-    OrderRole,
-)
-from live_trading.domain.projection import WORKING, OperationState, ProjectionError
-from live_trading.domain.risk import (
-    daily_loss_breached,
-    entries_blocked,
-    position_too_large,
-    utc_day,
-)
+from live_trading.domain.orders import OrderRole
+from live_trading.domain.projection import OperationState
+from live_trading.domain.risk import entries_blocked, position_too_large, utc_day
 from live_trading.domain.values import Bar, BarSize, PositionSide
 from live_trading.faults import fault_point
 from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
 
-from . import order_calls
 from .order_plans import (
+    UNFILLED_ENTRY,
     _Plan,
     _signal_event,
     _SignalContext,
     bar_data,
+    cancel_intents,
     client_order_id,
     commission_event,
     fill_event,
+    fills_mark,
     operation_of,
     plan_entry,
     plan_exit,
 )
-from .ports import BracketBroker, Broker
+from .order_sending import HELD_COMMISSIONS, OrderSending
+from .ports import Broker
 
 __all__ = [
     "HELD_COMMISSIONS",
@@ -67,10 +63,9 @@ __all__ = [
 log = logging.getLogger("live_trading.engine")
 
 PROTECTIVE_ROLES = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
-HELD_COMMISSIONS = 1000  # commission reports waiting for their fill, per operation
 
 
-class OrderManager:
+class OrderManager(OrderSending):
     def __init__(
         self,
         operation_id: str,
@@ -79,18 +74,12 @@ class OrderManager:
         broker: Broker,
         max_position_size: float | None = None,
     ) -> None:
-        self.operation_id = operation_id
+        super().__init__(operation_id, journal, broker)
         self.asset = asset
-        self.journal = journal
-        self.broker = broker
         self.max_position_size = max_position_size
-        self._held_commissions: OrderedDict[str, CommissionReport] = OrderedDict()
         # the asset's tick / lot / minimum (set by the runner from the broker;
         # None: prices and quantities are sent as computed)
         self.instrument: InstrumentSpec | None = None
-        # called with the operation id when the venue's records must settle
-        # something (an outcome unknown, a cancel not found)
-        self.request_reconcile: Callable[[str], None] | None = None
 
     async def on_signal(
         self,
@@ -104,7 +93,11 @@ class OrderManager:
         """Act on a strategy signal: close the open position if it is on the
         other side, open the wanted one with its stop-loss and take-profit.
         ``recent_bars`` (the last primary bars up to ``bar``, oldest first) are
-        journaled with the signal as its audit trail."""
+        journaled with the signal as its audit trail.
+
+        One decision, one append (see :meth:`_decide`): the signal, the
+        cancels of the working orders, the exit and the entry bracket are
+        journaled together before the broker is called."""
         state = await self.journal.state(self.operation_id)
         if any(o["order_role"] in ("ENTRY", "EXIT") for o in state.working_orders()):
             state = await self._catch_up_fills(state)  # their fills may be on their way
@@ -112,23 +105,45 @@ class OrderManager:
         target = PositionSide(signal.target) if signal.target else None
         context = _SignalContext(signal, bar, bar_size, recent_bars or [])
         if target == current:
-            await self._cancel_unfilled_entries(state, context, source)
+            pending = [o for o in state.working_orders() if o["order_role"] == OrderRole.ENTRY]
+            if pending:  # an entry still waiting to fill is no longer wanted
+                await self._decide(state, context, source, pending, decision=UNFILLED_ENTRY)
             return
         if state.status != "active":
             await self._journal_signal(context, f"ignored: operation {state.status}", source)
             return
-        if not state.working_orders():  # the decision and its intents in one append
-            plan, decision = self._plan(state, state.last_sequence + 1, context, atr)
-            plan.events.insert(0, _signal_event(context, decision))
-            await self._execute(plan, source)
+        await self._decide(state, context, source, state.working_orders(), atr=atr)
+
+    async def _decide(
+        self,
+        state: OperationState,
+        context: _SignalContext,
+        source: str,
+        cancels: list[dict],
+        *,
+        atr: float | None = None,
+        decision: str | None = None,
+    ) -> None:
+        """Journal a signal's decision in one append (the signal, then the
+        intent to cancel each of ``cancels``, then the orders it plans from
+        ``state``, or none with a given ``decision``) and carry it out
+        (:meth:`_carry_out`). Overtaken by a fill during the cancels, the
+        orders are planned again from the state after it."""
+        cids = [o["client_order_id"] for o in cancels]
+        before = fills_mark(state)  # the state object moves on with the journal
+        first = state.last_sequence + 1 + len(cids)  # the signal, then the cancels
+        if decision is None:
+            plan, decision = self._plan(state, first, context, atr)
+        else:
+            plan = _Plan(self.operation_id, self.asset)
+        cause = f"signal: {context.signal.reason}"
+        plan.events[:0] = [_signal_event(context, decision), *cancel_intents(cids, cause)]
+        await self.journal.record(self.operation_id, plan.events, source=source)
+        fault_point("after_intent")
+        if await self._carry_out(plan, cids, before, source):
             return
-        # the cause first: the decision, then the cancels it needs, then its orders
-        _, decision = self._plan(state, state.last_sequence + 1, context, atr)
-        await self._journal_signal(context, decision, source)
-        await self._cancel_working(state, exclude_roles=(), source=source)
-        # a fill may have been journaled during the cancels (a stop-loss that
-        # filled at the venue first): act on the state as it is now
         state = await self.journal.state(self.operation_id)
+        target = PositionSide(context.signal.target) if context.signal.target else None
         if target == (state.position.side if state.position else None):
             return  # the fills in the journal say what happened meanwhile
         plan, _ = self._plan(state, state.last_sequence, context, atr)
@@ -150,18 +165,6 @@ class OrderManager:
         if refusal:
             return plan, f"{'close ' + current.value + '; ' if current else ''}{refusal}"
         return plan, plan_entry(state, plan, seq, signal, current, bar, atr, self.instrument)
-
-    async def _cancel_unfilled_entries(
-        self, state: OperationState, context: _SignalContext, source: str
-    ) -> None:
-        """The strategy wants the position already held (or flat while flat):
-        an entry still waiting to fill (a LIMIT or STOP) is no longer wanted."""
-        pending = [o for o in state.working_orders() if o["order_role"] == OrderRole.ENTRY]
-        if not pending:
-            return
-        await self._journal_signal(context, "cancel unfilled entry", source)
-        for order in pending:
-            await self._cancel(order["client_order_id"], source)
 
     def _risk_refusal(
         self,
@@ -188,167 +191,35 @@ class OrderManager:
             return f"entry refused: {quantity:g} exceeds max_position_size"
         return None
 
-    async def flatten(self, reason: str, source: str, user: str | None = None) -> bool:
-        """Cancel working orders and close the open position at market.
+    async def flatten(
+        self,
+        reason: str,
+        source: str,
+        user: str | None = None,
+        head: list[ev.Event] | None = None,
+    ) -> bool:
+        """Cancel the working orders and close the open position at market,
+        in one append (``head``, e.g. a pause, then the intent to cancel each
+        working order, then the exit) carried out by :meth:`_carry_out`.
 
         Returns True if there is a position to close (an exit is working).
         """
         state = await self.journal.state(self.operation_id)
-        await self._cancel_working(state, exclude_roles=(OrderRole.EXIT,), source=source)
-        state = await self.journal.state(self.operation_id)
-        if state.position is None:
-            return False
-        if any(o["order_role"] == OrderRole.EXIT for o in state.working_orders()):
-            return True
+        working = state.working_orders()
+        cids = [o["client_order_id"] for o in working if o["order_role"] != OrderRole.EXIT]
+        exiting, before = len(cids) < len(working), fills_mark(state)
+        events = [*(head or []), *cancel_intents(cids, reason)]
         plan = _Plan(self.operation_id, self.asset)
-        plan_exit(state, plan, state.last_sequence, reason)
-        await self._execute(plan, source, user)
-        return True
-
-    async def on_report(self, report: BrokerReport) -> None:
-        """Journal a broker report (fills once per execution id; a commission
-        report once per execution and amount, see :meth:`_on_commission`)."""
+        if state.position is not None and not exiting:
+            plan_exit(state, plan, state.last_sequence + len(events), reason)
+        plan.events[:0] = events
+        if plan.events:
+            await self.journal.record(self.operation_id, plan.events, source=source, user=user)
+            fault_point("after_intent")
+            if not await self._carry_out(plan, cids, before, source, user):  # a fill came meanwhile
+                return await self.flatten(reason, source, user)
         state = await self.journal.state(self.operation_id)
-        order = state.orders.get(report.client_order_id)
-        if order is None:
-            log.warning("report for unknown order %s ignored", report.client_order_id)
-            return
-        if isinstance(report, CommissionReport):
-            await self._on_commission(state, report)
-        elif isinstance(report, Execution):
-            if report.execution_id in state.execution_ids:
-                return
-            fault_point("before_fill_journal")
-            events: list[ev.Event] = [fill_event(report)]
-            held = self._held_commissions.pop(report.execution_id, None)
-            if held is not None:
-                events.append(commission_event(held))
-            try:
-                await self.journal.record(self.operation_id, events, source="engine")
-            except ProjectionError as error:
-                log.error("fill %s not journaled: %s", report.execution_id, error)
-                return
-            await self._check_daily_loss()
-        elif isinstance(report, OrderCancelled) and order["status"] in WORKING:
-            await self.journal.record(
-                self.operation_id,
-                [ev.OrderCancelled(report.client_order_id, report.reason)],
-                source="engine",
-            )
-
-    async def _on_commission(self, state: OperationState, report: CommissionReport) -> None:
-        """Journal COMMISSION_REPORTED for a fill the journal has, unless the
-        fill already carries that commission (a repeated report). A report
-        that arrives before its fill is held (in memory, at most
-        ``HELD_COMMISSIONS``) and journaled with the fill."""
-        if report.execution_id not in state.execution_ids:
-            log.info("commission for execution %s held until its fill arrives", report.execution_id)
-            self._held_commissions[report.execution_id] = report
-            while len(self._held_commissions) > HELD_COMMISSIONS:
-                _, dropped = self._held_commissions.popitem(last=False)
-                log.warning(
-                    "commission for execution %s dropped: its fill never came", dropped.execution_id
-                )
-            return
-        fill = state.fills.get(report.execution_id)
-        if fill is not None and fill["commission"] == report.commission:
-            return
-        await self.journal.record(self.operation_id, [commission_event(report)], source="engine")
-        await self._check_daily_loss()
-
-    async def _check_daily_loss(self) -> None:
-        """Fire max_daily_loss once per UTC day when closed P/L reaches -limit."""
-        state = await self.journal.state(self.operation_id)
-        limit = (state.operation or {}).get("max_daily_loss")
-        if daily_loss_breached(state, limit) and state.entries_blocked_day != state.pnl_day:
-            await self.journal.record(
-                self.operation_id,
-                [
-                    ev.RiskRuleTriggered(
-                        "max_daily_loss",
-                        "no new positions until the next UTC day",
-                        limit,
-                        state.pnl_today,
-                        state.pnl_day,
-                    )
-                ],
-                source="engine",
-            )
-
-    async def _execute(self, plan: _Plan, source: str, user: str | None = None) -> None:
-        if not plan.events:
-            return
-        await self.journal.record(self.operation_id, plan.events, source=source, user=user)
-        fault_point("after_intent")
-        acks: list[ev.Event] = []
-        whole = isinstance(self.broker, BracketBroker)
-        for unit in order_calls.sending_units(plan.requests, brackets_whole=whole):
-            if len(unit) == 3 and isinstance(self.broker, BracketBroker):  # see _units
-                acks.extend(await order_calls.submit_bracket(self.broker, unit))
-            else:
-                acks.append(await order_calls.submit(self.broker, unit[0]))
-            fault_point("after_broker_submit")
-        if acks:
-            await self.journal.record(self.operation_id, acks, source=source, user=user)
-            self._settle_soon(acks)
-
-    def _settle_soon(self, events: list[ev.Event]) -> None:
-        unsettled = any(
-            isinstance(e, ev.OrderOutcomeUnknown)
-            or (isinstance(e, ev.OrderCancelFailed) and e.outcome == "NOT_FOUND")
-            for e in events
-        )
-        if unsettled and self.request_reconcile is not None:
-            self.request_reconcile(self.operation_id)
-
-    async def _cancel(self, client_order_id: str, source: str) -> None:
-        """Cancel at the venue; journal a cancel that did not take (see
-        :func:`.order_calls.cancel`)."""
-        events = await order_calls.cancel(self.broker, client_order_id)
-        state = await self.journal.state(self.operation_id)
-        if any(
-            isinstance(e, ev.OrderCancelFailed) and e.outcome == CancelOutcome.ALREADY_DONE
-            for e in events
-        ) and self._working(state, client_order_id):
-            state = await self._catch_up_fills(state)  # filled: its report is on its way
-        if not self._working(state, client_order_id):  # its report came meanwhile
-            events = [e for e in events if not isinstance(e, ev.OrderCancelFailed)]
-        if events:
-            await self.journal.record(self.operation_id, events, source=source)
-            self._settle_soon(events)
-
-    async def _catch_up_fills(self, state: OperationState) -> OperationState:
-        """Journal the fills the venue has made of our orders since the
-        journal's last one, before deciding on the position: a fill report
-        may still be on its way (a polled feed, a reconnect) when the venue
-        has already filled the order. Duplicates of reports are ignored
-        (by execution id); a venue that does not answer asks for a
-        reconciliation. Returns the state after."""
-        fills = await order_calls.fills_since(
-            self.broker, self.operation_id, state.last_execution_id, state.orders
-        )
-        if fills is None and self.request_reconcile is not None:
-            self.request_reconcile(self.operation_id)
-        for execution in fills or []:
-            await self.on_report(execution)
-        return await self.journal.state(self.operation_id)
-
-    @staticmethod
-    def _working(state: OperationState, client_order_id: str) -> bool:
-        order = state.orders.get(client_order_id)
-        return order is not None and order["status"] in WORKING
-
-    async def _cancel_working(
-        self, state: OperationState, exclude_roles: tuple[OrderRole, ...], source: str = "engine"
-    ) -> None:
-        """Cancel the working orders not in ``exclude_roles`` (one a cancel
-        of its parent has already ended is skipped)."""
-        for order in state.working_orders():
-            cid = order["client_order_id"]
-            if order["order_role"] in exclude_roles:
-                continue
-            if self._working(await self.journal.state(self.operation_id), cid):
-                await self._cancel(cid, source)
+        return state.position is not None
 
     async def _journal_signal(self, context: _SignalContext, decision: str, source: str) -> None:
         event = _signal_event(context, decision)

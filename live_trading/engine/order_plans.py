@@ -22,6 +22,30 @@ from live_trading.strategies import Signal
 
 from .instruments import on_lot, on_tick
 
+UNFILLED_ENTRY = "cancel unfilled entry"
+NOT_SENT = "not sent: a fill moved the position while the decision's cancels were sent"
+
+FillsMark = tuple[str | None, str | None, float]
+"""The last fill journaled and the position it left: side, open quantity."""
+
+
+def fills_mark(state: OperationState) -> FillsMark:
+    """What a decision's orders depend on that a fill can change."""
+    position = state.position
+    if position is None:
+        return (state.last_execution_id, None, 0.0)
+    return (state.last_execution_id, position.side.value, position.open_quantity)
+
+
+def cancel_intents(client_order_ids: list[str], reason: str) -> list[ev.OrderCancelRequested]:
+    """ORDER_CANCEL_REQUESTED for each order, journaled before its cancel is sent."""
+    return [ev.OrderCancelRequested(cid, reason) for cid in client_order_ids]
+
+
+def not_sent(plan: _Plan) -> list[ev.OrderCancelled]:
+    """ORDER_CANCELLED ("not sent") for each order of an overtaken decision."""
+    return [ev.OrderCancelled(r.client_order_id, NOT_SENT) for r in plan.requests]
+
 
 def client_order_id(operation_id: str, sequence_number: int) -> str:
     return f"LT-{operation_id}-{sequence_number}"

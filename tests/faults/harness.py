@@ -41,6 +41,7 @@ POINTS = {  # point -> range of the hit count at which to die
     "after_bar": (1, 400),
     "during_projection": (1, 80),
     "after_intent": (1, 5),
+    "after_broker_cancel": (1, 5),
     "after_broker_submit": (1, 10),
     "before_fill_journal": (1, 5),
     "random_time": (0, 0),

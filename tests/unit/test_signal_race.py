@@ -18,7 +18,8 @@ from live_trading.domain.orders import (
     OrderRequest,
 )
 from live_trading.domain.values import Bar, PositionSide, Side
-from live_trading.engine.order_manager import OrderManager
+from live_trading.engine.order_manager import OrderManager, client_order_id
+from live_trading.engine.order_plans import NOT_SENT
 from live_trading.journal.memory_journal import MemoryJournal
 from live_trading.journal.service import JournalService
 from live_trading.strategies import Signal
@@ -75,6 +76,11 @@ async def test_a_position_closed_during_the_cancels_is_not_exited_again() -> Non
     roles = [state.orders[r.client_order_id]["order_role"] for r in venue.submitted]
     assert "EXIT" not in roles, "the position closed by its stop is not exited a second time"
     assert roles[0] == "ENTRY" and state.position is None
+    unsent = [o for o in state.orders.values() if o["reason"] == NOT_SENT]
+    assert sorted(o["order_role"] for o in unsent) == ["ENTRY", "EXIT", "STOP_LOSS", "TAKE_PROFIT"]
+    assert all(o["status"] == "CANCELLED" for o in unsent), "the overtaken intents are ended"
+    sent = {r.client_order_id for r in venue.submitted}
+    assert not sent & {o["client_order_id"] for o in unsent}
 
 
 class _VenueCancelling:
@@ -85,12 +91,10 @@ class _VenueCancelling:
         self.manager: OrderManager | None = None
         self.submitted: list[OrderRequest] = []
 
-    async def cancel_order(self, client_order_id: str) -> CancelAck:
+    async def cancel_order(self, cid: str) -> CancelAck:
         assert self.manager is not None
-        await self.manager.on_report(
-            OrderCancelled(client_order_id, f"B-{client_order_id}", "cancelled", BAR.time)
-        )
-        return CancelAck(client_order_id, CancelOutcome.REQUESTED)
+        await self.manager.on_report(OrderCancelled(cid, f"B-{cid}", "cancelled", BAR.time))
+        return CancelAck(cid, CancelOutcome.REQUESTED)
 
     async def submit_order(self, request: OrderRequest) -> OrderAck:
         self.submitted.append(request)
@@ -114,15 +118,32 @@ async def test_a_reversal_journals_its_signal_before_the_cancels_it_causes() -> 
         new_operation=True,
     )
     before = (await journal.state(OP)).last_sequence
+    appends: list[list[str]] = []
+    record = journal.record
+
+    async def counted(operation_id, events, **kwargs):
+        appends.append([e.ACTION_TYPE for e in events])
+        return await record(operation_id, events, **kwargs)
+
+    journal.record = counted  # type: ignore[method-assign]
     venue = _VenueCancelling()
     manager = OrderManager(OP, "USD-CAD", journal, venue)
     venue.manager = manager
     await manager.on_signal(Signal(PositionSide.SHORT, "crossed below"), BAR, "1 hour", 0.001)
     new = await store.read(OP, before)
     kinds = [r.action_type for r in new]
-    assert kinds[:2] == ["SIGNAL_GENERATED", "ORDER_CANCELLED"], kinds
     assert new[0].action_data["decision"].startswith("close LONG; open SHORT")
+    decision = ["SIGNAL_GENERATED", "ORDER_CANCEL_REQUESTED"] + ["ORDER_SUBMITTED"] * 4
+    answers = ["ORDER_CANCELLED"] + ["ORDER_ACCEPTED"] * 4
+    assert appends == [decision, answers], "one append for the decision, one for its answers"
+    assert kinds == decision + answers
     roles = [r.action_data["role"] for r in new if r.action_type == "ORDER_SUBMITTED"]
-    assert roles[:2] == ["EXIT", "ENTRY"]
-    assert kinds.index("ORDER_SUBMITTED") > kinds.index("ORDER_CANCELLED")
-    assert kinds.count("SIGNAL_GENERATED") == 1
+    assert roles == ["EXIT", "ENTRY", "STOP_LOSS", "TAKE_PROFIT"]
+    for r in new:  # each order's id is the sequence number of its intent
+        if r.action_type == "ORDER_SUBMITTED":
+            assert r.action_data["client_order_id"] == client_order_id(OP, r.sequence_number)
+    state = await journal.state(OP)
+    assert state.orders["SL"]["status"] == "CANCELLED"
+    assert [r.client_order_id for r in venue.submitted] == [
+        r.action_data["client_order_id"] for r in new if r.action_type == "ORDER_SUBMITTED"
+    ]
