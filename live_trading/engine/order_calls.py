@@ -8,8 +8,9 @@ What a call's outcome means for the journal:
   lost) -> ORDER_OUTCOME_UNKNOWN: the order stays in flight until
   reconciliation settles it from the venue's records. Never "rejected" for
   an order the venue may have taken.
-* a bracket sent as one unit (:class:`~.ports.BracketBroker`): the same, for
-  each of its three legs (a lost answer leaves all three in flight).
+* a bracket sent as one unit (:class:`~.ports.BracketBroker`), or several
+  requests in one call (:class:`~.ports.BatchBroker`): the same, for each
+  (a lost answer leaves all of them in flight).
 * cancel: REQUESTED -> nothing yet (the venue's ``OrderCancelled`` report
   follows); NOT_FOUND / ALREADY_DONE / not sent -> ORDER_CANCEL_FAILED with
   the reason; sent but answer lost -> ORDER_OUTCOME_UNKNOWN.
@@ -23,9 +24,9 @@ import logging
 from collections.abc import Collection
 
 from live_trading.domain import events as ev
-from live_trading.domain.orders import CancelOutcome, Execution, OrderAck, OrderRequest
+from live_trading.domain.orders import CancelAck, CancelOutcome, Execution, OrderAck, OrderRequest
 
-from .ports import BracketBroker, Broker, BrokerTimeout, OrderOutcomeUnknown
+from .ports import BatchBroker, BracketBroker, Broker, BrokerTimeout, OrderOutcomeUnknown
 
 log = logging.getLogger("live_trading.engine")
 
@@ -100,17 +101,51 @@ async def cancel(broker: Broker, client_order_id: str) -> list[ev.Event]:
     ([] when the cancel was taken: its report follows)."""
     try:
         ack = await broker.cancel_order(client_order_id)
-    except OrderOutcomeUnknown as error:
+    except (OrderOutcomeUnknown, BrokerTimeout, ConnectionError) as error:
+        return _cancel_not_answered(client_order_id, error)
+    return _cancel_answered(client_order_id, ack)
+
+
+async def cancel_many(broker: BatchBroker, client_order_ids: list[str]) -> list[list[ev.Event]]:
+    """:func:`cancel` for each id in one call (one commit at the paper
+    broker); the events to journal, per id."""
+    try:
+        acks = await broker.cancel_orders(client_order_ids)
+    except (OrderOutcomeUnknown, BrokerTimeout, ConnectionError) as error:
+        return [_cancel_not_answered(cid, error) for cid in client_order_ids]
+    return [_cancel_answered(cid, ack) for cid, ack in zip(client_order_ids, acks, strict=True)]
+
+
+async def submit_many(broker: BatchBroker, requests: list[OrderRequest]) -> list[ev.Event]:
+    """:func:`submit` for each request in one call (one commit at the paper
+    broker); the events that record the outcomes, in order."""
+    try:
+        acks = await broker.submit_orders(requests)
+    except (OrderOutcomeUnknown, BrokerTimeout) as error:
+        log.warning("orders %s: outcome unknown: %s", requests[0].client_order_id, error)
+        detail = error.detail if isinstance(error, OrderOutcomeUnknown) else str(error)
+        return [
+            ev.OrderOutcomeUnknown(r.client_order_id, "submit_orders", detail) for r in requests
+        ]
+    except ConnectionError as error:
+        log.error("orders %s not sent: %s", requests[0].client_order_id, error)
+        unreachable = f"broker unreachable: {error}"
+        return [ack_event(OrderAck(r.client_order_id, None, False, unreachable)) for r in requests]
+    return [ack_event(ack) for ack in acks]
+
+
+def _cancel_not_answered(client_order_id: str, error: Exception) -> list[ev.Event]:
+    if isinstance(error, OrderOutcomeUnknown):
         log.warning("cancel of %s: outcome unknown: %s", client_order_id, error)
         return [ev.OrderOutcomeUnknown(client_order_id, error.call, error.detail)]
-    except BrokerTimeout as error:
+    if isinstance(error, BrokerTimeout):
         log.warning("cancel of %s: outcome unknown: %s", client_order_id, error)
         return [ev.OrderOutcomeUnknown(client_order_id, error.call, str(error))]
-    except ConnectionError as error:
-        log.error("cancel of %s not sent: %s", client_order_id, error)
-        return [
-            ev.OrderCancelFailed(client_order_id, "UNREACHABLE", f"broker unreachable: {error}")
-        ]
+    log.error("cancel of %s not sent: %s", client_order_id, error)
+    return [ev.OrderCancelFailed(client_order_id, "UNREACHABLE", f"broker unreachable: {error}")]
+
+
+def _cancel_answered(client_order_id: str, ack: CancelAck) -> list[ev.Event]:
     outcome = getattr(ack, "outcome", CancelOutcome.REQUESTED)  # None: an old adapter
     if outcome == CancelOutcome.NOT_FOUND:
         log.warning("cancel of %s: %s", client_order_id, NOT_FOUND_REASON)

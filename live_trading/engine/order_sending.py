@@ -29,7 +29,7 @@ from live_trading.journal.service import JournalService
 
 from . import order_calls
 from .order_plans import FillsMark, _Plan, commission_event, fill_event, fills_mark, not_sent
-from .ports import BracketBroker, Broker
+from .ports import BatchBroker, BracketBroker, Broker
 
 log = logging.getLogger("live_trading.engine")
 
@@ -155,8 +155,7 @@ class OrderSending:
         sent = True
         self._deferring.update(cancels)
         try:
-            for cid in cancels:
-                answers.extend(await self._send_cancel(cid))
+            answers.extend(await self._send_cancels(cancels))
             if cancels:
                 fault_point("after_broker_cancel")
             if plan.requests and fills_mark(await self.journal.state(self.operation_id)) != before:
@@ -174,8 +173,13 @@ class OrderSending:
         return sent
 
     async def _send_orders(self, plan: _Plan) -> list[ev.Event]:
-        """Send the plan's orders (a bracket as one unit to a
-        :class:`BracketBroker`); the events recording the answers."""
+        """Send the plan's orders: all in one call to a :class:`BatchBroker`,
+        a bracket as one unit to a :class:`BracketBroker`, else one by one;
+        the events recording the answers."""
+        if isinstance(self.broker, BatchBroker) and len(plan.requests) > 1:
+            answers = await order_calls.submit_many(self.broker, plan.requests)
+            fault_point("after_broker_submit")
+            return answers
         acks: list[ev.Event] = []
         whole = isinstance(self.broker, BracketBroker)
         for unit in order_calls.sending_units(plan.requests, brackets_whole=whole):
@@ -185,6 +189,19 @@ class OrderSending:
                 acks.append(await order_calls.submit(self.broker, unit[0]))
             fault_point("after_broker_submit")
         return acks
+
+    async def _send_cancels(self, client_order_ids: list[str]) -> list[ev.Event]:
+        """Cancel the orders still working (one call to a :class:`BatchBroker`,
+        else one by one); the events of the cancels that did not take."""
+        if not isinstance(self.broker, BatchBroker) or len(client_order_ids) < 2:
+            return [e for cid in client_order_ids for e in await self._send_cancel(cid)]
+        state = await self.journal.state(self.operation_id)
+        todo = [cid for cid in client_order_ids if self._working(state, cid)]
+        answers = await order_calls.cancel_many(self.broker, todo) if todo else []
+        events: list[ev.Event] = []
+        for cid, answer in zip(todo, answers, strict=True):
+            events.extend(await self._after_cancel(cid, answer))
+        return events
 
     def _settle_soon(self, events: list[ev.Event]) -> None:
         unsettled = any(
@@ -203,6 +220,12 @@ class OrderSending:
         if not self._working(state, client_order_id):
             return []
         events = await order_calls.cancel(self.broker, client_order_id)
+        return await self._after_cancel(client_order_id, events)
+
+    async def _after_cancel(self, client_order_id: str, events: list[ev.Event]) -> list[ev.Event]:
+        """``events`` of a cancel, less a failure the venue's reports have
+        since made moot: an order found already done has its fills caught
+        up first (its report may be on its way)."""
         state = await self.journal.state(self.operation_id)
         if any(
             isinstance(e, ev.OrderCancelFailed) and e.outcome == CancelOutcome.ALREADY_DONE

@@ -197,6 +197,24 @@ class BracketBroker(Protocol):
 
 
 @runtime_checkable
+class BatchBroker(Protocol):
+    """A broker that takes several requests of one account in one call, made
+    durable together (the paper broker: one commit). Each answer is what the
+    single call would have answered; a call that fails (``ConnectionError``)
+    did nothing. Brokers without it get the requests one by one."""
+
+    async def submit_orders(self, requests: list[OrderRequest]) -> list[OrderAck]:
+        """One ack per request, in the order given (a bracket child may
+        follow its parent in the same call)."""
+        ...
+
+    async def cancel_orders(self, client_order_ids: list[str]) -> list[CancelAck]:
+        """One ack per id, in the order given (an order a parent's cancel
+        ended earlier in the same call answers ALREADY_DONE)."""
+        ...
+
+
+@runtime_checkable
 class SimulatedMarket(Protocol):
     """A broker that works orders against bars it is shown (the paper broker)."""
 

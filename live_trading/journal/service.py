@@ -99,8 +99,12 @@ class JournalService:
         """
         state = self._states.get(operation_id)
         if state is None:
-            state = await self.load_state(operation_id)
-            self._states[operation_id] = state
+            loaded = await self.load_state(operation_id)
+            # while it loaded, an append (or another load) may have put a
+            # newer state in the cache: a stale fold must never replace it
+            state = self._states.get(operation_id)
+            if state is None or state.last_sequence < loaded.last_sequence:
+                state = self._states[operation_id] = loaded
         return state
 
     async def load_state(self, operation_id: str, *, use_checkpoint: bool = True) -> OperationState:

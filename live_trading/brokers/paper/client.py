@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import uuid
 from typing import Any
 
 from live_trading.domain.instruments import InstrumentSpec
@@ -34,9 +33,8 @@ from live_trading.domain.orders import (
     Execution,
     OrderAck,
     OrderRequest,
-    OrderStatus,
 )
-from live_trading.domain.values import Bar, utc_now
+from live_trading.domain.values import Bar
 from live_trading.engine.ports import ConnectionState, ReportListener
 
 from . import matching, working
@@ -123,22 +121,27 @@ class PaperBroker:
             ConnectionError: the store cannot be reached (order not accepted).
         """
         async with self._lock(request.account):
-            problem = self._rejection(request)
-            if problem is not None:
-                return OrderAck(request.client_order_id, None, accepted=False, reason=problem)
-            parent_id = request.parent_client_order_id
-            parent = self.state.orders[parent_id] if parent_id else None
             batch = PaperBatch(self.state)
-            order = batch.add_order(
-                request,
-                uuid.uuid4().hex,
-                active=parent is None or parent.status == OrderStatus.FILLED,
-            )
-            clock = self.state.last_bars.get((request.account, request.asset))
-            if clock is not None:  # make the pair's clock durable with its first order
-                batch.changes.last_bars[(request.account, request.asset)] = clock
+            ack = working.accept(batch, request)
             await self._commit(batch)
-        return OrderAck(request.client_order_id, order.broker_order_id, accepted=True)
+        return ack
+
+    async def submit_orders(self, requests: list[OrderRequest]) -> list[OrderAck]:
+        """:meth:`submit_order` for each request, committed together (one
+        store commit for the call; a bracket child may follow its parent).
+        Requests of several accounts are taken one by one.
+
+        Raises:
+            ConnectionError: the store cannot be reached (nothing accepted).
+        """
+        accounts = {r.account for r in requests}
+        if len(accounts) != 1:
+            return [await self.submit_order(r) for r in requests]
+        async with self._lock(accounts.pop()):
+            batch = PaperBatch(self.state)
+            acks = [working.accept(batch, r) for r in requests]
+            await self._commit(batch)
+        return acks
 
     async def cancel_order(self, client_order_id: str) -> CancelAck:
         """Cancel a working order (and, if it has not filled, its bracket
@@ -156,21 +159,32 @@ class PaperBroker:
         order = self.state.orders.get(client_order_id)
         if order is None:
             return CancelAck(client_order_id, CancelOutcome.NOT_FOUND, "no such order")
-        async with self._lock(order.request.account):
-            order = self.state.orders.get(client_order_id)  # as it is now
-            if order is None or not order.working:
-                return CancelAck(
-                    client_order_id,
-                    CancelOutcome.ALREADY_DONE,
-                    f"order already {order.status.lower() if order else 'gone'}",
-                )
-            last = self.state.last_bars.get((order.request.account, order.request.asset))
-            time = last.time if last is not None else utc_now()
+        [ack] = await self.cancel_orders([client_order_id])
+        return ack
+
+    async def cancel_orders(self, client_order_ids: list[str]) -> list[CancelAck]:
+        """:meth:`cancel_order` for each id, committed together (one store
+        commit), the reports delivered after it. Orders of several accounts
+        are cancelled one by one.
+
+        Raises:
+            ConnectionError: the store cannot be reached (nothing cancelled).
+        """
+        known = [self.state.orders.get(cid) for cid in client_order_ids]
+        accounts = {o.request.account for o in known if o is not None}
+        if len(accounts) > 1:
+            return [(await self.cancel_orders([cid]))[0] for cid in client_order_ids]
+        if not accounts:
+            return [
+                CancelAck(cid, CancelOutcome.NOT_FOUND, "no such order") for cid in client_order_ids
+            ]
+        async with self._lock(accounts.pop()):
             batch = PaperBatch(self.state)
-            reports = working.cancel(batch, order, "cancelled by request", time)
+            reports: list[BrokerReport] = []
+            acks = [working.cancel_by_request(batch, cid, reports) for cid in client_order_ids]
             await self._commit(batch)
         await self._deliver(reports)
-        return CancelAck(client_order_id, CancelOutcome.REQUESTED)
+        return acks
 
     async def open_orders(self, account: str) -> list[OrderRequest]:
         """Working orders of ``account`` (inactive bracket children included),
@@ -328,25 +342,6 @@ class PaperBroker:
         await self._deliver(reports)
 
     # -- internals -----------------------------------------------------------
-
-    def _rejection(self, request: OrderRequest) -> str | None:
-        """Why ``request`` must be rejected, or ``None`` to accept it."""
-        problem = matching.request_problem(request)
-        if problem is not None:
-            return problem
-        if request.client_order_id in self.state.orders:
-            return f"duplicate client_order_id {request.client_order_id!r}"
-        parent_id = request.parent_client_order_id
-        if parent_id is None:
-            return None
-        parent = self.state.orders.get(parent_id)
-        if parent is None or parent.request.account != request.account:
-            return f"unknown parent order {parent_id!r} in account {request.account!r}"
-        if parent.request.asset != request.asset:
-            return f"parent order {parent_id!r} is on another asset"
-        if parent.status == OrderStatus.CANCELLED:
-            return f"parent order {parent_id!r} is cancelled"
-        return None
 
     async def _commit(self, batch: PaperBatch) -> None:
         """Commit ``batch`` to the store, then apply it to :attr:`state`.

@@ -11,8 +11,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from live_trading.domain.orders import BrokerReport, Execution, OrderCancelled, OrderStatus
-from live_trading.domain.values import Bar, OrderType, Side
+from live_trading.domain.orders import (
+    BrokerReport,
+    CancelAck,
+    CancelOutcome,
+    Execution,
+    OrderAck,
+    OrderCancelled,
+    OrderRequest,
+    OrderStatus,
+)
+from live_trading.domain.values import Bar, OrderType, Side, utc_now
 
 from . import matching
 from .book import PaperBatch, PaperBookState, PaperOrder
@@ -154,3 +163,63 @@ def activate_children(batch: PaperBatch, order: PaperOrder) -> None:
     for child in children(batch, order):
         if child.working and not child.active:
             batch.update(child, active=True)
+
+
+def accept(batch: PaperBatch, request: OrderRequest) -> OrderAck:
+    """Accept ``request`` into ``batch`` as a working order (a bracket child
+    inactive until its parent has filled), or refuse it with the reason."""
+    problem = rejection(batch, request)
+    if problem is not None:
+        return OrderAck(request.client_order_id, None, accepted=False, reason=problem)
+    parent_id = request.parent_client_order_id
+    parent = batch.order(parent_id) if parent_id else None
+    order = batch.add_order(
+        request,
+        uuid.uuid4().hex,
+        active=parent is None or parent.status == OrderStatus.FILLED,
+    )
+    key = (request.account, request.asset)
+    clock = batch.state.last_bars.get(key)
+    if clock is not None:  # make the pair's clock durable with its first order
+        batch.changes.last_bars[key] = clock
+    return OrderAck(request.client_order_id, order.broker_order_id, accepted=True)
+
+
+def rejection(batch: PaperBatch, request: OrderRequest) -> str | None:
+    """Why ``request`` must be rejected, or ``None`` to accept it."""
+    problem = matching.request_problem(request)
+    if problem is not None:
+        return problem
+    if batch.order(request.client_order_id) is not None:
+        return f"duplicate client_order_id {request.client_order_id!r}"
+    parent_id = request.parent_client_order_id
+    if parent_id is None:
+        return None
+    parent = batch.order(parent_id)
+    if parent is None or parent.request.account != request.account:
+        return f"unknown parent order {parent_id!r} in account {request.account!r}"
+    if parent.request.asset != request.asset:
+        return f"parent order {parent_id!r} is on another asset"
+    if parent.status == OrderStatus.CANCELLED:
+        return f"parent order {parent_id!r} is cancelled"
+    return None
+
+
+def cancel_by_request(
+    batch: PaperBatch, client_order_id: str, reports: list[BrokerReport]
+) -> CancelAck:
+    """Cancel a working order (and its unfilled children) in ``batch``,
+    adding the reports; the ack says REQUESTED (cancelled), NOT_FOUND or
+    ALREADY_DONE. The reports are dated by the last bar seen for the order's
+    (account, asset), so they stay on the operation's replayed clock (the
+    wall clock if no bar has been seen yet)."""
+    order = batch.order(client_order_id)
+    if order is None:
+        return CancelAck(client_order_id, CancelOutcome.NOT_FOUND, "no such order")
+    if not order.working:
+        reason = f"order already {order.status.lower()}"
+        return CancelAck(client_order_id, CancelOutcome.ALREADY_DONE, reason)
+    last = batch.state.last_bars.get((order.request.account, order.request.asset))
+    time = last.time if last is not None else utc_now()
+    reports.extend(cancel(batch, order, "cancelled by request", time))
+    return CancelAck(client_order_id, CancelOutcome.REQUESTED)
