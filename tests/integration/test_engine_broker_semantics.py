@@ -149,7 +149,8 @@ async def test_a_cancel_of_an_order_the_venue_lacks_is_journaled_then_reconciled
     )  # the venue never had it
     manager = OrderManager(op, "USD-CAD", services.journal, services.engine.deps.broker)
     await manager.flatten("test", "test")
-    records = [r for r in await entries(services, op) if r.action_data.get("client_order_id") == cid]
+    records = await entries(services, op)
+    records = [r for r in records if r.action_data.get("client_order_id") == cid]
     [intent] = [r for r in records if r.action_type == "ORDER_CANCEL_REQUESTED"]
     [failed] = [r for r in records if r.action_type == "ORDER_CANCEL_FAILED"]
     assert intent.sequence_number < failed.sequence_number, "the intent is written ahead"
