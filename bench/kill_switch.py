@@ -54,7 +54,13 @@ TARGET_S = 2.0
 def slow_broker(services: Services, latency_s: float) -> None:
     """Make every order call at the broker ``latency_s`` slower (a venue)."""
     broker = services.engine.deps.broker
-    for name in ("submit_order", "submit_bracket", "cancel_order"):
+    for name in (
+        "submit_order",
+        "submit_orders",
+        "submit_bracket",
+        "cancel_order",
+        "cancel_orders",
+    ):
         call = getattr(broker, name, None)
         if call is None:
             continue

@@ -7,9 +7,10 @@ commit, paper broker) trades the shipped USD-CAD hourly file with
 MomentumStrategy on the embedded store with an fsync per commit, as in
 production. The clock starts when the runner receives a primary bar
 (``OperationRunner.on_bar`` is called) and stops when the paper broker's
-``submit_order`` is entered with the first order that bar caused (the last
-order of the bracket is reported too). The journaled intent is durable by
-then: the order manager appends it and only then calls the broker.
+``submit_order`` or ``submit_orders`` (a decision's orders in one call) is
+entered with the first order that bar caused (the last call is reported
+too). The journaled intent is durable by then: the order manager appends it
+and only then calls the broker.
 
 In the same run, one store round trip is measured: ``ping``, and a
 one-document insert (committed with an fsync, like every write here). Two
@@ -91,13 +92,17 @@ def instrument(watch: Stopwatch) -> None:
 
 def watch_broker(services, watch: Stopwatch) -> None:
     paper = services.engine.deps.broker.inner
-    submit = paper.submit_order
+    submit, submit_many = paper.submit_order, paper.submit_orders
 
     async def submit_order(request):
         watch.order(request.account)
         return await submit(request)
 
-    paper.submit_order = submit_order
+    async def submit_orders(requests):  # a decision's orders in one call
+        watch.order(requests[0].account)
+        return await submit_many(requests)
+
+    paper.submit_order, paper.submit_orders = submit_order, submit_orders
 
 
 def watch_commits(services) -> dict[str, list[float]]:

@@ -205,7 +205,9 @@ async def scenario(operations: int, minutes: int, speedup: float) -> dict[str, A
         shutil.rmtree(work, ignore_errors=True)
     result = _summary(operations, minutes, speedup, usage, lags, memory, before, after, stats)
     result["broker_calls_ms"] = {
-        name: broker[name] for name in ("on_bar", "submit_order", "cancel_order") if name in broker
+        name: broker[name]
+        for name in ("on_bar", "submit_order", "submit_orders", "cancel_order", "cancel_orders")
+        if name in broker
     }
     return result
 
