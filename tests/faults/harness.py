@@ -144,8 +144,15 @@ class FaultHarness:
         proc.wait()
 
     def cycle(
-        self, rng: random.Random, point: str | None = None, hits: int | None = None
+        self,
+        rng: random.Random,
+        point: str | None = None,
+        hits: int | None = None,
+        window: float = 8.0,
     ) -> CycleResult:
+        """Run the server with ``point`` armed to kill it at its ``hits``-th
+        hit (random from :data:`POINTS` when not given) for at most
+        ``window`` seconds, then recover and check every invariant."""
         point = point or rng.choice(sorted(POINTS))
         low, high = POINTS[point]
         hits = hits if hits is not None else rng.randint(low, high)
@@ -153,7 +160,7 @@ class FaultHarness:
         proc = self._spawn("" if point == "random_time" else f"{point}:{hits}")
         died = not self._wait_ready(proc)
         if not died:
-            limit = rng.uniform(0.3, 3.0) if point == "random_time" else 8.0
+            limit = rng.uniform(0.3, 3.0) if point == "random_time" else window
             try:
                 proc.wait(timeout=limit)
                 died = proc.returncode == -signal.SIGKILL and point != "random_time"
