@@ -87,6 +87,47 @@ class OrderSending:
                 source="engine",
             )
 
+    async def on_reports(self, reports: list[BrokerReport]) -> None:
+        """Journal several reports of one broker call (a bar's fills and the
+        cancels they cause) in one append, as :meth:`on_report` would one by
+        one; commission reports, and a batch the projection refuses (a
+        duplicate that raced in), go one by one."""
+        state = await self.journal.state(self.operation_id)
+        events: list[ev.Event] = []
+        fills, ended = set(state.execution_ids), set()
+        for report in reports:
+            cid = report.client_order_id
+            if isinstance(report, CommissionReport) or cid not in state.orders:
+                return await self._one_by_one(reports)
+            if isinstance(report, Execution) and report.execution_id not in fills:
+                fills.add(report.execution_id)
+                fault_point("before_fill_journal")
+                events.append(fill_event(report))
+                held = self._held_commissions.get(report.execution_id)
+                events.extend([commission_event(held)] if held is not None else [])
+            elif isinstance(report, OrderCancelled) and self._working(state, cid):
+                if cid in self._deferring:
+                    self._deferred[cid] = ev.OrderCancelled(cid, report.reason)
+                elif cid not in ended:
+                    ended.add(cid)
+                    events.append(ev.OrderCancelled(cid, report.reason))
+        if not events:
+            return
+        try:
+            await self.journal.record(self.operation_id, events, source="engine")
+        except ProjectionError as error:
+            log.warning("reports journaled one by one: %s", error)
+            return await self._one_by_one(reports)
+        for event in events:
+            if isinstance(event, ev.CommissionReported):
+                self._held_commissions.pop(event.execution_id, None)
+        if any(isinstance(e, ev.OrderFilled) for e in events):
+            await self._check_daily_loss()
+
+    async def _one_by_one(self, reports: list[BrokerReport]) -> None:
+        for report in reports:
+            await self.on_report(report)
+
     async def _on_commission(self, state: OperationState, report: CommissionReport) -> None:
         """Journal COMMISSION_REPORTED for a fill the journal has, unless the
         fill already carries that commission (a repeated report). A report

@@ -24,6 +24,7 @@ from live_trading.domain.orders import (
 from live_trading.domain.values import Bar, BarSize
 
 ReportListener = Callable[[BrokerReport], Awaitable[None]]
+ReportsListener = Callable[[list[BrokerReport]], Awaitable[None]]
 BarListener = Callable[[str, BarSize, Bar], Awaitable[None]]  # asset, bar size, closed bar
 
 
@@ -212,6 +213,15 @@ class BatchBroker(Protocol):
         """One ack per id, in the order given (an order a parent's cancel
         ended earlier in the same call answers ALREADY_DONE)."""
         ...
+
+
+@runtime_checkable
+class BatchReporter(Protocol):
+    """A broker that can deliver the reports one call produced (a bar's
+    fills and the cancels they cause) in one list, so they are journaled in
+    one append. Set, it is used instead of the single-report listener."""
+
+    def set_batch_listener(self, listener: ReportsListener) -> None: ...
 
 
 @runtime_checkable

@@ -27,6 +27,7 @@ from .instruments import check_quantity
 from .kill_switch import KillSwitch, KillSwitchRun
 from .monitor import EngineMonitor
 from .order_manager import operation_of
+from .ports import BatchReporter
 from .read_models import ReadModels
 from .runner import OperationRunner, RunnerDeps
 from .specs import OperationCreate, OperationUpdate, resolve_spec, updated_spec
@@ -64,6 +65,8 @@ class TradingEngine:
         self._monitor_task: asyncio.Task | None = None
         self.kill_switch_runs = KillSwitch(self, concurrency=settings.kill_switch_concurrency)
         deps.broker.set_listener(self._route)
+        if isinstance(deps.broker, BatchReporter):  # a bar's reports in one append
+            deps.broker.set_batch_listener(self._route_many)
 
     async def start(self) -> None:
         """Start a runner for every open operation (the broker is connected
@@ -150,6 +153,18 @@ class TradingEngine:
             log.warning("broker report for %s has no runner", report.client_order_id)
             return
         await runner.orders.on_report(report)
+
+    async def _route_many(self, reports: list[BrokerReport]) -> None:
+        """Reports of one broker call, each operation's in one list, in order."""
+        grouped: dict[str, list[BrokerReport]] = {}
+        for report in reports:
+            grouped.setdefault(operation_of(report.client_order_id) or "", []).append(report)
+        for operation_id, own in grouped.items():
+            runner = self.runners.get(operation_id)
+            if runner is None or runner.orders is None:
+                log.warning("broker reports for %s have no runner", operation_id or "?")
+                continue
+            await runner.orders.on_reports(own)
 
     async def _state(self, operation_id: str):
         operation_id = _object_id(operation_id, "operation")

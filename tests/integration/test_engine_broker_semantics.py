@@ -258,26 +258,26 @@ async def test_a_signal_acts_on_the_venues_fills_not_on_reports_still_on_their_w
 
     _, services, op = await _boot(mongo_url, tmp_path)
     paper = services.engine.deps.broker.inner
-    route, in_transit = paper._listener, []
+    route, in_transit = paper._batch_listener, []  # the engine's: each call's reports
 
-    async def hold(report) -> None:
-        in_transit.append(report)
+    async def hold(reports) -> None:
+        in_transit.extend(reports)
 
     manager = OrderManager(op, "USD-CAD", services.journal, services.engine.deps.broker)
     state = await services.journal.state(op)
     assert state.position is not None and state.position.side is PositionSide.SHORT
     assert await manager.flatten("test", "test")
-    paper.set_listener(hold)
+    paper.set_batch_listener(hold)
     try:
         await paper.fill_at_last_price(op, "USD-CAD")  # the exit fills; its report is held
     finally:
-        paper.set_listener(route)
+        paper.set_batch_listener(route)
     assert [type(r).__name__ for r in in_transit] == ["Execution"]
     seq = (await services.journal.state(op)).last_sequence
     close = state.position.doc["entry_price"]
     bar = Bar(state.position.doc["opened_at"] + timedelta(hours=5), close, close, close, close)
     await manager.on_signal(Signal(PositionSide.LONG, "test reversal"), bar, "1 hour", 0.001)
-    await route(in_transit[0])  # the report arrives at last: a duplicate, ignored
+    await route([in_transit[0]])  # the report arrives at last: a duplicate, ignored
 
     new = await services.journal_store.read(op, seq)
     roles = [r.action_data["role"] for r in new if r.action_type == "ORDER_SUBMITTED"]

@@ -128,7 +128,14 @@ def test_journal_appends_and_broker_calls_are_timed(live) -> None:
     assert metrics[("live_trading_journal_append_seconds_sum", ())] > 0
     with server.client() as http:
         calls = http.get("/api/metrics").json()["broker_calls"]
-    assert calls["submit_order"]["count"] == db.orders.count_documents({})
+    # each decision sends its orders in one call (submit_orders; submit_order
+    # for one order): one call per append that journaled order intents
+    decisions = {
+        (e["operation_id"], e["timestamp"])
+        for e in db.journal.find({"action_type": "ORDER_SUBMITTED"})
+    }
+    sent = sum(calls.get(m, {}).get("count", 0) for m in ("submit_order", "submit_orders"))
+    assert calls["submit_orders"]["count"] >= 1 and sent == len(decisions)
     for method, stats in calls.items():
         labels = (("method", method),)
         assert metrics[("live_trading_broker_call_seconds_count", labels)] == stats["count"]

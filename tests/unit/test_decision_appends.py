@@ -107,3 +107,24 @@ async def test_flatten_with_a_pause_is_one_append_before_the_broker_is_called() 
     await broker.on_bar(OP, ASSET, _bar(2, 1.3700))
     state = await journal.state(OP)
     assert state.position is None and state.status == "paused" and not state.working_orders()
+
+
+async def test_a_bars_fill_and_the_oco_cancel_it_causes_are_one_append() -> None:
+    journal, broker, manager, log = await _setup()
+    broker.set_batch_listener(manager.on_reports)  # as the engine wires it
+    await broker.on_bar(OP, ASSET, _bar(0, 1.3700))
+    await manager.on_signal(Signal(PositionSide.LONG, "up"), _bar(0, 1.3700), "1 hour", 0.002)
+    await broker.on_bar(OP, ASSET, _bar(1, 1.3710))
+    stop = next(
+        o for o in (await journal.state(OP)).working_orders() if o["order_role"] == "STOP_LOSS"
+    )
+    log.clear()
+    crash = Bar(T0 + timedelta(hours=2), 1.3650, 1.3660, stop["price"] - 0.01, 1.3640)
+    await broker.on_bar(OP, ASSET, crash)
+    assert log == ["paper commit", "append ORDER_FILLED,ORDER_CANCELLED"]
+    state = await journal.state(OP)
+    assert state.position is None and not state.working_orders()
+    fills = await broker.executions(OP)
+    assert {f.execution_id for f in fills} == set(state.execution_ids)
+    await manager.on_reports([fills[-1]])  # the same report again: nothing journaled
+    assert log == ["paper commit", "append ORDER_FILLED,ORDER_CANCELLED"]

@@ -35,7 +35,7 @@ from live_trading.domain.orders import (
     OrderRequest,
 )
 from live_trading.domain.values import Bar
-from live_trading.engine.ports import ConnectionState, ReportListener
+from live_trading.engine.ports import ConnectionState, ReportListener, ReportsListener
 
 from . import matching, working
 from .book import FLAT_EPSILON, PaperBatch, PaperBookState, PaperChanges, PaperOrder
@@ -77,6 +77,7 @@ class PaperBroker:
         self.store: PaperStore = store or InMemoryPaperStore(self.state)
         self.connected = False
         self._listener: ReportListener | None = None
+        self._batch_listener: ReportsListener | None = None
         self._accounts: dict[str, asyncio.Lock] = {}
 
     def _lock(self, account: str) -> asyncio.Lock:
@@ -89,7 +90,12 @@ class PaperBroker:
     # -- Broker port ---------------------------------------------------------
 
     def set_listener(self, listener: ReportListener) -> None:
-        self._listener = listener
+        """Deliver each report to ``listener`` (replaces a batch listener)."""
+        self._listener, self._batch_listener = listener, None
+
+    def set_batch_listener(self, listener: ReportsListener) -> None:
+        """Deliver the reports of each call in one list (see :meth:`_deliver`)."""
+        self._batch_listener = listener
 
     async def connect(self) -> None:
         """Load the committed book from the store.
@@ -352,8 +358,13 @@ class PaperBroker:
         self.state.apply(batch.changes)
 
     async def _deliver(self, reports: list[BrokerReport]) -> None:
-        """Await the listener with each report, in order (dropped if no
-        listener is set: the state, e.g. :meth:`executions`, still has them)."""
+        """Await the batch listener with the call's reports, or the listener
+        with each, in order (dropped if no listener is set: the state, e.g.
+        :meth:`executions`, still has them)."""
+        if self._batch_listener is not None:
+            if reports:
+                await self._batch_listener(reports)
+            return
         if self._listener is None:
             return
         for report in reports:
