@@ -14,7 +14,12 @@ from typing import Any
 
 from live_trading.brokers.configs import BrokerConfig
 from live_trading.brokers.metrics import BrokerMetrics, MeteredBroker
-from live_trading.brokers.paper import MongoPaperStore, PaperBroker, PaperBrokerConfig
+from live_trading.brokers.paper import (
+    GroupCommitPaperStore,
+    MongoPaperStore,
+    PaperBroker,
+    PaperBrokerConfig,
+)
 from live_trading.config import BrokerType, Settings
 from live_trading.data.live_source import BrokerBarSource
 from live_trading.data.replay_history import ReplayHistory
@@ -148,7 +153,8 @@ def paper_config(settings: Settings) -> PaperBrokerConfig:
 
 
 def _paper(settings: Settings, store: Store, database: str):
-    return PaperBroker(paper_config(settings), store=MongoPaperStore(store.client, database))
+    durable = GroupCommitPaperStore(MongoPaperStore(store.client, database))
+    return PaperBroker(paper_config(settings), store=durable)
 
 
 def _oanda(settings: Settings):
