@@ -81,7 +81,13 @@ class TradingWorker:
 
     async def _scheduled(self) -> None:
         self._current = asyncio.current_task()
-        await self.run(WORKER_SOURCE)
+        try:
+            await self.run(WORKER_SOURCE)
+        except asyncio.CancelledError:
+            # the process is shutting down (its stop was itself cancelled):
+            # an append in flight still commits (group commit is shielded),
+            # the rest of the cycle is simply not done; not an error
+            log.info("scheduled trading cycle interrupted by shutdown")
 
     async def run(
         self, source: str, user: str | None = None, position_id: str | None = None
